@@ -1,0 +1,265 @@
+/* solver.c: backend choice, validation of the numerical set-up (boundary conditions, explicit
+ * stability limit), the LOD line factors shared by all backends, and stage timers. */
+#include "tf_backend.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *const tf_stage_name[TF_NSTAGES] = {
+    "reaction", "diffusion_x", "diffusion_y", "diffusion_z", "explicit",
+    "ghosts",   "diagnostics", "output",      "checkpoint",
+};
+
+struct tf_solver {
+    const tf_backend_ops *ops;
+    void *impl;
+    tf_backend_kind kind;
+    tf_setup su;
+    tf_real *factor_store; /* one allocation behind every su.lines[][].cp/inv/z */
+    tf_timers timers;
+    char desc[256];
+};
+
+double tf_wtime(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double tf_explicit_dt_limit(const tf_params *p, double h)
+{
+    const double D[TF_NFIELDS] = {p->D_T, p->D_E, p->D_S, p->D_P, p->D_A, p->D_C};
+    double dmax = 0.0;
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        dmax = fmax(dmax, D[f]);
+    return dmax > 0.0 ? h * h / (6.0 * dmax) : INFINITY;
+}
+
+static tf_status validate_bcs(const tf_bcs *b, const tf_grid *g)
+{
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        for (int d = 0; d < 3; ++d) {
+            const int lo = b->bc[f][2 * d].kind == TF_BC_PERIODIC;
+            const int hi = b->bc[f][2 * d + 1].kind == TF_BC_PERIODIC;
+            if (lo != hi)
+                return TF_ERROR(TF_ERR_USAGE,
+                                "boundary of field '%s': periodic on face %s but not on face %s; "
+                                "periodic must hold on both faces of a direction",
+                                tf_field_name[f], tf_face_name[lo ? 2 * d : 2 * d + 1],
+                                tf_face_name[lo ? 2 * d + 1 : 2 * d]);
+            if (lo && g->n[d] != g->gn[d])
+                return TF_ERROR(TF_ERR_INTERNAL, "periodic lines across blocks not supported");
+        }
+    return TF_OK;
+}
+
+/* Backward-Euler line factors for n cells, r = D dt / h^2, faces lo and hi (docs/numerics.md).
+ * Computed in double, stored in the field precision. */
+static void line_factors(tf_line_factors *L, tf_index n, double r, const tf_bc *lo,
+                         const tf_bc *hi, tf_real *cp, tf_real *inv, tf_real *z)
+{
+    double *b = malloc(sizeof(double) * (size_t)n);
+    double *cpd = malloc(sizeof(double) * (size_t)n);
+    double *invd = malloc(sizeof(double) * (size_t)n);
+    for (tf_index i = 0; i < n; ++i)
+        b[i] = 1.0 + 2.0 * r;
+    const int periodic = lo->kind == TF_BC_PERIODIC && n > 1;
+    L->n = n;
+    L->r = (tf_real)r;
+    L->rhs_lo = L->rhs_hi = 0;
+    L->periodic = periodic;
+    L->sm_gamma = L->sm_scale = L->sm_vlast = 0;
+    if (lo->kind == TF_BC_PERIODIC && n == 1) {
+        b[0] = 1.0; /* a periodic line of one cell does not diffuse */
+    } else if (!periodic) {
+        b[0] += lo->kind == TF_BC_DIRICHLET ? r : -r;
+        b[n - 1] += hi->kind == TF_BC_DIRICHLET ? r : -r;
+        if (lo->kind == TF_BC_DIRICHLET)
+            L->rhs_lo = (tf_real)(2.0 * r * lo->value);
+        if (hi->kind == TF_BC_DIRICHLET)
+            L->rhs_hi = (tf_real)(2.0 * r * hi->value);
+    }
+    double gamma = 0.0;
+    if (periodic) {
+        /* A = A' + u v^T, u = (gamma, 0, ..., 0, -r), v = (1, 0, ..., 0, -r / gamma). */
+        gamma = -b[0];
+        b[0] -= gamma;
+        b[n - 1] -= r * r / gamma;
+    }
+    for (tf_index i = 0; i < n; ++i) {
+        const double denom = b[i] + (i > 0 ? r * cpd[i - 1] : 0.0);
+        invd[i] = 1.0 / denom;
+        cpd[i] = -r * invd[i];
+        cp[i] = (tf_real)cpd[i];
+        inv[i] = (tf_real)invd[i];
+    }
+    if (periodic) {
+        double *zd = malloc(sizeof(double) * (size_t)n);
+        for (tf_index i = 0; i < n; ++i)
+            zd[i] = i == 0 ? gamma : (i == n - 1 ? -r : 0.0);
+        zd[0] *= invd[0];
+        for (tf_index i = 1; i < n; ++i)
+            zd[i] = (zd[i] + r * zd[i - 1]) * invd[i];
+        for (tf_index i = n - 2; i >= 0; --i)
+            zd[i] -= cpd[i] * zd[i + 1];
+        const double vlast = -r / gamma;
+        L->sm_gamma = (tf_real)gamma;
+        L->sm_vlast = (tf_real)vlast;
+        L->sm_scale = (tf_real)(1.0 / (1.0 + zd[0] + vlast * zd[n - 1]));
+        for (tf_index i = 0; i < n; ++i)
+            z[i] = (tf_real)zd[i];
+        free(zd);
+    } else {
+        for (tf_index i = 0; i < n; ++i)
+            z[i] = 0;
+    }
+    free(b);
+    free(cpd);
+    free(invd);
+}
+
+static tf_status make_factors(tf_solver *s)
+{
+    tf_setup *su = &s->su;
+    const double h2 = su->g.h * su->g.h;
+    const double D[TF_NFIELDS] = {su->p.D_T, su->p.D_E, su->p.D_S,
+                                  su->p.D_P, su->p.D_A, su->p.D_C};
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        su->dif[f] = (tf_real)(D[f] / h2);
+    if (su->scheme != TF_SCHEME_LOD)
+        return TF_OK;
+    const size_t per_field = (size_t)(su->g.n[0] + su->g.n[1] + su->g.n[2]);
+    s->factor_store = malloc(sizeof(tf_real) * 3 * per_field * TF_NFIELDS);
+    if (!s->factor_store)
+        return TF_ERROR(TF_ERR_NOMEM, "out of memory for diffusion factors");
+    tf_real *at = s->factor_store;
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        for (int d = 0; d < 3; ++d) {
+            const tf_index n = su->g.n[d];
+            tf_line_factors *L = &su->lines[f][d];
+            line_factors(L, n, D[f] * su->dt / h2, &su->bcs.bc[f][2 * d],
+                         &su->bcs.bc[f][2 * d + 1], at, at + n, at + 2 * n);
+            L->cp = at;
+            L->inv = at + n;
+            L->z = at + 2 * n;
+            at += 3 * n;
+        }
+    return TF_OK;
+}
+
+tf_status tf_solver_create(tf_solver **out, tf_backend_kind kind, const tf_grid *g,
+                           const tf_bcs *bcs, const tf_params *p, tf_scheme scheme, double dt)
+{
+    *out = NULL;
+    if (!(dt > 0.0) || !isfinite(dt))
+        return TF_ERROR(TF_ERR_USAGE, "time step dt = %g min: must be a positive number", dt);
+    TF_TRY(validate_bcs(bcs, g));
+    if (scheme == TF_SCHEME_EXPLICIT) {
+        const double lim = tf_explicit_dt_limit(p, g->h);
+        if (dt > lim)
+            return TF_ERROR(TF_ERR_USAGE,
+                            "explicit scheme: dt = %g min is above the stability limit "
+                            "h^2/(6 D_max) = %g min for spacing %g um; use a smaller "
+                            "run.dt or run.scheme = lod",
+                            dt, lim, g->h);
+    }
+    if (kind == TF_BACKEND_AUTO)
+        kind = tf_cuda_device_count() > 0 ? TF_BACKEND_CUDA : TF_BACKEND_CPU;
+    const tf_backend_ops *ops = &tf_cpu_backend;
+    if (kind == TF_BACKEND_CUDA) {
+#ifdef TF_HAVE_CUDA
+        if (tf_cuda_device_count() <= 0)
+            return TF_ERROR(TF_ERR_USAGE, "backend cuda: no CUDA device is present "
+                                          "(use --backend cpu or auto)");
+        ops = &tf_cuda_backend;
+#else
+        return TF_ERROR(TF_ERR_USAGE,
+                        "backend cuda: this build has no CUDA backend (built without nvcc)");
+#endif
+    }
+    tf_solver *s = calloc(1, sizeof *s);
+    if (!s)
+        return TF_ERROR(TF_ERR_NOMEM, "out of memory");
+    s->ops = ops;
+    s->kind = kind;
+    s->su.g = *g;
+    s->su.bcs = *bcs;
+    s->su.p = *p;
+    s->su.scheme = scheme;
+    s->su.dt = dt;
+    s->su.timers = &s->timers;
+    tf_status st = make_factors(s);
+    if (st == TF_OK)
+        st = ops->create(&s->su, &s->impl, s->desc, sizeof s->desc);
+    if (st != TF_OK) {
+        free(s->factor_store);
+        free(s);
+        return st;
+    }
+    *out = s;
+    return TF_OK;
+}
+
+void tf_solver_destroy(tf_solver *s)
+{
+    if (!s)
+        return;
+    if (s->impl)
+        s->ops->destroy(s->impl);
+    free(s->factor_store);
+    free(s);
+}
+
+tf_backend_kind tf_solver_backend(const tf_solver *s) { return s->kind; }
+const char *tf_solver_description(const tf_solver *s) { return s->desc; }
+
+tf_status tf_solver_set_state(tf_solver *s, tf_real *const fields[TF_NFIELDS],
+                              const tf_real *vessel)
+{
+    return s->ops->set_state(s->impl, fields, vessel);
+}
+
+tf_status tf_solver_get_state(tf_solver *s, tf_real *const fields[TF_NFIELDS], unsigned mask)
+{
+    return s->ops->get_state(s->impl, fields, mask);
+}
+
+tf_status tf_solver_step(tf_solver *s, const tf_coeffs *c0, const tf_coeffs *c1)
+{
+    return s->ops->step(s->impl, c0, c1);
+}
+
+tf_status tf_solver_diagnostics(tf_solver *s, tf_diag *d)
+{
+    const double t0 = tf_wtime();
+    tf_status st = s->ops->diagnostics(s->impl, d);
+    tf_solver_time_add(s, TF_STAGE_DIAGNOSTICS, tf_wtime() - t0);
+    return st;
+}
+
+tf_status tf_solver_check_state(tf_solver *s, tf_bad_cell *bad)
+{
+    return s->ops->check_state(s->impl, bad);
+}
+
+const tf_timers *tf_solver_timers(const tf_solver *s) { return &s->timers; }
+
+void tf_solver_time_add(tf_solver *s, tf_stage st, double seconds)
+{
+    s->timers.seconds[st] += seconds;
+    s->timers.calls[st] += 1;
+}
+
+#ifndef TF_HAVE_CUDA
+int tf_cuda_built(void) { return 0; }
+int tf_cuda_device_count(void) { return 0; }
+void tf_cuda_device_describe(int i, char *buf, size_t len)
+{
+    (void)i;
+    snprintf(buf, len, "no CUDA backend in this build");
+}
+#endif

@@ -1,0 +1,47 @@
+/* status.c: the recorded error message behind tf_status (first error wins). */
+#include "tf_status.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char msg[2048];
+static _Thread_local char where[256];
+static _Thread_local int have;
+
+tf_status tf_error_set(tf_status st, const char *file, int line, const char *func,
+                       const char *fmt, ...)
+{
+    if (have)
+        return st;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *base = strrchr(file, '/');
+    snprintf(where, sizeof where, "%s:%d (%s)", base ? base + 1 : file, line, func);
+    have = 1;
+    return st;
+}
+
+const char *tf_error_message(void) { return have ? msg : ""; }
+const char *tf_error_where(void) { return have ? where : ""; }
+
+void tf_error_clear(void)
+{
+    have = 0;
+    msg[0] = where[0] = '\0';
+}
+
+const char *tf_status_name(tf_status st)
+{
+    switch (st) {
+    case TF_OK: return "ok";
+    case TF_ERR_USAGE: return "bad input";
+    case TF_ERR_NUMERIC: return "numerical failure";
+    case TF_ERR_IO: return "input/output failure";
+    case TF_ERR_NOMEM: return "out of memory";
+    case TF_ERR_INTERNAL: return "internal error";
+    case TF_ERR_STOPPED: return "stopped by signal";
+    }
+    return "unknown";
+}

@@ -1,0 +1,59 @@
+/* tf_backend.h: what a backend implements (internal to the solver; host/solver.c dispatches).
+ * The CPU backend lives in host/cpu_backend.c, the CUDA one in kernels/cuda_backend.cu. */
+#ifndef TF_BACKEND_H
+#define TF_BACKEND_H
+
+#include "tf_solver.h"
+
+/* Everything a backend needs to set itself up: shared, read-only. */
+typedef struct {
+    tf_grid g;
+    tf_bcs bcs;
+    tf_params p;
+    tf_scheme scheme;
+    double dt;
+    /* Host copies of the diffusion line factors, per field and direction (tf_lod_factors);
+     * NULL arrays for the explicit scheme. cp/inv/z arrays of n[dir] elements each. */
+    tf_line_factors lines[TF_NFIELDS][3];
+    tf_real dif[TF_NFIELDS]; /* D_f / h^2, 1/min */
+    tf_timers *timers;       /* where the backend adds its stage times */
+} tf_setup;
+
+typedef struct {
+    const char *name;
+    tf_status (*create)(const tf_setup *su, void **impl, char *desc, size_t desc_len);
+    void (*destroy)(void *impl);
+    tf_status (*set_state)(void *impl, tf_real *const fields[TF_NFIELDS], const tf_real *vessel);
+    tf_status (*get_state)(void *impl, tf_real *const fields[TF_NFIELDS], unsigned mask);
+    tf_status (*step)(void *impl, const tf_coeffs *c0, const tf_coeffs *c1);
+    tf_status (*diagnostics)(void *impl, tf_diag *d);
+    tf_status (*check_state)(void *impl, tf_bad_cell *bad);
+} tf_backend_ops;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+extern const tf_backend_ops tf_cpu_backend;
+#ifdef TF_HAVE_CUDA
+extern const tf_backend_ops tf_cuda_backend;
+#endif
+
+/* Fill the ghost layer of one padded field from its boundary conditions (faces of the field).
+ * Host memory. Used by the CPU explicit step and the tests. */
+void tf_fill_ghosts_host(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a);
+
+/* Cell-centred ghost value for a face: no-flux copies the inner cell, Dirichlet reflects it
+ * about the wall value, periodic takes the opposite inner cell. */
+TF_HD tf_real tf_ghost_value(tf_bc_kind kind, tf_real wall, tf_real inner, tf_real opposite)
+{
+    return kind == TF_BC_PERIODIC ? opposite
+         : kind == TF_BC_DIRICHLET ? (tf_real)2 * wall - inner
+                                   : inner;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,40 @@
+/* tf_config.h: every build-time choice of TumorField in one place.
+ *
+ * TF_DOUBLE (CMake option TF_DOUBLE=ON) switches the field type from float to double.
+ * TF_HD marks the shared per-voxel physics as callable from host C and CUDA device code. */
+#ifndef TF_CONFIG_H
+#define TF_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef TF_DOUBLE
+typedef double tf_real;
+#define TF_REAL_NAME "double"
+#define TF_REAL_EPS 2.220446049250313e-16
+#else
+typedef float tf_real;
+#define TF_REAL_NAME "float"
+#define TF_REAL_EPS 1.1920929e-07
+#endif
+
+#if defined(__CUDACC__)
+#define TF_HD __host__ __device__ __forceinline__
+#else
+#define TF_HD static inline
+#endif
+
+/* 64-bit index type: grid products pass 2^31 from about 1290^3 voxels. */
+typedef int64_t tf_index;
+
+/* CUDA launch shapes (kernels/). */
+#define TF_CUDA_BLOCK_X 32
+#define TF_CUDA_BLOCK_Y 8
+#define TF_CUDA_LINE_BLOCK 128
+
+/* CPU cache blocking of the explicit step (host/cpu_backend.c): j-k tile edge. */
+#define TF_CPU_TILE_J 16
+
+#define TF_VERSION_STRING "0.1.0"
+
+#endif

@@ -1,0 +1,171 @@
+/* tf_model.h: the per-voxel model of docs/model.md, written once for the CPU backend and the
+ * CUDA kernels (TF_HD functions): the reaction terms split into production and loss, the
+ * linearly implicit reaction update, the explicit right-hand side, the 7-point Laplacian and the
+ * Thomas sweep of one grid line with precomputed factors. */
+#ifndef TF_MODEL_H
+#define TF_MODEL_H
+
+#include "tf_config.h"
+#include "tf_fields.h"
+#include "tf_grid.h"
+
+/* All model parameters in their documented units (tf_params.def), double precision. */
+typedef struct {
+#define TF_PARAM(name, def, unit, lo, hi, help, basis) double name;
+#include "tf_params.def"
+#undef TF_PARAM
+} tf_params;
+
+/* Reaction coefficients of one reaction sub-step: the parameters in the field precision with
+ * the systemic drivers of that time folded in. Built on the host (tf_coeffs_make), passed by
+ * value to kernels. Units: 1/min, pg/mL, nmol/L as in docs/model.md. */
+typedef struct {
+    tf_real r_T, beta_P, K_P, k_kill, inv_K_CE, inv_K_S;
+    tf_real E_src;        /* rho_E * M_E */
+    tf_real chi_P, mu_E, k_ex, mu_CE, K_CD;
+    tf_real S_src;        /* rho_S * (1 + alpha_S D) */
+    tf_real K_PS, mu_S;
+    tf_real P_from_T;     /* s_PT (1 + alpha_P D)(1 - kappa_P B) */
+    tf_real s_PS, inv_K_A, mu_P;
+    tf_real gamma_eff;    /* gamma_C (1 - rho_GR D) */
+    tf_real K_GC;
+    tf_real s_AS, s_AE, lambda_A, A_b, mu_A;
+    tf_real lambda_C, C_b, mu_C;
+} tf_coeffs;
+
+/* Production (units of the field per min) and loss rate (1/min) of every field in one voxel:
+ * du/dt (reaction part) = prod[f] - loss[f] * u[f], every term >= 0 for a non-negative state.
+ * u: the six field values; v: vessel density. */
+TF_HD void tf_reaction_rates(const tf_coeffs *c, const tf_real u[TF_NFIELDS], tf_real v,
+                             tf_real prod[TF_NFIELDS], tf_real loss[TF_NFIELDS])
+{
+    const tf_real T = u[TF_TUMOR], E = u[TF_EFFECTOR], S = u[TF_SUPPRESSOR];
+    const tf_real P = u[TF_PRO], A = u[TF_ANTI], C = u[TF_CORTISOL];
+    const tf_real one = (tf_real)1;
+
+    const tf_real cc = C * c->inv_K_CE;
+    const tf_real phi = one / ((one + cc * cc) * (one + S * c->inv_K_S));
+    const tf_real p_sat = P / (P + c->K_P);
+
+    /* T: logistic growth r g T (1 - T), split so that T stays in [0, 1]. */
+    const tf_real growth = c->r_T * (one + c->beta_P * p_sat);
+    prod[TF_TUMOR] = growth * T;
+    loss[TF_TUMOR] = growth * T + c->k_kill * phi * E;
+
+    prod[TF_EFFECTOR] = c->E_src * v * (one + c->chi_P * p_sat);
+    loss[TF_EFFECTOR] = c->mu_E + c->k_ex * T + c->mu_CE * C / (C + c->K_CD);
+
+    prod[TF_SUPPRESSOR] = c->S_src * v * P / (P + c->K_PS);
+    loss[TF_SUPPRESSOR] = c->mu_S;
+
+    prod[TF_PRO] = (c->P_from_T * T + c->s_PS * S) / (one + A * c->inv_K_A);
+    loss[TF_PRO] = c->mu_P + c->gamma_eff * C / (C + c->K_GC);
+
+    prod[TF_ANTI] = c->s_AS * S + c->s_AE * E + c->lambda_A * v * c->A_b;
+    loss[TF_ANTI] = c->lambda_A * v + c->mu_A;
+
+    prod[TF_CORTISOL] = c->lambda_C * v * c->C_b;
+    loss[TF_CORTISOL] = c->lambda_C * v + c->mu_C;
+}
+
+/* Linearly implicit reaction update over dt minutes, in place:
+ * u <- (u + dt prod) / (1 + dt loss), rates from the state at the start of the sub-step.
+ * Keeps every field non-negative and T in [0, 1] for any dt. */
+TF_HD void tf_react_voxel(const tf_coeffs *c, tf_real u[TF_NFIELDS], tf_real v, tf_real dt)
+{
+    tf_real prod[TF_NFIELDS], loss[TF_NFIELDS];
+    tf_reaction_rates(c, u, v, prod, loss);
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        u[f] = (u[f] + dt * prod[f]) / ((tf_real)1 + dt * loss[f]);
+}
+
+/* 7-point Laplacian sum (without the 1/h^2 factor) of the padded array `a` at linear index p. */
+TF_HD tf_real tf_lap7(const tf_real *a, tf_index p, tf_index sy, tf_index sz)
+{
+    return (a[p - 1] + a[p + 1]) + (a[p - sy] + a[p + sy]) + (a[p - sz] + a[p + sz])
+           - (tf_real)6 * a[p];
+}
+
+/* Forward Euler update of one voxel of the explicit scheme:
+ * u_new = u + dt (D lap u + prod - loss u); lap[f] is tf_lap7 of field f, dif[f] = D_f / h^2. */
+TF_HD void tf_explicit_voxel(const tf_coeffs *c, const tf_real u[TF_NFIELDS],
+                             const tf_real lap[TF_NFIELDS], const tf_real dif[TF_NFIELDS],
+                             tf_real v, tf_real dt, tf_real out[TF_NFIELDS])
+{
+    tf_real prod[TF_NFIELDS], loss[TF_NFIELDS];
+    tf_reaction_rates(c, u, v, prod, loss);
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        out[f] = u[f] + dt * (dif[f] * lap[f] + prod[f] - loss[f] * u[f]);
+}
+
+/* Factors of one backward-Euler diffusion line solve along a direction of n cells:
+ * (1 + 2r) u_i - r (u_{i-1} + u_{i+1}) = rhs_i with r = D dt / h^2 and the boundary rows of
+ * docs/numerics.md. They depend only on (n, r, boundary kinds), not on the data, so they are
+ * computed once per field and direction (tf_line_factors_init, host) and every line reuses them.
+ *   cp[i]   = c'_i of the Thomas algorithm (length n)
+ *   inv[i]  = 1 / (b_i - a_i c'_{i-1}) (length n)
+ *   z[i]    periodic only: solution of A' z = (gamma, 0, ..., 0, -r) for Sherman-Morrison
+ * Storage of the arrays belongs to the owner (host or device memory). */
+typedef struct {
+    tf_index n;
+    tf_real r;              /* D dt / h^2 */
+    tf_real rhs_lo, rhs_hi; /* added to the first/last right-hand side (Dirichlet) */
+    int periodic;
+    tf_real sm_gamma;       /* Sherman-Morrison gamma */
+    tf_real sm_scale;       /* 1 / (1 + v.z) with v = (1, 0, ..., 0, -r/gamma) */
+    tf_real sm_vlast;       /* -r / gamma */
+    const tf_real *cp, *inv, *z;
+} tf_line_factors;
+
+/* Solve `count` lines in place with the same factors: line q (0 <= q < count) holds its
+ * right-hand side at u[i*stride + q], i = 0..n-1, on entry and its solution on exit. Adjacent
+ * lines are adjacent in memory, so the inner loops run over q (vectorised on the CPU); a CUDA
+ * thread solves one line with count = 1. Forward elimination, back substitution, then the
+ * Sherman-Morrison correction for periodic lines. */
+TF_HD void tf_thomas_lines(const tf_line_factors *L, tf_real *u, tf_index stride, tf_index count)
+{
+    const tf_index n = L->n;
+    const tf_real r = L->r;
+    const tf_real inv0 = L->inv[0];
+    if (n == 1) {
+        for (tf_index q = 0; q < count; ++q)
+            u[q] = (u[q] + L->rhs_lo + L->rhs_hi) * inv0;
+        return;
+    }
+    for (tf_index q = 0; q < count; ++q)
+        u[q] = (u[q] + L->rhs_lo) * inv0;
+    for (tf_index i = 1; i < n; ++i) {
+        const tf_real a = L->inv[i];
+        const tf_real add = (i == n - 1) ? L->rhs_hi : (tf_real)0;
+        tf_real *cur = u + i * stride;
+        const tf_real *prv = cur - stride;
+        for (tf_index q = 0; q < count; ++q)
+            cur[q] = (cur[q] + add + r * prv[q]) * a;
+    }
+    for (tf_index i = n - 2; i >= 0; --i) {
+        const tf_real c = L->cp[i];
+        tf_real *cur = u + i * stride;
+        const tf_real *nxt = cur + stride;
+        for (tf_index q = 0; q < count; ++q)
+            cur[q] -= c * nxt[q];
+    }
+    if (L->periodic) {
+        /* x = y - (v.y / (1 + v.z)) z with v = (1, 0, ..., 0, vlast): the end values of y are
+         * read before they change, so the interior is corrected first. */
+        tf_real *last = u + (n - 1) * stride;
+        for (tf_index i = 1; i < n - 1; ++i) {
+            const tf_real zi = L->z[i];
+            tf_real *cur = u + i * stride;
+            for (tf_index q = 0; q < count; ++q)
+                cur[q] -= (u[q] + L->sm_vlast * last[q]) * L->sm_scale * zi;
+        }
+        const tf_real z0 = L->z[0], zl = L->z[n - 1];
+        for (tf_index q = 0; q < count; ++q) {
+            const tf_real fac = (u[q] + L->sm_vlast * last[q]) * L->sm_scale;
+            u[q] -= fac * z0;
+            last[q] -= fac * zl;
+        }
+    }
+}
+
+#endif

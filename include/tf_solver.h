@@ -1,0 +1,106 @@
+/* tf_solver.h: the numerical engine as the host driver sees it, whatever the backend.
+ *
+ * A solver owns the state of the six fields and the vessel map on its backend (host memory for
+ * the CPU, device memory for CUDA). Host-side arrays passed in and out are padded field arrays
+ * of g->nalloc elements (tf_grid.h); their ghost cells are ignored on input and unspecified on
+ * output. One step advances the state by the solver's dt with its scheme:
+ *   LOD:      reaction(dt/2, c0) | diffusion x, y, z (backward Euler, dt) | reaction(dt/2, c1)
+ *   explicit: ghosts | fused 7-point Laplacian and reaction, forward Euler (dt, c0)
+ * where c0 holds the systemic drivers at the step's start and c1 at its end. */
+#ifndef TF_SOLVER_H
+#define TF_SOLVER_H
+
+#include "tf_model.h"
+#include "tf_status.h"
+
+typedef enum { TF_SCHEME_LOD = 0, TF_SCHEME_EXPLICIT } tf_scheme;
+typedef enum { TF_BACKEND_AUTO = 0, TF_BACKEND_CPU, TF_BACKEND_CUDA } tf_backend_kind;
+
+/* Named stages, timed the same way on every backend and used as NVTX range names. */
+typedef enum {
+    TF_STAGE_REACTION = 0,
+    TF_STAGE_DIFFUSION_X,
+    TF_STAGE_DIFFUSION_Y,
+    TF_STAGE_DIFFUSION_Z,
+    TF_STAGE_EXPLICIT,
+    TF_STAGE_GHOSTS,
+    TF_STAGE_DIAGNOSTICS,
+    TF_STAGE_OUTPUT,
+    TF_STAGE_CHECKPOINT,
+    TF_NSTAGES
+} tf_stage;
+extern const char *const tf_stage_name[TF_NSTAGES];
+
+typedef struct {
+    double seconds[TF_NSTAGES];
+    long long calls[TF_NSTAGES];
+} tf_timers;
+
+/* Reductions over the interior of the local block. */
+typedef struct {
+    double total[TF_NFIELDS];    /* sum of each field over cells */
+    double weighted[TF_NFIELDS]; /* sum of T * field over cells (tumor-weighted) */
+    double tumor_sum;            /* sum of T = weighted[] denominator */
+    double max[TF_NFIELDS];      /* largest value of each field */
+} tf_diag;
+
+/* Result of a state check: the first bad cell (field, local i, j, k) when status is
+ * TF_ERR_NUMERIC. */
+typedef struct {
+    int field;
+    tf_index i, j, k;
+    double value;
+} tf_bad_cell;
+
+typedef struct tf_solver tf_solver;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Stable explicit dt limit h^2 / (6 D_max) in minutes (infinite when every D is zero). */
+double tf_explicit_dt_limit(const tf_params *p, double h);
+
+/* Create a solver. TF_BACKEND_AUTO takes CUDA when a device is present, else the CPU.
+ * The explicit scheme refuses dt above tf_explicit_dt_limit (TF_ERR_USAGE, naming the limit).
+ * BCs are validated (periodic on both faces of a direction). */
+tf_status tf_solver_create(tf_solver **out, tf_backend_kind kind, const tf_grid *g,
+                           const tf_bcs *bcs, const tf_params *p, tf_scheme scheme, double dt);
+void tf_solver_destroy(tf_solver *s);
+
+tf_backend_kind tf_solver_backend(const tf_solver *s);
+/* Backend and device in words, e.g. "cpu (2 OpenMP threads)" or "cuda (NVIDIA H100 ...)". */
+const char *tf_solver_description(const tf_solver *s);
+
+/* Copy a host state in (six padded field arrays and the padded vessel map). */
+tf_status tf_solver_set_state(tf_solver *s, tf_real *const fields[TF_NFIELDS],
+                              const tf_real *vessel);
+/* Copy the fields out to host arrays; mask bit f selects field f (all: (1 << TF_NFIELDS) - 1). */
+tf_status tf_solver_get_state(tf_solver *s, tf_real *const fields[TF_NFIELDS], unsigned mask);
+
+/* Advance one dt; c0, c1 as above (explicit uses c0 only). */
+tf_status tf_solver_step(tf_solver *s, const tf_coeffs *c0, const tf_coeffs *c1);
+
+tf_status tf_solver_diagnostics(tf_solver *s, tf_diag *d);
+
+/* TF_OK when every value is finite and non-negative; else TF_ERR_NUMERIC with the first bad
+ * cell in *bad (lowest field, then lowest linear index) and an error message naming it. */
+tf_status tf_solver_check_state(tf_solver *s, tf_bad_cell *bad);
+
+const tf_timers *tf_solver_timers(const tf_solver *s);
+/* Time a host-side stage (output, checkpoint) into the same table. */
+void tf_solver_time_add(tf_solver *s, tf_stage st, double seconds);
+
+/* Whether this build has the CUDA backend, and how many devices it sees (0 without one). */
+int tf_cuda_built(void);
+int tf_cuda_device_count(void);
+/* Describe device `i` into buf (name, memory, compute capability). */
+void tf_cuda_device_describe(int i, char *buf, size_t len);
+
+double tf_wtime(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
