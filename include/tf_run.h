@@ -11,12 +11,25 @@ typedef struct {
     int quiet;             /* no progress or scenario echo */
 } tf_run_options;
 
+/* `tumorfield bench` (host/bench.c): times steps of one scheme on one backend against a copy
+ * bandwidth measured in the same run on the same device. */
+typedef struct {
+    tf_index n;            /* cells per direction (n^3 grid) */
+    long steps;            /* timed steps after warm-up */
+    tf_scheme scheme;
+    tf_backend_kind backend;
+    int json;              /* print one JSON object instead of the table */
+} tf_bench_options;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Run the scenario to its end. Returns the exit status of CONTRACT.md. */
 tf_status tf_run(const tf_scenario *s, const tf_run_options *o);
+
+/* Run the benchmark and print its report to stdout. */
+tf_status tf_bench(const tf_bench_options *o);
 
 #ifdef __cplusplus
 }
