@@ -1,0 +1,230 @@
+/* checkpoint.c: NAME.chk.nc, the restartable state (tf_checkpoint.h).
+ *
+ * Layout: netCDF-4 with dimensions z, y, x (global); one variable per field and `vessel` in the
+ * build's precision (NC_FLOAT or NC_DOUBLE, so a restart is bit-for-bit); global attributes
+ * tumorfield_checkpoint = 1, tumorfield_precision, step, time_min, driver_x, driver_z, driver_L,
+ * scenario. Written as PATH.tmp, closed, fsync'ed, renamed over PATH, directory fsync'ed. */
+#include "tf_checkpoint.h"
+
+#include "tf_fields.h"
+#include "tf_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef TF_DOUBLE
+#define TF_NC_REAL NC_DOUBLE
+#define tf_nc_put_vara nc_put_vara_double
+#define tf_nc_get_vara nc_get_vara_double
+#else
+#define TF_NC_REAL NC_FLOAT
+#define tf_nc_put_vara nc_put_vara_float
+#define tf_nc_get_vara nc_get_vara_float
+#endif
+
+static const char *const dim_name[3] = {"x", "y", "z"};
+
+/* Copy between a padded array and a contiguous (z, y, x) block of the interior. */
+static void pack(const tf_grid *g, const tf_real *a, tf_real *buf)
+{
+    tf_index q = 0;
+    for (tf_index k = 0; k < g->n[2]; ++k)
+        for (tf_index j = 0; j < g->n[1]; ++j) {
+            memcpy(buf + q, a + tf_at(g, 0, j, k), sizeof(tf_real) * (size_t)g->n[0]);
+            q += g->n[0];
+        }
+}
+
+static void unpack(const tf_grid *g, const tf_real *buf, tf_real *a)
+{
+    tf_index q = 0;
+    for (tf_index k = 0; k < g->n[2]; ++k)
+        for (tf_index j = 0; j < g->n[1]; ++j) {
+            memcpy(a + tf_at(g, 0, j, k), buf + q, sizeof(tf_real) * (size_t)g->n[0]);
+            q += g->n[0];
+        }
+}
+
+static tf_status define_and_write(int nc, const char *tmp, const tf_grid *g,
+                                  tf_real *const f[TF_NFIELDS], const tf_real *vessel,
+                                  const tf_checkpoint_info *info, const char *scenario_text,
+                                  tf_real *buf)
+{
+    int dims[3]; /* z, y, x */
+    for (int d = 0; d < 3; ++d)
+        TF_NC(nc_def_dim(nc, dim_name[2 - d], (size_t)g->gn[2 - d], &dims[d]), tmp);
+    int var[TF_NFIELDS + 1];
+    for (int v = 0; v <= TF_NFIELDS; ++v) {
+        const char *name = v < TF_NFIELDS ? tf_field_name[v] : "vessel";
+        TF_NC(nc_def_var(nc, name, TF_NC_REAL, 3, dims, &var[v]), tmp);
+    }
+    const int one = 1;
+    const long long step = info->step;
+    TF_NC(nc_put_att_int(nc, NC_GLOBAL, "tumorfield_checkpoint", NC_INT, 1, &one), tmp);
+    TF_NC(nc_put_att_text(nc, NC_GLOBAL, "tumorfield_version", strlen(TF_VERSION_STRING),
+                          TF_VERSION_STRING), tmp);
+    TF_NC(nc_put_att_text(nc, NC_GLOBAL, "tumorfield_precision", strlen(TF_REAL_NAME),
+                          TF_REAL_NAME), tmp);
+    TF_NC(nc_put_att_longlong(nc, NC_GLOBAL, "step", NC_INT64, 1, &step), tmp);
+    TF_NC(nc_put_att_double(nc, NC_GLOBAL, "time_min", NC_DOUBLE, 1, &info->t), tmp);
+    TF_NC(nc_put_att_double(nc, NC_GLOBAL, "driver_x", NC_DOUBLE, 1, &info->drv.x), tmp);
+    TF_NC(nc_put_att_double(nc, NC_GLOBAL, "driver_z", NC_DOUBLE, 1, &info->drv.z), tmp);
+    TF_NC(nc_put_att_double(nc, NC_GLOBAL, "driver_L", NC_DOUBLE, 1, &info->drv.L), tmp);
+    TF_NC(nc_put_att_text(nc, NC_GLOBAL, "scenario", strlen(scenario_text), scenario_text), tmp);
+    TF_NC(nc_enddef(nc), tmp);
+    const size_t start[3] = {(size_t)g->start[2], (size_t)g->start[1], (size_t)g->start[0]};
+    const size_t count[3] = {(size_t)g->n[2], (size_t)g->n[1], (size_t)g->n[0]};
+    for (int v = 0; v <= TF_NFIELDS; ++v) {
+        pack(g, v < TF_NFIELDS ? f[v] : vessel, buf);
+        TF_NC(tf_nc_put_vara(nc, var[v], start, count, buf), tmp);
+    }
+    return TF_OK;
+}
+
+static tf_status sync_path(const char *path, int directory)
+{
+    int fd = open(path, directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0)
+        return TF_ERROR(TF_ERR_IO, "cannot open '%s' to sync it: %s", path, strerror(errno));
+    int rc = fsync(fd);
+    int err = errno;
+    close(fd);
+    if (rc != 0 && !(directory && (err == EINVAL || err == EROFS)))
+        return TF_ERROR(TF_ERR_IO, "cannot sync '%s': %s", path, strerror(err));
+    return TF_OK;
+}
+
+tf_status tf_checkpoint_write(const char *path, const tf_grid *g, tf_real *const f[TF_NFIELDS],
+                              const tf_real *vessel, const tf_checkpoint_info *info,
+                              const char *scenario_text)
+{
+    char tmp[TF_PATH_MAX + 8];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return TF_ERROR(TF_ERR_IO, "checkpoint path too long: '%s'", path);
+    tf_real *buf = malloc(sizeof(tf_real) * (size_t)g->ncells);
+    if (!buf)
+        return TF_ERROR(TF_ERR_NOMEM, "out of memory for the checkpoint buffer");
+    int nc = -1;
+    int rc = nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &nc);
+    tf_status st;
+    if (rc != NC_NOERR) {
+        st = TF_ERROR(TF_ERR_IO, "cannot create checkpoint '%s': %s", tmp, nc_strerror(rc));
+    } else {
+        st = define_and_write(nc, tmp, g, f, vessel, info, scenario_text, buf);
+        rc = nc_close(nc);
+        if (st == TF_OK && rc != NC_NOERR)
+            st = TF_ERROR(TF_ERR_IO, "cannot write checkpoint '%s': %s", tmp, nc_strerror(rc));
+    }
+    free(buf);
+    if (st == TF_OK)
+        st = sync_path(tmp, 0);
+    if (st == TF_OK && rename(tmp, path) != 0)
+        st = TF_ERROR(TF_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    if (st != TF_OK) {
+        unlink(tmp); /* the previous checkpoint at `path` stays as it was */
+        return st;
+    }
+    char dir[TF_PATH_MAX + 8];
+    snprintf(dir, sizeof dir, "%s", path);
+    return sync_path(dirname(dir), 1);
+}
+
+static tf_status open_checkpoint(const char *path, int *nc)
+{
+    int rc = nc_open(path, NC_NOWRITE, nc);
+    if (rc != NC_NOERR)
+        return TF_ERROR(rc == ENOENT || rc == EACCES ? TF_ERR_IO : TF_ERR_USAGE,
+                        "cannot read checkpoint '%s': %s", path, nc_strerror(rc));
+    int marker = 0;
+    char prec[16] = "";
+    size_t len = 0;
+    if (nc_get_att_int(*nc, NC_GLOBAL, "tumorfield_checkpoint", &marker) != NC_NOERR ||
+        marker != 1 || nc_inq_attlen(*nc, NC_GLOBAL, "tumorfield_precision", &len) != NC_NOERR ||
+        len >= sizeof prec) {
+        nc_close(*nc);
+        return TF_ERROR(TF_ERR_USAGE, "'%s' is not a TumorField checkpoint", path);
+    }
+    nc_get_att_text(*nc, NC_GLOBAL, "tumorfield_precision", prec);
+    prec[len] = '\0';
+    if (strcmp(prec, TF_REAL_NAME) != 0) {
+        nc_close(*nc);
+        return TF_ERROR(TF_ERR_USAGE,
+                        "checkpoint '%s' holds %s fields but this build uses %s; restart with a "
+                        "build of the same precision",
+                        path, prec, TF_REAL_NAME);
+    }
+    return TF_OK;
+}
+
+tf_status tf_checkpoint_scenario(const char *path, char **scenario_text)
+{
+    int nc;
+    TF_TRY(open_checkpoint(path, &nc));
+    size_t len = 0;
+    int rc = nc_inq_attlen(nc, NC_GLOBAL, "scenario", &len);
+    char *text = rc == NC_NOERR ? malloc(len + 1) : NULL;
+    if (text)
+        rc = nc_get_att_text(nc, NC_GLOBAL, "scenario", text);
+    nc_close(nc);
+    if (rc != NC_NOERR || !text) {
+        free(text);
+        return TF_ERROR(TF_ERR_USAGE, "checkpoint '%s' has no readable scenario attribute", path);
+    }
+    text[len] = '\0';
+    *scenario_text = text;
+    return TF_OK;
+}
+
+static tf_status read_state(int nc, const char *path, const tf_grid *g,
+                            tf_real *const f[TF_NFIELDS], tf_real *vessel,
+                            tf_checkpoint_info *info, tf_real *buf)
+{
+    for (int d = 0; d < 3; ++d) {
+        int id;
+        size_t len = 0;
+        if (nc_inq_dimid(nc, dim_name[d], &id) != NC_NOERR ||
+            nc_inq_dimlen(nc, id, &len) != NC_NOERR || (tf_index)len != g->gn[d])
+            return TF_ERROR(TF_ERR_USAGE,
+                            "checkpoint '%s': grid dimension %s is %zu, the scenario has %lld",
+                            path, dim_name[d], len, (long long)g->gn[d]);
+    }
+    long long step = 0;
+    TF_NC(nc_get_att_longlong(nc, NC_GLOBAL, "step", &step), path);
+    TF_NC(nc_get_att_double(nc, NC_GLOBAL, "time_min", &info->t), path);
+    TF_NC(nc_get_att_double(nc, NC_GLOBAL, "driver_x", &info->drv.x), path);
+    TF_NC(nc_get_att_double(nc, NC_GLOBAL, "driver_z", &info->drv.z), path);
+    TF_NC(nc_get_att_double(nc, NC_GLOBAL, "driver_L", &info->drv.L), path);
+    info->step = step;
+    const size_t start[3] = {(size_t)g->start[2], (size_t)g->start[1], (size_t)g->start[0]};
+    const size_t count[3] = {(size_t)g->n[2], (size_t)g->n[1], (size_t)g->n[0]};
+    for (int v = 0; v <= TF_NFIELDS; ++v) {
+        const char *name = v < TF_NFIELDS ? tf_field_name[v] : "vessel";
+        int id;
+        nc_type type;
+        if (nc_inq_varid(nc, name, &id) != NC_NOERR || nc_inq_vartype(nc, id, &type) != NC_NOERR
+            || type != TF_NC_REAL)
+            return TF_ERROR(TF_ERR_USAGE, "checkpoint '%s': variable '%s' missing or not %s",
+                            path, name, TF_REAL_NAME);
+        TF_NC(tf_nc_get_vara(nc, id, start, count, buf), path);
+        unpack(g, buf, v < TF_NFIELDS ? f[v] : vessel);
+    }
+    return TF_OK;
+}
+
+tf_status tf_checkpoint_read(const char *path, const tf_grid *g, tf_real *const f[TF_NFIELDS],
+                             tf_real *vessel, tf_checkpoint_info *info)
+{
+    int nc;
+    TF_TRY(open_checkpoint(path, &nc));
+    tf_real *buf = malloc(sizeof(tf_real) * (size_t)g->ncells);
+    tf_status st = buf ? read_state(nc, path, g, f, vessel, info, buf)
+                       : TF_ERROR(TF_ERR_NOMEM, "out of memory reading the checkpoint");
+    free(buf);
+    nc_close(nc);
+    return st;
+}

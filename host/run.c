@@ -1,0 +1,433 @@
+/* run.c: the run driver. One scenario from its initial state (or a checkpoint) to its end:
+ * systemic drivers on the host, steps on the solver's backend, NetCDF records, time series rows,
+ * checkpoints, signals, progress and the closing summary.
+ *
+ * Output cadence is counted in steps, so a restarted run writes exactly the records and rows the
+ * uninterrupted run writes: records at multiples of round(output.interval / dt) steps and at the
+ * last step, rows likewise with output.timeseries_interval, checkpoints with checkpoint.interval
+ * and at the end. The run ends at the first step at or past run.duration. */
+#include "tf_run.h"
+
+#include "tf_checkpoint.h"
+#include "tf_io.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+typedef struct {
+    struct sigaction old[3];
+} signal_guard;
+
+static const int caught[3] = {SIGTERM, SIGINT, SIGUSR1};
+
+static void signals_install(signal_guard *gd)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    for (int i = 0; i < 3; ++i)
+        sigaction(caught[i], &sa, &gd->old[i]);
+}
+
+static void signals_restore(const signal_guard *gd)
+{
+    for (int i = 0; i < 3; ++i)
+        sigaction(caught[i], &gd->old[i], NULL);
+}
+
+/* mkdir -p */
+static tf_status make_dirs(const char *dir)
+{
+    char buf[TF_PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return TF_ERROR(TF_ERR_USAGE, "output directory path too long");
+    for (char *p = buf + 1;; ++p) {
+        const int end = *p == '\0';
+        if (*p == '/' || end) {
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return TF_ERROR(TF_ERR_IO, "cannot create output directory '%s': %s", buf,
+                                strerror(errno));
+            if (end)
+                break;
+            *p = '/';
+        }
+    }
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return TF_ERROR(TF_ERR_IO, "output directory '%s' is not a directory", dir);
+    if (access(dir, W_OK) != 0)
+        return TF_ERROR(TF_ERR_IO, "output directory '%s' is not writable: %s", dir,
+                        strerror(errno));
+    return TF_OK;
+}
+
+/* Compare two effective scenarios key by key, ignoring [run] duration; on a difference,
+ * describe it in msg and return 1. */
+static int scenario_diff(const char *chk, const char *cur, char *msg, size_t len)
+{
+    const char *a = chk, *b = cur;
+    char section[64] = "";
+    while (*a || *b) {
+        const char *ae = strchr(a, '\n'), *be = strchr(b, '\n');
+        const size_t al = ae ? (size_t)(ae - a) : strlen(a);
+        const size_t bl = be ? (size_t)(be - b) : strlen(b);
+        if (al > 1 && a[0] == '[') {
+            const size_t n = al < sizeof section ? al : sizeof section - 1;
+            memcpy(section, a, n);
+            section[n] = '\0';
+        }
+        const int is_duration = strcmp(section, "[run]") == 0 && al >= 8 &&
+                                strncmp(a, "duration", 8) == 0 && bl >= 8 &&
+                                strncmp(b, "duration", 8) == 0;
+        if (!is_duration && (al != bl || memcmp(a, b, al) != 0)) {
+            snprintf(msg, len, "%s: the checkpoint has '%.*s', the scenario has '%.*s'", section,
+                     (int)al, a, (int)bl, b);
+            return 1;
+        }
+        a = ae ? ae + 1 : a + al;
+        b = be ? be + 1 : b + bl;
+    }
+    return 0;
+}
+
+static long long steps_per(double interval, double dt)
+{
+    if (!(interval > 0.0))
+        return 0;
+    const double n = floor(interval / dt + 0.5);
+    return n < 1.0 ? 1 : (long long)n;
+}
+
+static int due(long long step, long long every) { return every > 0 && step % every == 0; }
+
+/* Everything one run holds. */
+typedef struct {
+    const tf_scenario *s;
+    const tf_run_options *o;
+    tf_grid g;
+    tf_real *f[TF_NFIELDS];
+    tf_real *vessel;
+    tf_solver *solver;
+    tf_ncout *nc;
+    tf_series *series;
+    char *effective;
+    char nc_path[TF_PATH_MAX + 64], csv_path[TF_PATH_MAX + 64];
+    char chk_path[TF_PATH_MAX + 64], sum_path[TF_PATH_MAX + 64];
+    long long step, nsteps;
+    tf_drivers drv;
+    /* The last state that passed the check, held in f[] on the host. */
+    long long good_step;
+    tf_drivers good_drv;
+    tf_series_row last_row;
+    int have_row;
+    double wall0;
+    long long steps_this_run;
+} run_ctx;
+
+static double time_of(const run_ctx *r, long long step) { return (double)step * r->s->dt; }
+
+static tf_derived derive_at(const run_ctx *r, const tf_drivers *d, double t)
+{
+    return tf_drivers_derive(d, &r->s->p, &r->s->exercise, r->s->depression, t);
+}
+
+/* Download the state, check it, and keep it as the last good state. */
+static tf_status fetch_checked(run_ctx *r)
+{
+    tf_bad_cell bad;
+    tf_status st = tf_solver_check_state(r->solver, &bad);
+    if (st != TF_OK)
+        return st;
+    TF_TRY(tf_solver_get_state(r->solver, r->f, (1u << TF_NFIELDS) - 1));
+    r->good_step = r->step;
+    r->good_drv = r->drv;
+    return TF_OK;
+}
+
+static tf_status write_checkpoint(run_ctx *r)
+{
+    const double t0 = tf_wtime();
+    const tf_checkpoint_info info = {r->good_step, time_of(r, r->good_step), r->good_drv};
+    tf_status st = tf_checkpoint_write(r->chk_path, &r->g, r->f, r->vessel, &info, r->effective);
+    tf_solver_time_add(r->solver, TF_STAGE_CHECKPOINT, tf_wtime() - t0);
+    return st;
+}
+
+static tf_status write_row(run_ctx *r)
+{
+    tf_diag d;
+    TF_TRY(tf_solver_diagnostics(r->solver, &d));
+    const double t = time_of(r, r->step);
+    const tf_derived q = derive_at(r, &r->drv, t);
+    r->last_row = tf_series_row_make(t, &d, &r->g, &r->drv, &q);
+    r->have_row = 1;
+    return tf_series_write(r->series, &r->last_row);
+}
+
+static tf_status write_record(run_ctx *r)
+{
+    TF_TRY(fetch_checked(r));
+    const double t0 = tf_wtime();
+    tf_status st = tf_ncout_write(r->nc, time_of(r, r->step), r->f);
+    tf_solver_time_add(r->solver, TF_STAGE_OUTPUT, tf_wtime() - t0);
+    return st;
+}
+
+static void progress(run_ctx *r, int final)
+{
+    static int last_pct = -1;
+    if (r->o->quiet)
+        return;
+    const double frac = r->nsteps > 0 ? (double)r->step / (double)r->nsteps : 1.0;
+    const int pct = (int)(100.0 * frac);
+    const int tty = isatty(STDOUT_FILENO);
+    const double wall = tf_wtime() - r->wall0;
+    const double sps = wall > 0 ? (double)r->steps_this_run / wall : 0.0;
+    const double eta = sps > 0 ? (double)(r->nsteps - r->step) / sps : 0.0;
+    if (tty) {
+        static double last_print;
+        const double now = tf_wtime();
+        if (!final && now - last_print < 0.2)
+            return;
+        last_print = now;
+        printf("\r  %3d%%  t = %8.2f d  step %lld/%lld  %.1f steps/s  ETA %.0f s   ", pct,
+               time_of(r, r->step) / 1440.0, r->step, r->nsteps, sps, eta);
+        if (final)
+            printf("\n");
+        fflush(stdout);
+    } else if (final || pct / 5 != last_pct / 5) {
+        printf("progress: %3d%%  t = %.2f d  step %lld/%lld  %.1f steps/s  ETA %.0f s\n", pct,
+               time_of(r, r->step) / 1440.0, r->step, r->nsteps, sps, eta);
+        fflush(stdout);
+    }
+    last_pct = pct;
+}
+
+static void print_timers(const run_ctx *r)
+{
+    const tf_timers *tm = tf_solver_timers(r->solver);
+    double total = 0;
+    for (int i = 0; i < TF_NSTAGES; ++i)
+        total += tm->seconds[i];
+    printf("stage timings (%s):\n", tf_solver_description(r->solver));
+    for (int i = 0; i < TF_NSTAGES; ++i)
+        if (tm->calls[i] > 0)
+            printf("  %-12s %10.3f s %6.1f%% %10lld calls\n", tf_stage_name[i], tm->seconds[i],
+                   total > 0 ? 100.0 * tm->seconds[i] / total : 0.0, tm->calls[i]);
+}
+
+static void write_summary(run_ctx *r, const char *status)
+{
+    const double wall = tf_wtime() - r->wall0;
+    tf_summary sm = {
+        .status = status,
+        .steps = r->step,
+        .t_end = time_of(r, r->step),
+        .wall_seconds = wall,
+        .backend = r->solver ? tf_solver_description(r->solver) : "none",
+        .voxel_updates_per_second =
+            wall > 0 ? (double)r->g.ncells * (double)r->steps_this_run / wall : 0.0,
+        .timers = r->solver ? tf_solver_timers(r->solver) : NULL,
+        .final_row = r->have_row ? &r->last_row : NULL,
+        .output_path = r->nc_path,
+        .series_path = r->csv_path,
+        .checkpoint_path = r->chk_path,
+    };
+    tf_status st = tf_summary_write(r->sum_path, &sm);
+    if (st != TF_OK)
+        fprintf(stderr, "tumorfield: warning: %s\n", tf_error_message());
+}
+
+static tf_status start(run_ctx *r)
+{
+    const tf_scenario *s = r->s;
+    TF_TRY(tf_grid_init(&r->g, s->n[0], s->n[1], s->n[2], s->spacing));
+    r->effective = tf_scenario_format(s);
+    if (!r->effective)
+        return TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");
+    if (!r->o->quiet) {
+        printf("# effective scenario\n%s", r->effective);
+        fflush(stdout);
+    }
+    TF_TRY(make_dirs(s->dir));
+    snprintf(r->nc_path, sizeof r->nc_path, "%s/%s.nc", s->dir, s->name);
+    snprintf(r->csv_path, sizeof r->csv_path, "%s/%s.timeseries.csv", s->dir, s->name);
+    snprintf(r->chk_path, sizeof r->chk_path, "%s/%s.chk.nc", s->dir, s->name);
+    snprintf(r->sum_path, sizeof r->sum_path, "%s/%s.summary.json", s->dir, s->name);
+
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        if (!(r->f[f] = calloc((size_t)r->g.nalloc, sizeof(tf_real))))
+            return TF_ERROR(TF_ERR_NOMEM, "out of memory for the host state (%.3f GiB)",
+                            7.0 * (double)r->g.nalloc * sizeof(tf_real) / 1073741824.0);
+    if (!(r->vessel = calloc((size_t)r->g.nalloc, sizeof(tf_real))))
+        return TF_ERROR(TF_ERR_NOMEM, "out of memory for the vessel map");
+
+    r->nsteps = (long long)ceil(s->duration / s->dt - 1e-9);
+    if (r->o->restart) {
+        char *chk_text = NULL;
+        TF_TRY(tf_checkpoint_scenario(r->o->restart, &chk_text));
+        char diff[1024];
+        const int differs = scenario_diff(chk_text, r->effective, diff, sizeof diff);
+        free(chk_text);
+        if (differs)
+            return TF_ERROR(TF_ERR_USAGE,
+                            "restart from '%s': the scenario conflicts with the checkpoint in %s "
+                            "(only run.duration may change on a restart)",
+                            r->o->restart, diff);
+        tf_checkpoint_info info;
+        TF_TRY(tf_checkpoint_read(r->o->restart, &r->g, r->f, r->vessel, &info));
+        r->step = info.step;
+        r->drv = info.drv;
+        if (!r->o->quiet)
+            printf("restart: from '%s' at step %lld, t = %.6g min\n", r->o->restart, r->step,
+                   info.t);
+    } else {
+        TF_TRY(tf_initial_state(s, &r->g, r->f, r->vessel));
+        r->step = 0;
+        memset(&r->drv, 0, sizeof r->drv);
+    }
+    r->good_step = r->step;
+    r->good_drv = r->drv;
+
+    TF_TRY(tf_solver_create(&r->solver, r->o->backend, &r->g, &s->bcs, &s->p, s->scheme, s->dt));
+    if (!r->o->quiet) {
+        printf("backend: %s\n", tf_solver_description(r->solver));
+        printf("run: %lld steps of %g min (%s), grid %lld x %lld x %lld at %g um\n", r->nsteps,
+               s->dt, s->scheme == TF_SCHEME_LOD ? "lod" : "explicit", (long long)s->n[0],
+               (long long)s->n[1], (long long)s->n[2], s->spacing);
+        fflush(stdout);
+    }
+    TF_TRY(tf_solver_set_state(r->solver, r->f, r->vessel));
+
+    const double t = time_of(r, r->step);
+    if (r->o->restart) {
+        TF_TRY(tf_ncout_reopen(&r->nc, r->nc_path, s, &r->g, t));
+        TF_TRY(tf_series_open(&r->series, r->csv_path, 1, t));
+    } else {
+        TF_TRY(tf_ncout_create(&r->nc, r->nc_path, s, &r->g, r->effective, r->vessel));
+        TF_TRY(tf_series_open(&r->series, r->csv_path, 0, 0.0));
+        TF_TRY(write_record(r));
+        TF_TRY(write_row(r));
+    }
+    return TF_OK;
+}
+
+static tf_status loop(run_ctx *r)
+{
+    const tf_scenario *s = r->s;
+    const long long rec_every = steps_per(s->interval, s->dt);
+    const long long row_every = steps_per(s->series_interval, s->dt);
+    const long long chk_every = steps_per(s->checkpoint_interval, s->dt);
+    while (r->step < r->nsteps) {
+        const double t = time_of(r, r->step);
+        const tf_derived q0 = derive_at(r, &r->drv, t);
+        const tf_coeffs c0 = tf_coeffs_make(&s->p, &q0);
+        tf_drivers next = r->drv;
+        tf_drivers_advance(&next, &s->p, &s->exercise, t, s->dt);
+        const tf_derived q1 = derive_at(r, &next, time_of(r, r->step + 1));
+        const tf_coeffs c1 = tf_coeffs_make(&s->p, &q1);
+        TF_TRY(tf_solver_step(r->solver, &c0, &c1));
+        r->drv = next;
+        r->step += 1;
+        r->steps_this_run += 1;
+
+        const int last = r->step == r->nsteps;
+        if (due(r->step, row_every) || last)
+            TF_TRY(write_row(r));
+        if (due(r->step, rec_every) || last)
+            TF_TRY(write_record(r));
+        if (due(r->step, chk_every) && !last) {
+            if (r->good_step != r->step)
+                TF_TRY(fetch_checked(r));
+            TF_TRY(write_checkpoint(r));
+        }
+        progress(r, last);
+        if (stop_signal && !last) {
+            if (r->good_step != r->step)
+                TF_TRY(fetch_checked(r));
+            return TF_ERR_STOPPED;
+        }
+    }
+    return TF_OK;
+}
+
+static void cleanup(run_ctx *r)
+{
+    if (r->nc)
+        tf_ncout_close(r->nc);
+    if (r->series)
+        tf_series_close(r->series);
+    tf_solver_destroy(r->solver);
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        free(r->f[f]);
+    free(r->vessel);
+    free(r->effective);
+}
+
+tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
+{
+    run_ctx r;
+    memset(&r, 0, sizeof r);
+    r.s = s;
+    r.o = o;
+    r.wall0 = tf_wtime();
+    signal_guard gd;
+    signals_install(&gd);
+
+    tf_status st = start(&r);
+    if (st == TF_OK)
+        st = loop(&r);
+
+    if (st == TF_OK || st == TF_ERR_STOPPED) {
+        /* The state at r.step passed its check and is on the host. */
+        tf_status cs = write_checkpoint(&r);
+        if (cs != TF_OK) {
+            st = cs;
+        } else if (st == TF_ERR_STOPPED) {
+            TF_ERROR(TF_ERR_STOPPED,
+                     "stopped by signal %d at step %lld (t = %.6g min); checkpoint written to "
+                     "'%s': restart with --restart %s",
+                     (int)stop_signal, r.step, time_of(&r, r.step), r.chk_path, r.chk_path);
+        }
+    } else if (st == TF_ERR_NUMERIC && r.solver) {
+        char msg[2300];
+        snprintf(msg, sizeof msg, "%s", tf_error_message());
+        tf_error_clear();
+        tf_status cs = write_checkpoint(&r);
+        TF_ERROR(TF_ERR_NUMERIC,
+                 "numerical failure at step %lld (t = %.6g min): %s; the last good state "
+                 "(step %lld, t = %.6g min) %s '%s'",
+                 r.step, time_of(&r, r.step), msg, r.good_step, time_of(&r, r.good_step),
+                 cs == TF_OK ? "is saved in" : "could NOT be saved to", r.chk_path);
+    }
+
+    if (r.solver && st != TF_ERR_USAGE) {
+        const char *status = st == TF_OK              ? "finished"
+                             : st == TF_ERR_STOPPED   ? "stopped"
+                             : st == TF_ERR_NUMERIC   ? "numerical_failure"
+                             : st == TF_ERR_IO        ? "io_failure"
+                                                      : "failed";
+        write_summary(&r, status);
+        if (!o->quiet) {
+            print_timers(&r);
+            printf("status: %s after %lld steps (t = %.6g min), %.2f s wall\n", status, r.step,
+                   time_of(&r, r.step), tf_wtime() - r.wall0);
+        }
+    }
+    cleanup(&r);
+    signals_restore(&gd);
+    return st;
+}

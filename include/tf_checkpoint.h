@@ -1,0 +1,39 @@
+/* tf_checkpoint.h: the checkpoint file NAME.chk.nc (host/checkpoint.c): the full state in the
+ * build's precision, the step, time and systemic drivers, and the effective scenario, written
+ * atomically (temporary file, fsync, rename, fsync of the directory). A run restarted from it
+ * ends bit-for-bit where the same run without a stop ends, on the same build and backend. */
+#ifndef TF_CHECKPOINT_H
+#define TF_CHECKPOINT_H
+
+#include "tf_grid.h"
+#include "tf_status.h"
+#include "tf_systemic.h"
+
+typedef struct {
+    long long step;  /* steps taken since t = 0 */
+    double t;        /* min */
+    tf_drivers drv;
+} tf_checkpoint_info;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Write padded host arrays (six fields and the vessel map) of the local block. */
+tf_status tf_checkpoint_write(const char *path, const tf_grid *g, tf_real *const f[TF_NFIELDS],
+                              const tf_real *vessel, const tf_checkpoint_info *info,
+                              const char *scenario_text);
+
+/* Read the effective scenario stored in a checkpoint (caller frees). TF_ERR_IO when the file
+ * cannot be read, TF_ERR_USAGE when it is not a TumorField checkpoint of this precision. */
+tf_status tf_checkpoint_scenario(const char *path, char **scenario_text);
+
+/* Read the state into padded host arrays; the grid must match (else TF_ERR_USAGE naming it). */
+tf_status tf_checkpoint_read(const char *path, const tf_grid *g, tf_real *const f[TF_NFIELDS],
+                             tf_real *vessel, tf_checkpoint_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
