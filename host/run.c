@@ -39,6 +39,8 @@ static void signals_install(signal_guard *gd)
     stop_signal = 0;
     for (int i = 0; i < 3; ++i)
         sigaction(caught[i], &sa, &gd->old[i]);
+    /* Past a file-size limit, writes fail with EFBIG (reported, exit 4) instead of a kill. */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 static void signals_restore(const signal_guard *gd)
@@ -412,6 +414,11 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
                  "(step %lld, t = %.6g min) %s '%s'",
                  r.step, time_of(&r, r.step), msg, r.good_step, time_of(&r, r.good_step),
                  cs == TF_OK ? "is saved in" : "could NOT be saved to", r.chk_path);
+    } else if (st == TF_ERR_IO && r.steps_this_run > 0) {
+        /* Output failed (disk full, say): keep the last good state if it can still be written;
+         * a failure here leaves the previous checkpoint as it was. */
+        if (write_checkpoint(&r) == TF_OK && !o->quiet)
+            printf("the last good state (step %lld) is saved in '%s'\n", r.good_step, r.chk_path);
     }
 
     if (r.solver && st != TF_ERR_USAGE) {

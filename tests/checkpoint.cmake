@@ -1,0 +1,19 @@
+# Checkpoint, restart and failure handling (shell tests around the real program).
+set(TF_CHK_DIR ${CMAKE_CURRENT_SOURCE_DIR}/checkpoint)
+foreach(scheme lod explicit)
+  add_test(NAME checkpoint_restart_bitwise_${scheme}
+           COMMAND bash ${TF_CHK_DIR}/restart_bitwise.sh $<TARGET_FILE:tumorfield> ${scheme}
+                   ${CMAKE_CURRENT_BINARY_DIR}/work/restart_${scheme})
+endforeach()
+foreach(sig TERM INT USR1)
+  add_test(NAME checkpoint_signal_${sig}
+           COMMAND bash ${TF_CHK_DIR}/signal_stop.sh $<TARGET_FILE:tumorfield> ${sig}
+                   ${CMAKE_CURRENT_BINARY_DIR}/work/signal_${sig})
+endforeach()
+add_test(NAME checkpoint_failures
+         COMMAND bash ${TF_CHK_DIR}/failures.sh $<TARGET_FILE:tumorfield>
+                 ${CMAKE_CURRENT_BINARY_DIR}/work/failures)
+set_tests_properties(checkpoint_restart_bitwise_lod checkpoint_restart_bitwise_explicit
+                     checkpoint_signal_TERM checkpoint_signal_INT checkpoint_signal_USR1
+                     checkpoint_failures
+                     PROPERTIES LABELS checkpoint ENVIRONMENT "OMP_NUM_THREADS=2")

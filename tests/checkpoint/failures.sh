@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Failure handling: numerical blow-up (exit 3, last good state saved, message names the field),
+# I/O failures (exit 4, nothing earlier destroyed), bad restart files (exit 2 or 4), a scenario
+# that conflicts with its checkpoint (exit 2, names the key). usage: failures.sh TUMORFIELD WORKDIR
+set -uo pipefail
+tf=$1 work=$2
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$work" && mkdir -p "$work"
+fail=0
+# expect CODE REGEX -- command...: run, compare the exit code, grep stderr+stdout for REGEX.
+expect() {
+  local code=$1 re=$2; shift 3
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" -ne "$code" ] || ! grep -q -E -- "$re" <<<"$out"; then
+    echo "FAIL: expected exit $code and /$re/ from: $*"; echo "  got exit $rc:"; sed 's/^/    /' <<<"$out" | tail -8
+    fail=1
+  else
+    echo "ok: exit $code /$re/"
+  fi
+}
+q=(--quiet)
+
+# 1. numerical failure: explicit forward Euler with dt * mu_C = 10 drives cortisol negative.
+expect 3 "numerical failure.*cortisol.*last good state.*saved" -- \
+  "$tf" run "$here/tiny.ini" "${q[@]}" --set run.scheme=explicit --set grid.spacing=100um \
+  --set run.dt=0.1min --set model.mu_C=100 --set run.duration=2h --set output.interval=30min \
+  --output "$work/blowup"
+[ -f "$work/blowup/tiny.chk.nc" ] || { echo "FAIL: no checkpoint after numerical failure"; fail=1; }
+grep -q '"status": *"numerical_failure"' "$work/blowup/tiny.summary.json" || { echo "FAIL: summary status"; fail=1; }
+
+# 2. output directory that cannot exist (under a regular file)
+touch "$work/plainfile"
+expect 4 "plainfile" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/plainfile/out"
+
+# 3. a good run on a 32^3 grid (checkpoint ~0.9 MB), then a restart under an 800 KB file-size
+#    limit: appending to the output fails (exit 4), the final checkpoint cannot be written either,
+#    and the old checkpoint stays intact, with no temporary file left behind.
+big=(--set grid.n=32 --set grid.spacing=15um)
+"$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set run.duration=1d --output "$work/full" || fail=1
+cp "$work/full/tiny.chk.nc" "$work/chk.before"
+expect 4 "NetCDF|File too large|cannot" -- bash -c "ulimit -f 800; exec '$tf' run '$here/tiny.ini' --quiet \
+  --set grid.n=32 --set grid.spacing=15um --set run.duration=4d --output '$work/full' --restart '$work/full/tiny.chk.nc'"
+cmp "$work/full/tiny.chk.nc" "$work/chk.before" || { echo "FAIL: checkpoint changed after I/O failure"; fail=1; }
+[ ! -e "$work/full/tiny.chk.nc.tmp" ] || { echo "FAIL: temporary checkpoint left behind"; fail=1; }
+ncdump -h "$work/full/tiny.nc" > /dev/null || { echo "FAIL: output unreadable after I/O failure"; fail=1; }
+
+# 3b. disk full during a fresh run: the output written so far stays a readable NetCDF file
+expect 4 "NetCDF|File too large|cannot" -- bash -c "ulimit -f 1500; exec '$tf' run '$here/tiny.ini' --quiet \
+  --set grid.n=32 --set grid.spacing=15um --set output.interval=2h --output '$work/fill'"
+ncdump -h "$work/fill/tiny.nc" > /dev/null || { echo "FAIL: partial output unreadable"; fail=1; }
+grep -q '"status": *"io_failure"' "$work/fill/tiny.summary.json" 2>/dev/null || echo "note: summary could not be written under the limit"
+
+# 4. restart files that are missing, not NetCDF, or not a checkpoint
+expect 4 "cannot read checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/r" --restart "$work/missing.chk.nc"
+expect 2 "cannot read checkpoint|not a TumorField checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/r" --restart "$here/tiny.ini"
+expect 2 "not a TumorField checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/r" --restart "$work/full/tiny.nc"
+head -c 4096 /dev/urandom > "$work/garbage.chk.nc"
+expect 2 "cannot read checkpoint|not a TumorField checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/r" --restart "$work/garbage.chk.nc"
+
+# 5. a scenario that conflicts with the checkpoint
+expect 2 "conflicts with the checkpoint.*\[patient\].*depression" -- "$tf" run "$here/tiny.ini" "${q[@]}" \
+  "${big[@]}" --set patient.depression=0.1 --output "$work/full" --restart "$work/full/tiny.chk.nc"
+
+exit $fail
