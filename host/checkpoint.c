@@ -103,7 +103,7 @@ tf_status tf_checkpoint_write(const char *path, const tf_grid *g, tf_real *const
                               const tf_real *vessel, const tf_checkpoint_info *info,
                               const char *scenario_text)
 {
-    char tmp[TF_PATH_MAX + 8];
+    char tmp[TF_PATH_MAX + TF_NAME_MAX + 64];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return TF_ERROR(TF_ERR_IO, "checkpoint path too long: '%s'", path);
     tf_real *buf = malloc(sizeof(tf_real) * (size_t)g->ncells);
@@ -129,7 +129,7 @@ tf_status tf_checkpoint_write(const char *path, const tf_grid *g, tf_real *const
         unlink(tmp); /* the previous checkpoint at `path` stays as it was */
         return st;
     }
-    char dir[TF_PATH_MAX + 8];
+    char dir[TF_PATH_MAX + TF_NAME_MAX + 64];
     snprintf(dir, sizeof dir, "%s", path);
     return sync_path(dirname(dir), 1);
 }

@@ -105,6 +105,18 @@ static int scenario_diff(const char *chk, const char *cur, char *msg, size_t len
     return 0;
 }
 
+/* Output paths: DIR/NAME.suffix, with room for the checkpoint's ".tmp". */
+#define TF_OUT_PATH (TF_PATH_MAX + TF_NAME_MAX + 32)
+
+static tf_status out_path(char out[TF_OUT_PATH], const tf_scenario *s, const char *suffix)
+{
+    const int n = snprintf(out, TF_OUT_PATH, "%s/%s%s", s->dir, s->name, suffix);
+    if (n < 0 || n >= TF_OUT_PATH)
+        return TF_ERROR(TF_ERR_USAGE, "output path '%s/%s%s' is too long", s->dir, s->name,
+                        suffix);
+    return TF_OK;
+}
+
 static long long steps_per(double interval, double dt)
 {
     if (!(interval > 0.0))
@@ -126,8 +138,8 @@ typedef struct {
     tf_ncout *nc;
     tf_series *series;
     char *effective;
-    char nc_path[TF_PATH_MAX + 64], csv_path[TF_PATH_MAX + 64];
-    char chk_path[TF_PATH_MAX + 64], sum_path[TF_PATH_MAX + 64];
+    char nc_path[TF_OUT_PATH], csv_path[TF_OUT_PATH];
+    char chk_path[TF_OUT_PATH], sum_path[TF_OUT_PATH];
     long long step, nsteps;
     tf_drivers drv;
     /* The last state that passed the check, held in f[] on the host. */
@@ -265,10 +277,10 @@ static tf_status start(run_ctx *r)
         fflush(stdout);
     }
     TF_TRY(make_dirs(s->dir));
-    snprintf(r->nc_path, sizeof r->nc_path, "%s/%s.nc", s->dir, s->name);
-    snprintf(r->csv_path, sizeof r->csv_path, "%s/%s.timeseries.csv", s->dir, s->name);
-    snprintf(r->chk_path, sizeof r->chk_path, "%s/%s.chk.nc", s->dir, s->name);
-    snprintf(r->sum_path, sizeof r->sum_path, "%s/%s.summary.json", s->dir, s->name);
+    TF_TRY(out_path(r->nc_path, s, ".nc"));
+    TF_TRY(out_path(r->csv_path, s, ".timeseries.csv"));
+    TF_TRY(out_path(r->chk_path, s, ".chk.nc"));
+    TF_TRY(out_path(r->sum_path, s, ".summary.json"));
 
     for (int f = 0; f < TF_NFIELDS; ++f)
         if (!(r->f[f] = calloc((size_t)r->g.nalloc, sizeof(tf_real))))
