@@ -1,0 +1,360 @@
+/* series.c: the time series NAME.timeseries.csv (one row per diagnostics interval) and the
+ * run summary NAME.summary.json (docs/output.md).
+ *
+ * The CSV columns and the summary's "final" object share one list of names (row_columns), so
+ * the two always agree. Both files survive a crash: the CSV is flushed after every row and
+ * rewritten atomically on a restart, the summary is written to PATH.tmp and renamed. */
+#include "tf_io.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tf_series {
+    FILE *fp;
+    char path[TF_PATH_MAX];
+};
+
+tf_series_row tf_series_row_make(double t, const tf_diag *d, const tf_grid *g,
+                                 const tf_drivers *drv, const tf_derived *der)
+{
+    tf_series_row r;
+    memset(&r, 0, sizeof r);
+    r.t = t;
+    r.tumor_volume = d->tumor_sum * g->h * g->h * g->h * 1e-9; /* um^3 -> mm^3 */
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        r.mean_in_tumor[f] = d->tumor_sum > 0.0 ? d->weighted[f] / d->tumor_sum : 0.0;
+    r.effector_infiltration =
+        d->total[TF_EFFECTOR] > 0.0 ? d->weighted[TF_EFFECTOR] / d->total[TF_EFFECTOR] : 0.0;
+    r.drv = *drv;
+    r.der = *der;
+    return r;
+}
+
+/* ---- the columns ---- */
+
+enum { NCOLS = 3 + TF_NFIELDS + 1 + 3 + 7 };
+
+typedef struct {
+    char name[64];
+    double value;
+} column;
+
+/* Names and values of a row's columns, in file order. The mean of field f inside the tumor is
+ * mean_<field>_in_tumor, followed by its units with '/' as '_' unless dimensionless. */
+static void row_columns(const tf_series_row *r, column c[NCOLS])
+{
+    int n = 0;
+#define COL(nm, v)                                           \
+    do {                                                     \
+        snprintf(c[n].name, sizeof c[n].name, "%s", (nm));   \
+        c[n++].value = (v);                                  \
+    } while (0)
+    COL("time_min", r->t);
+    COL("time_d", r->t / 1440.0);
+    COL("tumor_volume_mm3", r->tumor_volume);
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        char nm[64];
+        int len = snprintf(nm, sizeof nm, "mean_%s_in_tumor", tf_field_name[f]);
+        if (strcmp(tf_field_units[f], "1") != 0) {
+            len += snprintf(nm + len, sizeof nm - (size_t)len, "_%s", tf_field_units[f]);
+            for (char *p = nm; *p; ++p)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9')))
+                    *p = '_';
+        }
+        COL(nm, r->mean_in_tumor[f]);
+    }
+    COL("effector_infiltration", r->effector_infiltration);
+    COL("x", r->drv.x);
+    COL("z", r->drv.z);
+    COL("L", r->drv.L);
+    COL("I", r->der.I);
+    COL("B", r->der.B);
+    COL("O", r->der.O);
+    COL("D", r->der.D);
+    COL("C_b", r->der.C_b);
+    COL("M_E", r->der.M_E);
+    COL("A_b", r->der.A_b);
+#undef COL
+}
+
+/* The header line without its newline. */
+static void header_line(char *buf, size_t len)
+{
+    tf_series_row zero;
+    memset(&zero, 0, sizeof zero);
+    column c[NCOLS];
+    row_columns(&zero, c);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < NCOLS && used < len; ++i)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "", c[i].name);
+}
+
+/* ---- the CSV ---- */
+
+static tf_status series_fresh(tf_series *s)
+{
+    char header[2048];
+    header_line(header, sizeof header);
+    s->fp = fopen(s->path, "w");
+    if (!s->fp)
+        return TF_ERROR(TF_ERR_IO, "cannot create time series '%s': %s", s->path,
+                        strerror(errno));
+    if (fprintf(s->fp, "%s\n", header) < 0 || fflush(s->fp) != 0)
+        return TF_ERROR(TF_ERR_IO, "cannot write time series '%s': %s", s->path,
+                        strerror(errno));
+    return TF_OK;
+}
+
+/* Read a whole file into a NUL-terminated buffer (caller frees). */
+static tf_status slurp(FILE *fp, const char *path, char **out, size_t *outlen)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return TF_ERROR(TF_ERR_NOMEM, "cannot allocate a buffer for '%s'", path);
+    for (;;) {
+        if (cap - len < 2) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return TF_ERROR(TF_ERR_NOMEM, "cannot allocate a buffer for '%s'", path);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        const size_t got = fread(buf + len, 1, cap - len - 1, fp);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(fp)) {
+        free(buf);
+        return TF_ERROR(TF_ERR_IO, "cannot read time series '%s': %s", path, strerror(errno));
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *outlen = len;
+    return TF_OK;
+}
+
+/* Restart at time t: keep the header and the leading complete rows with time <= t (relative
+ * tolerance 1e-9), write them to PATH.tmp, rename it over PATH and append from there. A row
+ * cut short by a crash (no newline, or no number first) ends what is kept. */
+static tf_status series_restart(tf_series *s, double t)
+{
+    FILE *in = fopen(s->path, "r");
+    if (!in) {
+        if (errno == ENOENT)
+            return series_fresh(s);
+        return TF_ERROR(TF_ERR_IO, "cannot read time series '%s' for the restart: %s", s->path,
+                        strerror(errno));
+    }
+    char *text = NULL;
+    size_t len = 0;
+    const tf_status st = slurp(in, s->path, &text, &len);
+    fclose(in);
+    TF_TRY(st);
+
+    char header[2048];
+    header_line(header, sizeof header);
+    const size_t hlen = strlen(header);
+    if (len == 0) {
+        free(text);
+        return series_fresh(s);
+    }
+    if (strncmp(text, header, hlen) != 0 || text[hlen] != '\n') {
+        free(text);
+        return TF_ERROR(TF_ERR_USAGE,
+                        "time series '%s' has other columns than this version writes; move it "
+                        "away to restart (expected the header '%s')",
+                        s->path, header);
+    }
+    const double limit = t + 1e-9 * fmax(1.0, fabs(t));
+    size_t keep = hlen + 1;
+    while (keep < len) {
+        const char *line = text + keep;
+        const char *nl = memchr(line, '\n', len - keep);
+        if (!nl)
+            break;
+        char *end;
+        const double tr = strtod(line, &end);
+        if (end == line || *end != ',' || !(tr <= limit))
+            break;
+        keep = (size_t)(nl - text) + 1;
+    }
+
+    char tmp[TF_PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", s->path);
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        free(text);
+        return TF_ERROR(TF_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
+    }
+    const int bad = fwrite(text, 1, keep, out) != keep;
+    free(text);
+    if (fclose(out) != 0 || bad) {
+        remove(tmp);
+        return TF_ERROR(TF_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
+    }
+    if (rename(tmp, s->path) != 0) {
+        remove(tmp);
+        return TF_ERROR(TF_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, s->path,
+                        strerror(errno));
+    }
+    s->fp = fopen(s->path, "a");
+    if (!s->fp)
+        return TF_ERROR(TF_ERR_IO, "cannot append to time series '%s': %s", s->path,
+                        strerror(errno));
+    return TF_OK;
+}
+
+tf_status tf_series_open(tf_series **out, const char *path, int restart, double t)
+{
+    *out = NULL;
+    if (strlen(path) >= TF_PATH_MAX)
+        return TF_ERROR(TF_ERR_USAGE, "time series path '%s' is longer than %d characters",
+                        path, TF_PATH_MAX - 1);
+    tf_series *s = calloc(1, sizeof *s);
+    if (!s)
+        return TF_ERROR(TF_ERR_NOMEM, "cannot allocate the time series writer");
+    snprintf(s->path, sizeof s->path, "%s", path);
+    const tf_status st = restart ? series_restart(s, t) : series_fresh(s);
+    if (st != TF_OK) {
+        if (s->fp)
+            fclose(s->fp);
+        free(s);
+        return st;
+    }
+    *out = s;
+    return TF_OK;
+}
+
+tf_status tf_series_write(tf_series *s, const tf_series_row *row)
+{
+    column c[NCOLS];
+    row_columns(row, c);
+    int bad = 0;
+    for (int i = 0; i < NCOLS; ++i)
+        bad |= fprintf(s->fp, "%s%.9g", i ? "," : "", c[i].value) < 0;
+    bad |= fputc('\n', s->fp) == EOF;
+    bad |= fflush(s->fp) != 0;
+    if (bad)
+        return TF_ERROR(TF_ERR_IO, "cannot write time series '%s': %s", s->path,
+                        strerror(errno));
+    return TF_OK;
+}
+
+tf_status tf_series_close(tf_series *s)
+{
+    if (!s)
+        return TF_OK;
+    const int rc = s->fp ? fclose(s->fp) : 0;
+    char path[TF_PATH_MAX];
+    snprintf(path, sizeof path, "%s", s->path);
+    free(s);
+    if (rc != 0)
+        return TF_ERROR(TF_ERR_IO, "cannot close time series '%s': %s", path, strerror(errno));
+    return TF_OK;
+}
+
+/* ---- the summary ---- */
+
+static cJSON *summary_json(const tf_summary *sm)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return NULL;
+    int ok = 1;
+#define OKP(x) ok &= (x) != NULL
+    OKP(sm->status ? cJSON_AddStringToObject(root, "status", sm->status)
+                   : cJSON_AddNullToObject(root, "status"));
+    OKP(cJSON_AddNumberToObject(root, "steps", (double)sm->steps));
+    OKP(cJSON_AddNumberToObject(root, "t_end_min", sm->t_end));
+    OKP(cJSON_AddNumberToObject(root, "wall_seconds", sm->wall_seconds));
+    OKP(sm->backend ? cJSON_AddStringToObject(root, "backend", sm->backend)
+                    : cJSON_AddNullToObject(root, "backend"));
+    OKP(cJSON_AddNumberToObject(root, "voxel_updates_per_second",
+                                sm->voxel_updates_per_second));
+    OKP(cJSON_AddStringToObject(root, "tumorfield_version", TF_VERSION_STRING));
+    OKP(cJSON_AddStringToObject(root, "precision", TF_REAL_NAME));
+
+    cJSON *stages = cJSON_AddObjectToObject(root, "stages");
+    OKP(stages);
+    if (stages && sm->timers)
+        for (int i = 0; i < TF_NSTAGES; ++i) {
+            cJSON *st = cJSON_AddObjectToObject(stages, tf_stage_name[i]);
+            OKP(st);
+            if (st) {
+                OKP(cJSON_AddNumberToObject(st, "seconds", sm->timers->seconds[i]));
+                OKP(cJSON_AddNumberToObject(st, "calls", (double)sm->timers->calls[i]));
+            }
+        }
+
+    if (sm->final_row) {
+        cJSON *fin = cJSON_AddObjectToObject(root, "final");
+        OKP(fin);
+        column c[NCOLS];
+        row_columns(sm->final_row, c);
+        for (int i = 0; fin && i < NCOLS; ++i)
+            OKP(cJSON_AddNumberToObject(fin, c[i].name, c[i].value));
+    } else {
+        OKP(cJSON_AddNullToObject(root, "final"));
+    }
+
+    cJSON *outs = cJSON_AddObjectToObject(root, "outputs");
+    OKP(outs);
+    const char *keys[3] = {"netcdf", "timeseries", "checkpoint"};
+    const char *vals[3] = {sm->output_path, sm->series_path, sm->checkpoint_path};
+    for (int i = 0; outs && i < 3; ++i)
+        OKP(vals[i] ? cJSON_AddStringToObject(outs, keys[i], vals[i])
+                    : cJSON_AddNullToObject(outs, keys[i]));
+#undef OKP
+    if (!ok) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+tf_status tf_summary_write(const char *path, const tf_summary *sm)
+{
+    cJSON *root = summary_json(sm);
+    if (!root)
+        return TF_ERROR(TF_ERR_NOMEM, "cannot build the summary JSON for '%s'", path);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return TF_ERROR(TF_ERR_NOMEM, "cannot print the summary JSON for '%s'", path);
+
+    char tmp[TF_PATH_MAX + 8];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        cJSON_free(text);
+        return TF_ERROR(TF_ERR_USAGE, "summary path '%s' is too long", path);
+    }
+    FILE *fp = fopen(tmp, "w");
+    if (!fp) {
+        cJSON_free(text);
+        return TF_ERROR(TF_ERR_IO, "cannot create summary '%s': %s", tmp, strerror(errno));
+    }
+    const size_t len = strlen(text);
+    int bad = fwrite(text, 1, len, fp) != len;
+    bad |= fputc('\n', fp) == EOF;
+    cJSON_free(text);
+    bad |= fclose(fp) != 0;
+    if (bad) {
+        remove(tmp);
+        return TF_ERROR(TF_ERR_IO, "cannot write summary '%s': %s", tmp, strerror(errno));
+    }
+    if (rename(tmp, path) != 0) {
+        remove(tmp);
+        return TF_ERROR(TF_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path,
+                        strerror(errno));
+    }
+    return TF_OK;
+}
