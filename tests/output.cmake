@@ -4,3 +4,4 @@
 foreach(prec float double)
   tf_add_test(output_nc_${prec} ${prec} test_output_nc.c LABELS output)
 endforeach()
+tf_add_test(output_series_float float test_output_series.c LABELS output)
