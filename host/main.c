@@ -1,3 +1,464 @@
+/* main.c: the command line of CONTRACT.md (run, check, bench, info, keys, --help, --version).
+ *
+ * The only place that turns a tf_status into an exit code and prints the error: "tumorfield:
+ * error: <message>" on stderr (with the raising place only for internal errors). A bad command
+ * line exits 2 with a hint to --help; nothing is run or written before the scenario and the
+ * options have been checked. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "tf_run.h"
+#include "tf_scenario.h"
+#include "tf_scenario_keys.h"
 #include "tf_solver.h"
+
+#include <math.h>
+#include <netcdf.h>
 #include <stdio.h>
-int main(void) { printf("tumorfield %s\n", TF_VERSION_STRING); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#ifdef TF_HAVE_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+/* Throughputs assumed by `check` for its rough time estimate, in voxel updates per second
+ * (all six fields of one cell advanced one step). Measure yours with `tumorfield bench`. */
+#define TF_ASSUMED_CPU_RATE 3e7  /* LOD, a 2-core CPU */
+#define TF_ASSUMED_GPU_RATE 2e9  /* LOD, one H100 */
+
+#define MAX_SETS 256
+
+static const char *usage_main =
+    "usage: tumorfield COMMAND [OPTIONS]\n"
+    "\n"
+    "GPU-accelerated reaction-diffusion model of tumor inflammatory fields under depression and\n"
+    "aerobic exercise.\n"
+    "\n"
+    "commands:\n"
+    "  run SCENARIO [--set KEY=VALUE]... [--output PATH] [--backend auto|cpu|cuda]\n"
+    "               [--restart CHECKPOINT] [--quiet]\n"
+    "                   run a scenario (see `tumorfield run --help`)\n"
+    "  check SCENARIO [--set KEY=VALUE]...\n"
+    "                   validate, print the effective scenario, its memory and cost; run nothing\n"
+    "  bench [--grid N] [--steps N] [--scheme lod|explicit] [--backend auto|cpu|cuda] [--json]\n"
+    "                   time the solver\n"
+    "  info             version, precision, backends, devices, library versions, threads\n"
+    "  keys [--markdown]\n"
+    "                   every scenario key with its unit, default, range and meaning\n"
+    "\n"
+    "  tumorfield --help, tumorfield COMMAND --help, tumorfield --version\n"
+    "\n"
+    "exit codes: 0 finished, 2 bad command line or scenario, 3 numerical failure,\n"
+    "4 input/output failure, 75 stopped by a signal after a checkpoint (requeue and restart)\n";
+
+static const char *usage_run =
+    "usage: tumorfield run SCENARIO [--set KEY=VALUE]... [--output PATH]\n"
+    "                      [--backend auto|cpu|cuda] [--restart CHECKPOINT] [--quiet]\n"
+    "\n"
+    "Run SCENARIO (an INI file) to its end, writing NAME.nc, NAME.timeseries.csv, NAME.chk.nc\n"
+    "and NAME.summary.json to output.dir.\n"
+    "\n"
+    "  --set SECTION.KEY=VALUE  override a key of the file (repeatable; later wins), e.g.\n"
+    "                           --set exercise.intensity=0.8 --set run.duration=\"14 d\"\n"
+    "  --output PATH            output directory (overrides output.dir)\n"
+    "  --backend auto|cpu|cuda  auto (default) takes CUDA when a device is present\n"
+    "  --restart CHECKPOINT     continue from a checkpoint (NAME.chk.nc) of the same scenario\n"
+    "  --quiet                  no scenario echo or progress\n"
+    "\n"
+    "SIGTERM, SIGINT or SIGUSR1 write a checkpoint and exit 75.\n";
+
+static const char *usage_check =
+    "usage: tumorfield check SCENARIO [--set KEY=VALUE]...\n"
+    "\n"
+    "Validate SCENARIO with its overrides, print the effective scenario (itself a scenario\n"
+    "file), the grid's state memory and a cost estimate. Runs and writes nothing. Exit 0 when\n"
+    "the scenario is good, 2 (with the file, line, key and what was expected) when not.\n";
+
+static const char *usage_bench =
+    "usage: tumorfield bench [--grid N] [--steps N] [--scheme lod|explicit]\n"
+    "                        [--backend auto|cpu|cuda] [--json]\n"
+    "\n"
+    "Time steps of one scheme on an N^3 grid (default 128) after a warm-up, against the copy\n"
+    "bandwidth of the same device, and print the stage times and voxel updates per second.\n"
+    "  --steps N   timed steps (default 20)     --json   one JSON object instead of the table\n";
+
+static const char *usage_info =
+    "usage: tumorfield info\n\nVersion, precision, backends built, devices found, NetCDF, CUDA and\n"
+    "MPI versions, OpenMP threads.\n";
+
+static const char *usage_keys =
+    "usage: tumorfield keys [--markdown]\n\nEvery scenario key with its default, unit, range and\n"
+    "meaning; --markdown prints docs/scenario-keys.md.\n";
+
+/* A command-line error: recorded as TF_ERR_USAGE; main adds the hint to --help. */
+static int cmdline_error;
+static const char *command_name = NULL;
+
+#define USAGE_ERROR(...) (cmdline_error = 1, TF_ERROR(TF_ERR_USAGE, __VA_ARGS__))
+
+/* Option value: "--opt VALUE" or "--opt=VALUE". Returns NULL (with the error recorded) when
+ * missing. *i is advanced past the value. */
+static const char *option_value(int argc, char **argv, int *i, const char *opt, int *matched)
+{
+    const size_t n = strlen(opt);
+    *matched = 0;
+    if (strncmp(argv[*i], opt, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=') {
+        *matched = 1;
+        return argv[*i] + n + 1;
+    }
+    if (argv[*i][n] != '\0')
+        return NULL;
+    *matched = 1;
+    if (*i + 1 >= argc) {
+        USAGE_ERROR("option %s needs a value", opt);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 2; i < argc; ++i)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+static tf_status parse_backend(const char *v, tf_backend_kind *out)
+{
+    if (strcmp(v, "auto") == 0)
+        *out = TF_BACKEND_AUTO;
+    else if (strcmp(v, "cpu") == 0)
+        *out = TF_BACKEND_CPU;
+    else if (strcmp(v, "cuda") == 0)
+        *out = TF_BACKEND_CUDA;
+    else
+        return USAGE_ERROR("--backend '%s': expected auto, cpu or cuda", v);
+    if (*out == TF_BACKEND_CUDA && !tf_cuda_built())
+        return USAGE_ERROR("--backend cuda: this build has no CUDA backend (rebuild with "
+                           "-DTF_CUDA=ON); use --backend cpu or auto");
+    return TF_OK;
+}
+
+/* Strict positive integer option. */
+static tf_status parse_count(const char *opt, const char *v, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    const long x = strtol(v, &end, 10);
+    if (!*v || *end || x < lo || x > hi)
+        return USAGE_ERROR("%s '%s': expected a whole number from %ld to %ld", opt, v, lo, hi);
+    *out = x;
+    return TF_OK;
+}
+
+/* Shared by run and check: SCENARIO, --set, and (run only) the rest. */
+typedef struct {
+    const char *scenario;
+    const char *sets[MAX_SETS + 1];
+    int nsets;
+    char *output_set; /* "output.dir=PATH", owned */
+    tf_run_options run;
+} scenario_args;
+
+static tf_status parse_scenario_args(int argc, char **argv, int is_run, scenario_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->run.backend = TF_BACKEND_AUTO;
+    const char *output = NULL;
+    for (int i = 2; i < argc; ++i) {
+        int m;
+        const char *v;
+        if ((v = option_value(argc, argv, &i, "--set", &m)) || m) {
+            if (!v)
+                return TF_ERR_USAGE;
+            if (!strchr(v, '='))
+                return USAGE_ERROR("--set '%s': expected SECTION.KEY=VALUE, e.g. --set "
+                                   "exercise.intensity=0.8", v);
+            if (a->nsets == MAX_SETS)
+                return USAGE_ERROR("more than %d --set options", MAX_SETS);
+            a->sets[a->nsets++] = v;
+            continue;
+        }
+        if (is_run) {
+            if ((v = option_value(argc, argv, &i, "--output", &m)) || m) {
+                if (!v)
+                    return TF_ERR_USAGE;
+                if (!*v)
+                    return USAGE_ERROR("--output: empty path");
+                output = v;
+                continue;
+            }
+            if ((v = option_value(argc, argv, &i, "--backend", &m)) || m) {
+                if (!v)
+                    return TF_ERR_USAGE;
+                TF_TRY(parse_backend(v, &a->run.backend));
+                continue;
+            }
+            if ((v = option_value(argc, argv, &i, "--restart", &m)) || m) {
+                if (!v)
+                    return TF_ERR_USAGE;
+                if (!*v)
+                    return USAGE_ERROR("--restart: empty path");
+                a->run.restart = v;
+                continue;
+            }
+            if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
+                a->run.quiet = 1;
+                continue;
+            }
+        }
+        if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return USAGE_ERROR("%s: unknown option '%s'", argv[1], argv[i]);
+        if (a->scenario)
+            return USAGE_ERROR("%s: more than one scenario ('%s' and '%s')", argv[1], a->scenario,
+                               argv[i]);
+        a->scenario = argv[i];
+    }
+    if (!a->scenario)
+        return USAGE_ERROR("%s: missing SCENARIO (an .ini file)", argv[1]);
+    if (output) {
+        const size_t n = strlen(output) + sizeof "output.dir=";
+        a->output_set = malloc(n);
+        if (!a->output_set)
+            return TF_ERROR(TF_ERR_NOMEM, "out of memory");
+        snprintf(a->output_set, n, "output.dir=%s", output);
+        a->sets[a->nsets++] = a->output_set; /* last, so it wins */
+    }
+    return TF_OK;
+}
+
+static void human_bytes(char *buf, size_t cap, double b)
+{
+    const char *u[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int i = 0;
+    while (b >= 1024 && i < 5) {
+        b /= 1024;
+        ++i;
+    }
+    snprintf(buf, cap, i ? "%.3g %s" : "%.0f %s", b, u[i]);
+}
+
+static void human_time(char *buf, size_t cap, double s)
+{
+    if (s < 120)
+        snprintf(buf, cap, "%.2g s", s);
+    else if (s < 7200)
+        snprintf(buf, cap, "%.2g min", s / 60);
+    else if (s < 172800)
+        snprintf(buf, cap, "%.2g h", s / 3600);
+    else
+        snprintf(buf, cap, "%.3g d", s / 86400);
+}
+
+static tf_status cmd_check(int argc, char **argv)
+{
+    scenario_args a;
+    tf_status st = parse_scenario_args(argc, argv, 0, &a);
+    tf_scenario *s = NULL;
+    if (st == TF_OK && !(s = malloc(sizeof *s)))
+        st = TF_ERROR(TF_ERR_NOMEM, "out of memory");
+    if (st == TF_OK)
+        st = tf_scenario_load(s, a.scenario, a.sets, a.nsets);
+    char *text = st == TF_OK ? tf_scenario_format(s) : NULL;
+    if (st == TF_OK && !text)
+        st = TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");
+    if (st == TF_OK) {
+        fputs(text, stdout);
+        const double cells = (double)s->n[0] * (double)s->n[1] * (double)s->n[2];
+        const double padded = (double)(s->n[0] + 2) * (double)(s->n[1] + 2) * (double)(s->n[2] + 2);
+        const double steps = ceil(s->duration / s->dt - 1e-9);
+        const double updates = cells * steps;
+        char mem[32], tc[32], tg[32];
+        human_bytes(mem, sizeof mem, tf_scenario_state_bytes(s));
+        human_time(tc, sizeof tc, updates / TF_ASSUMED_CPU_RATE);
+        human_time(tg, sizeof tg, updates / TF_ASSUMED_GPU_RATE);
+        printf("\n# check: '%s' is a valid scenario; nothing was run\n", a.scenario);
+        printf("# grid: %lld x %lld x %lld = %.0f cells of %g um; domain %g x %g x %g um\n",
+               (long long)s->n[0], (long long)s->n[1], (long long)s->n[2], cells, s->spacing,
+               s->n[0] * s->spacing, s->n[1] * s->spacing, s->n[2] * s->spacing);
+        printf("# memory: %s of state (%d arrays of %.0f cells with ghosts, %s, %zu bytes each; "
+               "scheme %s)\n", mem, tf_scenario_state_arrays(s), padded, TF_REAL_NAME,
+               sizeof(tf_real), s->scheme == TF_SCHEME_EXPLICIT ? "explicit" : "lod");
+        if (s->scheme == TF_SCHEME_EXPLICIT)
+            printf("# explicit stability limit: dt <= %.4g min\n",
+                   tf_explicit_dt_limit(&s->p, s->spacing));
+        printf("# cost: %.0f steps x %.0f cells = %.4g voxel updates; roughly %s at %.0e/s "
+               "(assumed 2-core CPU), %s at %.0e/s (assumed one H100); measure with "
+               "`tumorfield bench`\n", steps, cells, updates, tc, TF_ASSUMED_CPU_RATE, tg,
+               TF_ASSUMED_GPU_RATE);
+    }
+    free(text);
+    free(s);
+    free(a.output_set);
+    return st;
+}
+
+static tf_status cmd_run(int argc, char **argv)
+{
+    scenario_args a;
+    tf_status st = parse_scenario_args(argc, argv, 1, &a);
+    tf_scenario *s = NULL;
+    if (st == TF_OK && !(s = malloc(sizeof *s)))
+        st = TF_ERROR(TF_ERR_NOMEM, "out of memory");
+    if (st == TF_OK)
+        st = tf_scenario_load(s, a.scenario, a.sets, a.nsets);
+    if (st == TF_OK)
+        st = tf_run(s, &a.run);
+    free(s);
+    free(a.output_set);
+    return st;
+}
+
+static tf_status cmd_bench(int argc, char **argv)
+{
+    tf_bench_options o = {.n = 128, .steps = 20, .scheme = TF_SCHEME_LOD,
+                          .backend = TF_BACKEND_AUTO, .json = 0};
+    for (int i = 2; i < argc; ++i) {
+        int m;
+        const char *v;
+        long x = 0;
+        if ((v = option_value(argc, argv, &i, "--grid", &m)) || m) {
+            if (!v)
+                return TF_ERR_USAGE;
+            TF_TRY(parse_count("--grid", v, 1, 4096, &x));
+            o.n = x;
+        } else if ((v = option_value(argc, argv, &i, "--steps", &m)) || m) {
+            if (!v)
+                return TF_ERR_USAGE;
+            TF_TRY(parse_count("--steps", v, 1, 1000000, &x));
+            o.steps = x;
+        } else if ((v = option_value(argc, argv, &i, "--scheme", &m)) || m) {
+            if (!v)
+                return TF_ERR_USAGE;
+            if (strcmp(v, "lod") == 0)
+                o.scheme = TF_SCHEME_LOD;
+            else if (strcmp(v, "explicit") == 0)
+                o.scheme = TF_SCHEME_EXPLICIT;
+            else
+                return USAGE_ERROR("--scheme '%s': expected lod or explicit", v);
+        } else if ((v = option_value(argc, argv, &i, "--backend", &m)) || m) {
+            if (!v)
+                return TF_ERR_USAGE;
+            TF_TRY(parse_backend(v, &o.backend));
+        } else if (strcmp(argv[i], "--json") == 0) {
+            o.json = 1;
+        } else {
+            return USAGE_ERROR("bench: unexpected argument '%s'", argv[i]);
+        }
+    }
+    return tf_bench(&o);
+}
+
+static tf_status cmd_info(int argc, char **argv)
+{
+    if (argc > 2)
+        return USAGE_ERROR("info: unexpected argument '%s'", argv[2]);
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    printf("tumorfield %s\n", TF_VERSION_STRING);
+    printf("precision:      %s\n", TF_REAL_NAME);
+    printf("backends:       cpu (OpenMP)%s\n", tf_cuda_built() ? ", cuda" : "; cuda not built");
+    const int ndev = tf_cuda_built() ? tf_cuda_device_count() : 0;
+    printf("cuda devices:   %d\n", ndev);
+    for (int i = 0; i < ndev; ++i) {
+        char desc[256];
+        tf_cuda_device_describe(i, desc, sizeof desc);
+        printf("  device %d:     %s\n", i, desc);
+    }
+#ifdef TF_HAVE_CUDA
+    int rt = 0, drv = 0;
+    cudaRuntimeGetVersion(&rt);
+    cudaDriverGetVersion(&drv);
+    printf("cuda:           runtime %d.%d, driver %d.%d\n", rt / 1000, rt % 1000 / 10, drv / 1000,
+           drv % 1000 / 10);
+#else
+    printf("cuda:           not built\n");
+#endif
+    printf("netcdf:         %s\n", nc_inq_libvers());
+    printf("mpi:            not built\n");
+    printf("openmp threads: %d\n", threads);
+    return TF_OK;
+}
+
+static tf_status cmd_keys(int argc, char **argv)
+{
+    int md = 0;
+    for (int i = 2; i < argc; ++i) {
+        if (strcmp(argv[i], "--markdown") == 0)
+            md = 1;
+        else
+            return USAGE_ERROR("keys: unexpected argument '%s'", argv[i]);
+    }
+    tf_scenario_print_keys(stdout, md);
+    return TF_OK;
+}
+
+static int exit_code(tf_status st)
+{
+    switch (st) {
+    case TF_OK: return 0;
+    case TF_ERR_USAGE: return 2;
+    case TF_ERR_NUMERIC: return 3;
+    case TF_ERR_IO: return 4;
+    case TF_ERR_NOMEM: return 4;
+    case TF_ERR_STOPPED: return 75;
+    case TF_ERR_INTERNAL: return 70; /* EX_SOFTWARE: a defect */
+    }
+    return 70;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        tf_status (*fn)(int, char **);
+        const char **usage;
+    } commands[] = {
+        {"run", cmd_run, &usage_run},       {"check", cmd_check, &usage_check},
+        {"bench", cmd_bench, &usage_bench}, {"info", cmd_info, &usage_info},
+        {"keys", cmd_keys, &usage_keys},
+    };
+    tf_status st;
+    if (argc < 2) {
+        st = USAGE_ERROR("missing COMMAND (run, check, bench, info or keys)");
+    } else if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+               strcmp(argv[1], "help") == 0) {
+        fputs(usage_main, stdout);
+        return 0;
+    } else if (strcmp(argv[1], "--version") == 0) {
+        printf("tumorfield %s (%s precision%s)\n", TF_VERSION_STRING, TF_REAL_NAME,
+               tf_cuda_built() ? ", cuda" : "");
+        return 0;
+    } else {
+        st = USAGE_ERROR("unknown command '%s' (run, check, bench, info or keys)", argv[1]);
+        for (size_t c = 0; c < sizeof commands / sizeof commands[0]; ++c)
+            if (strcmp(argv[1], commands[c].name) == 0) {
+                tf_error_clear();
+                cmdline_error = 0;
+                command_name = commands[c].name;
+                if (wants_help(argc, argv)) {
+                    fputs(*commands[c].usage, stdout);
+                    return 0;
+                }
+                st = commands[c].fn(argc, argv);
+                break;
+            }
+    }
+    if (st == TF_OK)
+        return 0;
+    fflush(stdout);
+    if (st == TF_ERR_INTERNAL)
+        fprintf(stderr, "tumorfield: error: %s [%s]\n", tf_error_message(), tf_error_where());
+    else
+        fprintf(stderr, "tumorfield: error: %s\n", tf_error_message());
+    if (cmdline_error)
+        fprintf(stderr, "Try 'tumorfield %s%s--help'.\n", command_name ? command_name : "",
+                command_name ? " " : "");
+    return exit_code(st);
+}
