@@ -49,13 +49,13 @@ static void rng_direction(rng *r, double d[3])
 #define VESSEL_BEND 0.7        /* weight of a random direction added at each joint */
 #define VESSEL_CORE 0.5        /* the tumor core: within this share of the tumor radius */
 #define VESSEL_CORE_REJECT 0.8 /* chance that a segment through the core is dropped */
+#define VESSEL_BATCH_MAX 4096  /* segments painted together */
 
+/* A segment a -> a + d (um) and the range of z it can touch. */
 typedef struct {
-    const tf_grid *g; /* the whole grid (start 0) */
-    tf_real *v;       /* its padded vessel array */
-    double r, h;      /* vessel radius, spacing (um) */
-    double *slab;     /* per-slab coverage change of one segment, length max(gn) */
-} vessel_canvas;
+    double a[3], d[3], dd; /* dd = |d|^2 */
+    double zlo, zhi;       /* z extent widened by the reach */
+} segment;
 
 static double dist2_to_segment(const double p[3], const double a[3], const double d[3],
                                double dd)
@@ -73,104 +73,158 @@ static double dist2_to_segment(const double p[3], const double a[3], const doubl
     return s;
 }
 
-static tf_index clamp_index(double x, tf_index lo, tf_index hi)
+/* Narrow [t0, t1] to the parameters whose point has coordinate c within `reach` of x.
+ * Returns 0 when nothing is left. */
+static int clip_t(const segment *sg, int c, double x, double reach, double *t0, double *t1)
 {
-    if (x < (double)lo)
-        return lo;
-    if (x > (double)hi)
-        return hi;
-    return (tf_index)x;
+    if (sg->d[c] != 0.0) {
+        double ta = (x - reach - sg->a[c]) / sg->d[c], tb = (x + reach - sg->a[c]) / sg->d[c];
+        if (ta > tb) {
+            const double s = ta;
+            ta = tb;
+            tb = s;
+        }
+        *t0 = fmax(*t0, ta);
+        *t1 = fmin(*t1, tb);
+    } else if (fabs(sg->a[c] - x) > reach) {
+        return 0;
+    }
+    return *t0 <= *t1;
 }
 
-/* Paint the vessel segment a -> b into the canvas: a cell takes the larger of its value and the
- * segment's profile clamp(0.5 + (r - dist) / h, 0, 1), a linear edge one cell wide that
- * approximates the share of the cell inside the vessel. Returns the change of the sum of the
- * map. The cells of one slab along the segment's main axis are touched by one thread only and
- * the slab sums are added in slab order, so the result is the same for any thread count. */
-static double paint_segment(vessel_canvas *cv, const double a[3], const double b[3])
+/* Cells [lo, hi] of an axis of n cells whose centres lie in [x0, x1] (um); empty when lo > hi. */
+static void cell_range(double x0, double x1, double h, tf_index n, tf_index *lo, tf_index *hi)
 {
-    const tf_grid *g = cv->g;
-    const double h = cv->h, r = cv->r, reach = r + 0.5 * h;
-    double d[3], dd = 0.0;
-    int ax = 0;
-    for (int c = 0; c < 3; ++c) {
-        d[c] = b[c] - a[c];
-        dd += d[c] * d[c];
-        if (fabs(d[c]) > fabs(d[ax]))
-            ax = c;
-    }
-    const int o1 = (ax + 1) % 3, o2 = (ax + 2) % 3;
-    const tf_index c0 = clamp_index(floor((fmin(a[ax], b[ax]) - reach) / h), 0, g->gn[ax] - 1);
-    const tf_index c1 = clamp_index(floor((fmax(a[ax], b[ax]) + reach) / h), 0, g->gn[ax] - 1);
-    if (fmax(a[ax], b[ax]) + reach < 0.0 || fmin(a[ax], b[ax]) - reach > (double)g->gn[ax] * h)
-        return 0.0;
-    const tf_index nslab = c1 - c0 + 1;
-    const tf_index step[3] = {1, g->sy, g->sz};
+    const double a = ceil(x0 / h - 0.5), b = floor(x1 / h - 0.5);
+    *lo = a < 0.0 ? 0 : (a > (double)n ? n : (tf_index)a);
+    *hi = b < -1.0 ? -1 : (b > (double)(n - 1) ? n - 1 : (tf_index)b);
+}
 
-#pragma omp parallel for schedule(static) if (nslab >= 8)
-    for (tf_index c = c0; c <= c1; ++c) {
-        const double xc = ((double)c + 0.5) * h;
-        /* Parameters t in [0, 1] whose point lies within reach of this slab's centre plane. */
-        double t0 = 0.0, t1 = 1.0;
-        if (d[ax] != 0.0) {
-            double ta = (xc - reach - a[ax]) / d[ax], tb = (xc + reach - a[ax]) / d[ax];
-            if (ta > tb) {
-                const double x = ta;
-                ta = tb;
-                tb = x;
-            }
-            t0 = fmax(t0, ta);
-            t1 = fmin(t1, tb);
-        } else if (fabs(a[ax] - xc) > reach) {
-            t1 = -1.0;
-        }
-        double sum = 0.0;
-        if (t0 <= t1) {
-            const double lo1 = fmin(a[o1] + t0 * d[o1], a[o1] + t1 * d[o1]) - reach;
-            const double hi1 = fmax(a[o1] + t0 * d[o1], a[o1] + t1 * d[o1]) + reach;
-            const double lo2 = fmin(a[o2] + t0 * d[o2], a[o2] + t1 * d[o2]) - reach;
-            const double hi2 = fmax(a[o2] + t0 * d[o2], a[o2] + t1 * d[o2]) + reach;
-            if (hi1 >= 0.0 && hi2 >= 0.0 && lo1 <= (double)g->gn[o1] * h &&
-                lo2 <= (double)g->gn[o2] * h) {
-                const tf_index m0 = clamp_index(floor(lo1 / h), 0, g->gn[o1] - 1);
-                const tf_index m1 = clamp_index(floor(hi1 / h), 0, g->gn[o1] - 1);
-                const tf_index n0 = clamp_index(floor(lo2 / h), 0, g->gn[o2] - 1);
-                const tf_index n1 = clamp_index(floor(hi2 / h), 0, g->gn[o2] - 1);
-                double p[3];
-                p[ax] = xc;
-                for (tf_index q2 = n0; q2 <= n1; ++q2) {
-                    p[o2] = ((double)q2 + 0.5) * h;
-                    for (tf_index q1 = m0; q1 <= m1; ++q1) {
-                        p[o1] = ((double)q1 + 0.5) * h;
-                        const double dist = sqrt(dist2_to_segment(p, a, d, dd));
-                        double val = 0.5 + (r - dist) / h;
-                        if (val <= 0.0)
-                            continue;
-                        val = val > 1.0 ? 1.0 : val;
-                        tf_real *cell = cv->v + tf_at(g, 0, 0, 0) + c * step[ax] +
-                                        q1 * step[o1] + q2 * step[o2];
-                        const tf_real nv = (tf_real)val;
-                        if (nv > *cell) {
-                            sum += (double)nv - (double)*cell;
-                            *cell = nv;
-                        }
-                    }
+/* Paint segments sg[0..ns) into the z plane k of the whole grid g (start 0): a cell takes the
+ * larger of its value and the segment's profile clamp(0.5 + (r - dist) / h, 0, 1), a linear
+ * edge one cell wide that approximates the share of the cell inside the vessel. Returns the
+ * change of the plane's sum. */
+static double paint_plane(const tf_grid *g, tf_real *v, tf_index k, const segment *sg,
+                          int ns, double r)
+{
+    const double h = g->h, reach = r + 0.5 * h;
+    const double zc = ((double)k + 0.5) * h;
+    double delta = 0.0;
+    for (int s = 0; s < ns; ++s) {
+        if (zc < sg[s].zlo || zc > sg[s].zhi)
+            continue;
+        double tz0 = 0.0, tz1 = 1.0;
+        if (!clip_t(&sg[s], 2, zc, reach, &tz0, &tz1))
+            continue;
+        const double y0 = sg[s].a[1] + tz0 * sg[s].d[1], y1 = sg[s].a[1] + tz1 * sg[s].d[1];
+        tf_index j0, j1;
+        cell_range(fmin(y0, y1) - reach, fmax(y0, y1) + reach, h, g->n[1], &j0, &j1);
+        for (tf_index j = j0; j <= j1; ++j) {
+            const double yc = ((double)j + 0.5) * h;
+            double t0 = tz0, t1 = tz1;
+            if (!clip_t(&sg[s], 1, yc, reach, &t0, &t1))
+                continue;
+            const double x0 = sg[s].a[0] + t0 * sg[s].d[0], x1 = sg[s].a[0] + t1 * sg[s].d[0];
+            tf_index i0, i1;
+            cell_range(fmin(x0, x1) - reach, fmax(x0, x1) + reach, h, g->n[0], &i0, &i1);
+            tf_real *row = v + tf_at(g, 0, j, k);
+            for (tf_index i = i0; i <= i1; ++i) {
+                const double p[3] = {((double)i + 0.5) * h, yc, zc};
+                const double val = 0.5 + (r - sqrt(dist2_to_segment(p, sg[s].a, sg[s].d,
+                                                                    sg[s].dd))) / h;
+                if (val <= 0.0)
+                    continue;
+                const tf_real nv = (tf_real)(val > 1.0 ? 1.0 : val);
+                if (nv > row[i]) {
+                    delta += (double)nv - (double)row[i];
+                    row[i] = nv;
                 }
             }
         }
-        cv->slab[c - c0] = sum;
     }
+    return delta;
+}
+
+/* Paint a batch of segments; returns the change of the map's sum. Each z plane belongs to one
+ * thread and gets the segments in batch order, and the plane sums are added in plane order, so
+ * the map and the sum are the same for any number of threads. */
+static double paint_batch(const tf_grid *g, tf_real *v, const segment *sg, int ns, double r,
+                          double *plane_delta)
+{
+    const tf_index nz = g->n[2];
+#pragma omp parallel for schedule(static)
+    for (tf_index k = 0; k < nz; ++k)
+        plane_delta[k] = paint_plane(g, v, k, sg, ns, r);
     double total = 0.0;
-    for (tf_index c = 0; c < nslab; ++c)
-        total += cv->slab[c];
+    for (tf_index k = 0; k < nz; ++k)
+        total += plane_delta[k];
     return total;
 }
 
-/* Generate the network on the whole grid `g` (start 0) into its padded array v (zeroed here).
- * Vessels are chains of straight segments of length 10 r to 40 r that bend at random at each
- * joint; a segment passing within half the tumor radius of the tumor centre is dropped with
- * chance 0.8, so the core is sparser. Segments are added until the mean of the map reaches the
- * target fraction. */
+/* The stream of vessel segments: chains of straight segments of length 10 r to 40 r that bend
+ * at random at each joint and end at random or when they leave the domain. A segment passing
+ * within half the tumor radius of the domain centre is dropped with chance 0.8 (and ends its
+ * chain), so the tumor core is sparser. */
+typedef struct {
+    rng gen;
+    double ext[3], centre[3], core, len_min, len_max, reach;
+    double p[3], dir[3];
+    int chain;
+} segment_stream;
+
+static segment next_segment(segment_stream *ss)
+{
+    for (;;) {
+        if (!ss->chain) {
+            for (int c = 0; c < 3; ++c)
+                ss->p[c] = rng_uniform(&ss->gen) * ss->ext[c];
+            rng_direction(&ss->gen, ss->dir);
+        } else {
+            double w[3], norm = 0.0;
+            rng_direction(&ss->gen, w);
+            for (int c = 0; c < 3; ++c) {
+                w[c] = ss->dir[c] + VESSEL_BEND * w[c];
+                norm += w[c] * w[c];
+            }
+            norm = sqrt(norm);
+            if (norm > 1e-6)
+                for (int c = 0; c < 3; ++c)
+                    ss->dir[c] = w[c] / norm;
+        }
+        const double len = ss->len_min + (ss->len_max - ss->len_min) * rng_uniform(&ss->gen);
+        segment sg;
+        for (int c = 0; c < 3; ++c) {
+            sg.a[c] = ss->p[c];
+            sg.d[c] = len * ss->dir[c];
+        }
+        sg.dd = len * len;
+        const double u_reject = rng_uniform(&ss->gen), u_continue = rng_uniform(&ss->gen);
+        if (ss->core > 0.0 && dist2_to_segment(ss->centre, sg.a, sg.d, sg.dd) <
+                                  ss->core * ss->core &&
+            u_reject < VESSEL_CORE_REJECT) {
+            ss->chain = 0;
+            continue;
+        }
+        sg.zlo = fmin(sg.a[2], sg.a[2] + sg.d[2]) - ss->reach;
+        sg.zhi = fmax(sg.a[2], sg.a[2] + sg.d[2]) + ss->reach;
+        int inside = 1;
+        for (int c = 0; c < 3; ++c) {
+            const double e = sg.a[c] + sg.d[c];
+            inside &= e >= 0.0 && e <= ss->ext[c];
+        }
+        ss->chain = inside && u_continue < VESSEL_CONTINUE;
+        if (ss->chain)
+            for (int c = 0; c < 3; ++c)
+                ss->p[c] += sg.d[c];
+        return sg;
+    }
+}
+
+/* Generate the network on the whole grid `g` (start 0) into its padded array v (zeroed here):
+ * segments of the stream are added until the mean of the map reaches the target fraction.
+ * They are painted in batches of about half the segments still needed (estimated from a
+ * segment's volume), so the last batches hold one segment each and the mean ends at most one
+ * segment above the target. */
 static tf_status generate_vessels(const tf_scenario *s, const tf_grid *g, tf_real *v)
 {
     memset(v, 0, (size_t)g->nalloc * sizeof *v);
@@ -182,72 +236,53 @@ static tf_status generate_vessels(const tf_scenario *s, const tf_grid *g, tf_rea
                         s->vessel_radius);
 
     const double h = g->h, r = s->vessel_radius;
-    const double ext[3] = {(double)g->gn[0] * h, (double)g->gn[1] * h, (double)g->gn[2] * h};
-    const double centre[3] = {0.5 * ext[0], 0.5 * ext[1], 0.5 * ext[2]};
-    const double core = VESSEL_CORE * s->tumor_radius;
-    const double len_min = fmax(VESSEL_LEN_MIN * r, 3.0 * h);
-    const double len_max = fmax(VESSEL_LEN_MAX * r, 6.0 * h);
-
-    tf_index gmax = g->gn[0] > g->gn[1] ? g->gn[0] : g->gn[1];
-    gmax = gmax > g->gn[2] ? gmax : g->gn[2];
-    vessel_canvas cv = {g, v, r, h, malloc((size_t)gmax * sizeof(double))};
-    if (!cv.slab)
-        return TF_ERROR(TF_ERR_NOMEM, "vessel map: cannot allocate %lld doubles",
-                        (long long)gmax);
-
-    /* Give up after far more segments than the target needs without overlap. */
-    const double seg_cells = 3.14159265358979 * r * r * 0.5 * (len_min + len_max) / (h * h * h);
-    const double max_segments = 100.0 * target / fmax(seg_cells, 1e-3) + 10000.0;
-
-    rng gen = {s->seed};
-    double covered = 0.0, p[3] = {0, 0, 0}, dir[3] = {1, 0, 0};
-    int chain = 0;
-    long long segments = 0;
-    while (covered < target) {
-        if (++segments > max_segments) {
-            free(cv.slab);
-            return TF_ERROR(TF_ERR_USAGE,
-                            "vessels.fraction = %g not reached: %.4g after %lld segments of "
-                            "radius %g um; lower vessels.fraction",
-                            s->vessel_fraction, covered / (double)g->ncells, segments - 1, r);
-        }
-        if (!chain) {
-            for (int c = 0; c < 3; ++c)
-                p[c] = rng_uniform(&gen) * ext[c];
-            rng_direction(&gen, dir);
-        } else {
-            double w[3], norm = 0.0;
-            rng_direction(&gen, w);
-            for (int c = 0; c < 3; ++c) {
-                w[c] = dir[c] + VESSEL_BEND * w[c];
-                norm += w[c] * w[c];
-            }
-            norm = sqrt(norm);
-            if (norm > 1e-6)
-                for (int c = 0; c < 3; ++c)
-                    dir[c] = w[c] / norm;
-        }
-        const double len = len_min + (len_max - len_min) * rng_uniform(&gen);
-        double q[3], d[3];
-        for (int c = 0; c < 3; ++c) {
-            d[c] = len * dir[c];
-            q[c] = p[c] + d[c];
-        }
-        const double u_reject = rng_uniform(&gen), u_continue = rng_uniform(&gen);
-        if (core > 0.0 && dist2_to_segment(centre, p, d, len * len) < core * core &&
-            u_reject < VESSEL_CORE_REJECT) {
-            chain = 0;
-            continue;
-        }
-        covered += paint_segment(&cv, p, q);
-        const int inside = q[0] >= 0.0 && q[0] <= ext[0] && q[1] >= 0.0 && q[1] <= ext[1] &&
-                           q[2] >= 0.0 && q[2] <= ext[2];
-        chain = inside && u_continue < VESSEL_CONTINUE;
-        if (chain)
-            memcpy(p, q, sizeof p);
+    segment_stream ss;
+    memset(&ss, 0, sizeof ss);
+    ss.gen.state = s->seed;
+    for (int c = 0; c < 3; ++c) {
+        ss.ext[c] = (double)g->gn[c] * h;
+        ss.centre[c] = 0.5 * ss.ext[c];
     }
-    free(cv.slab);
-    return TF_OK;
+    ss.core = VESSEL_CORE * s->tumor_radius;
+    ss.len_min = fmax(VESSEL_LEN_MIN * r, 3.0 * h);
+    ss.len_max = fmax(VESSEL_LEN_MAX * r, 6.0 * h);
+    ss.reach = r + 0.5 * h;
+
+    /* Cells of one segment without overlap; give up after far more segments than that needs. */
+    const double seg_cells = fmax(3.14159265358979 * r * r * 0.5 * (ss.len_min + ss.len_max) /
+                                      (h * h * h),
+                                  1e-3);
+    const double max_segments = 100.0 * target / seg_cells + 10000.0;
+
+    segment *batch = malloc(VESSEL_BATCH_MAX * sizeof *batch);
+    double *plane_delta = malloc((size_t)g->n[2] * sizeof *plane_delta);
+    if (!batch || !plane_delta) {
+        free(batch);
+        free(plane_delta);
+        return TF_ERROR(TF_ERR_NOMEM, "vessel map: cannot allocate the segment batch");
+    }
+    double covered = 0.0;
+    long long segments = 0;
+    tf_status st = TF_OK;
+    while (covered < target) {
+        double want = floor(0.5 * (target - covered) / seg_cells);
+        want = want < 1.0 ? 1.0 : (want > VESSEL_BATCH_MAX ? VESSEL_BATCH_MAX : want);
+        if ((double)segments + want > max_segments) {
+            st = TF_ERROR(TF_ERR_USAGE,
+                          "vessels.fraction = %g not reached: %.4g after %lld segments of "
+                          "radius %g um; lower vessels.fraction",
+                          s->vessel_fraction, covered / (double)g->ncells, segments, r);
+            break;
+        }
+        const int ns = (int)want;
+        for (int q = 0; q < ns; ++q)
+            batch[q] = next_segment(&ss);
+        segments += ns;
+        covered += paint_batch(g, v, batch, ns, r, plane_delta);
+    }
+    free(batch);
+    free(plane_delta);
+    return st;
 }
 
 /* ---- NetCDF input ---- */
