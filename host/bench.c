@@ -1,0 +1,349 @@
+/* bench.c: `tumorfield bench` (tf_bench, tf_run.h). Times steps of one scheme on one backend on
+ * an n^3 grid holding a realistic state, and sets the time against the fewest bytes a step must
+ * move and against a copy bandwidth measured in the same run on the same device.
+ *
+ * Minimum bytes of one step, per interior cell, in units of sizeof(tf_real) (docs/performance.md):
+ *   explicit: read 6 fields + vessel, write 6 fields                     = 13
+ *   LOD:      reaction (read 7, write 6) + per direction read and write
+ *             each diffusing field (2 nd, nd = fields with D > 0) + reaction (7 + 6)
+ *                                                                         = 26 + 6 nd (62 for nd = 6)
+ * Copy bandwidth: a buffer the size of the six-field state copied into another, counting bytes
+ * read plus written, median of several copies: OpenMP threads with memcpy on the CPU,
+ * cudaMemcpy device to device on the GPU. */
+#include "tf_run.h"
+#include "tf_systemic.h"
+
+#ifdef TF_HAVE_CUDA
+#include "../kernels/cuda_bench.h"
+#endif
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+enum { BENCH_WARMUP = 3, BENCH_COPY_REPS = 7 };
+
+/* Stages a step runs, with their minimum arrays moved per cell (in units of tf_real). */
+typedef struct {
+    tf_stage stage;
+    double arrays;      /* per cell per call */
+    double calls;       /* calls per step */
+} bench_stage;
+
+/* Reproducible uniform numbers in [0, 1) from a cell's coordinates (splitmix64 of the index). */
+static double cell_random(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return (double)(x >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* A state like the default scenario's: a spheroid of radius n/4 cells with T = 0.8 and an edge
+ * two cells wide; vessels: about 3% of cells at density 1, the rest at a low random density,
+ * sparser inside the tumor; small random E, S, P; A and C at their systemic levels. */
+static void bench_state(const tf_grid *g, const tf_params *p, tf_real *const f[TF_NFIELDS],
+                        tf_real *v)
+{
+    const double c[3] = {0.5 * (double)g->n[0], 0.5 * (double)g->n[1], 0.5 * (double)g->n[2]};
+    const double R = 0.25 * (double)g->n[0];
+#pragma omp parallel for schedule(static)
+    for (tf_index k = 0; k < g->n[2]; ++k)
+        for (tf_index j = 0; j < g->n[1]; ++j)
+            for (tf_index i = 0; i < g->n[0]; ++i) {
+                const tf_index q = tf_at(g, i, j, k);
+                const double dx = (double)i + 0.5 - c[0], dy = (double)j + 0.5 - c[1],
+                             dz = (double)k + 0.5 - c[2];
+                const double r = sqrt(dx * dx + dy * dy + dz * dz);
+                const double T = 0.8 * 0.5 * (1.0 - tanh((r - R) / 2.0));
+                const uint64_t id = (uint64_t)q * 8u;
+                const double u = cell_random(id);
+                double vessel = u < 0.03 ? 1.0 : 0.02 * cell_random(id + 1);
+                if (T > 0.6)
+                    vessel *= 0.3;
+                v[q] = (tf_real)vessel;
+                f[TF_TUMOR][q] = (tf_real)T;
+                f[TF_EFFECTOR][q] = (tf_real)(0.01 * cell_random(id + 2));
+                f[TF_SUPPRESSOR][q] = (tf_real)(0.005 * cell_random(id + 3));
+                f[TF_PRO][q] = (tf_real)(5.0 * cell_random(id + 4) + 10.0 * T);
+                f[TF_ANTI][q] = (tf_real)p->A_base;
+                f[TF_CORTISOL][q] = (tf_real)(p->C_base * (1.0 + 0.1 * cell_random(id + 5)));
+            }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* CPU copy bandwidth: `bytes` copied between two buffers by all OpenMP threads (each thread its
+ * static share, first touched by that thread), bytes read + written per second, median. */
+static tf_status cpu_copy_bandwidth(size_t bytes, int reps, double *bytes_per_s)
+{
+    const size_t n = bytes / sizeof(double);
+    double *src = malloc(n * sizeof(double)), *dst = malloc(n * sizeof(double));
+    double t[BENCH_COPY_REPS];
+    if (!src || !dst) {
+        free(src);
+        free(dst);
+        return TF_ERROR(TF_ERR_NOMEM, "bench: cannot allocate 2 x %.3f GiB for the copy test",
+                        (double)bytes / 1073741824.0);
+    }
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; ++i) {
+        src[i] = 1.0 + (double)(i & 1023);
+        dst[i] = 0.0;
+    }
+    for (int r = -1; r < reps; ++r) { /* r = -1: warm-up */
+        const double t0 = tf_wtime();
+#pragma omp parallel
+        {
+            int nt = 1, id = 0;
+#ifdef _OPENMP
+            nt = omp_get_num_threads();
+            id = omp_get_thread_num();
+#endif
+            /* The same static split as the initialisation loop above. */
+            const size_t per = n / (size_t)nt, extra = n % (size_t)nt;
+            const size_t lo = (size_t)id * per + ((size_t)id < extra ? (size_t)id : extra);
+            const size_t len = per + ((size_t)id < extra ? 1 : 0);
+            memcpy(dst + lo, src + lo, len * sizeof(double));
+        }
+        if (r >= 0)
+            t[r] = tf_wtime() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof(double), cmp_double);
+    *bytes_per_s = 2.0 * (double)(n * sizeof(double)) / t[reps / 2];
+    /* Keep the copy observable. */
+    if (dst[n / 2] != src[n / 2]) {
+        free(src);
+        free(dst);
+        return TF_ERROR(TF_ERR_INTERNAL, "bench: the copy test copied wrong data");
+    }
+    free(src);
+    free(dst);
+    return TF_OK;
+}
+
+static void timers_diff(const tf_timers *a, const tf_timers *b, tf_timers *d)
+{
+    for (int s = 0; s < TF_NSTAGES; ++s) {
+        d->seconds[s] = b->seconds[s] - a->seconds[s];
+        d->calls[s] = b->calls[s] - a->calls[s];
+    }
+}
+
+static tf_status device_sync(tf_backend_kind kind)
+{
+#ifdef TF_HAVE_CUDA
+    if (kind == TF_BACKEND_CUDA)
+        return tf_cuda_synchronize();
+#else
+    (void)kind;
+#endif
+    return TF_OK;
+}
+
+static tf_status bench_run(const tf_bench_options *o, tf_solver **sp, tf_real **buf)
+{
+    const tf_index n = o->n;
+    tf_grid g;
+    TF_TRY(tf_grid_init(&g, n, n, n, 10.0));
+    tf_params p;
+    tf_params_default(&p);
+    tf_bcs bcs;
+    memset(&bcs, 0, sizeof bcs); /* no-flux everywhere */
+
+    /* A depressed patient (D0 = 0.5) during a moderate exercise session. */
+    const tf_schedule sched = {0.6, 45.0, 5, 480.0, 0.0, 1e9};
+    const tf_drivers drv = {0.6, 0.0, 2.0};
+    const tf_derived q = tf_drivers_derive(&drv, &p, &sched, 0.5, 500.0);
+    const tf_coeffs co = tf_coeffs_make(&p, &q);
+
+    const double dt = o->scheme == TF_SCHEME_EXPLICIT ? 0.9 * tf_explicit_dt_limit(&p, g.h) : 1.0;
+    TF_TRY(tf_solver_create(sp, o->backend, &g, &bcs, &p, o->scheme, dt));
+    tf_solver *s = *sp;
+    const tf_backend_kind kind = tf_solver_backend(s);
+
+    tf_real *f[TF_NFIELDS];
+    for (int i = 0; i < TF_NFIELDS + 1; ++i) {
+        buf[i] = malloc(sizeof(tf_real) * (size_t)g.nalloc);
+        if (!buf[i])
+            return TF_ERROR(TF_ERR_NOMEM, "bench: cannot allocate the host state (%.3f GiB)",
+                            7.0 * (double)g.nalloc * sizeof(tf_real) / 1073741824.0);
+        memset(buf[i], 0, sizeof(tf_real) * (size_t)g.nalloc);
+    }
+    for (int i = 0; i < TF_NFIELDS; ++i)
+        f[i] = buf[i];
+    bench_state(&g, &p, f, buf[TF_NFIELDS]);
+    TF_TRY(tf_solver_set_state(s, f, buf[TF_NFIELDS]));
+
+    /* Warm-up, then the timed steps between two synchronisations. */
+    tf_bad_cell bad;
+    for (int i = 0; i < BENCH_WARMUP; ++i)
+        TF_TRY(tf_solver_step(s, &co, &co));
+    TF_TRY(tf_solver_check_state(s, &bad)); /* synchronises and folds in pending stage times */
+    tf_timers t0 = *tf_solver_timers(s), t1, dtm;
+    const double w0 = tf_wtime();
+    for (long i = 0; i < o->steps; ++i)
+        TF_TRY(tf_solver_step(s, &co, &co));
+    TF_TRY(device_sync(kind));
+    const double wall = tf_wtime() - w0;
+    TF_TRY(tf_solver_check_state(s, &bad));
+    t1 = *tf_solver_timers(s);
+    timers_diff(&t0, &t1, &dtm);
+
+    /* Copy bandwidth on the same device, buffer the size of the six-field state. */
+    const size_t state_bytes = (size_t)TF_NFIELDS * (size_t)g.nalloc * sizeof(tf_real);
+    double copy_bw = 0.0;
+#ifdef TF_HAVE_CUDA
+    if (kind == TF_BACKEND_CUDA)
+        TF_TRY(tf_cuda_copy_bandwidth(state_bytes, BENCH_COPY_REPS, &copy_bw));
+    else
+#endif
+        TF_TRY(cpu_copy_bandwidth(state_bytes, BENCH_COPY_REPS, &copy_bw));
+
+    /* Minimum traffic. */
+    const double D[TF_NFIELDS] = {p.D_T, p.D_E, p.D_S, p.D_P, p.D_A, p.D_C};
+    int nd = 0;
+    for (int i = 0; i < TF_NFIELDS; ++i)
+        nd += D[i] > 0.0;
+    bench_stage st[5];
+    int nst = 0;
+    if (o->scheme == TF_SCHEME_EXPLICIT) {
+        st[nst++] = (bench_stage){TF_STAGE_EXPLICIT, 2.0 * TF_NFIELDS + 1.0, 1.0};
+    } else {
+        st[nst++] = (bench_stage){TF_STAGE_REACTION, 2.0 * TF_NFIELDS + 1.0, 2.0};
+        for (int d = 0; d < 3; ++d)
+            st[nst++] = (bench_stage){(tf_stage)(TF_STAGE_DIFFUSION_X + d), 2.0 * nd, 1.0};
+    }
+    double arrays = 0.0;
+    for (int i = 0; i < nst; ++i)
+        arrays += st[i].arrays * st[i].calls;
+    const double cells = (double)g.ncells;
+    const double esize = (double)sizeof(tf_real);
+    const double step_s = wall / (double)o->steps;
+    const double bytes = arrays * cells * esize;
+    const double eff_bw = bytes / step_s;
+    const double updates = cells * (double)o->steps / wall;
+    double stage_sum = 0.0;
+    for (int i = 0; i < TF_NSTAGES; ++i)
+        if (i != TF_STAGE_DIAGNOSTICS && i != TF_STAGE_OUTPUT && i != TF_STAGE_CHECKPOINT)
+            stage_sum += dtm.seconds[i];
+    stage_sum /= (double)o->steps;
+
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    const char *scheme = o->scheme == TF_SCHEME_EXPLICIT ? "explicit" : "lod";
+    const char *backend = kind == TF_BACKEND_CUDA ? "cuda" : "cpu";
+    char date[32];
+    const time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "program", "tumorfield bench");
+        cJSON_AddStringToObject(j, "version", TF_VERSION_STRING);
+        cJSON_AddStringToObject(j, "date", date);
+        cJSON_AddStringToObject(j, "backend", backend);
+        cJSON_AddStringToObject(j, "device", tf_solver_description(s));
+        cJSON_AddNumberToObject(j, "threads", threads);
+        cJSON_AddStringToObject(j, "precision", TF_REAL_NAME);
+        cJSON_AddStringToObject(j, "scheme", scheme);
+        cJSON_AddNumberToObject(j, "n", (double)n);
+        cJSON_AddNumberToObject(j, "cells", cells);
+        cJSON_AddNumberToObject(j, "dt_min", dt);
+        cJSON_AddNumberToObject(j, "warmup_steps", BENCH_WARMUP);
+        cJSON_AddNumberToObject(j, "steps", (double)o->steps);
+        cJSON_AddNumberToObject(j, "wall_s", wall);
+        cJSON_AddNumberToObject(j, "ms_per_step", 1e3 * step_s);
+        cJSON_AddNumberToObject(j, "stage_ms_per_step", 1e3 * stage_sum);
+        cJSON_AddNumberToObject(j, "voxel_updates_per_s", updates);
+        cJSON_AddNumberToObject(j, "arrays_per_step", arrays);
+        cJSON_AddNumberToObject(j, "min_bytes_per_step", bytes);
+        cJSON_AddNumberToObject(j, "effective_bandwidth_GBps", 1e-9 * eff_bw);
+        cJSON_AddNumberToObject(j, "copy_bytes", (double)state_bytes);
+        cJSON_AddNumberToObject(j, "copy_bandwidth_GBps", 1e-9 * copy_bw);
+        cJSON_AddNumberToObject(j, "ratio_to_copy", copy_bw > 0 ? eff_bw / copy_bw : 0.0);
+        cJSON *stages = cJSON_AddObjectToObject(j, "stages");
+        for (int i = 0; i < TF_NSTAGES; ++i) {
+            if (dtm.calls[i] == 0 || i == TF_STAGE_DIAGNOSTICS)
+                continue;
+            cJSON *e = cJSON_AddObjectToObject(stages, tf_stage_name[i]);
+            const double ms = 1e3 * dtm.seconds[i] / (double)o->steps;
+            cJSON_AddNumberToObject(e, "ms_per_step", ms);
+            cJSON_AddNumberToObject(e, "calls_per_step", (double)dtm.calls[i] / (double)o->steps);
+            for (int k = 0; k < nst; ++k)
+                if (st[k].stage == (tf_stage)i) {
+                    const double b = st[k].arrays * st[k].calls * cells * esize;
+                    cJSON_AddNumberToObject(e, "min_bytes_per_step", b);
+                    cJSON_AddNumberToObject(e, "GBps", ms > 0 ? 1e-6 * b / ms : 0.0);
+                }
+        }
+        char *text = cJSON_Print(j);
+        cJSON_Delete(j);
+        if (!text)
+            return TF_ERROR(TF_ERR_NOMEM, "bench: cannot format the JSON report");
+        printf("%s\n", text);
+        free(text);
+        return TF_OK;
+    }
+
+    printf("tumorfield bench %s, %s\n", TF_VERSION_STRING, date);
+    printf("backend           %s\n", tf_solver_description(s));
+    printf("scheme            %s, dt = %g min, %s\n", scheme, dt, TF_REAL_NAME);
+    printf("grid              %lld^3 = %.0f cells\n", (long long)n, cells);
+    printf("steps             %d warm-up, %ld timed\n", BENCH_WARMUP, o->steps);
+    printf("time per step     %.4f ms (host clock, synchronised; stage sum %.4f ms)\n",
+           1e3 * step_s, 1e3 * stage_sum);
+    printf("voxel updates     %.4g per s (cells x steps / s, six fields each)\n", updates);
+    printf("min bytes/step    %.4g MB (%.0f arrays x cells x %d B)\n", 1e-6 * bytes, arrays,
+           (int)sizeof(tf_real));
+    printf("eff. bandwidth    %.2f GB/s\n", 1e-9 * eff_bw);
+    printf("copy bandwidth    %.2f GB/s (%s copy of %.1f MB, read + write, median of %d)\n",
+           1e-9 * copy_bw, kind == TF_BACKEND_CUDA ? "cudaMemcpy D2D" : "OpenMP memcpy",
+           1e-6 * (double)state_bytes, BENCH_COPY_REPS);
+    printf("ratio to copy     %.3f\n", copy_bw > 0 ? eff_bw / copy_bw : 0.0);
+    printf("\n%-12s %10s %8s %14s %9s %8s\n", "stage", "ms/step", "calls", "min MB/step", "GB/s",
+           "of copy");
+    for (int i = 0; i < TF_NSTAGES; ++i) {
+        if (dtm.calls[i] == 0 || i == TF_STAGE_DIAGNOSTICS)
+            continue;
+        const double ms = 1e3 * dtm.seconds[i] / (double)o->steps;
+        double b = 0.0;
+        for (int k = 0; k < nst; ++k)
+            if (st[k].stage == (tf_stage)i)
+                b = st[k].arrays * st[k].calls * cells * esize;
+        const double bw = ms > 0 ? 1e-6 * b / ms : 0.0;
+        printf("%-12s %10.4f %8.2f %14.4g %9.2f %8.3f\n", tf_stage_name[i], ms,
+               (double)dtm.calls[i] / (double)o->steps, 1e-6 * b, bw,
+               copy_bw > 0 ? 1e9 * bw / copy_bw : 0.0);
+    }
+    return TF_OK;
+}
+
+tf_status tf_bench(const tf_bench_options *o)
+{
+    if (o->n < 3)
+        return TF_ERROR(TF_ERR_USAGE, "bench: --grid %lld: need at least 3 cells per direction",
+                        (long long)o->n);
+    if (o->steps < 1)
+        return TF_ERROR(TF_ERR_USAGE, "bench: --steps %ld: need at least 1 step", o->steps);
+    tf_solver *s = NULL;
+    tf_real *buf[TF_NFIELDS + 1] = {NULL};
+    const tf_status st = bench_run(o, &s, buf);
+    tf_solver_destroy(s);
+    for (int i = 0; i < TF_NFIELDS + 1; ++i)
+        free(buf[i]);
+    return st;
+}

@@ -1,0 +1,924 @@
+/* cuda_backend.cu: the CUDA backend (tf_backend.h), compiled by nvcc as CUDA C++ and exported
+ * with C linkage. The per-voxel physics is tf_model.h's, the same functions the CPU backend
+ * calls (tf_react_voxel, tf_explicit_voxel, tf_lap7, tf_thomas_lines, tf_ghost_value).
+ *
+ * Device memory (plain cudaMalloc, checked against cudaMemGetInfo first): six padded field
+ * arrays of g.nalloc elements, (n[0]+2)*(n[1]+2)*(n[2]+2) with one ghost layer, x fastest; a
+ * second set for the explicit scheme (double buffer, swapped each step); the padded vessel
+ * map; the LOD line factors (cp, inv, z of every field and direction); small result buffers.
+ * Everything runs in order on one stream per solver.
+ *
+ * One step:
+ *   explicit: ghost fill (faces of all six fields, one small kernel) | one fused kernel that
+ *             reads each field once and writes each once (Laplacian + reaction, all fields)
+ *   LOD:      fused reaction (all fields) | line solves x, y, z | fused reaction
+ * Line solves: y and z lines one thread per line, consecutive threads on consecutive x, so each
+ * step along a line is one coalesced row; x lines are loaded as tiles of W lines into shared
+ * memory (coalesced rows), solved there by W threads (element i of line l at s[i*(W+1) + l], no
+ * bank conflicts), and written back coalesced. When a tile of x lines does not fit the shared
+ * memory the x lines are solved in global memory (correct, uncoalesced).
+ *
+ * Stage times: CUDA events recorded between the stages of a step, read one step later (the host
+ * stays at most one step ahead of the device), so steps are not synchronised one by one. Any
+ * call that synchronises (get_state, diagnostics, check_state, destroy) folds in what is
+ * pending. NVTX ranges named as tf_stage_name[] enclose the launches of each stage. */
+#include "tf_backend.h"
+
+#include "cuda_bench.h"
+#include "cuda_check.cuh"
+
+#include <nvtx3/nvToolsExt.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------------- */
+/* Kernel arguments (passed by value)                                                        */
+
+struct field_set {
+    tf_real *a[TF_NFIELDS];
+};
+
+struct real6 {
+    tf_real v[TF_NFIELDS];
+};
+
+/* Boundary conditions of every field and face, in the field precision. */
+struct ghost_bcs {
+    int kind[TF_NFIELDS][TF_NFACES];
+    tf_real wall[TF_NFIELDS][TF_NFACES];
+};
+
+/* The fields that diffuse in one direction (compacted: entries 0..count-1 are used); the
+ * factors point to device arrays. */
+struct line_set {
+    tf_real *a[TF_NFIELDS];
+    tf_line_factors L[TF_NFIELDS];
+};
+
+static const int LINES_PER_TILE_MAX = 32; /* x lines per shared-memory tile, at most */
+static const tf_index MAX_GRID_YZ = 65535; /* grid y and z limit; kernels loop past it */
+
+/* ---------------------------------------------------------------------------------------- */
+/* Kernels                                                                                   */
+
+/* Linearly implicit reaction sub-step of dt on every interior cell, all six fields in place.
+ * Threads: (x, y) of a cell, blocks looping over z. */
+__global__ void k_react(field_set F, const tf_real *__restrict__ vessel, tf_grid g, tf_coeffs c,
+                        tf_real dt)
+{
+    const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
+    const tf_index j = (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
+    if (i >= g.n[0] || j >= g.n[1])
+        return;
+    for (tf_index k = blockIdx.z; k < g.n[2]; k += gridDim.z) {
+        const tf_index p = tf_at(&g, i, j, k);
+        tf_real u[TF_NFIELDS];
+#pragma unroll
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            u[f] = F.a[f][p];
+        tf_react_voxel(&c, u, vessel[p], dt);
+#pragma unroll
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            F.a[f][p] = u[f];
+    }
+}
+
+/* Ghost values of the six faces of every field (interior extents of each face, as
+ * tf_fill_ghosts_host). blockIdx.y: direction, blockIdx.z: field. */
+__global__ void k_ghosts(const __grid_constant__ field_set F, tf_grid g,
+                         const __grid_constant__ ghost_bcs B)
+{
+    const int d = blockIdx.y, f = blockIdx.z;
+    const tf_index q = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
+    const tf_index nx = g.n[0], ny = g.n[1], nz = g.n[2];
+    tf_index lo, hi, step;
+    if (d == 0) {
+        if (q >= ny * nz)
+            return;
+        lo = tf_at(&g, 0, q % ny, q / ny);
+        hi = lo + (nx - 1);
+        step = 1;
+    } else if (d == 1) {
+        if (q >= nx * nz)
+            return;
+        lo = tf_at(&g, q % nx, 0, q / nx);
+        hi = lo + (ny - 1) * g.sy;
+        step = g.sy;
+    } else {
+        if (q >= nx * ny)
+            return;
+        lo = tf_at(&g, q % nx, q / nx, 0);
+        hi = lo + (nz - 1) * g.sz;
+        step = g.sz;
+    }
+    tf_real *a = F.a[f];
+    const tf_real in_lo = a[lo], in_hi = a[hi];
+    a[lo - step] = tf_ghost_value((tf_bc_kind)B.kind[f][2 * d], B.wall[f][2 * d], in_lo, in_hi);
+    a[hi + step] =
+        tf_ghost_value((tf_bc_kind)B.kind[f][2 * d + 1], B.wall[f][2 * d + 1], in_hi, in_lo);
+}
+
+/* Explicit step, fused: each thread reads the 7-point stencil of all six fields (ghosts filled)
+ * and the vessel density, and writes the six new values to the other buffer. */
+__global__ void k_explicit(field_set U, field_set O, const tf_real *__restrict__ vessel, tf_grid g,
+                           tf_coeffs c, real6 dif, tf_real dt)
+{
+    const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
+    const tf_index j = (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
+    if (i >= g.n[0] || j >= g.n[1])
+        return;
+    for (tf_index k = blockIdx.z; k < g.n[2]; k += gridDim.z) {
+        const tf_index p = tf_at(&g, i, j, k);
+        tf_real u[TF_NFIELDS], lap[TF_NFIELDS], out[TF_NFIELDS];
+#pragma unroll
+        for (int f = 0; f < TF_NFIELDS; ++f) {
+            const tf_real *__restrict__ a = U.a[f];
+            u[f] = a[p];
+            lap[f] = tf_lap7(a, p, g.sy, g.sz);
+        }
+        tf_explicit_voxel(&c, u, lap, dif.v, vessel[p], dt, out);
+#pragma unroll
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            O.a[f][p] = out[f];
+    }
+}
+
+/* Line solves in global memory: thread (ia, ib) solves the line starting at
+ * origin + ia*sa + ib*sb with points line_stride apart; blockIdx.z: entry of the line set.
+ * With sa = 1 consecutive threads touch consecutive addresses at every point (y and z lines). */
+__global__ void k_lines_global(line_set S, tf_index na, tf_index nb, tf_index sa, tf_index sb,
+                               tf_index origin, tf_index line_stride)
+{
+    const tf_index ia = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
+    if (ia >= na)
+        return;
+    const tf_line_factors L = S.L[blockIdx.z];
+    tf_real *a = S.a[blockIdx.z] + origin + ia * sa;
+    for (tf_index ib = blockIdx.y; ib < nb; ib += gridDim.y)
+        tf_thomas_lines(&L, a + ib * sb, line_stride, 1);
+}
+
+/* x lines through shared memory: block (blockIdx.x, k) takes the W lines j0..j0+W-1 of plane k,
+ * loads them row by row (coalesced), threads 0..W-1 each solve one line in shared memory
+ * (stride W+1, odd, so the transposed stores of the load hit distinct banks), and the block
+ * writes the rows back. Dynamic shared memory: (W+1) * n[0] elements. */
+__global__ void k_lines_x_tile(line_set S, tf_grid g, int W)
+{
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    tf_real *s = reinterpret_cast<tf_real *>(smem_raw);
+    const int nx = (int)g.n[0];
+    const int stride = W + 1;
+    const tf_index j0 = (tf_index)blockIdx.x * W;
+    const int nl = (int)(g.n[1] - j0 < W ? g.n[1] - j0 : W);
+    const tf_line_factors L = S.L[blockIdx.z];
+    tf_real *a = S.a[blockIdx.z];
+    for (tf_index k = blockIdx.y; k < g.n[2]; k += gridDim.y) {
+        for (int l = 0; l < nl; ++l) {
+            const tf_real *row = a + tf_at(&g, 0, j0 + l, k);
+            for (int x = threadIdx.x; x < nx; x += blockDim.x)
+                s[x * stride + l] = row[x];
+        }
+        __syncthreads();
+        if ((int)threadIdx.x < nl)
+            tf_thomas_lines(&L, s + threadIdx.x, stride, 1);
+        __syncthreads();
+        for (int l = 0; l < nl; ++l) {
+            tf_real *row = a + tf_at(&g, 0, j0 + l, k);
+            for (int x = threadIdx.x; x < nx; x += blockDim.x)
+                row[x] = s[x * stride + l];
+        }
+        __syncthreads();
+    }
+}
+
+/* Set every ghost cell (faces, edges, corners) of the first nf fields to 0, so reductions over
+ * the padded arrays see the interior only. blockIdx.y: direction, blockIdx.z: field. */
+__global__ void k_zero_ghosts(const __grid_constant__ field_set F, tf_grid g)
+{
+    const int d = blockIdx.y;
+    const tf_index q = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
+    const tf_index px = g.n[0] + 2, py = g.n[1] + 2, pz = g.n[2] + 2;
+    tf_index lo, far;
+    if (d == 0) {
+        if (q >= py * pz)
+            return;
+        lo = (q % py) * g.sy + (q / py) * g.sz;
+        far = px - 1;
+    } else if (d == 1) {
+        if (q >= px * pz)
+            return;
+        lo = (q % px) + (q / px) * g.sz;
+        far = (py - 1) * g.sy;
+    } else {
+        if (q >= px * py)
+            return;
+        lo = (q % px) + (q / px) * g.sy;
+        far = (pz - 1) * g.sz;
+    }
+    tf_real *a = F.a[blockIdx.z];
+    a[lo] = 0;
+    a[lo + far] = 0;
+}
+
+/* The first bad value (negative or non-finite): key = field * nalloc + linear index, the
+ * smallest over all cells goes to *first (lowest field, then lowest index). A warp reduces its
+ * keys first, so a field bad everywhere costs one atomic per warp. Blocks of (32, y) threads. */
+__global__ void k_check(field_set F, tf_grid g, unsigned long long *first)
+{
+    const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
+    const tf_index j = (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
+    const bool inside = i < g.n[0] && j < g.n[1];
+    unsigned long long key = ~0ull;
+    for (tf_index k = blockIdx.z; k < g.n[2]; k += gridDim.z) {
+        if (!inside)
+            continue;
+        const tf_index p = tf_at(&g, i, j, k);
+#pragma unroll
+        for (int f = 0; f < TF_NFIELDS; ++f) {
+            const tf_real u = F.a[f][p];
+            if (!(u >= 0 && isfinite(u))) {
+                const unsigned long long kf = (unsigned long long)f * g.nalloc + p;
+                key = kf < key ? kf : key;
+            }
+        }
+    }
+    for (int off = 16; off > 0; off >>= 1) {
+        const unsigned long long o = __shfl_down_sync(0xffffffffu, key, off);
+        key = o < key ? o : key;
+    }
+    if (threadIdx.x == 0 && key != ~0ull)
+        atomicMin(first, key);
+}
+
+/* mx[f] = field f at the 1-based index idx[f] (cuBLAS i?amax). */
+__global__ void k_gather(const __grid_constant__ field_set F, const int64_t *idx, tf_real *mx)
+{
+    const int f = threadIdx.x;
+    if (f < TF_NFIELDS)
+        mx[f] = F.a[f][idx[f] - 1];
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* cuBLAS in the field precision (64-bit counts: padded arrays pass 2^31 near 1290^3).        */
+
+#ifdef TF_DOUBLE
+static cublasStatus_t blas_asum(cublasHandle_t h, int64_t n, const double *x, double *r)
+{
+    return cublasDasum_64(h, n, x, 1, r);
+}
+static cublasStatus_t blas_dot(cublasHandle_t h, int64_t n, const double *x, const double *y,
+                               double *r)
+{
+    return cublasDdot_64(h, n, x, 1, y, 1, r);
+}
+static cublasStatus_t blas_iamax(cublasHandle_t h, int64_t n, const double *x, int64_t *r)
+{
+    return cublasIdamax_64(h, n, x, 1, r);
+}
+#else
+static cublasStatus_t blas_asum(cublasHandle_t h, int64_t n, const float *x, float *r)
+{
+    return cublasSasum_64(h, n, x, 1, r);
+}
+static cublasStatus_t blas_dot(cublasHandle_t h, int64_t n, const float *x, const float *y,
+                               float *r)
+{
+    return cublasSdot_64(h, n, x, 1, y, 1, r);
+}
+static cublasStatus_t blas_iamax(cublasHandle_t h, int64_t n, const float *x, int64_t *r)
+{
+    return cublasIsamax_64(h, n, x, 1, r);
+}
+#endif
+
+/* ---------------------------------------------------------------------------------------- */
+/* The backend                                                                               */
+
+static const int MAX_STAGES_PER_STEP = 6;
+static const tf_index STAGING_ELEMS = 8 << 20; /* elements per pinned staging buffer */
+
+/* Events of one step: ev[i]..ev[i+1] bracket stage st[i]. */
+struct stage_set {
+    int n, pending;
+    tf_stage st[MAX_STAGES_PER_STEP];
+    cudaEvent_t ev[MAX_STAGES_PER_STEP + 1];
+};
+
+/* Device results of the diagnostics: sums, T-weighted sums, maxima; indices of the maxima. */
+struct diag_buf {
+    tf_real total[TF_NFIELDS], weighted[TF_NFIELDS], max[TF_NFIELDS];
+};
+
+struct cuda_impl {
+    const tf_setup *su;
+    tf_grid g;
+    int device;
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    tf_real *f[TF_NFIELDS];    /* device, padded, the state */
+    tf_real *next[TF_NFIELDS]; /* device, padded, explicit scheme only */
+    tf_real *vessel;           /* device, padded */
+    tf_real *factors;          /* device: cp, inv, z of every field and direction (LOD) */
+    line_set lines[3];         /* per direction: diffusing fields, factors on the device */
+    int nlines[3];             /* entries used in lines[d] */
+    int tile_w;                /* x lines per shared-memory tile; 0: x lines in global memory */
+    size_t tile_bytes;
+    ghost_bcs bcs;
+    real6 dif;
+    diag_buf *d_diag;          /* device */
+    int64_t *d_idx;            /* device, TF_NFIELDS */
+    unsigned long long *d_first; /* device, check_state */
+    diag_buf *h_diag;          /* pinned host */
+    tf_real *stage[2];         /* pinned host staging, stage_elems each */
+    tf_index stage_elems;      /* min(nalloc, STAGING_ELEMS) */
+    cudaEvent_t stage_ev[2];   /* last copy that used stage[b] */
+    stage_set sets[2];
+    int cur_set;
+};
+
+static void print_bytes(char *buf, size_t len, double bytes)
+{
+    snprintf(buf, len, "%.3f GiB (%.0f bytes)", bytes / 1073741824.0, bytes);
+}
+
+extern "C" int tf_cuda_built(void) { return 1; }
+
+extern "C" int tf_cuda_device_count(void)
+{
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        (void)cudaGetLastError(); /* no driver or no device: not an error here */
+        return 0;
+    }
+    return n;
+}
+
+extern "C" void tf_cuda_device_describe(int i, char *buf, size_t len)
+{
+    cudaDeviceProp p;
+    const cudaError_t e = cudaGetDeviceProperties(&p, i);
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        snprintf(buf, len, "CUDA device %d: %s", i, cudaGetErrorString(e));
+        return;
+    }
+    snprintf(buf, len, "%s, %.1f GiB, compute capability %d.%d, %d SMs", p.name,
+             (double)p.totalGlobalMem / 1073741824.0, p.major, p.minor, p.multiProcessorCount);
+}
+
+/* Fold the stage times of one finished step into the solver's timers. */
+static tf_status resolve_set(cuda_impl *c, stage_set *s)
+{
+    if (!s->pending)
+        return TF_OK;
+    s->pending = 0;
+    TF_CUDA(cudaEventSynchronize(s->ev[s->n]));
+    for (int i = 0; i < s->n; ++i) {
+        float ms = 0.0f;
+        TF_CUDA(cudaEventElapsedTime(&ms, s->ev[i], s->ev[i + 1]));
+        c->su->timers->seconds[s->st[i]] += 1e-3 * (double)ms;
+        c->su->timers->calls[s->st[i]] += 1;
+    }
+    return TF_OK;
+}
+
+static tf_status flush_timers(cuda_impl *c)
+{
+    TF_TRY(resolve_set(c, &c->sets[c->cur_set ^ 1])); /* the older step first */
+    TF_TRY(resolve_set(c, &c->sets[c->cur_set]));
+    return TF_OK;
+}
+
+static void cuda_destroy(void *impl)
+{
+    cuda_impl *c = (cuda_impl *)impl;
+    if (!c)
+        return;
+    if (c->stream) {
+        (void)flush_timers(c);
+        (void)cudaStreamSynchronize(c->stream);
+    }
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        cudaFree(c->f[f]);
+        cudaFree(c->next[f]);
+    }
+    cudaFree(c->vessel);
+    cudaFree(c->factors);
+    cudaFree(c->d_diag);
+    cudaFree(c->d_idx);
+    cudaFree(c->d_first);
+    cudaFreeHost(c->h_diag);
+    for (int b = 0; b < 2; ++b) {
+        cudaFreeHost(c->stage[b]);
+        if (c->stage_ev[b])
+            cudaEventDestroy(c->stage_ev[b]);
+    }
+    for (int s = 0; s < 2; ++s)
+        for (int e = 0; e <= MAX_STAGES_PER_STEP; ++e)
+            if (c->sets[s].ev[e])
+                cudaEventDestroy(c->sets[s].ev[e]);
+    if (c->blas)
+        cublasDestroy(c->blas);
+    if (c->stream)
+        cudaStreamDestroy(c->stream);
+    (void)cudaGetLastError();
+    free(c);
+}
+
+static tf_status alloc_dev(void **p, size_t bytes)
+{
+    TF_CUDA(cudaMalloc(p, bytes));
+    return TF_OK;
+}
+
+/* Copy the host line factors to the device and build the per-direction line sets. */
+static tf_status setup_lines(cuda_impl *c, const cudaDeviceProp *prop)
+{
+    const tf_setup *su = c->su;
+    const tf_grid *g = &c->g;
+    const size_t per_field = (size_t)(g->n[0] + g->n[1] + g->n[2]);
+    TF_TRY(alloc_dev((void **)&c->factors, sizeof(tf_real) * 3 * per_field * TF_NFIELDS));
+    tf_real *at = c->factors;
+    for (int d = 0; d < 3; ++d)
+        c->nlines[d] = 0;
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        for (int d = 0; d < 3; ++d) {
+            const tf_line_factors *H = &su->lines[f][d];
+            const size_t n = (size_t)g->n[d];
+            tf_line_factors L = *H;
+            TF_CUDA(cudaMemcpy(at, H->cp, n * sizeof(tf_real), cudaMemcpyHostToDevice));
+            TF_CUDA(cudaMemcpy(at + n, H->inv, n * sizeof(tf_real), cudaMemcpyHostToDevice));
+            TF_CUDA(cudaMemcpy(at + 2 * n, H->z, n * sizeof(tf_real), cudaMemcpyHostToDevice));
+            L.cp = at;
+            L.inv = at + n;
+            L.z = at + 2 * n;
+            at += 3 * n;
+            if (L.r == 0 && L.rhs_lo == 0 && L.rhs_hi == 0)
+                continue; /* D = 0: the solve is the identity, as on the CPU */
+            const int e = c->nlines[d]++;
+            c->lines[d].a[e] = NULL; /* field pointers are set per step (buffers swap) */
+            c->lines[d].L[e] = L;
+        }
+    /* Widest tile of x lines that fits the shared memory a block may opt in to. */
+    c->tile_w = 0;
+    for (int w = LINES_PER_TILE_MAX; w >= 8 && !c->tile_w; w /= 2) {
+        const size_t bytes = (size_t)(w + 1) * (size_t)g->n[0] * sizeof(tf_real);
+        if (bytes <= (size_t)prop->sharedMemPerBlockOptin) {
+            c->tile_w = w;
+            c->tile_bytes = bytes;
+        }
+    }
+    if (c->tile_w)
+        TF_CUDA(cudaFuncSetAttribute(k_lines_x_tile, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                     (int)c->tile_bytes));
+    return TF_OK;
+}
+
+static tf_status create_impl(cuda_impl *c, char *desc, size_t desc_len)
+{
+    const tf_setup *su = c->su;
+    const tf_grid *g = &c->g;
+    TF_CUDA(cudaGetDevice(&c->device));
+    cudaDeviceProp prop;
+    TF_CUDA(cudaGetDeviceProperties(&prop, c->device));
+
+    /* Memory check before any large allocation. */
+    const int explicit_scheme = su->scheme == TF_SCHEME_EXPLICIT;
+    const double nbuf = 1 + TF_NFIELDS * (explicit_scheme ? 2 : 1);
+    const double need = nbuf * (double)g->nalloc * sizeof(tf_real) +
+                        3.0 * (double)(g->n[0] + g->n[1] + g->n[2]) * TF_NFIELDS *
+                            sizeof(tf_real) +
+                        (double)(sizeof(diag_buf) + 64 * TF_NFIELDS + 64);
+    size_t free_b = 0, total_b = 0;
+    TF_CUDA(cudaMemGetInfo(&free_b, &total_b));
+    if (need > (double)free_b) {
+        char a[64], b[64];
+        print_bytes(a, sizeof a, need);
+        print_bytes(b, sizeof b, (double)free_b);
+        return TF_ERROR(TF_ERR_NOMEM,
+                        "cuda backend: the state of %lld x %lld x %lld cells (%s, %s scheme) "
+                        "needs %s of device memory, but only %s are free on device %d (%s)",
+                        (long long)g->n[0], (long long)g->n[1], (long long)g->n[2],
+                        TF_REAL_NAME, explicit_scheme ? "explicit" : "lod", a, b, c->device,
+                        prop.name);
+    }
+
+    TF_CUDA(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+    TF_CUBLAS(cublasCreate(&c->blas));
+    TF_CUBLAS(cublasSetStream(c->blas, c->stream));
+    TF_CUBLAS(cublasSetPointerMode(c->blas, CUBLAS_POINTER_MODE_DEVICE));
+
+    const size_t bytes = sizeof(tf_real) * (size_t)g->nalloc;
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        TF_TRY(alloc_dev((void **)&c->f[f], bytes));
+        TF_CUDA(cudaMemsetAsync(c->f[f], 0, bytes, c->stream));
+        if (explicit_scheme) {
+            TF_TRY(alloc_dev((void **)&c->next[f], bytes));
+            TF_CUDA(cudaMemsetAsync(c->next[f], 0, bytes, c->stream));
+        }
+    }
+    TF_TRY(alloc_dev((void **)&c->vessel, bytes));
+    TF_CUDA(cudaMemsetAsync(c->vessel, 0, bytes, c->stream));
+    TF_TRY(alloc_dev((void **)&c->d_diag, sizeof(diag_buf)));
+    TF_TRY(alloc_dev((void **)&c->d_idx, sizeof(int64_t) * TF_NFIELDS));
+    TF_TRY(alloc_dev((void **)&c->d_first, sizeof(unsigned long long)));
+    TF_CUDA(cudaMallocHost((void **)&c->h_diag, sizeof(diag_buf)));
+    c->stage_elems = g->nalloc < STAGING_ELEMS ? g->nalloc : STAGING_ELEMS;
+    for (int b = 0; b < 2; ++b) {
+        TF_CUDA(cudaMallocHost((void **)&c->stage[b], sizeof(tf_real) * (size_t)c->stage_elems));
+        TF_CUDA(cudaEventCreateWithFlags(&c->stage_ev[b], cudaEventDisableTiming));
+    }
+    for (int s = 0; s < 2; ++s)
+        for (int e = 0; e <= MAX_STAGES_PER_STEP; ++e)
+            TF_CUDA(cudaEventCreate(&c->sets[s].ev[e]));
+
+    if (su->scheme == TF_SCHEME_LOD)
+        TF_TRY(setup_lines(c, &prop));
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        c->dif.v[f] = su->dif[f];
+        for (int s = 0; s < TF_NFACES; ++s) {
+            c->bcs.kind[f][s] = (int)su->bcs.bc[f][s].kind;
+            c->bcs.wall[f][s] = (tf_real)su->bcs.bc[f][s].value;
+        }
+    }
+    TF_CUDA(cudaStreamSynchronize(c->stream));
+
+    char lines[64] = "";
+    if (su->scheme == TF_SCHEME_LOD) {
+        if (c->tile_w)
+            snprintf(lines, sizeof lines, "; x lines in shared-memory tiles of %d", c->tile_w);
+        else
+            snprintf(lines, sizeof lines, "; x lines in global memory");
+    }
+    snprintf(desc, desc_len, "cuda (device %d: %s, %.1f GiB, cc %d.%d, %d SMs; %s%s)", c->device,
+             prop.name, (double)prop.totalGlobalMem / 1073741824.0, prop.major, prop.minor,
+             prop.multiProcessorCount, TF_REAL_NAME, lines);
+    return TF_OK;
+}
+
+static tf_status cuda_create(const tf_setup *su, void **impl, char *desc, size_t desc_len)
+{
+    cuda_impl *c = (cuda_impl *)calloc(1, sizeof *c);
+    if (!c)
+        return TF_ERROR(TF_ERR_NOMEM, "out of memory");
+    c->su = su;
+    c->g = su->g;
+    const tf_status st = create_impl(c, desc, desc_len);
+    if (st != TF_OK) {
+        cuda_destroy(c);
+        return st;
+    }
+    *impl = c;
+    return TF_OK;
+}
+
+/* Host array to device array through the two pinned staging buffers: the host copy into one
+ * buffer overlaps the transfer out of the other. */
+static tf_status copy_in(cuda_impl *c, tf_real *dst, const tf_real *src, tf_index n)
+{
+    int b = 0;
+    const tf_index chunk = c->stage_elems;
+    for (tf_index off = 0; off < n; off += chunk, b ^= 1) {
+        const size_t len = (size_t)(n - off < chunk ? n - off : chunk);
+        TF_CUDA(cudaEventSynchronize(c->stage_ev[b]));
+        memcpy(c->stage[b], src + off, len * sizeof(tf_real));
+        TF_CUDA(cudaMemcpyAsync(dst + off, c->stage[b], len * sizeof(tf_real),
+                                cudaMemcpyHostToDevice, c->stream));
+        TF_CUDA(cudaEventRecord(c->stage_ev[b], c->stream));
+    }
+    return TF_OK;
+}
+
+/* Device array to host array through the staging buffers: the transfer into one buffer
+ * overlaps the host copy out of the other. Returns when dst is complete. */
+static tf_status copy_out(cuda_impl *c, tf_real *dst, const tf_real *src, tf_index n)
+{
+    tf_real *pend_dst[2] = {NULL, NULL};
+    size_t pend_len[2] = {0, 0};
+    int b = 0;
+    const tf_index chunk = c->stage_elems;
+    for (tf_index off = 0; off < n; off += chunk, b ^= 1) {
+        const size_t len = (size_t)(n - off < chunk ? n - off : chunk);
+        if (pend_dst[b]) {
+            TF_CUDA(cudaEventSynchronize(c->stage_ev[b]));
+            memcpy(pend_dst[b], c->stage[b], pend_len[b] * sizeof(tf_real));
+        }
+        TF_CUDA(cudaMemcpyAsync(c->stage[b], src + off, len * sizeof(tf_real),
+                                cudaMemcpyDeviceToHost, c->stream));
+        TF_CUDA(cudaEventRecord(c->stage_ev[b], c->stream));
+        pend_dst[b] = dst + off;
+        pend_len[b] = len;
+    }
+    for (int k = 0; k < 2; ++k, b ^= 1) /* the older pending buffer first */
+        if (pend_dst[b]) {
+            TF_CUDA(cudaEventSynchronize(c->stage_ev[b]));
+            memcpy(pend_dst[b], c->stage[b], pend_len[b] * sizeof(tf_real));
+        }
+    return TF_OK;
+}
+
+static tf_status cuda_set_state(void *impl, tf_real *const fields[TF_NFIELDS],
+                                const tf_real *vessel)
+{
+    cuda_impl *c = (cuda_impl *)impl;
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        TF_TRY(copy_in(c, c->f[f], fields[f], c->g.nalloc));
+    TF_TRY(copy_in(c, c->vessel, vessel, c->g.nalloc));
+    TF_CUDA(cudaStreamSynchronize(c->stream));
+    return TF_OK;
+}
+
+static tf_status cuda_get_state(void *impl, tf_real *const fields[TF_NFIELDS], unsigned mask)
+{
+    cuda_impl *c = (cuda_impl *)impl;
+    TF_TRY(flush_timers(c));
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        if (mask & (1u << f))
+            TF_TRY(copy_out(c, fields[f], c->f[f], c->g.nalloc));
+    return TF_OK;
+}
+
+static field_set state_set(const cuda_impl *c)
+{
+    field_set F;
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        F.a[f] = c->f[f];
+    return F;
+}
+
+/* Launch shape of the per-cell kernels: (x, y) threads, z by blocks (looping past 65535). */
+static void cell_shape(const tf_grid *g, dim3 *grid, dim3 *block)
+{
+    *block = dim3(TF_CUDA_BLOCK_X, TF_CUDA_BLOCK_Y, 1);
+    *grid = dim3((unsigned)((g->n[0] + TF_CUDA_BLOCK_X - 1) / TF_CUDA_BLOCK_X),
+                 (unsigned)((g->n[1] + TF_CUDA_BLOCK_Y - 1) / TF_CUDA_BLOCK_Y),
+                 (unsigned)(g->n[2] < MAX_GRID_YZ ? g->n[2] : MAX_GRID_YZ));
+}
+
+static unsigned clamp_yz(tf_index n) { return (unsigned)(n < MAX_GRID_YZ ? n : MAX_GRID_YZ); }
+
+static unsigned blocks_for(tf_index n, unsigned per_block)
+{
+    return (unsigned)((n + per_block - 1) / per_block);
+}
+
+/* Stage bracketing: the NVTX range covers the launches, the events the device time. */
+static void stage_begin(tf_stage st) { nvtxRangePushA(tf_stage_name[st]); }
+
+static tf_status stage_end(cuda_impl *c, stage_set *s, tf_stage st)
+{
+    s->st[s->n] = st;
+    s->n += 1;
+    TF_CUDA(cudaEventRecord(s->ev[s->n], c->stream));
+    nvtxRangePop();
+    return TF_OK;
+}
+
+static tf_status launch_react(cuda_impl *c, const tf_coeffs *co, tf_real dt)
+{
+    dim3 grid, block;
+    cell_shape(&c->g, &grid, &block);
+    k_react<<<grid, block, 0, c->stream>>>(state_set(c), c->vessel, c->g, *co, dt);
+    TF_CUDA_LAUNCH("k_react");
+    return TF_OK;
+}
+
+static tf_status launch_lines(cuda_impl *c, int d)
+{
+    const int nl = c->nlines[d];
+    if (nl == 0)
+        return TF_OK;
+    const tf_grid *g = &c->g;
+    line_set S = c->lines[d];
+    int e = 0;
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        const tf_line_factors *H = &c->su->lines[f][d];
+        if (H->r == 0 && H->rhs_lo == 0 && H->rhs_hi == 0)
+            continue;
+        S.a[e++] = c->f[f];
+    }
+    const tf_index origin = tf_at(g, 0, 0, 0);
+    const unsigned lb = TF_CUDA_LINE_BLOCK;
+    if (d == 0 && c->tile_w) {
+        const dim3 grid(blocks_for(g->n[1], (unsigned)c->tile_w), clamp_yz(g->n[2]),
+                        (unsigned)nl);
+        k_lines_x_tile<<<grid, lb, c->tile_bytes, c->stream>>>(S, *g, c->tile_w);
+        TF_CUDA_LAUNCH("k_lines_x_tile");
+    } else if (d == 0) { /* lines (j, k), points contiguous */
+        const dim3 grid(blocks_for(g->n[1], lb), clamp_yz(g->n[2]), (unsigned)nl);
+        k_lines_global<<<grid, lb, 0, c->stream>>>(S, g->n[1], g->n[2], g->sy, g->sz, origin, 1);
+        TF_CUDA_LAUNCH("k_lines_global (x)");
+    } else if (d == 1) { /* lines (i, k), points sy apart */
+        const dim3 grid(blocks_for(g->n[0], lb), clamp_yz(g->n[2]), (unsigned)nl);
+        k_lines_global<<<grid, lb, 0, c->stream>>>(S, g->n[0], g->n[2], 1, g->sz, origin, g->sy);
+        TF_CUDA_LAUNCH("k_lines_global (y)");
+    } else { /* lines (i, j), points sz apart */
+        const dim3 grid(blocks_for(g->n[0], lb), clamp_yz(g->n[1]), (unsigned)nl);
+        k_lines_global<<<grid, lb, 0, c->stream>>>(S, g->n[0], g->n[1], 1, g->sy, origin, g->sz);
+        TF_CUDA_LAUNCH("k_lines_global (z)");
+    }
+    return TF_OK;
+}
+
+static tf_status step_explicit(cuda_impl *c, stage_set *s, const tf_coeffs *c0)
+{
+    const tf_grid *g = &c->g;
+    const tf_index nx = g->n[0], ny = g->n[1], nz = g->n[2];
+    tf_index face = ny * nz;
+    face = nx * nz > face ? nx * nz : face;
+    face = nx * ny > face ? nx * ny : face;
+
+    stage_begin(TF_STAGE_GHOSTS);
+    k_ghosts<<<dim3(blocks_for(face, 256), 3, TF_NFIELDS), 256, 0, c->stream>>>(state_set(c), *g,
+                                                                              c->bcs);
+    TF_CUDA_LAUNCH("k_ghosts");
+    TF_TRY(stage_end(c, s, TF_STAGE_GHOSTS));
+
+    stage_begin(TF_STAGE_EXPLICIT);
+    field_set O;
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        O.a[f] = c->next[f];
+    dim3 grid, block;
+    cell_shape(g, &grid, &block);
+    k_explicit<<<grid, block, 0, c->stream>>>(state_set(c), O, c->vessel, *g, *c0, c->dif,
+                                              (tf_real)c->su->dt);
+    TF_CUDA_LAUNCH("k_explicit");
+    TF_TRY(stage_end(c, s, TF_STAGE_EXPLICIT));
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        tf_real *t = c->f[f];
+        c->f[f] = c->next[f];
+        c->next[f] = t;
+    }
+    return TF_OK;
+}
+
+static tf_status step_lod(cuda_impl *c, stage_set *s, const tf_coeffs *c0, const tf_coeffs *c1)
+{
+    const tf_real half = (tf_real)c->su->dt / 2;
+    stage_begin(TF_STAGE_REACTION);
+    TF_TRY(launch_react(c, c0, half));
+    TF_TRY(stage_end(c, s, TF_STAGE_REACTION));
+    for (int d = 0; d < 3; ++d) {
+        const tf_stage st = (tf_stage)(TF_STAGE_DIFFUSION_X + d);
+        stage_begin(st);
+        TF_TRY(launch_lines(c, d));
+        TF_TRY(stage_end(c, s, st));
+    }
+    stage_begin(TF_STAGE_REACTION);
+    TF_TRY(launch_react(c, c1, half));
+    TF_TRY(stage_end(c, s, TF_STAGE_REACTION));
+    return TF_OK;
+}
+
+static tf_status cuda_step(void *impl, const tf_coeffs *c0, const tf_coeffs *c1)
+{
+    cuda_impl *c = (cuda_impl *)impl;
+    stage_set *s = &c->sets[c->cur_set];
+    TF_TRY(resolve_set(c, s)); /* normally already folded in by the step after it */
+    s->n = 0;
+    TF_CUDA(cudaEventRecord(s->ev[0], c->stream));
+    if (c->su->scheme == TF_SCHEME_EXPLICIT)
+        TF_TRY(step_explicit(c, s, c0));
+    else
+        TF_TRY(step_lod(c, s, c0, c1));
+    s->pending = 1;
+    /* Wait for the previous step (this one is queued behind it) and fold in its times. */
+    c->cur_set ^= 1;
+    TF_TRY(resolve_set(c, &c->sets[c->cur_set]));
+    return TF_OK;
+}
+
+static tf_status cuda_diagnostics(void *impl, tf_diag *d)
+{
+    cuda_impl *c = (cuda_impl *)impl;
+    const tf_grid *g = &c->g;
+    TF_TRY(flush_timers(c));
+    nvtxRangePushA(tf_stage_name[TF_STAGE_DIAGNOSTICS]);
+    /* Ghosts to 0 so the reductions over whole padded arrays see the interior only (ghosts
+     * are recomputed before they are read again). Fields are non-negative in a valid state
+     * (check_state), so asum is the sum and i?amax finds the maximum. */
+    tf_index face = (g->n[1] + 2) * (g->n[2] + 2);
+    face = (g->n[0] + 2) * (g->n[2] + 2) > face ? (g->n[0] + 2) * (g->n[2] + 2) : face;
+    face = (g->n[0] + 2) * (g->n[1] + 2) > face ? (g->n[0] + 2) * (g->n[1] + 2) : face;
+    const field_set F = state_set(c);
+    k_zero_ghosts<<<dim3(blocks_for(face, 256), 3, TF_NFIELDS), 256, 0, c->stream>>>(F, *g);
+    TF_CUDA_LAUNCH("k_zero_ghosts");
+    const int64_t n = (int64_t)g->nalloc;
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        TF_CUBLAS(blas_asum(c->blas, n, c->f[f], &c->d_diag->total[f]));
+        TF_CUBLAS(blas_dot(c->blas, n, c->f[TF_TUMOR], c->f[f], &c->d_diag->weighted[f]));
+        TF_CUBLAS(blas_iamax(c->blas, n, c->f[f], &c->d_idx[f]));
+    }
+    k_gather<<<1, 32, 0, c->stream>>>(F, c->d_idx, c->d_diag->max);
+    TF_CUDA_LAUNCH("k_gather");
+    TF_CUDA(cudaMemcpyAsync(c->h_diag, c->d_diag, sizeof(diag_buf), cudaMemcpyDeviceToHost,
+                            c->stream));
+    TF_CUDA(cudaStreamSynchronize(c->stream));
+    nvtxRangePop();
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        d->total[f] = (double)c->h_diag->total[f];
+        d->weighted[f] = (double)c->h_diag->weighted[f];
+        d->max[f] = (double)c->h_diag->max[f];
+    }
+    d->tumor_sum = d->total[TF_TUMOR];
+    return TF_OK;
+}
+
+static tf_status cuda_check_state(void *impl, tf_bad_cell *bad)
+{
+    cuda_impl *c = (cuda_impl *)impl;
+    const tf_grid *g = &c->g;
+    TF_TRY(flush_timers(c));
+    TF_CUDA(cudaMemsetAsync(c->d_first, 0xff, sizeof(unsigned long long), c->stream));
+    dim3 grid, block;
+    cell_shape(g, &grid, &block);
+    k_check<<<grid, block, 0, c->stream>>>(state_set(c), *g, c->d_first);
+    TF_CUDA_LAUNCH("k_check");
+    unsigned long long first = 0;
+    TF_CUDA(cudaMemcpyAsync(&first, c->d_first, sizeof first, cudaMemcpyDeviceToHost,
+                            c->stream));
+    TF_CUDA(cudaStreamSynchronize(c->stream));
+    if (first == ~0ull)
+        return TF_OK;
+    const int f = (int)(first / (unsigned long long)g->nalloc);
+    const tf_index p = (tf_index)(first % (unsigned long long)g->nalloc);
+    tf_real value = 0;
+    TF_CUDA(cudaMemcpyAsync(&value, c->f[f] + p, sizeof value, cudaMemcpyDeviceToHost,
+                            c->stream));
+    TF_CUDA(cudaStreamSynchronize(c->stream));
+    bad->field = f;
+    bad->k = p / g->sz - 1;
+    bad->j = (p % g->sz) / g->sy - 1;
+    bad->i = p % g->sy - 1;
+    bad->value = (double)value;
+    return TF_ERROR(TF_ERR_NUMERIC,
+                    "field '%s' has the bad value %g at cell (i,j,k) = (%lld,%lld,%lld)",
+                    tf_field_name[f], bad->value, (long long)(g->start[0] + bad->i),
+                    (long long)(g->start[1] + bad->j), (long long)(g->start[2] + bad->k));
+}
+
+extern "C" const tf_backend_ops tf_cuda_backend = {
+    "cuda",           cuda_create,      cuda_destroy,     cuda_set_state,
+    cuda_get_state,   cuda_step,        cuda_diagnostics, cuda_check_state,
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* Bench helpers (cuda_bench.h)                                                              */
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static tf_status copy_bandwidth(size_t bytes, int reps, double *bytes_per_s, void **src,
+                                void **dst, cudaEvent_t ev[2], double *ms_all)
+{
+    TF_CUDA(cudaMalloc(src, bytes));
+    TF_CUDA(cudaMalloc(dst, bytes));
+    TF_CUDA(cudaMemset(*src, 0x3f, bytes)); /* non-zero data */
+    TF_CUDA(cudaEventCreate(&ev[0]));
+    TF_CUDA(cudaEventCreate(&ev[1]));
+    TF_CUDA(cudaMemcpy(*dst, *src, bytes, cudaMemcpyDeviceToDevice)); /* warm-up */
+    for (int r = 0; r < reps; ++r) {
+        TF_CUDA(cudaEventRecord(ev[0], 0));
+        TF_CUDA(cudaMemcpyAsync(*dst, *src, bytes, cudaMemcpyDeviceToDevice, 0));
+        TF_CUDA(cudaEventRecord(ev[1], 0));
+        TF_CUDA(cudaEventSynchronize(ev[1]));
+        float ms = 0.0f;
+        TF_CUDA(cudaEventElapsedTime(&ms, ev[0], ev[1]));
+        ms_all[r] = (double)ms;
+    }
+    qsort(ms_all, (size_t)reps, sizeof(double), cmp_double);
+    const double med = ms_all[reps / 2];
+    *bytes_per_s = med > 0 ? 2.0 * (double)bytes / (1e-3 * med) : 0.0;
+    return TF_OK;
+}
+
+extern "C" tf_status tf_cuda_copy_bandwidth(size_t bytes, int reps, double *bytes_per_s)
+{
+    if (reps < 1)
+        reps = 1;
+    void *src = NULL, *dst = NULL;
+    cudaEvent_t ev[2] = {NULL, NULL};
+    double *ms_all = (double *)malloc(sizeof(double) * (size_t)reps);
+    if (!ms_all)
+        return TF_ERROR(TF_ERR_NOMEM, "out of memory");
+    const tf_status st = copy_bandwidth(bytes, reps, bytes_per_s, &src, &dst, ev, ms_all);
+    free(ms_all);
+    cudaFree(src);
+    cudaFree(dst);
+    for (int e = 0; e < 2; ++e)
+        if (ev[e])
+            cudaEventDestroy(ev[e]);
+    return st;
+}
+
+extern "C" tf_status tf_cuda_synchronize(void)
+{
+    TF_CUDA(cudaDeviceSynchronize());
+    return TF_OK;
+}

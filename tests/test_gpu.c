@@ -1,0 +1,343 @@
+/* test_gpu.c: the CUDA backend against the CPU backend (the independent reference), on a
+ * non-cubic grid with a non-trivial state: a tumor spheroid, random vessels, a depressed patient
+ * during exercise (systemic drivers moving between the step's start and end), and every boundary
+ * kind (Dirichlet, periodic, no-flux) on some field.
+ *
+ * Tolerance of the CPU/GPU comparison after N steps, relative to each field's maximum:
+ * tol = 8 N eps (eps of the field precision; float 200 steps: 1.9e-4, double: 3.6e-13). Both
+ * backends evaluate the same tf_model.h functions in the same order; they differ only by
+ * rounding (nvcc contracts a*b+c into FMA, the host compiler does not; cuBLAS sums in another
+ * order), about one eps per operation chain per step. The scheme is contractive (implicit
+ * diffusion and reaction; explicit at dt below its limit), so rounding differences add up at
+ * most linearly with N: a few eps per step, with a factor 8 of margin.
+ *
+ * Without a CUDA device (or without the CUDA backend) the program prints "SKIPPED: ..." and
+ * exits 77, which CTest reports as skipped (SKIP_RETURN_CODE, tests/gpu.cmake). */
+#include "tf_solver.h"
+#include "tf_systemic.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { NX = 40, NY = 28, NZ = 20 };
+static const double H = 10.0; /* um */
+
+typedef struct {
+    tf_grid g;
+    tf_params p;
+    tf_bcs bcs;
+    tf_coeffs c0, c1;
+    tf_real *f[TF_NFIELDS];
+    tf_real *v;
+} problem;
+
+static uint64_t rng_state;
+static double urand(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(rng_state >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static tf_real *alloc_field(const tf_grid *g)
+{
+    tf_real *a = calloc((size_t)g->nalloc, sizeof(tf_real));
+    assert_non_null(a);
+    return a;
+}
+
+static void problem_init(problem *P, double dt)
+{
+    assert_int_equal(tf_grid_init(&P->g, NX, NY, NZ, H), TF_OK);
+    tf_params_default(&P->p);
+    memset(&P->bcs, 0, sizeof P->bcs);
+    /* cortisol held at blood level on the x faces; pro-cytokine periodic in z; IL-10 fixed on
+     * the low y face only; everything else no-flux. */
+    P->bcs.bc[TF_CORTISOL][TF_FACE_XLO] = (tf_bc){TF_BC_DIRICHLET, 250.0};
+    P->bcs.bc[TF_CORTISOL][TF_FACE_XHI] = (tf_bc){TF_BC_DIRICHLET, 250.0};
+    P->bcs.bc[TF_PRO][TF_FACE_ZLO] = (tf_bc){TF_BC_PERIODIC, 0.0};
+    P->bcs.bc[TF_PRO][TF_FACE_ZHI] = (tf_bc){TF_BC_PERIODIC, 0.0};
+    P->bcs.bc[TF_ANTI][TF_FACE_YLO] = (tf_bc){TF_BC_DIRICHLET, 1.0};
+
+    /* A depressed patient (D0 = 0.8) 20 minutes into a 45-minute session at 70% VO2max. */
+    const tf_schedule sched = {0.7, 45.0, 5, 480.0, 0.0, 1e9};
+    tf_drivers d = {0.55, 0.05, 3.0};
+    const double t = 500.0;
+    tf_derived q = tf_drivers_derive(&d, &P->p, &sched, 0.8, t);
+    P->c0 = tf_coeffs_make(&P->p, &q);
+    tf_drivers_advance(&d, &P->p, &sched, t, dt);
+    q = tf_drivers_derive(&d, &P->p, &sched, 0.8, t + dt);
+    P->c1 = tf_coeffs_make(&P->p, &q);
+
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        P->f[f] = alloc_field(&P->g);
+    P->v = alloc_field(&P->g);
+    const tf_grid *g = &P->g;
+    /* Ghost cells hold garbage (the interior is overwritten below): both backends must ignore
+     * them on input. */
+    for (tf_index q2 = 0; q2 < g->nalloc; ++q2) {
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            P->f[f][q2] = (tf_real)-7.0;
+        P->v[q2] = (tf_real)-7.0;
+    }
+    rng_state = 12345;
+    for (tf_index k = 0; k < NZ; ++k)
+        for (tf_index j = 0; j < NY; ++j)
+            for (tf_index i = 0; i < NX; ++i) {
+                const tf_index q2 = tf_at(g, i, j, k);
+                const double dx = i + 0.5 - 0.45 * NX, dy = j + 0.5 - 0.55 * NY,
+                             dz = k + 0.5 - 0.5 * NZ;
+                const double r = sqrt(dx * dx + dy * dy + dz * dz);
+                const double T = 0.8 * 0.5 * (1.0 - tanh((r - 7.0) / 2.0));
+                P->f[TF_TUMOR][q2] = (tf_real)T;
+                P->f[TF_EFFECTOR][q2] = (tf_real)(0.02 * urand());
+                P->f[TF_SUPPRESSOR][q2] = (tf_real)(0.01 * urand());
+                P->f[TF_PRO][q2] = (tf_real)(20.0 * urand() + 30.0 * T);
+                P->f[TF_ANTI][q2] = (tf_real)(2.0 * (1.0 + 0.3 * urand()));
+                P->f[TF_CORTISOL][q2] = (tf_real)(250.0 * (1.0 + 0.3 * urand()));
+                P->v[q2] = (tf_real)(urand() < 0.03 ? 1.0 : 0.05 * urand());
+            }
+}
+
+static void problem_free(problem *P)
+{
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        free(P->f[f]);
+    free(P->v);
+}
+
+static tf_solver *make_solver(problem *P, tf_backend_kind kind, tf_scheme scheme, double dt)
+{
+    tf_solver *s = NULL;
+    const tf_status st = tf_solver_create(&s, kind, &P->g, &P->bcs, &P->p, scheme, dt);
+    if (st != TF_OK)
+        fail_msg("solver create: %s", tf_error_message());
+    assert_int_equal(tf_solver_set_state(s, P->f, P->v), TF_OK);
+    return s;
+}
+
+static void get_all(tf_solver *s, const tf_grid *g, tf_real *out[TF_NFIELDS])
+{
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        out[f] = alloc_field(g);
+    assert_int_equal(tf_solver_get_state(s, out, (1u << TF_NFIELDS) - 1), TF_OK);
+}
+
+static void free_all(tf_real *a[TF_NFIELDS])
+{
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        free(a[f]);
+}
+
+/* Run `steps` steps on both backends and compare every field in the relative max norm. */
+static void compare_backends(tf_scheme scheme, double dt, int steps)
+{
+    problem P;
+    problem_init(&P, dt);
+    tf_solver *cpu = make_solver(&P, TF_BACKEND_CPU, scheme, dt);
+    tf_solver *gpu = make_solver(&P, TF_BACKEND_CUDA, scheme, dt);
+    for (int n = 0; n < steps; ++n) {
+        assert_int_equal(tf_solver_step(cpu, &P.c0, &P.c1), TF_OK);
+        assert_int_equal(tf_solver_step(gpu, &P.c0, &P.c1), TF_OK);
+    }
+    tf_real *a[TF_NFIELDS], *b[TF_NFIELDS];
+    get_all(cpu, &P.g, a);
+    get_all(gpu, &P.g, b);
+    const double tol = 8.0 * steps * TF_REAL_EPS;
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        double dmax = 0.0, umax = 0.0;
+        for (tf_index k = 0; k < NZ; ++k)
+            for (tf_index j = 0; j < NY; ++j)
+                for (tf_index i = 0; i < NX; ++i) {
+                    const tf_index q = tf_at(&P.g, i, j, k);
+                    assert_true(isfinite(b[f][q]));
+                    dmax = fmax(dmax, fabs((double)a[f][q] - (double)b[f][q]));
+                    umax = fmax(umax, fabs((double)a[f][q]));
+                }
+        printf("  %-8s %-13s max |cpu - gpu| / max |cpu| = %.3e (tol %.1e, max %.4g)\n",
+               scheme == TF_SCHEME_LOD ? "lod" : "explicit", tf_field_name[f], dmax / umax, tol,
+               umax);
+        assert_true(umax > 0.0);
+        assert_true(dmax / umax <= tol);
+    }
+    free_all(a);
+    free_all(b);
+    tf_solver_destroy(cpu);
+    tf_solver_destroy(gpu);
+    problem_free(&P);
+}
+
+static void lod_agrees_with_cpu(void **state)
+{
+    (void)state;
+    compare_backends(TF_SCHEME_LOD, 2.0, 200);
+}
+
+static double explicit_dt(void)
+{
+    tf_params p;
+    tf_params_default(&p);
+    return 0.9 * tf_explicit_dt_limit(&p, H);
+}
+
+static void explicit_agrees_with_cpu(void **state)
+{
+    (void)state;
+    compare_backends(TF_SCHEME_EXPLICIT, explicit_dt(), 200);
+}
+
+/* Two GPU runs of the same problem give the same bits (no atomics or unordered reductions in a
+ * step). */
+static void gpu_runs_are_bit_identical(void **state)
+{
+    (void)state;
+    const tf_scheme schemes[2] = {TF_SCHEME_LOD, TF_SCHEME_EXPLICIT};
+    for (int s = 0; s < 2; ++s) {
+        const double dt = schemes[s] == TF_SCHEME_LOD ? 2.0 : explicit_dt();
+        problem P;
+        problem_init(&P, dt);
+        tf_real *out[2][TF_NFIELDS];
+        for (int run = 0; run < 2; ++run) {
+            tf_solver *gpu = make_solver(&P, TF_BACKEND_CUDA, schemes[s], dt);
+            for (int n = 0; n < 50; ++n)
+                assert_int_equal(tf_solver_step(gpu, &P.c0, &P.c1), TF_OK);
+            get_all(gpu, &P.g, out[run]);
+            tf_solver_destroy(gpu);
+        }
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            for (tf_index k = 0; k < NZ; ++k)
+                for (tf_index j = 0; j < NY; ++j)
+                    assert_memory_equal(out[0][f] + tf_at(&P.g, 0, j, k),
+                                        out[1][f] + tf_at(&P.g, 0, j, k), NX * sizeof(tf_real));
+        free_all(out[0]);
+        free_all(out[1]);
+        problem_free(&P);
+    }
+}
+
+/* Planted bad values: both backends report the same first bad cell (lowest field, then lowest
+ * linear index) with the same status and message; a clean state passes. */
+static void check_state_finds_first_bad_cell(void **state)
+{
+    (void)state;
+    problem P;
+    problem_init(&P, 1.0);
+    tf_solver *cpu = make_solver(&P, TF_BACKEND_CPU, TF_SCHEME_LOD, 1.0);
+    tf_solver *gpu = make_solver(&P, TF_BACKEND_CUDA, TF_SCHEME_LOD, 1.0);
+    tf_bad_cell bc = {0}, bg = {0};
+    assert_int_equal(tf_solver_check_state(cpu, &bc), TF_OK);
+    assert_int_equal(tf_solver_check_state(gpu, &bg), TF_OK);
+
+    P.f[TF_PRO][tf_at(&P.g, 1, 1, 1)] = (tf_real)NAN;
+    P.f[TF_EFFECTOR][tf_at(&P.g, 10, 2, 7)] = (tf_real)INFINITY;
+    P.f[TF_EFFECTOR][tf_at(&P.g, 3, 4, 5)] = (tf_real)-1e-3;
+    P.f[TF_CORTISOL][tf_at(&P.g, 0, 0, 0)] = (tf_real)-5.0;
+    assert_int_equal(tf_solver_set_state(cpu, P.f, P.v), TF_OK);
+    assert_int_equal(tf_solver_set_state(gpu, P.f, P.v), TF_OK);
+    char msg_cpu[512];
+    tf_error_clear();
+    assert_int_equal(tf_solver_check_state(cpu, &bc), TF_ERR_NUMERIC);
+    snprintf(msg_cpu, sizeof msg_cpu, "%s", tf_error_message());
+    tf_error_clear();
+    assert_int_equal(tf_solver_check_state(gpu, &bg), TF_ERR_NUMERIC);
+    printf("  cpu: %s\n  gpu: %s\n", msg_cpu, tf_error_message());
+    assert_string_equal(msg_cpu, tf_error_message());
+    tf_error_clear();
+    assert_int_equal(bg.field, TF_EFFECTOR);
+    assert_int_equal(bg.i, 3);
+    assert_int_equal(bg.j, 4);
+    assert_int_equal(bg.k, 5);
+    assert_true(bg.value == (double)(tf_real)-1e-3);
+    assert_int_equal(bc.field, bg.field);
+    assert_int_equal(bc.i, bg.i);
+    assert_int_equal(bc.j, bg.j);
+    assert_int_equal(bc.k, bg.k);
+
+    /* Only a NaN left: found in its field. */
+    P.f[TF_EFFECTOR][tf_at(&P.g, 10, 2, 7)] = 0;
+    P.f[TF_EFFECTOR][tf_at(&P.g, 3, 4, 5)] = 0;
+    P.f[TF_CORTISOL][tf_at(&P.g, 0, 0, 0)] = 1;
+    assert_int_equal(tf_solver_set_state(gpu, P.f, P.v), TF_OK);
+    assert_int_equal(tf_solver_check_state(gpu, &bg), TF_ERR_NUMERIC);
+    tf_error_clear();
+    assert_int_equal(bg.field, TF_PRO);
+    assert_true(isnan(bg.value));
+    assert_int_equal(bg.i, 1);
+    assert_int_equal(bg.j, 1);
+    assert_int_equal(bg.k, 1);
+    tf_solver_destroy(cpu);
+    tf_solver_destroy(gpu);
+    problem_free(&P);
+}
+
+static void compare_diag(const tf_diag *a, const tf_diag *b, double tol)
+{
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        printf("  %-13s total %.6e/%.6e weighted %.6e/%.6e max %.6e/%.6e\n", tf_field_name[f],
+               a->total[f], b->total[f], a->weighted[f], b->weighted[f], a->max[f], b->max[f]);
+        assert_true(fabs(a->total[f] - b->total[f]) <= tol * fabs(a->total[f]));
+        assert_true(fabs(a->weighted[f] - b->weighted[f]) <= tol * fabs(a->weighted[f]));
+        assert_true(a->max[f] == b->max[f]); /* the same value of the same state */
+    }
+    assert_true(fabs(a->tumor_sum - b->tumor_sum) <= tol * fabs(a->tumor_sum));
+}
+
+/* Diagnostics (cuBLAS sums and T-weighted sums, maxima) against the CPU's double-precision sums
+ * of the same state, after explicit steps have written ghost values (the GPU must not count
+ * them). Tolerance: 100 eps of the field precision relative to the sum (a float sum of 22,400
+ * values in blocks; double sums on the CPU). */
+static void diagnostics_agree_with_cpu(void **state)
+{
+    (void)state;
+    const double dt = explicit_dt();
+    problem P;
+    problem_init(&P, dt);
+    tf_solver *gpu = make_solver(&P, TF_BACKEND_CUDA, TF_SCHEME_EXPLICIT, dt);
+    for (int n = 0; n < 10; ++n)
+        assert_int_equal(tf_solver_step(gpu, &P.c0, &P.c1), TF_OK);
+    tf_real *a[TF_NFIELDS];
+    get_all(gpu, &P.g, a);
+    tf_solver *cpu = NULL;
+    assert_int_equal(tf_solver_create(&cpu, TF_BACKEND_CPU, &P.g, &P.bcs, &P.p,
+                                      TF_SCHEME_EXPLICIT, dt),
+                     TF_OK);
+    assert_int_equal(tf_solver_set_state(cpu, a, P.v), TF_OK);
+    tf_diag dc, dg;
+    assert_int_equal(tf_solver_diagnostics(cpu, &dc), TF_OK);
+    assert_int_equal(tf_solver_diagnostics(gpu, &dg), TF_OK);
+    compare_diag(&dc, &dg, 100.0 * TF_REAL_EPS);
+    /* Again after the reductions (ghosts zeroed): the state is unchanged and steps go on. */
+    assert_int_equal(tf_solver_step(gpu, &P.c0, &P.c1), TF_OK);
+    assert_int_equal(tf_solver_diagnostics(gpu, &dg), TF_OK);
+    free_all(a);
+    tf_solver_destroy(cpu);
+    tf_solver_destroy(gpu);
+    problem_free(&P);
+}
+
+int main(void)
+{
+    if (tf_cuda_device_count() <= 0) {
+        printf("SKIPPED: no CUDA device present%s\n",
+               tf_cuda_built() ? "" : " (this build has no CUDA backend)");
+        return 77;
+    }
+    char dev[256];
+    tf_cuda_device_describe(0, dev, sizeof dev);
+    printf("device 0: %s; precision %s\n", dev, TF_REAL_NAME);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(lod_agrees_with_cpu),
+        cmocka_unit_test(explicit_agrees_with_cpu),
+        cmocka_unit_test(gpu_runs_are_bit_identical),
+        cmocka_unit_test(check_state_finds_first_bad_cell),
+        cmocka_unit_test(diagnostics_agree_with_cpu),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
