@@ -616,6 +616,30 @@ static void suggest(char *buf, size_t cap, const char *section, const char *name
     }
 }
 
+/* An unknown section (or a key outside any section), with the closest known section. */
+static void section_error(loader *L, int line, const char *where, const char *section)
+{
+    char sec[80];
+    printable(sec, sizeof sec, section);
+    const char *best = NULL;
+    double bd = 3.0;
+    for (int i = 0; i < NSECTIONS; ++i) {
+        const double d = distance(section, sections[i]);
+        if (d < bd) {
+            bd = d;
+            best = sections[i];
+        }
+    }
+    if (!*section)
+        record(L, line, "%s: key outside any section; put it under its [section]", where);
+    else if (best)
+        record(L, line, "%s: unknown section [%s]; did you mean [%s]?", where, sec, best);
+    else
+        record(L, line, "%s: unknown section [%s]; known sections: run, grid, output, "
+               "checkpoint, patient, exercise, tumor, initial, vessels, model, boundary",
+               where, sec);
+}
+
 /* Apply one key. where: "FILE:LINE" or "--set"; line 0 for --set (later wins, no duplicates). */
 static int apply(loader *L, int line, const char *section, const char *name, const char *value)
 {
@@ -629,23 +653,7 @@ static int apply(loader *L, int line, const char *section, const char *name, con
                  (printable(nm, sizeof nm, name), nm), (printable(val, sizeof val, value), val));
 
     if (!known_section(section)) {
-        const char *best = NULL;
-        double bd = 3.0;
-        for (int i = 0; i < NSECTIONS; ++i) {
-            const double d = distance(section, sections[i]);
-            if (d < bd) {
-                bd = d;
-                best = sections[i];
-            }
-        }
-        if (!*section)
-            record(L, line, "%s: key outside any section; put it under its [section]", where);
-        else if (best)
-            record(L, line, "%s: unknown section [%s]; did you mean [%s]?", where, sec, best);
-        else
-            record(L, line, "%s: unknown section [%s]; known sections: run, grid, output, "
-                   "checkpoint, patient, exercise, tumor, initial, vessels, model, boundary",
-                   where, sec);
+        section_error(L, line, where, section);
         return -1;
     }
     if (strcmp(section, "boundary") == 0) {
@@ -744,6 +752,19 @@ static char *read_line(char *str, int num, void *stream)
     size_t start = skip_bom;
     while (start < (size_t)len && (L->raw[start] == ' ' || L->raw[start] == '\t'))
         ++start;
+    if (L->raw[start] == '[') {
+        /* Section headers are checked here: inih reports a section only with its keys. */
+        const char *close = strchr(L->raw + start, ']');
+        if (close) {
+            char name[80], where[TF_PATH_MAX + 16];
+            const size_t nl = (size_t)(close - (L->raw + start) - 1);
+            snprintf(name, sizeof name, "%.*s", (int)(nl < 79 ? nl : 79), L->raw + start + 1);
+            char *t = trim(name);
+            snprintf(where, sizeof where, "%s:%d", L->path, L->line);
+            if (!known_section(t))
+                section_error(L, L->line, where, *t ? t : "(empty)");
+        }
+    }
     size_t n = (size_t)len - start;
     L->long_line = n + skip_bom > (size_t)num - 1;
     if (L->long_line)

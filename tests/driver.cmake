@@ -1,0 +1,96 @@
+# Scenario files and the command line: unit tests of the reader, the bad-input catalogue
+# (tests/bad_inputs/, one file per case, its first line `# expect: CODE "FRAGMENT" [ARGS...]`),
+# bad command lines, every shipped scenario through `check`, and docs/scenario-keys.md against
+# `tumorfield keys --markdown`.
+tf_add_test(scenario_units_parsing float test_scenario.c LABELS driver)
+
+set(TF_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/run_expect.sh)
+set(TF_DRIVER_WORK ${CMAKE_CURRENT_BINARY_DIR}/work/driver)
+
+# Bad inputs. ARGS default to `check @FILE@`; @FILE@ is the case's file, @OUT@ an output
+# directory that must not exist afterwards (nothing is written on a bad scenario).
+file(GLOB tf_bad_inputs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/bad_inputs/*)
+foreach(f ${tf_bad_inputs})
+  get_filename_component(case ${f} NAME_WE)
+  file(STRINGS ${f} first LIMIT_COUNT 1)
+  if(NOT first MATCHES "^# expect: ([0-9]+) \"([^\"]*)\"(.*)$")
+    message(FATAL_ERROR "${f}: first line must be: # expect: CODE \"FRAGMENT\" [ARGS...]")
+  endif()
+  set(code ${CMAKE_MATCH_1})
+  set(frag "${CMAKE_MATCH_2}")
+  string(STRIP "${CMAKE_MATCH_3}" args)
+  if(args STREQUAL "")
+    set(args "check @FILE@")
+  endif()
+  separate_arguments(args UNIX_COMMAND "${args}")
+  list(TRANSFORM args REPLACE "@FILE@" "${f}")
+  add_test(NAME bad_input_${case}
+           COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> ${code} "${frag}"
+                   ${TF_DRIVER_WORK}/${case} ${args})
+  set_tests_properties(bad_input_${case} PROPERTIES LABELS driver)
+endforeach()
+
+# Bad command lines: exit 2, a message and the hint to --help.
+set(tf_q ${CMAKE_CURRENT_SOURCE_DIR}/../scenarios/quick_demo.ini)
+set(tf_cmdline_cases
+  "no_command|missing COMMAND|"
+  "unknown_command|unknown command 'frobnicate'|frobnicate"
+  "unknown_option|unknown option '--fast'|check ${tf_q} --fast"
+  "missing_scenario|missing SCENARIO|run"
+  "two_scenarios|more than one scenario|check ${tf_q} ${tf_q}"
+  "set_without_equals|expected SECTION.KEY=VALUE|check ${tf_q} --set exercise.intensity"
+  "set_without_value|--set needs a value|check ${tf_q} --set"
+  "unknown_backend|expected auto, cpu or cuda|run ${tf_q} --backend gpu --output @OUT@"
+  "bench_bad_grid|--grid '0': expected a whole number|bench --grid 0"
+  "bench_bad_scheme|expected lod or explicit|bench --scheme rk4"
+  "info_extra|unexpected argument|info now"
+  "keys_extra|unexpected argument|keys --html"
+  "output_empty|--output: empty path|run ${tf_q} --output=")
+foreach(c ${tf_cmdline_cases})
+  string(REPLACE "|" ";" parts "${c}")
+  list(GET parts 0 case)
+  list(GET parts 1 frag)
+  list(GET parts 2 args)
+  separate_arguments(args UNIX_COMMAND "${args}")
+  add_test(NAME cmdline_${case}
+           COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> 2 "${frag}"
+                   ${TF_DRIVER_WORK}/cmdline_${case} ${args})
+  set_tests_properties(cmdline_${case} PROPERTIES LABELS driver)
+endforeach()
+if(NOT TF_HAVE_CUDA)
+  add_test(NAME cmdline_cuda_not_built
+           COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> 2 "no CUDA backend"
+                   ${TF_DRIVER_WORK}/cmdline_cuda run ${tf_q} --backend cuda --output @OUT@)
+  set_tests_properties(cmdline_cuda_not_built PROPERTIES LABELS driver)
+endif()
+
+# Help, version and info exit 0.
+foreach(args "--help" "--version" "info" "keys" "run --help" "check --help" "bench --help")
+  string(REPLACE " " "_" case "${args}")
+  string(REPLACE "-" "" case "${case}")
+  separate_arguments(argv UNIX_COMMAND "${args}")
+  add_test(NAME cmdline_ok_${case}
+           COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> 0 "" ${TF_DRIVER_WORK}/ok_${case}
+                   ${argv})
+  set_tests_properties(cmdline_ok_${case} PROPERTIES LABELS driver)
+endforeach()
+
+# Every shipped scenario passes `check`, and the sweep script's every task too.
+file(GLOB tf_scenarios CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/../scenarios/*.ini)
+foreach(f ${tf_scenarios})
+  get_filename_component(case ${f} NAME_WE)
+  add_test(NAME scenario_check_${case}
+           COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> 0 "is a valid scenario"
+                   ${TF_DRIVER_WORK}/scenario_${case} check ${f})
+  set_tests_properties(scenario_check_${case} PROPERTIES LABELS driver)
+endforeach()
+add_test(NAME scenario_sweep_intensity
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/sweep_check.sh $<TARGET_FILE:tumorfield>
+                 ${CMAKE_CURRENT_SOURCE_DIR}/../scenarios)
+set_tests_properties(scenario_sweep_intensity PROPERTIES LABELS driver)
+
+# docs/scenario-keys.md is what `tumorfield keys --markdown` prints.
+add_test(NAME docs_scenario_keys
+         COMMAND bash -c "\"$0\" keys --markdown | diff -u \"$1\" - || { echo 'docs/scenario-keys.md is stale: regenerate with tumorfield keys --markdown > docs/scenario-keys.md'; exit 1; }"
+                 $<TARGET_FILE:tumorfield> ${CMAKE_CURRENT_SOURCE_DIR}/../docs/scenario-keys.md)
+set_tests_properties(docs_scenario_keys PROPERTIES LABELS driver)
