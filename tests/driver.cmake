@@ -94,3 +94,9 @@ add_test(NAME docs_scenario_keys
          COMMAND bash -c "\"$0\" keys --markdown | diff -u \"$1\" - || { echo 'docs/scenario-keys.md is stale: regenerate with tumorfield keys --markdown > docs/scenario-keys.md'; exit 1; }"
                  $<TARGET_FILE:tumorfield> ${CMAKE_CURRENT_SOURCE_DIR}/../docs/scenario-keys.md)
 set_tests_properties(docs_scenario_keys PROPERTIES LABELS driver)
+
+# What `check` prints is itself a scenario: checking it again prints the same scenario.
+add_test(NAME scenario_check_output_reloads
+         COMMAND bash -c "set -e; mkdir -p \"$2\"; cd \"$2\"; \"$0\" check \"$1\" --set exercise.intensity=0.75 > a.ini; \"$0\" check a.ini > b.ini; diff <(grep -v '^# check:' a.ini) <(grep -v '^# check:' b.ini)"
+                 $<TARGET_FILE:tumorfield> ${tf_q} ${TF_DRIVER_WORK}/reload)
+set_tests_properties(scenario_check_output_reloads PROPERTIES LABELS driver)
