@@ -1,7 +1,13 @@
 # Verification suite of the core solver (CPU backend): exact answers, convergence orders and
 # conservation, each built for float and double (docs/numerics.md lists tolerances and orders).
+#   numerics_diffusion  Gaussian h^2 convergence, mass conservation, Dirichlet steady state
+#   numerics_thomas     LOD line solves vs dense Gaussian elimination
+#   numerics_reaction   exact decay/relaxation (order 1), Fisher-KPP speed, well-mixed vs RK4
+#   numerics_checks     explicit dt limit, check_state, refused set-ups
+#   systemic            schedule, driver ODEs vs closed forms, derived quantities
 foreach(prec float double)
-  foreach(t diffusion thomas reaction)
+  foreach(t diffusion thomas reaction checks)
     tf_add_test(numerics_${t}_${prec} ${prec} test_numerics_${t}.c LABELS numerics)
   endforeach()
+  tf_add_test(systemic_${prec} ${prec} test_systemic.c LABELS numerics)
 endforeach()

@@ -1,0 +1,178 @@
+/* test_numerics_checks.c: the solver's refusals and state checks.
+ *
+ *   explicit_limit  the explicit scheme accepts dt at its limit h^2 / (6 D_max) and refuses
+ *                   dt just above it with TF_ERR_USAGE and a message naming the limit; LOD
+ *                   accepts any dt.
+ *   check_state     a planted NaN, infinity or negative value gives TF_ERR_NUMERIC with the
+ *                   right field, cell and value (the lowest field first, then the lowest
+ *                   linear index); a clean state gives TF_OK.
+ *   bad_setup       non-positive dt and periodic on one face only are refused (TF_ERR_USAGE). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "tf_test_util.h"
+
+static void explicit_limit(void **st)
+{
+    (void)st;
+    tt_state s;
+    tt_state_init(&s, 4, 3, 2, 10.0);
+    tf_params p;
+    tf_params_default(&p); /* D_max = D_C = 15000 um^2/min */
+    const double lim = tf_explicit_dt_limit(&p, 10.0);
+    assert_true(fabs(lim - 100.0 / (6.0 * 15000.0)) <= 1e-15);
+    const tf_bcs b = tt_bcs_all(TF_BC_NOFLUX);
+    tf_solver *sv = NULL;
+
+    tf_error_clear();
+    assert_int_equal(tf_solver_create(&sv, TF_BACKEND_CPU, &s.g, &b, &p, TF_SCHEME_EXPLICIT,
+                                      1.001 * lim),
+                     TF_ERR_USAGE);
+    assert_null(sv);
+    const char *msg = tf_error_message();
+    print_message("refusal: %s\n", msg);
+    char lim_text[64];
+    snprintf(lim_text, sizeof lim_text, "%g", lim);
+    assert_non_null(strstr(msg, "h^2/(6 D_max)"));
+    assert_non_null(strstr(msg, lim_text));
+    assert_non_null(strstr(msg, "explicit"));
+
+    tf_error_clear();
+    assert_int_equal(tf_solver_create(&sv, TF_BACKEND_CPU, &s.g, &b, &p, TF_SCHEME_EXPLICIT, lim),
+                     TF_OK);
+    tf_solver_destroy(sv);
+    assert_int_equal(tf_solver_create(&sv, TF_BACKEND_CPU, &s.g, &b, &p, TF_SCHEME_LOD, 1e3 * lim),
+                     TF_OK);
+    tf_solver_destroy(sv);
+
+    /* Without diffusion there is no limit. */
+    tf_params off = tt_params_off();
+    assert_true(isinf(tf_explicit_dt_limit(&off, 10.0)));
+    assert_int_equal(tf_solver_create(&sv, TF_BACKEND_CPU, &s.g, &b, &off, TF_SCHEME_EXPLICIT, 5.0),
+                     TF_OK);
+    tf_solver_destroy(sv);
+    tt_state_free(&s);
+}
+
+/* Load a clean state (every field 1), plant `val` in field f at (i, j, k) and, if f2 >= 0,
+ * `val2` in field f2 at (i2, j2, k2); check the reported cell. */
+static void plant_and_check(int f, int i, int j, int k, double val, int f2, int i2, int j2,
+                            int k2, double val2, int want_f, int wi, int wj, int wk)
+{
+    tt_state s;
+    tt_state_init(&s, 5, 4, 3, 10.0);
+    for (int q = 0; q < TF_NFIELDS; ++q)
+        for (tf_index p = 0; p < s.g.nalloc; ++p)
+            s.f[q][p] = (tf_real)1.0;
+    /* Ghost cells are outside the state: a NaN there must not be reported. */
+    s.f[TF_TUMOR][tf_at(&s.g, -1, 0, 0)] = (tf_real)NAN;
+    s.f[TF_CORTISOL][tf_at(&s.g, 2, 4, 2)] = (tf_real)-1.0;
+    s.f[f][tf_at(&s.g, i, j, k)] = (tf_real)val;
+    if (f2 >= 0)
+        s.f[f2][tf_at(&s.g, i2, j2, k2)] = (tf_real)val2;
+    tf_params p;
+    tf_params_default(&p);
+    const tf_bcs b = tt_bcs_all(TF_BC_NOFLUX);
+    tf_solver *sv = NULL;
+    assert_int_equal(tt_solver(&sv, &s, &b, &p, TF_SCHEME_LOD, 1.0), TF_OK);
+    tf_bad_cell bad;
+    memset(&bad, 0, sizeof bad);
+    tf_error_clear();
+    assert_int_equal(tf_solver_check_state(sv, &bad), TF_ERR_NUMERIC);
+    print_message("check_state: %s\n", tf_error_message());
+    assert_int_equal(bad.field, want_f);
+    assert_int_equal(bad.i, wi);
+    assert_int_equal(bad.j, wj);
+    assert_int_equal(bad.k, wk);
+    const double want_v = (want_f == f && wi == i && wj == j && wk == k) ? val : val2;
+    if (isnan(want_v))
+        assert_true(isnan(bad.value));
+    else
+        assert_true(bad.value == (double)(tf_real)want_v);
+    char where[64];
+    snprintf(where, sizeof where, "(%d,%d,%d)", wi, wj, wk);
+    assert_non_null(strstr(tf_error_message(), tf_field_name[want_f]));
+    assert_non_null(strstr(tf_error_message(), where));
+    tf_solver_destroy(sv);
+    tt_state_free(&s);
+}
+
+static void check_state(void **st)
+{
+    (void)st;
+    /* A NaN in the effector field. */
+    plant_and_check(TF_EFFECTOR, 3, 2, 1, NAN, -1, 0, 0, 0, 0, TF_EFFECTOR, 3, 2, 1);
+    /* A negative cortisol value at the last cell. */
+    plant_and_check(TF_CORTISOL, 4, 3, 2, -1e-3, -1, 0, 0, 0, 0, TF_CORTISOL, 4, 3, 2);
+    /* An infinity in the tumor field at the first cell. */
+    plant_and_check(TF_TUMOR, 0, 0, 0, INFINITY, -1, 0, 0, 0, 0, TF_TUMOR, 0, 0, 0);
+    /* Two bad cells: the lowest field wins, whatever the order of the cells. */
+    plant_and_check(TF_PRO, 0, 0, 0, NAN, TF_SUPPRESSOR, 4, 3, 2, -2.0, TF_SUPPRESSOR, 4, 3, 2);
+    /* Two bad cells in one field: the lowest linear index (x fastest, then y, then z) wins. */
+    plant_and_check(TF_ANTI, 0, 1, 2, -5.0, TF_ANTI, 4, 0, 2, NAN, TF_ANTI, 4, 0, 2);
+
+    /* A clean state passes, and a step from it stays clean. */
+    tt_state s;
+    tt_state_init(&s, 5, 4, 3, 10.0);
+    for (int q = 0; q < TF_NFIELDS; ++q)
+        for (tf_index p = 0; p < s.g.nalloc; ++p)
+            s.f[q][p] = (tf_real)0.5;
+    tf_params p;
+    tf_params_default(&p);
+    const tf_bcs b = tt_bcs_all(TF_BC_NOFLUX);
+    tf_solver *sv = NULL;
+    assert_int_equal(tt_solver(&sv, &s, &b, &p, TF_SCHEME_LOD, 1.0), TF_OK);
+    tf_bad_cell bad;
+    assert_int_equal(tf_solver_check_state(sv, &bad), TF_OK);
+    tf_schedule none;
+    memset(&none, 0, sizeof none);
+    const tf_drivers d = {0, 0, 0};
+    const tf_derived q = tf_drivers_derive(&d, &p, &none, 0.5, 0.0);
+    const tf_coeffs c = tf_coeffs_make(&p, &q);
+    assert_int_equal(tt_run(sv, &c, 10), TF_OK);
+    assert_int_equal(tf_solver_check_state(sv, &bad), TF_OK);
+    tf_solver_destroy(sv);
+    tt_state_free(&s);
+}
+
+static void bad_setup(void **st)
+{
+    (void)st;
+    tt_state s;
+    tt_state_init(&s, 4, 3, 2, 10.0);
+    tf_params p;
+    tf_params_default(&p);
+    tf_bcs b = tt_bcs_all(TF_BC_NOFLUX);
+    tf_solver *sv = NULL;
+    tf_error_clear();
+    assert_int_equal(tf_solver_create(&sv, TF_BACKEND_CPU, &s.g, &b, &p, TF_SCHEME_LOD, 0.0),
+                     TF_ERR_USAGE);
+    assert_non_null(strstr(tf_error_message(), "dt"));
+    tf_error_clear();
+    assert_int_equal(tf_solver_create(&sv, TF_BACKEND_CPU, &s.g, &b, &p, TF_SCHEME_LOD, NAN),
+                     TF_ERR_USAGE);
+    b.bc[TF_PRO][TF_FACE_YHI].kind = TF_BC_PERIODIC;
+    tf_error_clear();
+    assert_int_equal(tf_solver_create(&sv, TF_BACKEND_CPU, &s.g, &b, &p, TF_SCHEME_LOD, 1.0),
+                     TF_ERR_USAGE);
+    print_message("refusal: %s\n", tf_error_message());
+    assert_non_null(strstr(tf_error_message(), "pro_cytokine"));
+    assert_non_null(strstr(tf_error_message(), "y_lo"));
+    assert_null(sv);
+    tf_error_clear();
+    tt_state_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(explicit_limit),
+        cmocka_unit_test(check_state),
+        cmocka_unit_test(bad_setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
