@@ -11,3 +11,12 @@ foreach(prec float double)
   endforeach()
   tf_add_test(systemic_${prec} ${prec} test_systemic.c LABELS numerics)
 endforeach()
+
+# docs/model.md's parameter table must be the one generated from include/tf_params.def.
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_Interpreter_FOUND)
+  add_test(NAME docs_param_table
+           COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tools/gen-param-table
+                   ${PROJECT_SOURCE_DIR}/include/tf_params.def --check ${PROJECT_SOURCE_DIR}/docs/model.md)
+  set_tests_properties(docs_param_table PROPERTIES LABELS "numerics;docs")
+endif()
