@@ -1,0 +1,137 @@
+#!/usr/bin/python3
+"""test_render.py: tools/tf_render.py on a real output file makes the images asked for.
+
+    test_render.py TF_RENDER FILE.nc WORKDIR --times T0 T1 ...   (the file's record times, min)
+
+Checks (PNG pixels read with matplotlib):
+  - --times all --size 400x300: one PNG per record, named after its time, each 400x300 pixels,
+    not blank: over 200 distinct colours, a pixel standard deviation over 0.05 and over 5% of the
+    pixels differing from the background corner;
+  - the pictures differ between the first and the last record only where the data changed,
+    so they are not one image repeated: checked as "not identical" when the fields changed;
+  - --times last makes exactly the last record's image;
+  - a time list with units picks the nearest records, and a time far from every record is
+    refused (tf_render's functions, called without ParaView);
+  - bad input exits 2 with a message naming the problem (missing file, bad --size, bad --times)
+    and makes no image.
+The script runs with DISPLAY unset, so tf_render.py's private Xvfb is exercised.
+"""
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+from matplotlib.image import imread
+
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+    return cond
+
+
+def run(tool, args, env):
+    p = subprocess.run(["/usr/bin/python3", tool] + args, env=env, capture_output=True,
+                       text=True, timeout=120)
+    return p.returncode, p.stdout + p.stderr
+
+
+def check_image(path, size):
+    img = imread(path)
+    w, h = size
+    if not check(img.shape[:2] == (h, w), "%s is %dx%d pixels, expected %dx%d"
+                 % (path, img.shape[1], img.shape[0], w, h)):
+        return None
+    rgb = img[:, :, :3]
+    colours = np.unique((rgb * 255).round().astype(np.uint8).reshape(-1, 3), axis=0).shape[0]
+    std = float(rgb.std())
+    drawn = float(np.mean(np.any(np.abs(rgb - rgb[0, 0]) > 0.02, axis=2)))
+    check(colours > 200, "%s has only %d distinct colours (blank?)" % (path, colours))
+    check(std > 0.05, "%s has pixel standard deviation %.4f (blank?)" % (path, std))
+    check(drawn > 0.05, "%s: only %.1f%% of the pixels differ from the background" % (path, 100 * drawn))
+    print("%s: %dx%d, %d colours, std %.3f, %.0f%% drawn" % (os.path.basename(path), w, h, colours,
+                                                            std, 100 * drawn))
+    return rgb
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("tool")
+    ap.add_argument("file")
+    ap.add_argument("workdir")
+    ap.add_argument("--times", type=float, nargs="+", required=True)
+    a = ap.parse_args()
+    env = dict(os.environ)
+    env.pop("DISPLAY", None)
+    env.pop("TF_RENDER_UNDER_XVFB", None)
+    shutil.rmtree(a.workdir, ignore_errors=True)
+    base = os.path.splitext(os.path.basename(a.file))[0]
+    name = lambda t: "%s_t%07dmin.png" % (base, int(round(t)))  # noqa: E731
+
+    out = os.path.join(a.workdir, "all")
+    rc, log = run(a.tool, [a.file, "--times", "all", "--size", "400x300", "--outdir", out], env)
+    print(log)
+    if check(rc == 0, "tf_render --times all exited %d:\n%s" % (rc, log)):
+        got = sorted(os.path.basename(p) for p in glob.glob(os.path.join(out, "*.png")))
+        want = sorted(name(t) for t in a.times)
+        check(got == want, "--times all made %s, expected %s" % (got, want))
+        imgs = [check_image(os.path.join(out, f), (400, 300)) for f in want if f in got]
+        if len(imgs) >= 2 and imgs[0] is not None and imgs[-1] is not None:
+            check(not np.array_equal(imgs[0], imgs[-1]),
+                  "the first and last records render to identical images (title time missing?)")
+
+    out = os.path.join(a.workdir, "last")
+    rc, log = run(a.tool, [a.file, "--times", "last", "--size", "320x240", "--outdir", out], env)
+    if check(rc == 0, "tf_render --times last exited %d:\n%s" % (rc, log)):
+        got = sorted(os.path.basename(p) for p in glob.glob(os.path.join(out, "*.png")))
+        check(got == [name(a.times[-1])], "--times last made %s, expected %s"
+              % (got, [name(a.times[-1])]))
+        if got:
+            check_image(os.path.join(out, got[0]), (320, 240))
+
+    # Choosing records, without ParaView: tf_render imports paraview only to draw.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(a.tool)))
+    import tf_render
+    recs = list(a.times)
+    check(tf_render.parse_times("0, 1h,1.5d ,90min") == [0.0, 60.0, 2160.0, 90.0],
+          "parse_times('0, 1h,1.5d ,90min') is %s" % tf_render.parse_times("0, 1h,1.5d ,90min"))
+    check(tf_render.choose_records(recs, "last") == recs[-1:], "choose_records last")
+    check(tf_render.choose_records(recs, "all") == recs, "choose_records all")
+    if len(recs) >= 2:
+        near = [recs[1] + 0.2 * (recs[1] - recs[0]), recs[0], recs[1]]
+        check(tf_render.choose_records(recs, near) == [recs[1], recs[0]],
+              "choose_records(%s) is %s, expected %s" % (near, tf_render.choose_records(recs, near),
+                                                         [recs[1], recs[0]]))
+        try:
+            tf_render.choose_records(recs, [recs[-1] + 0.75 * (recs[-1] - recs[-2])])
+            check(False, "choose_records took a time far after the last record")
+        except tf_render.UsageError as e:
+            check("no record near" in str(e), "choose_records message: %s" % e)
+
+    bad = os.path.join(a.workdir, "bad")
+    for args, expect in (
+            ([a.file + ".missing"], "no such file"),
+            ([a.file, "--size", "400by300"], "WIDTHxHEIGHT"),
+            ([a.file, "--times", "soon"], "list of times")):
+        rc, log = run(a.tool, args + ["--outdir", bad], env)
+        check(rc == 2, "tf_render %s exited %d, expected 2:\n%s" % (" ".join(args), rc, log))
+        check(expect in log, "tf_render %s: message does not say %r:\n%s"
+              % (" ".join(args), expect, log))
+        check(not glob.glob(os.path.join(bad, "*.png")), "tf_render %s wrote an image" % args)
+
+    if failures:
+        print("FAILED: %d check(s):" % len(failures))
+        for f in failures:
+            print("  - " + f)
+        return 1
+    print("OK: tf_render.py made the requested images")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,338 @@
+#!/usr/bin/python3
+"""tf_render.py: standard ParaView pictures of a TumorField output file (NAME.nc).
+
+    tf_render.py FILE.nc [--times all|last|LIST] [--outdir DIR] [--size WxH]
+
+One PNG per chosen output record, named NAME_tNNNNNNNmin.png (the record time in minutes):
+the tumor as an isosurface at T = 0.5 (tan, half transparent), effector cells on the horizontal
+slice through the domain centre, the pro-inflammatory cytokine on the vertical slice through the
+centre, the domain outline, colour legends with the units from the file, and a title with the
+time in days. Colour ranges are fixed over all chosen records, so a series of images compares.
+
+LIST is a comma-separated list of record times, each a number with an optional unit (min, h, d;
+default min), e.g. "0,1d,2.5d"; each picks the nearest record in the file.
+
+Runs under ParaView's Python: `pvbatch tf_render.py ...`, or directly (it uses the system
+python3, where Debian's python3-paraview installs the paraview module). Rendering needs an X
+display; without DISPLAY the script runs itself again under a private Xvfb server (Debian
+packages xvfb and xauth) on a display Xvfb picks, so several renders can run side by side.
+The file is read with ParaView's NetCDF CF reader (vtkNetCDFCFReader), as in docs/visualisation.md.
+
+Exit status: 0 images written; 2 bad command line, unreadable file or no such record; 1 other
+failure.
+"""
+import argparse
+import math
+import os
+import re
+import secrets
+import select
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+
+FIELD_UNITS = {  # CONTRACT.md; used when the file's own units cannot be read
+    "tumor": "1", "effector": "1", "suppressor": "1", "pro_cytokine": "pg/mL",
+    "anti_cytokine": "pg/mL", "cortisol": "nmol/L", "vessel": "1",
+}
+ISO_FIELD, ISO_VALUE = "tumor", 0.5
+SLICE_FIELDS = ("effector", "pro_cytokine")   # horizontal (z normal), vertical (y normal)
+UNIT_FACTOR = {"min": 1.0, "h": 60.0, "d": 1440.0}
+
+
+class UsageError(Exception):
+    """A problem with the command line or the input file: exit status 2."""
+
+
+def parse_size(text):
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not m or not (16 <= int(m.group(1)) <= 8192 and 16 <= int(m.group(2)) <= 8192):
+        raise argparse.ArgumentTypeError("expected WIDTHxHEIGHT in pixels, each 16..8192, e.g. "
+                                         "1280x960; got %r" % text)
+    return int(m.group(1)), int(m.group(2))
+
+
+def parse_times(text):
+    """'all', 'last' or a list of times in minutes; returns the keyword or a list of floats."""
+    text = text.strip()
+    if text in ("all", "last"):
+        return text
+    out = []
+    for item in text.split(","):
+        m = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(min|h|d)?\s*", item)
+        if not m:
+            raise argparse.ArgumentTypeError(
+                "expected all, last, or a comma-separated list of times such as 0,12h,1.5d "
+                "(units min, h, d; default min); got %r" % item)
+        out.append(float(m.group(1)) * UNIT_FACTOR[m.group(2) or "min"])
+    return out
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        prog="tf_render.py", description=__doc__.split("\n\n")[0].split(": ", 1)[1],
+        epilog="Example: tf_render.py output/quick_demo.nc --times last --outdir images")
+    ap.add_argument("file", help="TumorField output NAME.nc")
+    ap.add_argument("--times", type=parse_times, default="all",
+                    help="records to draw: all (default), last, or a list such as 0,1d,2d")
+    ap.add_argument("--outdir", default=".", help="directory for the PNG files (created)")
+    ap.add_argument("--size", type=parse_size, default=(1280, 960), metavar="WxH",
+                    help="image size in pixels (default 1280x960)")
+    return ap.parse_args(argv)
+
+
+def x_display_answers(display, cookie):
+    """True when the X server of `display` accepts a connection with this MIT cookie (the X11
+    connection setup handshake over its unix socket)."""
+    name, data = b"MIT-MAGIC-COOKIE-1", bytes.fromhex(cookie)
+    pad = lambda b: b + b"\0" * (-len(b) % 4)  # noqa: E731
+    req = struct.pack("<BxHHHHxx", 0x6C, 11, 0, len(name), len(data)) + pad(name) + pad(data)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as so:
+            so.settimeout(10)
+            so.connect("/tmp/.X11-unix/X%d" % display)
+            so.sendall(req)
+            return so.recv(1) == b"\x01"
+    except OSError:
+        return False
+
+
+def start_xvfb(tmp):
+    """Start a private Xvfb on a free display (Xvfb -displayfd picks it, so parallel renders do
+    not collide as `xvfb-run -a` can), with its own cookie. Returns (process, env additions)."""
+    cookie = secrets.token_hex(16)
+    server_auth, client_auth = os.path.join(tmp, "server.auth"), os.path.join(tmp, "client.auth")
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(["xauth", "-f", server_auth, "add", ":0", "MIT-MAGIC-COOKIE-1", cookie], **quiet)
+    for _ in range(5):
+        rfd, wfd = os.pipe()
+        # -noreset: the probe below is the first client; a reset after it would redo the socket.
+        proc = subprocess.Popen(["Xvfb", "-displayfd", str(wfd), "-screen", "0", "1920x1080x24",
+                                 "-nolisten", "tcp", "-noreset", "-auth", server_auth],
+                                pass_fds=(wfd,), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(wfd)
+        text = b""
+        while not text.endswith(b"\n") and select.select([rfd], [], [], 30)[0]:
+            chunk = os.read(rfd, 64)
+            if not chunk:
+                break
+            text += chunk
+        os.close(rfd)
+        if text.strip().isdigit() and x_display_answers(int(text), cookie):
+            display = ":" + text.decode().strip()
+            subprocess.run(["xauth", "-f", client_auth, "add", display, "MIT-MAGIC-COOKIE-1",
+                            cookie], **quiet)
+            return proc, {"DISPLAY": display, "XAUTHORITY": client_auth}
+        proc.terminate()
+        proc.wait()
+    raise RuntimeError("could not start a working Xvfb X server (tried 5 times)")
+
+
+def run_with_display(argv):
+    """Without an X display, run this script again under a private Xvfb and return its exit
+    status; None when a display is there (render in this process)."""
+    if os.environ.get("DISPLAY") or os.environ.get("TF_RENDER_UNDER_XVFB"):
+        return None
+    interp = sys.executable
+    if not os.path.basename(interp).startswith("python"):
+        interp = "/usr/bin/python3"    # inside pvbatch (vtkpython): the python that has paraview
+    child = [interp, os.path.abspath(__file__)] + list(argv)
+    env = dict(os.environ, TF_RENDER_UNDER_XVFB="1")
+    if not (shutil.which("Xvfb") and shutil.which("xauth")):
+        raise UsageError("no X display (DISPLAY is unset) and no Xvfb: install the Debian "
+                         "packages xvfb and xauth, or run under an X server")
+    with tempfile.TemporaryDirectory(prefix="tf_render_x.") as tmp:
+        proc, extra = start_xvfb(tmp)
+        try:
+            rc = subprocess.call(child, env=dict(env, **extra))
+            return rc if rc >= 0 else 1      # killed by a signal (a crash in ParaView)
+        finally:
+            proc.terminate()
+            proc.wait()
+
+
+def file_units(path):
+    """Units and long names of the variables, from the file (netCDF4) or the contract."""
+    units = dict(FIELD_UNITS)
+    try:
+        import netCDF4
+        with netCDF4.Dataset(path) as ds:
+            for name, var in ds.variables.items():
+                if hasattr(var, "units"):
+                    units[name] = str(var.units)
+    except ImportError:
+        pass
+    return units
+
+
+def legend_title(name, units):
+    u = units.get(name, "")
+    return "%s (%s)" % (name.replace("_", " "), "volume fraction" if u in ("1", "") else u)
+
+
+def choose_records(available, wanted):
+    if not available:
+        raise UsageError("the file has no time records")
+    if wanted == "all":
+        return list(available)
+    if wanted == "last":
+        return [available[-1]]
+    chosen = []
+    for t in wanted:
+        best = min(available, key=lambda a: abs(a - t))
+        step = min((b - a for a, b in zip(available, available[1:])), default=0.0)
+        if abs(best - t) > max(0.5 * step, 1e-6 * max(1.0, abs(t))) and len(available) > 1:
+            raise UsageError("no record near t = %g min: the file has records at %s min"
+                             % (t, ", ".join("%g" % a for a in available)))
+        if best not in chosen:
+            chosen.append(best)
+    return chosen
+
+
+def render(args):
+    path = os.path.abspath(args.file)
+    if not os.path.isfile(path):
+        raise UsageError("cannot read %s: no such file" % args.file)
+    units = file_units(path)
+
+    from paraview.simple import (NetCDFReader, Contour, Slice, Outline, Text, Show,
+                                 CreateView, ColorBy, GetColorTransferFunction,
+                                 GetOpacityTransferFunction, GetScalarBar, Render, SaveScreenshot,
+                                 Delete)
+
+    reader = NetCDFReader(FileName=[path])
+    reader.Dimensions = "(z, y, x)"    # the 3D fields; the CF reader picks one dimension set
+    reader.OutputType = "Image"
+    reader.SphericalCoordinates = 0
+    reader.ReplaceFillValueWithNan = 1
+    reader.UpdatePipelineInformation()
+    offered = list(reader.GetPropertyValue("VariableArrayInfo"))
+    if ISO_FIELD not in offered:
+        raise UsageError("%s has no (z, y, x) variable %r: is it a TumorField output? It offers %s"
+                         % (args.file, ISO_FIELD, offered or "none"))
+    records = choose_records([float(t) for t in reader.TimestepValues], args.times)
+    slices = [f for f in SLICE_FIELDS if f in offered]
+    for f in SLICE_FIELDS:
+        if f not in offered:
+            print("tf_render: %s is not in the file (output.fields); its slice is left out" % f)
+
+    # Colour ranges over all chosen records, so the images of a series compare.
+    ranges = {f: [math.inf, -math.inf] for f in slices}
+    for t in records:
+        reader.UpdatePipeline(t)
+        for f in slices:
+            lo, hi = reader.PointData[f].GetRange()
+            ranges[f] = [min(ranges[f][0], lo), max(ranges[f][1], hi)]
+    bounds = reader.GetDataInformation().GetBounds()
+    centre = [(bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2, (bounds[4] + bounds[5]) / 2]
+
+    view = CreateView("RenderView")
+    view.ViewSize = list(args.size)
+    view.OrientationAxesVisibility = 1
+    view.Background = [1.0, 1.0, 1.0]
+    try:
+        view.UseColorPaletteForBackground = 0
+    except AttributeError:
+        pass
+
+    outline = Outline(Input=reader)
+    od = Show(outline, view)
+    od.DiffuseColor = od.AmbientColor = [0.3, 0.3, 0.3]
+
+    iso = Contour(Input=reader, ContourBy=["POINTS", ISO_FIELD], Isosurfaces=[ISO_VALUE])
+    iso.ComputeScalars = 0
+    isod = Show(iso, view)
+    isod.ColorArrayName = ["POINTS", ""]
+    isod.DiffuseColor = isod.AmbientColor = [0.85, 0.65, 0.45]
+    isod.Opacity = 0.45
+
+    bar_pos = [[0.89, 0.08], [0.02, 0.08]]
+    for n, f in enumerate(slices):
+        sl = Slice(Input=reader)
+        sl.SliceType = "Plane"
+        sl.SliceType.Origin = centre
+        sl.SliceType.Normal = [0.0, 0.0, 1.0] if n == 0 else [0.0, 1.0, 0.0]
+        sd = Show(sl, view)
+        ColorBy(sd, ("POINTS", f))
+        lut = GetColorTransferFunction(f)
+        lut.ApplyPreset("Viridis (matplotlib)" if n == 0 else "Reds", True)
+        lo, hi = ranges[f]
+        if not hi > lo:
+            hi = lo + max(abs(lo) * 1e-3, 1e-12)
+        lut.AutomaticRescaleRangeMode = "Never"
+        lut.RescaleTransferFunction(lo, hi)
+        GetOpacityTransferFunction(f).RescaleTransferFunction(lo, hi)
+        bar = GetScalarBar(lut, view)
+        bar.Title = legend_title(f, units)
+        bar.ComponentTitle = ""
+        bar.TitleColor = bar.LabelColor = [0.1, 0.1, 0.1]
+        bar.TitleFontSize = bar.LabelFontSize = 14
+        bar.RangeLabelFormat = "%-#.3g"
+        bar.WindowLocation = "Any Location"
+        bar.Orientation = "Vertical"
+        bar.Position = bar_pos[n]
+        bar.ScalarBarLength = 0.5
+        bar.Visibility = 1
+        sd.SetScalarBarVisibility(view, True)
+
+    title = Text()
+    td = Show(title, view)
+    td.WindowLocation = "Upper Center"
+    td.FontSize = 18
+    td.Color = [0.1, 0.1, 0.1]
+    note = Text(Text="tumor: isosurface T = %g;  %s: horizontal slice;  %s: vertical slice"
+                % (ISO_VALUE, *(s.replace("_", " ") for s in slices)) if len(slices) == 2
+                else "tumor: isosurface T = %g" % ISO_VALUE)
+    nd = Show(note, view)
+    nd.WindowLocation = "Lower Center"
+    nd.FontSize = 12
+    nd.Color = [0.2, 0.2, 0.2]
+
+    cam = view.GetActiveCamera()
+    view.CameraFocalPoint = centre
+    view.CameraPosition = [centre[0] + 1.0, centre[1] - 1.6, centre[2] + 1.1]
+    view.CameraViewUp = [0.0, 0.0, 1.0]
+    view.ResetCamera()
+    cam.Zoom(1.15)
+
+    os.makedirs(args.outdir, exist_ok=True)
+    base = os.path.splitext(os.path.basename(path))[0]
+    written = []
+    for t in records:
+        view.ViewTime = t
+        title.Text = "%s   day %.2f  (t = %g min)" % (base, t / 1440.0, t)
+        Render(view)
+        out = os.path.join(args.outdir, "%s_t%07dmin.png" % (base, int(round(t))))
+        SaveScreenshot(out, view, ImageResolution=list(args.size), TransparentBackground=0)
+        written.append(out)
+        print("tf_render: wrote %s" % out)
+    # Release the view's OpenGL context before Python exits: under pvbatch, sys.exit with the
+    # view still alive ends in "X Error: GLXBadContext" and exit status 1.
+    Delete(view)
+    return written
+
+
+def main(argv):
+    try:
+        args = parse_args(argv)
+    except SystemExit as e:      # argparse: 0 for --help, 2 for a bad command line
+        return e.code
+    try:
+        if not os.path.isfile(args.file):
+            raise UsageError("cannot read %s: no such file" % args.file)
+        rc = run_with_display(argv)
+        if rc is not None:
+            return rc
+        render(args)
+    except UsageError as e:
+        print("tf_render: error: %s" % e, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
