@@ -4,13 +4,22 @@
  * centres in um and of time in minutes; one NC_FLOAT variable per selected field over
  * (time, z, y, x) and the vessel map over (z, y, x). The writer knows the global shape and
  * writes only its local block (start, count), so a domain decomposition needs no change here.
- * Every record is synced to disk before tf_ncout_write returns. */
+ * Every record is synced to disk before tf_ncout_write returns.
+ *
+ * A write that fails half way leaves an HDF5 file that neither reads nor closes cleanly, so
+ * before each record (and before the header of a new or reopened file) the writer checks that
+ * the file size limit (ulimit -f) and the free disk space leave room for it, and refuses the
+ * record (TF_ERR_IO) while the file still holds every record written so far. */
+#define _POSIX_C_SOURCE 200809L
 #include "tf_io.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 /* Largest chunk, in values: one record of a field is one chunk up to this size, beyond it a
@@ -26,6 +35,8 @@ struct tf_ncout {
     int time_varid;
     size_t nrec;               /* index of the next record */
     size_t chunk[3];           /* chunk extent in z, y, x */
+    double record_bytes;       /* upper bound of what one record adds to the file */
+    double header_bytes;       /* upper bound of the definitions and the vessel map */
     float *buf;                /* one z slab of the local block: chunk[0] * n[1] * n[0] */
 };
 
@@ -63,6 +74,17 @@ static tf_status ncout_alloc(tf_ncout **out, const char *path, const tf_scenario
     for (int f = 0; f < TF_NFIELDS; ++f)
         o->varid[f] = -1;
     chunk_shape(g, o->chunk);
+    /* Chunks are allocated whole, edges included, at most at their uncompressed size; the
+     * slack covers the chunk index, the time chunk and attribute changes. */
+    const double chunks = ceil((double)g->gn[2] / (double)o->chunk[0]) *
+                          ceil((double)g->gn[1] / (double)o->chunk[1]);
+    const double field_bytes = chunks * (double)(o->chunk[0] * o->chunk[1] * o->chunk[2]) * 4.0;
+    int nsel = 0;
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        nsel += (o->mask >> f) & 1u;
+    o->record_bytes = nsel * field_bytes * 1.01 + nsel * chunks * 512.0 + 65536.0;
+    o->header_bytes = field_bytes * 1.01 + chunks * 512.0 + 65536.0 +
+                      (double)(g->gn[0] + g->gn[1] + g->gn[2]) * 8.0 + 16384.0 * TF_NFIELDS;
     const size_t nbuf = o->chunk[0] * (size_t)g->n[1] * (size_t)g->n[0];
     o->buf = malloc(nbuf * sizeof *o->buf);
     if (!o->buf) {
@@ -134,6 +156,52 @@ static tf_status put_block(tf_ncout *o, int varid, long long rec, const tf_real 
     return TF_OK;
 }
 
+static void human_bytes(double b, char *buf, size_t len)
+{
+    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024.0 && u < 4) {
+        b /= 1024.0;
+        ++u;
+    }
+    snprintf(buf, len, "%.4g %s", b, unit[u]);
+}
+
+/* TF_ERR_IO, naming the path and the numbers, unless the file can grow by `need` bytes under
+ * the file size limit and the free space of its file system. */
+static tf_status check_room(const tf_ncout *o, double need, const char *what)
+{
+    struct stat sb;
+    if (stat(o->path, &sb) != 0)
+        return TF_ERROR(TF_ERR_IO, "cannot stat NetCDF output '%s'", o->path);
+    const double size = (double)sb.st_size;
+    char a[32], b[32], c[32];
+    human_bytes(need, a, sizeof a);
+    human_bytes(size, c, sizeof c);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        size + need > (double)rl.rlim_cur) {
+        human_bytes((double)rl.rlim_cur, b, sizeof b);
+        return TF_ERROR(TF_ERR_IO,
+                        "cannot write %s to NetCDF output '%s': it needs up to %s more, and "
+                        "the file (%s) would pass the file size limit (ulimit -f) of %s; the "
+                        "file keeps the records written so far",
+                        what, o->path, a, c, b);
+    }
+    struct statvfs fs;
+    if (statvfs(o->path, &fs) == 0) {
+        const double avail = (double)fs.f_bavail * (double)fs.f_frsize;
+        if (need > avail) {
+            human_bytes(avail, b, sizeof b);
+            return TF_ERROR(TF_ERR_IO,
+                            "cannot write %s to NetCDF output '%s': disk full (it needs up to "
+                            "%s, %s free); the file keeps the records written so far",
+                            what, o->path, a, b);
+        }
+    }
+    return TF_OK;
+}
+
 /* Define the whole file and write the coordinates and the vessel map of the local block. */
 static tf_status define_file(tf_ncout *o, const tf_scenario *s, const char *effective,
                              const tf_real *vessel)
@@ -142,6 +210,8 @@ static tf_status define_file(tf_ncout *o, const tf_scenario *s, const char *effe
     const char *path = o->path;
     const tf_grid *g = &o->g;
     char text[512], when[64];
+    TF_TRY(check_room(o, o->header_bytes + (effective ? (double)strlen(effective) : 0.0),
+                      "the header and the vessel map"));
 
     /* Global attributes. */
     TF_TRY(put_text(nc, NC_GLOBAL, "Conventions", "CF-1.10", path));
@@ -383,6 +453,8 @@ tf_status tf_ncout_reopen(tf_ncout **out, const char *path, const tf_scenario *s
     tf_status st = check_layout(o);
     if (st == TF_OK)
         st = find_restart_record(o, t);
+    if (st == TF_OK)
+        st = check_room(o, 65536.0, "the restart's history line");
     if (st == TF_OK) {
         /* history: one more line. */
         size_t len = 0;
@@ -422,6 +494,9 @@ tf_status tf_ncout_reopen(tf_ncout **out, const char *path, const tf_scenario *s
 
 tf_status tf_ncout_write(tf_ncout *o, double t, tf_real *const f[TF_NFIELDS])
 {
+    char what[64];
+    snprintf(what, sizeof what, "record %zu (t = %.6g min)", o->nrec, t);
+    TF_TRY(check_room(o, o->record_bytes, what));
     /* Fields first, time last: a record cut short leaves its time unset (the fill value), so a
      * restart does not keep it. */
     for (int q = 0; q < TF_NFIELDS; ++q)

@@ -322,30 +322,59 @@ static cJSON *summary_json(const tf_summary *sm)
     return root;
 }
 
+/* cJSON_Print indents with tabs and writes "key":<tab>value; make that two spaces per level
+ * and "key": value, the common layout that line-based tools expect. Tabs inside strings are
+ * escaped by cJSON, so every raw tab is layout. Caller frees with free(). */
+static char *json_text(const cJSON *root)
+{
+    char *raw = cJSON_Print(root);
+    if (!raw)
+        return NULL;
+    size_t n = 0;
+    for (const char *p = raw; *p; ++p)
+        n += *p == '\t' ? 2 : 1;
+    char *out = malloc(n + 1), *q = out;
+    if (out) {
+        for (const char *p = raw; *p; ++p) {
+            if (*p != '\t')
+                *q++ = *p;
+            else if (p > raw && p[-1] == ':')
+                *q++ = ' ';
+            else {
+                *q++ = ' ';
+                *q++ = ' ';
+            }
+        }
+        *q = '\0';
+    }
+    cJSON_free(raw);
+    return out;
+}
+
 tf_status tf_summary_write(const char *path, const tf_summary *sm)
 {
     cJSON *root = summary_json(sm);
     if (!root)
         return TF_ERROR(TF_ERR_NOMEM, "cannot build the summary JSON for '%s'", path);
-    char *text = cJSON_Print(root);
+    char *text = json_text(root);
     cJSON_Delete(root);
     if (!text)
         return TF_ERROR(TF_ERR_NOMEM, "cannot print the summary JSON for '%s'", path);
 
     char tmp[TF_PATH_MAX + 8];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        cJSON_free(text);
+        free(text);
         return TF_ERROR(TF_ERR_USAGE, "summary path '%s' is too long", path);
     }
     FILE *fp = fopen(tmp, "w");
     if (!fp) {
-        cJSON_free(text);
+        free(text);
         return TF_ERROR(TF_ERR_IO, "cannot create summary '%s': %s", tmp, strerror(errno));
     }
     const size_t len = strlen(text);
     int bad = fwrite(text, 1, len, fp) != len;
     bad |= fputc('\n', fp) == EOF;
-    cJSON_free(text);
+    free(text);
     bad |= fclose(fp) != 0;
     if (bad) {
         remove(tmp);

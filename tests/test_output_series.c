@@ -242,6 +242,9 @@ static void test_summary(void **state)
     assert_int_equal(access(tmp, F_OK), -1);
 
     char *text = read_all(path);
+    /* Two-space indent and "key": value, for line-based tools (grep '"status": *"..."'). */
+    assert_null(strchr(text, '\t'));
+    assert_non_null(strstr(text, "\n  \"status\": \"finished\",\n"));
     cJSON *root = cJSON_Parse(text);
     free(text);
     assert_non_null(root);
