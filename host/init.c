@@ -223,8 +223,8 @@ static segment next_segment(segment_stream *ss)
 /* Generate the network on the whole grid `g` (start 0) into its padded array v (zeroed here):
  * segments of the stream are added until the mean of the map reaches the target fraction.
  * They are painted in batches of about half the segments still needed (estimated from a
- * segment's volume), so the last batches hold one segment each and the mean ends at most one
- * segment above the target. */
+ * segment's volume and the uncovered share), so the last batches hold one segment each and the
+ * mean ends at most about one segment above the target. */
 static tf_status generate_vessels(const tf_scenario *s, const tf_grid *g, tf_real *v)
 {
     memset(v, 0, (size_t)g->nalloc * sizeof *v);
@@ -234,6 +234,14 @@ static tf_status generate_vessels(const tf_scenario *s, const tf_grid *g, tf_rea
     if (!(s->vessel_radius > 0.0))
         return TF_ERROR(TF_ERR_USAGE, "vessels.radius = %g um: expected a positive radius",
                         s->vessel_radius);
+
+    if (s->vessel_fraction >= 1.0) { /* vessels everywhere */
+        for (tf_index k = 0; k < g->n[2]; ++k)
+            for (tf_index j = 0; j < g->n[1]; ++j)
+                for (tf_index i = 0; i < g->n[0]; ++i)
+                    v[tf_at(g, i, j, k)] = 1;
+        return TF_OK;
+    }
 
     const double h = g->h, r = s->vessel_radius;
     segment_stream ss;
@@ -265,11 +273,13 @@ static tf_status generate_vessels(const tf_scenario *s, const tf_grid *g, tf_rea
     long long segments = 0;
     tf_status st = TF_OK;
     while (covered < target) {
-        double want = floor(0.5 * (target - covered) / seg_cells);
+        /* A new segment covers about seg_cells times the uncovered share of the volume. */
+        const double gain = seg_cells * fmax(1.0 - covered / (double)g->ncells, 1e-3);
+        double want = floor(0.5 * (target - covered) / gain);
         want = want < 1.0 ? 1.0 : (want > VESSEL_BATCH_MAX ? VESSEL_BATCH_MAX : want);
         if ((double)segments + want > max_segments) {
             st = TF_ERROR(TF_ERR_USAGE,
-                          "vessels.fraction = %g not reached: %.4g after %lld segments of "
+                          "vessels.fraction = %g not reached: %.6g after %lld segments of "
                           "radius %g um; lower vessels.fraction",
                           s->vessel_fraction, covered / (double)g->ncells, segments, r);
             break;

@@ -137,6 +137,11 @@ static void test_vessel_fraction(void **state)
     init_state(&st, &s);
     assert_true(mean_vessel(&st, 0.0, HUGE_VAL, NULL) == 0.0);
     to_state_free(&st);
+    /* Fraction 1: vessels everywhere. */
+    s.vessel_fraction = 1.0;
+    init_state(&st, &s);
+    assert_true(mean_vessel(&st, 0.0, HUGE_VAL, NULL) == 1.0);
+    to_state_free(&st);
 }
 
 /* The tumor core (within half the tumor radius) has fewer vessels: 80% of the segments that
