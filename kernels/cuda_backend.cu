@@ -387,8 +387,8 @@ static tf_status resolve_set(cuda_impl *c, stage_set *s)
 
 static tf_status flush_timers(cuda_impl *c)
 {
-    TF_TRY(resolve_set(c, &c->sets[c->cur_set ^ 1])); /* the older step first */
-    TF_TRY(resolve_set(c, &c->sets[c->cur_set]));
+    for (int k = 0; k < 2; ++k) /* after a step only sets[cur_set ^ 1] is pending */
+        TF_TRY(resolve_set(c, &c->sets[k]));
     return TF_OK;
 }
 

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# run-on-device.sh: every GPU check of TumorField in one call of the device tool (10-minute
+# limit), on the GPU machine, in a copy of the repository whose .bundle/ was made here by
+# tests/gpu/prepare-bundle.sh (that machine has CUDA and cuBLAS but no NetCDF, inih, cJSON,
+# cmocka or network). See tests/gpu/README.md for the call.
+#
+# Steps, each with its own time limit, each continuing after a failure:
+#   env        nvidia-smi, library resolution, tumorfield info
+#   tests      test_gpu_float, test_gpu_double (CPU vs CUDA, determinism, check_state, diagnostics)
+#   sanitizer  compute-sanitizer memcheck (bench, both schemes, small grid) and racecheck (the
+#              shared-memory x-line tiles), if compute-sanitizer is there; memcheck of
+#              test_gpu_float last, after the benches
+#   bench      cpu and cuda, both schemes, 256^3; cuda scaling series 64..512, both schemes
+# Logs go to $OUT (at most 8 files come back): env.log, tests.log, sanitizer.log, bench.log,
+# bench.jsonl, summary.txt. The summary table is printed last.
+set -u
+OUT=${OUT:-$PWD/device-out}
+mkdir -p "$OUT"
+T0=$(date +%s)
+BUNDLE=.bundle/tumorfield-gpu.tar.xz
+WORK=$(mktemp -d /tmp/tfgpu.XXXXXX)
+SUMMARY=$OUT/summary.txt
+: > "$SUMMARY"
+
+note() { echo "$*" | tee -a "$SUMMARY"; }
+
+# run_step NAME LOG LIMIT_S CMD...: run CMD with a time limit, append its output to LOG,
+# record its exit status and time in the summary.
+BUDGET=${BUDGET:-540} # seconds for the whole script, inside the device tool's 600
+run_step() {
+  local name=$1 log=$2 limit=$3; shift 3
+  local t0=$(date +%s)
+  local left=$(( BUDGET - (t0 - T0) ))
+  if [ $left -lt 20 ]; then
+    printf '%-44s %-8s\n' "$name" "SKIPPED (out of time)" | tee -a "$SUMMARY"
+    return 75
+  fi
+  [ $limit -gt $left ] && limit=$left
+  echo "=== $name: $* (limit ${limit}s)" >> "$log"
+  timeout --kill-after=10 "$limit" "$@" >> "$log" 2>&1
+  local rc=$?
+  local dt=$(( $(date +%s) - t0 ))
+  local word=ok
+  [ $rc -eq 77 ] && word=SKIPPED
+  [ $rc -eq 124 ] || [ $rc -eq 137 ] && word=TIMEOUT
+  [ $rc -ne 0 ] && [ "$word" = ok ] && word=FAILED
+  printf '%-44s %-8s rc=%-3s %4ss\n' "$name" "$word" "$rc" "$dt" | tee -a "$SUMMARY"
+  return $rc
+}
+
+if [ ! -f "$BUNDLE" ]; then
+  note "no $BUNDLE: run tests/gpu/prepare-bundle.sh before the call and carry .bundle"
+  exit 2
+fi
+tar -xJf "$BUNDLE" -C "$WORK" || { note "cannot unpack $BUNDLE"; exit 2; }
+B=$WORK/tumorfield-gpu
+cp "$B/MANIFEST" "$OUT/env.log"
+
+# CUDA runtime and cuBLAS (not bundled): the loader's list, the toolkit, or pip's wheels.
+cuda_dirs=""
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
+  [ -d "$d" ] && cuda_dirs="$cuda_dirs:$d"
+done
+if ! ldconfig -p 2>/dev/null | grep -q 'libcublas.so.13'; then
+  for pat in libcublas.so.13 libcudart.so.13; do
+    f=$(find /usr/local /opt /usr/lib -name "$pat*" 2>/dev/null | head -1)
+    [ -n "$f" ] && cuda_dirs="$cuda_dirs:$(dirname "$f")"
+  done
+fi
+export LD_LIBRARY_PATH=$B/lib$cuda_dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
+TF=$B/bin/tumorfield
+
+{
+  echo "=== host: $(uname -a); $(nproc) cores; OMP_NUM_THREADS=$OMP_NUM_THREADS"
+  grep -m1 'model name' /proc/cpuinfo
+  echo "=== nvidia-smi"
+  nvidia-smi
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.limit --format=csv
+  echo "=== LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+  for b in "$B"/bin/*; do echo "--- ldd $b"; ldd "$b"; done
+  echo "=== compute-sanitizer: $(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || echo none)"
+} >> "$OUT/env.log" 2>&1
+if grep -q '=> not found' "$OUT/env.log"; then
+  note "missing libraries (see env.log):"
+  grep '=> not found' "$OUT/env.log" | sort -u | tee -a "$SUMMARY"
+fi
+gpu=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1)
+note "device: ${gpu:-none found by nvidia-smi}"
+run_step "tumorfield info" "$OUT/env.log" 60 "$TF" info
+
+# ---- tests: CPU vs CUDA, determinism, check_state, diagnostics --------------------------
+run_step "test_gpu_float" "$OUT/tests.log" 240 "$B/bin/test_gpu_float"
+run_step "test_gpu_double" "$OUT/tests.log" 240 "$B/bin/test_gpu_double"
+
+# ---- compute-sanitizer -----------------------------------------------------------------
+CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+if [ -x "$CS" ]; then
+  for s in lod explicit; do
+    run_step "memcheck bench 40^3 $s" "$OUT/sanitizer.log" 120 \
+      "$CS" --tool memcheck --leak-check full --error-exitcode 9 \
+      "$TF" bench --grid 40 --steps 3 --scheme $s --backend cuda
+  done
+  run_step "racecheck bench 40^3 lod" "$OUT/sanitizer.log" 120 \
+    "$CS" --tool racecheck --error-exitcode 9 "$TF" bench --grid 40 --steps 2 --scheme lod --backend cuda
+else
+  note "compute-sanitizer not found: sanitizer checks not run"
+fi
+
+# ---- benches -----------------------------------------------------------------------------
+JSONL=$OUT/bench.jsonl
+: > "$JSONL"
+bench() { # bench BACKEND SCHEME N STEPS LIMIT
+  local j=$WORK/bench-$1-$2-$3.json
+  run_step "bench $1 $2 $3^3" "$OUT/bench.log" "$5" bash -c 'out=$1; shift; exec "$@" > "$out"' _ \
+    "$j" "$TF" bench --backend "$1" --scheme "$2" --grid "$3" --steps "$4" --json
+  local rc=$?
+  if [ -s "$j" ]; then
+    cat "$j" >> "$OUT/bench.log"
+    [ $rc -eq 0 ] && python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))' \
+      "$j" >> "$JSONL" 2>> "$OUT/bench.log"
+  fi
+}
+for s in lod explicit; do
+  bench cuda $s 256 50 120
+done
+for s in lod explicit; do
+  bench cpu $s 256 5 150
+done
+for n in 64 128 192 384 512; do
+  for s in lod explicit; do
+    bench cuda $s $n 30 120
+  done
+done
+
+# Last, as it may be slow: the whole float test under memcheck (diagnostics, check_state).
+[ -x "$CS" ] && run_step "memcheck test_gpu_float" "$OUT/sanitizer.log" 150 \
+  "$CS" --tool memcheck --error-exitcode 9 "$B/bin/test_gpu_float"
+
+# ---- summary -----------------------------------------------------------------------------
+{
+  echo
+  echo "bench (ms/step host clock; GB/s = minimum bytes of a step / time; copy = same-device copy)"
+  python3 - "$JSONL" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print("%-5s %-8s %5s %10s %11s %8s %8s %6s  %s" % ("back", "scheme", "n", "ms/step", "Mvox/s",
+      "GB/s", "copy", "ratio", "stages ms/step"))
+for r in rows:
+    st = " ".join("%s=%.3g" % (k, v["ms_per_step"]) for k, v in r["stages"].items())
+    print("%-5s %-8s %5d %10.3f %11.1f %8.1f %8.1f %6.3f  %s" % (r["backend"], r["scheme"], r["n"],
+          r["ms_per_step"], 1e-6 * r["voxel_updates_per_s"], r["effective_bandwidth_GBps"],
+          r["copy_bandwidth_GBps"], r["ratio_to_copy"], st))
+PY
+  echo
+  echo "total $(( $(date +%s) - T0 ))s; logs in \$OUT: $(ls "$OUT" | tr '\n' ' ')"
+} 2>&1 | tee -a "$SUMMARY"
+rm -rf "$WORK"
