@@ -1,7 +1,7 @@
-/* test_output_util.h: helpers of the output and initial-state tests: a scenario filled by hand
- * (independent of the scenario parser), a host state of padded arrays, a seeded generator of
- * test data and a scratch directory. Header-only (static functions). Include after defining
- * _POSIX_C_SOURCE (mkdtemp). */
+/* test_output_util.h: helpers of the output and initial-state tests: a scenario (the defaults
+ * with the keys under test set explicitly), a host state of padded arrays, a seeded generator
+ * of test data and a scratch directory. Header-only (static functions). Include after
+ * defining _POSIX_C_SOURCE (mkdtemp). */
 #ifndef TEST_OUTPUT_UTIL_H
 #define TEST_OUTPUT_UTIL_H
 
@@ -13,10 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A scenario with the documented defaults that the I/O code reads, on an nx*ny*nz grid. */
+/* The scenario defaults (tf_scenario_defaults) on an nx*ny*nz grid, with the keys the I/O
+ * code reads set explicitly, so the tests do not move when a default does. */
 static inline void to_scenario(tf_scenario *s, tf_index nx, tf_index ny, tf_index nz, double h)
 {
-    memset(s, 0, sizeof *s);
+    tf_scenario_defaults(s);
     snprintf(s->name, sizeof s->name, "test");
     s->duration = 1440.0;
     s->dt = 1.0;
@@ -31,6 +32,7 @@ static inline void to_scenario(tf_scenario *s, tf_index nx, tf_index ny, tf_inde
     s->tumor_density = 0.8;
     s->vessel_fraction = 0.03;
     s->vessel_radius = 10.0;
+    s->initial_file[0] = s->vessel_file[0] = '\0';
     snprintf(s->vessel_variable, sizeof s->vessel_variable, "vessel");
     tf_params_default(&s->p);
 }
