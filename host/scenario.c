@@ -1042,6 +1042,8 @@ char *tf_scenario_format(const tf_scenario *s)
     int best = 0, best_count = -1;
     for (int c = 0; c < TF_NFIELDS * TF_NFACES; ++c) {
         const tf_bc *a = &s->bcs.bc[c / TF_NFACES][c % TF_NFACES];
+        if (a->kind == TF_BC_DIRICHLET && !(a->value <= 1.0))
+            continue; /* `all` must be valid for the volume fractions too */
         int count = 0;
         for (int d = 0; d < TF_NFIELDS * TF_NFACES; ++d) {
             const tf_bc *b = &s->bcs.bc[d / TF_NFACES][d % TF_NFACES];
@@ -1052,7 +1054,8 @@ char *tf_scenario_format(const tf_scenario *s)
             best = c;
         }
     }
-    const tf_bc *common = &s->bcs.bc[best / TF_NFACES][best % TF_NFACES];
+    const tf_bc noflux = {TF_BC_NOFLUX, 0.0};
+    const tf_bc *common = best_count < 0 ? &noflux : &s->bcs.bc[best / TF_NFACES][best % TF_NFACES];
     /* A Dirichlet `all` would need one value valid for every field's units: write it bare. */
     fprintf(out, "\n[boundary]\n");
     if (common->kind == TF_BC_DIRICHLET) {

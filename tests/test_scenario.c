@@ -409,6 +409,20 @@ static void test_round_trip(void **state)
             assert_true(s.bcs.bc[f][i].value == t.bcs.bc[f][i].value);
         }
     assert_non_null(strstr(a, "dir = some dir/with spaces\n"));
+
+    /* Concentrations at Dirichlet 250 on every face, the fractions each on its own value:
+     * `all` must not take 250 (out of range for the fractions). */
+    const char *conc[] = {"boundary.pro_cytokine=dirichlet 250", "boundary.anti_cytokine=dirichlet 250",
+                          "boundary.cortisol=dirichlet 250", "boundary.tumor.x_lo=dirichlet 0.1",
+                          "boundary.tumor.x_hi=dirichlet 0.2", "boundary.effector=dirichlet 0.3",
+                          "boundary.suppressor.y_lo=dirichlet 0.4"};
+    load_ok(&s, "", conc, 7);
+    char *c = tf_scenario_format(&s);
+    load_ok(&t, c, NULL, 0);
+    char *d = tf_scenario_format(&t);
+    assert_string_equal(c, d);
+    free(c);
+    free(d);
     assert_non_null(strstr(a, "tumor.x_lo = periodic\n"));
     free(a);
     free(b);
