@@ -28,7 +28,7 @@ if(tf_pv_missing)
                   "Install paraview python3-paraview xvfb xauth python3-matplotlib "
                   "python3-netcdf4 (scripts/install-deps).")
   add_test(NAME paraview_tools_present
-           COMMAND ${CMAKE_COMMAND} -E echo "not found: ${tf_pv_missing}; install paraview python3-paraview xvfb xauth python3-matplotlib python3-netcdf4 (scripts/install-deps)")
+           COMMAND ${CMAKE_COMMAND} -E echo "not found: ${tf_pv_missing}; run scripts/install-deps")
   set_tests_properties(paraview_tools_present PROPERTIES LABELS paraview WILL_FAIL TRUE)
   return()
 endif()

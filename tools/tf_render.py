@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """tf_render.py: standard ParaView pictures of a TumorField output file (NAME.nc).
 
-    tf_render.py FILE.nc [--times all|last|LIST] [--outdir DIR] [--size WxH]
+    tf_render.py FILE.nc [--times all|last|LIST] [--outdir DIR] [--size WxH] [--iso T]
 
 One PNG per chosen output record, named NAME_tNNNNNNNmin.png (the record time in minutes):
-the tumor as an isosurface at T = 0.5 (tan, half transparent), effector cells on the horizontal
+the tumor as an isosurface at T = 0.5 (--iso; light blue, partly transparent; a note in the image
+says when no voxel reaches it), effector cells on the horizontal
 slice through the domain centre, the pro-inflammatory cytokine on the vertical slice through the
 centre, the domain outline, colour legends with the units from the file, and a title with the
 time in days. Colour ranges are fixed over all chosen records, so a series of images compares.
@@ -38,7 +39,7 @@ FIELD_UNITS = {  # CONTRACT.md; used when the file's own units cannot be read
     "tumor": "1", "effector": "1", "suppressor": "1", "pro_cytokine": "pg/mL",
     "anti_cytokine": "pg/mL", "cortisol": "nmol/L", "vessel": "1",
 }
-ISO_FIELD, ISO_VALUE = "tumor", 0.5
+ISO_FIELD = "tumor"
 SLICE_FIELDS = ("effector", "pro_cytokine")   # horizontal (z normal), vertical (y normal)
 UNIT_FACTOR = {"min": 1.0, "h": 60.0, "d": 1440.0}
 
@@ -81,7 +82,13 @@ def parse_args(argv):
     ap.add_argument("--outdir", default=".", help="directory for the PNG files (created)")
     ap.add_argument("--size", type=parse_size, default=(1280, 960), metavar="WxH",
                     help="image size in pixels (default 1280x960)")
-    return ap.parse_args(argv)
+    ap.add_argument("--iso", type=float, default=0.5, metavar="T",
+                    help="tumor volume fraction of the isosurface (default 0.5)")
+    a = ap.parse_args(argv)
+    if not 0.0 < a.iso < 1.0:
+        ap.error("--iso must lie strictly between 0 and 1 (a tumor volume fraction), got %g"
+                 % a.iso)
+    return a
 
 
 def x_display_answers(display, cookie):
@@ -222,8 +229,10 @@ def render(args):
 
     # Colour ranges over all chosen records, so the images of a series compare.
     ranges = {f: [math.inf, -math.inf] for f in slices}
+    tumor_max = {}
     for t in records:
         reader.UpdatePipeline(t)
+        tumor_max[t] = reader.PointData[ISO_FIELD].GetRange()[1]
         for f in slices:
             lo, hi = reader.PointData[f].GetRange()
             ranges[f] = [min(ranges[f][0], lo), max(ranges[f][1], hi)]
@@ -243,12 +252,13 @@ def render(args):
     od = Show(outline, view)
     od.DiffuseColor = od.AmbientColor = [0.3, 0.3, 0.3]
 
-    iso = Contour(Input=reader, ContourBy=["POINTS", ISO_FIELD], Isosurfaces=[ISO_VALUE])
+    iso = Contour(Input=reader, ContourBy=["POINTS", ISO_FIELD], Isosurfaces=[args.iso])
     iso.ComputeScalars = 0
     isod = Show(iso, view)
     isod.ColorArrayName = ["POINTS", ""]
-    isod.DiffuseColor = isod.AmbientColor = [0.85, 0.65, 0.45]
-    isod.Opacity = 0.45
+    isod.DiffuseColor = isod.AmbientColor = [0.55, 0.75, 0.95]
+    isod.Specular = 0.3
+    isod.Opacity = 0.7
 
     bar_pos = [[0.89, 0.08], [0.02, 0.08]]
     for n, f in enumerate(slices):
@@ -259,7 +269,7 @@ def render(args):
         sd = Show(sl, view)
         ColorBy(sd, ("POINTS", f))
         lut = GetColorTransferFunction(f)
-        lut.ApplyPreset("Viridis (matplotlib)" if n == 0 else "Reds", True)
+        lut.ApplyPreset("Viridis (matplotlib)" if n == 0 else "Black-Body Radiation", True)
         lo, hi = ranges[f]
         if not hi > lo:
             hi = lo + max(abs(lo) * 1e-3, 1e-12)
@@ -284,27 +294,35 @@ def render(args):
     td.WindowLocation = "Upper Center"
     td.FontSize = 18
     td.Color = [0.1, 0.1, 0.1]
-    note = Text(Text="tumor: isosurface T = %g;  %s: horizontal slice;  %s: vertical slice"
-                % (ISO_VALUE, *(s.replace("_", " ") for s in slices)) if len(slices) == 2
-                else "tumor: isosurface T = %g" % ISO_VALUE)
+    legend = "tumor: isosurface T = %g" % args.iso
+    legend += "".join(";  %s: %s slice" % (f.replace("_", " "), where)
+                      for f, where in zip(slices, ("horizontal", "vertical")))
+    note = Text()
     nd = Show(note, view)
     nd.WindowLocation = "Lower Center"
     nd.FontSize = 12
     nd.Color = [0.2, 0.2, 0.2]
 
-    cam = view.GetActiveCamera()
     view.CameraFocalPoint = centre
     view.CameraPosition = [centre[0] + 1.0, centre[1] - 1.6, centre[2] + 1.1]
     view.CameraViewUp = [0.0, 0.0, 1.0]
     view.ResetCamera()
-    cam.Zoom(1.15)
+    Render(view)
+    # ResetCamera leaves room for any orientation; come 8% closer to fill the frame.
+    view.CameraPosition = [c + (p - c) / 1.08 for p, c in zip(view.CameraPosition, centre)]
 
     os.makedirs(args.outdir, exist_ok=True)
     base = os.path.splitext(os.path.basename(path))[0]
     written = []
     for t in records:
         view.ViewTime = t
-        title.Text = "%s   day %.2f  (t = %g min)" % (base, t / 1440.0, t)
+        title.Text = "%s   day %.2f  (t = %g min)   max T = %.3g" % (base, t / 1440.0, t,
+                                                                    tumor_max[t])
+        note.Text = legend
+        if tumor_max[t] < args.iso:
+            note.Text += "\n(no tumor isosurface: T < %g everywhere; try --iso)" % args.iso
+            print("tf_render: t = %g min: max T = %.3g < %g, no isosurface to draw"
+                  % (t, tumor_max[t], args.iso))
         Render(view)
         out = os.path.join(args.outdir, "%s_t%07dmin.png" % (base, int(round(t))))
         SaveScreenshot(out, view, ImageResolution=list(args.size), TransparentBackground=0)

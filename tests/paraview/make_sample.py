@@ -99,7 +99,8 @@ def write_csv(path, times, depression, drop):
                    "tumor_volume_mm3": 0.03 * math.exp(t * (1 + depression) / 40000.0),
                    "effector_infiltration": 0.2, "x": x, "z": 0.0, "L": L, "I": x,
                    "B": min(L / 1.5, 1), "O": 0.0, "D": depression, "A_b": 2.0,
-                   "C_b": 250 * (1 + 0.4 * depression) * (1 + 0.4 * math.cos(2 * math.pi * (t - 480) / 1440)),
+                   "C_b": 250 * (1 + 0.4 * depression)
+                          * (1 + 0.4 * math.cos(2 * math.pi * (t - 480) / 1440)),
                    "M_E": 1 + 2 * x}
             for f, u, _ in FIELDS:
                 row["mean_%s_in_tumor_%s" % (f, CSV_UNITS[u])] = {

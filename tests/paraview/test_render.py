@@ -53,7 +53,8 @@ def check_image(path, size):
     drawn = float(np.mean(np.any(np.abs(rgb - rgb[0, 0]) > 0.02, axis=2)))
     check(colours > 200, "%s has only %d distinct colours (blank?)" % (path, colours))
     check(std > 0.05, "%s has pixel standard deviation %.4f (blank?)" % (path, std))
-    check(drawn > 0.05, "%s: only %.1f%% of the pixels differ from the background" % (path, 100 * drawn))
+    check(drawn > 0.05,
+          "%s: only %.1f%% of the pixels differ from the background" % (path, 100 * drawn))
     print("%s: %dx%d, %d colours, std %.3f, %.0f%% drawn" % (os.path.basename(path), w, h, colours,
                                                             std, 100 * drawn))
     return rgb
@@ -96,6 +97,7 @@ def main():
 
     # Choosing records, without ParaView: tf_render imports paraview only to draw.
     sys.path.insert(0, os.path.dirname(os.path.abspath(a.tool)))
+    sys.dont_write_bytecode = True          # no __pycache__ in the source tree
     import tf_render
     recs = list(a.times)
     check(tf_render.parse_times("0, 1h,1.5d ,90min") == [0.0, 60.0, 2160.0, 90.0],
