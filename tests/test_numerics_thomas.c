@@ -7,7 +7,7 @@
  * the opposite cell). The reference builds each dense line matrix from that definition alone
  * and solves it by Gaussian elimination with partial pivoting in double. Cases: line lengths
  * 1, 2, 3, 17 in each direction, for no-flux, Dirichlet, periodic and mixed walls.
- * Tolerance: 200 eps of the field precision, relative to the largest value (every matrix is
+ * Tolerance: 50 eps of the field precision, relative to the largest value (every matrix is
  * diagonally dominant with condition number below 1 + 4r = 11). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -166,7 +166,7 @@ static void lines_vs_dense(void **st)
 {
     (void)st;
     const int lens[] = {1, 2, 3, 17};
-    const double tol = 200.0 * TT_EPS;
+    const double tol = 50.0 * TT_EPS;
     double worst = 0.0;
     for (int kc = K_NOFLUX; kc <= K_MIXED; ++kc)
         for (int li = 0; li < 4; ++li)
