@@ -22,7 +22,7 @@ expect() {
 q=(--quiet)
 
 # 1. numerical failure: explicit forward Euler with dt * mu_C = 10 drives cortisol negative.
-expect 3 "numerical failure.*cortisol.*last good state.*saved" -- \
+expect 3 "numerical failure at step [0-9]+.*field '[a-z_]+' has the bad value.*last good state.*is saved in" -- \
   "$tf" run "$here/tiny.ini" "${q[@]}" --set run.scheme=explicit --set grid.spacing=100um \
   --set run.dt=0.1min --set model.mu_C=100 --set run.duration=2h --set output.interval=30min \
   --output "$work/blowup"
