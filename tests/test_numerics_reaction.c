@@ -22,10 +22,6 @@
 
 #include "tf_test_util.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 static const char *scheme_name(tf_scheme s) { return s == TF_SCHEME_LOD ? "lod" : "explicit"; }
 
 /* ---- decay and relaxation ------------------------------------------------------------------- */
@@ -349,10 +345,8 @@ static void well_mixed(void **st)
 
 int main(int argc, char **argv)
 {
-#ifdef _OPENMP
-    /* Tiny grids and many steps: threads would only add barrier cost to every stage. */
-    omp_set_num_threads(1);
-#endif
+    /* Tiny grids and many steps: one thread (tt_threads_set). */
+    tt_threads_set(1);
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {

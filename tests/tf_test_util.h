@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* Unit round-off of the field precision, for tolerances derived from it. */
 #define TT_EPS ((double)TF_REAL_EPS)
@@ -114,6 +117,22 @@ static inline tf_status tt_run(tf_solver *sv, const tf_coeffs *c, long n)
             return st;
     }
     return TF_OK;
+}
+
+/* Run the following code on `n` OpenMP threads; returns the previous count for tt_threads_set.
+ * Tests of tiny grids or of thousands of short steps use one thread: there every stage's parallel
+ * region costs more than its work, badly so on a shared, oversubscribed machine. The threaded
+ * paths stay covered by the tests that keep the default (OMP_NUM_THREADS=2 under CTest). */
+static inline int tt_threads_set(int n)
+{
+#ifdef _OPENMP
+    const int old = omp_get_max_threads();
+    omp_set_num_threads(n);
+    return old;
+#else
+    (void)n;
+    return 1;
+#endif
 }
 
 /* Observed order of convergence from errors e_coarse, e_fine at refinement ratio `ratio`. */
