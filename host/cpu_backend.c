@@ -16,6 +16,9 @@
 #include <xmmintrin.h>
 #endif
 
+/* Whether a sweep over grid g is worth a parallel region. */
+#define PAR(g) ((g)->ncells >= TF_CPU_PARALLEL_MIN_CELLS)
+
 typedef struct {
     const tf_setup *su;
     tf_grid g;
@@ -116,7 +119,7 @@ void tf_fill_ghosts_host(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a
 {
     const tf_index nx = g->n[0], ny = g->n[1], nz = g->n[2];
     /* x faces */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (PAR(g))
     for (tf_index k = 0; k < nz; ++k)
         for (tf_index j = 0; j < ny; ++j) {
             tf_real *row = a + tf_at(g, 0, j, k);
@@ -126,7 +129,7 @@ void tf_fill_ghosts_host(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a
                                      row[nx - 1], row[0]);
         }
     /* y faces */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (PAR(g))
     for (tf_index k = 0; k < nz; ++k)
         for (tf_index i = 0; i < nx; ++i) {
             tf_real *lo = a + tf_at(g, i, 0, k), *hi = a + tf_at(g, i, ny - 1, k);
@@ -136,7 +139,7 @@ void tf_fill_ghosts_host(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a
                                        hi[0], lo[0]);
         }
     /* z faces */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (PAR(g))
     for (tf_index j = 0; j < ny; ++j)
         for (tf_index i = 0; i < nx; ++i) {
             tf_real *lo = a + tf_at(g, i, j, 0), *hi = a + tf_at(g, i, j, nz - 1);
@@ -154,7 +157,7 @@ static void react(cpu_impl *c, const tf_coeffs *co, tf_real dt)
     tf_real *const *F = c->f;
     const tf_real *v = c->vessel;
     const tf_coeffs cl = *co;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (PAR(g))
     for (tf_index k = 0; k < g->n[2]; ++k)
         for (tf_index j = 0; j < g->n[1]; ++j) {
             const tf_index p0 = tf_at(g, 0, j, k);
@@ -184,16 +187,16 @@ static void diffuse(cpu_impl *c, int d)
             continue; /* D = 0: identity */
         tf_real *a = c->f[f];
         if (d == 0) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (PAR(g))
             for (tf_index k = 0; k < nz; ++k)
                 for (tf_index j = 0; j < ny; ++j)
                     tf_thomas_lines(L, a + tf_at(g, 0, j, k), 1, 1);
         } else if (d == 1) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (PAR(g))
             for (tf_index k = 0; k < nz; ++k)
                 tf_thomas_lines(L, a + tf_at(g, 0, 0, k), g->sy, nx);
         } else {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (PAR(g))
             for (tf_index j = 0; j < ny; ++j)
                 tf_thomas_lines(L, a + tf_at(g, 0, j, 0), g->sz, nx);
         }
@@ -214,7 +217,7 @@ static void explicit_step(cpu_impl *c, const tf_coeffs *co)
     tf_real dif[TF_NFIELDS];
     for (int f = 0; f < TF_NFIELDS; ++f)
         dif[f] = c->su->dif[f];
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (PAR(g))
     for (tf_index k = 0; k < g->n[2]; ++k)
         for (tf_index j = 0; j < g->n[1]; ++j) {
             const tf_index p0 = tf_at(g, 0, j, k);
@@ -275,7 +278,7 @@ static tf_status cpu_diagnostics(void *impl, tf_diag *d)
     for (int f = 0; f < TF_NFIELDS; ++f)
         mx[f] = -INFINITY;
     tf_real *const *F = c->f;
-#pragma omp parallel for collapse(2) schedule(static) reduction(+ : tot[:TF_NFIELDS], \
+#pragma omp parallel for collapse(2) schedule(static) if (PAR(g)) reduction(+ : tot[:TF_NFIELDS], \
                                                               wsum[:TF_NFIELDS])         \
     reduction(max : mx[:TF_NFIELDS])
     for (tf_index k = 0; k < g->n[2]; ++k)
@@ -307,7 +310,7 @@ static tf_status cpu_check_state(void *impl, tf_bad_cell *bad)
     for (int f = 0; f < TF_NFIELDS; ++f) {
         const tf_real *a = c->f[f];
         tf_index first = INT64_MAX;
-#pragma omp parallel for collapse(2) schedule(static) reduction(min : first)
+#pragma omp parallel for collapse(2) schedule(static) if (PAR(g)) reduction(min : first)
         for (tf_index k = 0; k < g->n[2]; ++k)
             for (tf_index j = 0; j < g->n[1]; ++j) {
                 const tf_index p0 = tf_at(g, 0, j, k);

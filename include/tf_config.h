@@ -32,6 +32,10 @@ typedef int64_t tf_index;
 #define TF_CUDA_BLOCK_Y 8
 #define TF_CUDA_LINE_BLOCK 128
 
+/* CPU backend: grids smaller than this run each sweep on one thread (a parallel region costs
+ * more than the sweep there, and far more when cores are oversubscribed). */
+#define TF_CPU_PARALLEL_MIN_CELLS 32768
+
 /* CPU cache blocking of the explicit step (host/cpu_backend.c): j-k tile edge. */
 #define TF_CPU_TILE_J 16
 
