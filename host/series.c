@@ -77,7 +77,7 @@ static void row_columns(const tf_series_row *r, column c[NCOLS])
     COL("O", r->der.O);
     COL("D", r->der.D);
     COL("C_b", r->der.C_b);
-    COL("M_E", r->der.M_E);
+    COL("M_E", r->der.M_Eff);
     COL("A_b", r->der.A_b);
 #undef COL
 }

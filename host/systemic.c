@@ -86,7 +86,7 @@ tf_derived tf_drivers_derive(const tf_drivers *d, const tf_params *p, const tf_s
                                   * cos(2.0 * TF_PI * (t - p->t_peak) / 1440.0);
     q.C_b = p->C_base * (1.0 + p->a_D * q.D + p->a_O * q.O) * circ
             + p->C_ex * fmax(0.0, d->x - p->I_thr) / (1.0 - p->I_thr);
-    q.M_E = (1.0 + p->m_ex * d->x) * fmax(0.0, 1.0 - p->s_z * d->z) * (1.0 + p->m_L * q.B);
+    q.M_Eff = (1.0 + p->m_ex * d->x) * fmax(0.0, 1.0 - p->s_z * d->z) * (1.0 + p->m_L * q.B);
     q.A_b = p->A_base * (1.0 + p->a_ex * d->x + p->a_L * q.B);
     return q;
 }
@@ -100,7 +100,7 @@ tf_coeffs tf_coeffs_make(const tf_params *p, const tf_derived *q)
     c.k_kill = (tf_real)p->k_kill;
     c.inv_K_CE = (tf_real)(1.0 / p->K_CE);
     c.inv_K_S = (tf_real)(1.0 / p->K_S);
-    c.E_src = (tf_real)(p->rho_E * q->M_E);
+    c.E_src = (tf_real)(p->rho_E * q->M_Eff);
     c.chi_P = (tf_real)p->chi_P;
     c.mu_E = (tf_real)p->mu_E;
     c.k_ex = (tf_real)p->k_ex;

@@ -30,7 +30,7 @@ typedef struct {
     double O;   /* over-training */
     double D;   /* effective depression */
     double C_b; /* blood cortisol, nmol/L */
-    double M_E; /* effector mobilisation */
+    double M_Eff; /* effector mobilisation M_E (named so as not to meet math.h's M_E) */
     double A_b; /* systemic IL-10, pg/mL */
 } tf_derived;
 

@@ -127,7 +127,7 @@ static void check_row_values(const double *v, const tf_series_row *r)
                              r->der.O,
                              r->der.D,
                              r->der.C_b,
-                             r->der.M_E,
+                             r->der.M_Eff,
                              r->der.A_b};
     for (int c = 0; c < 20; ++c)
         assert_true(fabs(v[c] - want[c]) <= 1e-8 * fabs(want[c]));

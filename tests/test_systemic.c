@@ -204,17 +204,17 @@ static void derive(void **st)
         close_rel(q.O, O, 1e-15, "O");
         close_rel(q.D, D, 1e-15, "D");
         close_rel(q.C_b, Cb, 1e-14, "C_b");
-        close_rel(q.M_E, ME, 1e-15, "M_E");
+        close_rel(q.M_Eff, ME, 1e-15, "M_E");
         close_rel(q.A_b, Ab, 1e-15, "A_b");
         assert_true(q.I == 0.0);
         print_message("state %d: B %.4f O %.4f D %.4f C_b %.3f M_E %.4f A_b %.4f\n", c, q.B,
-                      q.O, q.D, q.C_b, q.M_E, q.A_b);
+                      q.O, q.D, q.C_b, q.M_Eff, q.A_b);
     }
     /* Numbers worked by hand. Sedentary healthy at the cortisol peak (08:00): C_b = C_base
      * (1 + a_circ) = 350. */
     tf_derived q = tf_drivers_derive(&states[0], &p, &none, 0.0, 480.0);
     close_rel(q.C_b, 350.0, 1e-14, "C_b at the peak");
-    close_rel(q.M_E, 1.0, 0.0, "M_E at rest");
+    close_rel(q.M_Eff, 1.0, 0.0, "M_E at rest");
     close_rel(q.A_b, 2.0, 0.0, "A_b at rest");
     /* Depressed (D0 = 1) sedentary at the trough (20:00): D = 1, C_b = 250 (1.4)(1 - 0.2) = 280. */
     q = tf_drivers_derive(&states[0], &p, &none, 1.0, 1200.0);
@@ -225,19 +225,19 @@ static void derive(void **st)
     q = tf_drivers_derive(&states[1], &p, &none, 0.8, 480.0 + 360.0);
     close_rel(q.D, 0.4, 1e-15, "D trained");
     close_rel(q.C_b, 590.0, 1e-13, "C_b trained, exercising");
-    close_rel(q.M_E, 2.548, 1e-14, "M_E trained, exercising");
+    close_rel(q.M_Eff, 2.548, 1e-14, "M_E trained, exercising");
     close_rel(q.A_b, 8.4, 1e-14, "A_b trained, exercising");
     /* L = 9: O = 0.5; z = 1.4 > 1/s_z: M_E = 0. */
     q = tf_drivers_derive(&states[2], &p, &none, 0.0, 480.0 + 360.0);
     close_rel(q.O, 0.5, 1e-15, "O over-trained");
-    assert_true(q.M_E == 0.0);
+    assert_true(q.M_Eff == 0.0);
     close_rel(q.C_b, 250.0 * 1.5 + 400.0 * 0.25, 1e-14, "C_b over-trained");
 
     /* tf_coeffs_make folds the drivers into the coefficients. */
     q = tf_drivers_derive(&states[1], &p, &none, 0.8, 100.0);
     const tf_coeffs c = tf_coeffs_make(&p, &q);
     const double tol = 4.0 * TT_EPS;
-    close_rel(c.E_src, p.rho_E * q.M_E, tol, "E_src");
+    close_rel(c.E_src, p.rho_E * q.M_Eff, tol, "E_src");
     close_rel(c.S_src, p.rho_S * (1.0 + p.alpha_S * q.D), tol, "S_src");
     close_rel(c.P_from_T, p.s_PT * (1.0 + p.alpha_P * q.D) * (1.0 - p.kappa_P * q.B), tol,
               "P_from_T");

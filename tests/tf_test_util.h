@@ -90,7 +90,7 @@ static inline tf_derived tt_derived(double cb, double ab, double me)
     memset(&q, 0, sizeof q);
     q.C_b = cb;
     q.A_b = ab;
-    q.M_E = me;
+    q.M_Eff = me;
     return q;
 }
 
