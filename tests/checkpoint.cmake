@@ -16,4 +16,4 @@ add_test(NAME checkpoint_failures
 set_tests_properties(checkpoint_restart_bitwise_lod checkpoint_restart_bitwise_explicit
                      checkpoint_signal_TERM checkpoint_signal_INT checkpoint_signal_USR1
                      checkpoint_failures
-                     PROPERTIES LABELS checkpoint ENVIRONMENT "OMP_NUM_THREADS=2")
+                     PROPERTIES LABELS checkpoint ENVIRONMENT "OMP_NUM_THREADS=2;OMP_WAIT_POLICY=PASSIVE")
