@@ -17,3 +17,12 @@ set_tests_properties(checkpoint_restart_bitwise_lod checkpoint_restart_bitwise_e
                      checkpoint_signal_TERM checkpoint_signal_INT checkpoint_signal_USR1
                      checkpoint_failures
                      PROPERTIES LABELS checkpoint ENVIRONMENT "OMP_NUM_THREADS=2;OMP_WAIT_POLICY=PASSIVE")
+
+# The same on the GPU (label gpu): skipped, with a message, without a device.
+foreach(scheme lod explicit)
+  add_test(NAME gpu_restart_bitwise_${scheme}
+           COMMAND bash ${TF_CHK_DIR}/restart_bitwise.sh $<TARGET_FILE:tumorfield> ${scheme}
+                   ${CMAKE_CURRENT_BINARY_DIR}/work/gpu_restart_${scheme} cuda)
+  set_tests_properties(gpu_restart_bitwise_${scheme} PROPERTIES LABELS "gpu;checkpoint"
+                       SKIP_RETURN_CODE 77)
+endforeach()

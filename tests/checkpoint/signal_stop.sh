@@ -5,7 +5,10 @@
 set -uo pipefail
 tf=$1 sig=$2 work=$3
 here=$(cd "$(dirname "$0")" && pwd)
-ncdiff="$here/../tools/ncdiff.py"
+# Debian's python3 has netCDF4; elsewhere (the GPU machine) ncdiff.py falls back to h5py.
+py=/usr/bin/python3
+"$py" -c 'import netCDF4' 2>/dev/null || py=python3
+ncdiff() { "$py" "$here/../tools/ncdiff.py" "$@"; }
 rm -rf "$work" && mkdir -p "$work"
 args=(--set grid.n=32 --set grid.spacing=15um --set run.duration=4d --set run.dt=1min
       --set output.interval=1d --set output.timeseries_interval=30min --quiet)
@@ -26,7 +29,7 @@ grep -q '"status": *"stopped"' "$work/stop/tiny.summary.json" || { echo "summary
 set -e
 "$tf" run "$here/tiny.ini" "${args[@]}" --output "$work/stop" --restart "$work/stop/tiny.chk.nc"
 "$tf" run "$here/tiny.ini" "${args[@]}" --output "$work/whole"
-"$ncdiff" "$work/whole/tiny.chk.nc" "$work/stop/tiny.chk.nc"
-"$ncdiff" "$work/whole/tiny.nc" "$work/stop/tiny.nc"
+ncdiff "$work/whole/tiny.chk.nc" "$work/stop/tiny.chk.nc"
+ncdiff "$work/whole/tiny.nc" "$work/stop/tiny.nc"
 cmp "$work/whole/tiny.timeseries.csv" "$work/stop/tiny.timeseries.csv"
 echo "signal_stop (SIG$sig): exit 75, restarted, identical to the uninterrupted run"

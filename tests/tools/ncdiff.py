@@ -7,7 +7,25 @@ import argparse
 import sys
 
 import numpy as np
-from netCDF4 import Dataset
+
+try:
+    from netCDF4 import Dataset
+except ImportError:  # a netCDF-4 file is an HDF5 file: h5py reads it (the GPU machine has h5py)
+    import h5py
+
+    def Dataset(path):
+        f = h5py.File(path, "r")
+        f.variables = {k: _H5Var(v) for k, v in f.items() if isinstance(v, h5py.Dataset)}
+        return f
+
+    class _H5Var:
+        def __init__(self, ds):
+            self.ds = ds
+            dims = [d[0].name.rsplit("/", 1)[-1] for d in ds.dims if len(d)]
+            self.dimensions = tuple(dims)
+
+        def __getitem__(self, key):
+            return self.ds[key]
 
 
 def main():
