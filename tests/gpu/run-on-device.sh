@@ -6,7 +6,8 @@
 #
 # Steps, each with its own time limit, each continuing after a failure:
 #   env        nvidia-smi, library resolution, tumorfield info
-#   tests      test_gpu_float, test_gpu_double (CPU vs CUDA, determinism, check_state, diagnostics)
+#   tests      test_gpu_float, test_gpu_double (CPU vs CUDA, determinism, check_state, diagnostics),
+#              bit-for-bit restart on cuda for both schemes
 #   sanitizer  compute-sanitizer memcheck (bench, both schemes, small grid) and racecheck (the
 #              shared-memory x-line tiles), if compute-sanitizer is there; memcheck of
 #              test_gpu_float last, after the benches
@@ -92,6 +93,11 @@ run_step "tumorfield info" "$OUT/env.log" 60 "$TF" info
 # ---- tests: CPU vs CUDA, determinism, check_state, diagnostics --------------------------
 run_step "test_gpu_float" "$OUT/tests.log" 240 "$B/bin/test_gpu_float"
 run_step "test_gpu_double" "$OUT/tests.log" 240 "$B/bin/test_gpu_double"
+# Bit-for-bit restart on the GPU (the CTest tests gpu_restart_bitwise_*; ncdiff uses h5py there)
+for s in lod explicit; do
+  run_step "restart bitwise cuda $s" "$OUT/tests.log" 120 \
+    bash tests/checkpoint/restart_bitwise.sh "$TF" $s "$WORK/restart_$s" cuda
+done
 
 # ---- compute-sanitizer -----------------------------------------------------------------
 CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
