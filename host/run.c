@@ -132,10 +132,14 @@ typedef struct {
     const tf_scenario *s;
     const tf_run_options *o;
     tf_grid g;
-    tf_real *f[TF_NFIELDS];
+    /* Two sets of host field arrays (padded): set[good] holds the last state that passed its
+     * check (what a checkpoint saves); a record in flight on the writer thread may hold either. */
+    tf_real *set[2][TF_NFIELDS];
+    int good;
     tf_real *vessel;
     tf_solver *solver;
     tf_ncout *nc;
+    tf_writer *writer;
     tf_series *series;
     char *effective;
     char nc_path[TF_OUT_PATH], csv_path[TF_OUT_PATH];
@@ -158,14 +162,19 @@ static tf_derived derive_at(const run_ctx *r, const tf_drivers *d, double t)
     return tf_drivers_derive(d, &r->s->p, &r->s->exercise, r->s->depression, t);
 }
 
-/* Download the state, check it, and keep it as the last good state. */
+/* Check the state on the backend, download it into the set the writer does not hold, and keep
+ * it as the last good state. */
 static tf_status fetch_checked(run_ctx *r)
 {
     tf_bad_cell bad;
     tf_status st = tf_solver_check_state(r->solver, &bad);
     if (st != TF_OK)
         return st;
-    TF_TRY(tf_solver_get_state(r->solver, r->f, (1u << TF_NFIELDS) - 1));
+    const int target = r->good ^ 1;
+    if (r->writer && tf_writer_holds(r->writer, r->set[target]))
+        TF_TRY(tf_writer_wait(r->writer));
+    TF_TRY(tf_solver_get_state(r->solver, r->set[target], (1u << TF_NFIELDS) - 1));
+    r->good = target;
     r->good_step = r->step;
     r->good_drv = r->drv;
     return TF_OK;
@@ -173,9 +182,14 @@ static tf_status fetch_checked(run_ctx *r)
 
 static tf_status write_checkpoint(run_ctx *r)
 {
+    /* NetCDF is not thread-safe: no record may be in flight. A writer failure is kept by the
+     * writer and reported at the end; the checkpoint is still worth writing. */
+    if (r->writer)
+        (void)tf_writer_wait(r->writer);
     const double t0 = tf_wtime();
     const tf_checkpoint_info info = {r->good_step, time_of(r, r->good_step), r->good_drv};
-    tf_status st = tf_checkpoint_write(r->chk_path, &r->g, r->f, r->vessel, &info, r->effective);
+    tf_status st = tf_checkpoint_write(r->chk_path, &r->g, r->set[r->good], r->vessel, &info,
+                                       r->effective);
     tf_solver_time_add(r->solver, TF_STAGE_CHECKPOINT, tf_wtime() - t0);
     return st;
 }
@@ -191,13 +205,24 @@ static tf_status write_row(run_ctx *r)
     return tf_series_write(r->series, &r->last_row);
 }
 
+/* Check and fetch the state, then hand it to the writer thread: the solver steps on while the
+ * record goes to disk. */
 static tf_status write_record(run_ctx *r)
 {
     TF_TRY(fetch_checked(r));
-    const double t0 = tf_wtime();
-    tf_status st = tf_ncout_write(r->nc, time_of(r, r->step), r->f);
-    tf_solver_time_add(r->solver, TF_STAGE_OUTPUT, tf_wtime() - t0);
-    return st;
+    return tf_writer_submit(r->writer, time_of(r, r->step), r->set[r->good]);
+}
+
+/* Fold the writer thread's time into the output stage. */
+static void collect_output_time(run_ctx *r)
+{
+    if (!r->writer || !r->solver)
+        return;
+    double sec;
+    long long n;
+    tf_writer_collect(r->writer, &sec, &n);
+    for (long long i = 0; i < n; ++i)
+        tf_solver_time_add(r->solver, TF_STAGE_OUTPUT, sec / (double)n);
 }
 
 static void progress(run_ctx *r, int final)
@@ -282,10 +307,11 @@ static tf_status start(run_ctx *r)
     TF_TRY(out_path(r->chk_path, s, ".chk.nc"));
     TF_TRY(out_path(r->sum_path, s, ".summary.json"));
 
-    for (int f = 0; f < TF_NFIELDS; ++f)
-        if (!(r->f[f] = calloc((size_t)r->g.nalloc, sizeof(tf_real))))
-            return TF_ERROR(TF_ERR_NOMEM, "out of memory for the host state (%.3f GiB)",
-                            7.0 * (double)r->g.nalloc * sizeof(tf_real) / 1073741824.0);
+    for (int k = 0; k < 2; ++k)
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            if (!(r->set[k][f] = calloc((size_t)r->g.nalloc, sizeof(tf_real))))
+                return TF_ERROR(TF_ERR_NOMEM, "out of memory for the host state (%.3f GiB)",
+                                13.0 * (double)r->g.nalloc * sizeof(tf_real) / 1073741824.0);
     if (!(r->vessel = calloc((size_t)r->g.nalloc, sizeof(tf_real))))
         return TF_ERROR(TF_ERR_NOMEM, "out of memory for the vessel map");
 
@@ -302,14 +328,14 @@ static tf_status start(run_ctx *r)
                             "(only run.duration may change on a restart)",
                             r->o->restart, diff);
         tf_checkpoint_info info;
-        TF_TRY(tf_checkpoint_read(r->o->restart, &r->g, r->f, r->vessel, &info));
+        TF_TRY(tf_checkpoint_read(r->o->restart, &r->g, r->set[0], r->vessel, &info));
         r->step = info.step;
         r->drv = info.drv;
         if (!r->o->quiet)
             printf("restart: from '%s' at step %lld, t = %.6g min\n", r->o->restart, r->step,
                    info.t);
     } else {
-        TF_TRY(tf_initial_state(s, &r->g, r->f, r->vessel));
+        TF_TRY(tf_initial_state(s, &r->g, r->set[0], r->vessel));
         r->step = 0;
         memset(&r->drv, 0, sizeof r->drv);
     }
@@ -324,15 +350,17 @@ static tf_status start(run_ctx *r)
                (long long)s->n[1], (long long)s->n[2], s->spacing);
         fflush(stdout);
     }
-    TF_TRY(tf_solver_set_state(r->solver, r->f, r->vessel));
+    TF_TRY(tf_solver_set_state(r->solver, r->set[0], r->vessel));
 
     const double t = time_of(r, r->step);
     if (r->o->restart) {
         TF_TRY(tf_ncout_reopen(&r->nc, r->nc_path, s, &r->g, t));
         TF_TRY(tf_series_open(&r->series, r->csv_path, 1, t));
+        TF_TRY(tf_writer_start(&r->writer, r->nc));
     } else {
         TF_TRY(tf_ncout_create(&r->nc, r->nc_path, s, &r->g, r->effective, r->vessel));
         TF_TRY(tf_series_open(&r->series, r->csv_path, 0, 0.0));
+        TF_TRY(tf_writer_start(&r->writer, r->nc));
         TF_TRY(write_record(r));
         TF_TRY(write_row(r));
     }
@@ -380,13 +408,15 @@ static tf_status loop(run_ctx *r)
 
 static void cleanup(run_ctx *r)
 {
+    (void)tf_writer_stop(r->writer);
     if (r->nc)
         tf_ncout_close(r->nc);
     if (r->series)
         tf_series_close(r->series);
     tf_solver_destroy(r->solver);
-    for (int f = 0; f < TF_NFIELDS; ++f)
-        free(r->f[f]);
+    for (int k = 0; k < 2; ++k)
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            free(r->set[k][f]);
     free(r->vessel);
     free(r->effective);
 }
@@ -404,6 +434,12 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
     tf_status st = start(&r);
     if (st == TF_OK)
         st = loop(&r);
+    if (r.writer) {
+        /* The last record reaches the disk before anything else is written. */
+        tf_status ws = tf_writer_wait(r.writer);
+        if (ws != TF_OK && (st == TF_OK || st == TF_ERR_STOPPED))
+            st = ws;
+    }
 
     if (st == TF_OK || st == TF_ERR_STOPPED) {
         /* The state at r.step passed its check and is on the host. */
@@ -433,6 +469,7 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
             printf("the last good state (step %lld) is saved in '%s'\n", r.good_step, r.chk_path);
     }
 
+    collect_output_time(&r);
     if (r.solver && st != TF_ERR_USAGE) {
         const char *status = st == TF_OK              ? "finished"
                              : st == TF_ERR_STOPPED   ? "stopped"

@@ -58,6 +58,24 @@ tf_status tf_ncout_close(tf_ncout *o);
 /* Records written so far. */
 size_t tf_ncout_records(const tf_ncout *o);
 
+/* ---- the record writer thread (host/writer.c) ---- */
+
+/* Writes NetCDF records on a thread of its own, one in flight at a time, so the solver steps on
+ * while a record goes to disk. The arrays handed to tf_writer_submit belong to the writer until
+ * tf_writer_wait returns (or tf_writer_holds says it has let go of them). No other NetCDF call
+ * may run while a record is in flight. Errors on the writer thread come back, with their
+ * message, from the next submit, wait or stop. */
+typedef struct tf_writer tf_writer;
+tf_status tf_writer_start(tf_writer **w, tf_ncout *nc);
+tf_status tf_writer_submit(tf_writer *w, double t, tf_real *const f[TF_NFIELDS]);
+tf_status tf_writer_wait(tf_writer *w);
+/* Whether the record in flight uses the set of arrays starting with f[0]. */
+int tf_writer_holds(tf_writer *w, tf_real *const f[TF_NFIELDS]);
+/* Seconds spent writing and records written since the last collect. */
+void tf_writer_collect(tf_writer *w, double *seconds, long long *records);
+/* Finish the record in flight and end the thread. */
+tf_status tf_writer_stop(tf_writer *w);
+
 /* ---- time series CSV and summary JSON (host/series.c) ---- */
 
 /* One diagnostics row. */

@@ -1,0 +1,152 @@
+/* writer.c: the NetCDF record writer on its own thread, so the solver steps on while a record
+ * goes to disk (tf_io.h, tf_writer_*).
+ *
+ * One record in flight at a time: tf_writer_submit hands over a set of host field arrays, which
+ * the writer owns until tf_writer_wait returns. Every NetCDF call of the run happens either on
+ * this thread while a record is in flight or on the main thread while none is (NetCDF-C is not
+ * thread-safe): the driver waits before checkpoints, restarts and closing. An error on the
+ * writer thread is carried back with its message and reported by the next submit or wait. */
+#include "tf_io.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tf_writer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    tf_ncout *nc;
+    /* the record in flight */
+    int busy;              /* a record is handed over and not yet written */
+    int quit;
+    double t;
+    tf_real *f[TF_NFIELDS];
+    /* results */
+    tf_status st;          /* first failure, kept */
+    char msg[2048];
+    double seconds;        /* time spent writing, not yet collected */
+    long long records;     /* records written, not yet collected */
+};
+
+static void *writer_main(void *arg)
+{
+    tf_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->busy && !w->quit)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->busy && w->quit)
+            break;
+        tf_real *f[TF_NFIELDS];
+        memcpy(f, w->f, sizeof f);
+        const double t = w->t;
+        const int skip = w->st != TF_OK; /* after a failure, write nothing more */
+        pthread_mutex_unlock(&w->mu);
+
+        tf_status st = TF_OK;
+        const double t0 = tf_wtime();
+        if (!skip) {
+            tf_error_clear();
+            st = tf_ncout_write(w->nc, t, f);
+        }
+        const double dt = tf_wtime() - t0;
+
+        pthread_mutex_lock(&w->mu);
+        if (st != TF_OK && w->st == TF_OK) {
+            w->st = st;
+            snprintf(w->msg, sizeof w->msg, "%s", tf_error_message());
+        }
+        w->seconds += dt;
+        w->records += !skip;
+        w->busy = 0;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+tf_status tf_writer_start(tf_writer **out, tf_ncout *nc)
+{
+    tf_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return TF_ERROR(TF_ERR_NOMEM, "out of memory for the output writer");
+    w->nc = nc;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return TF_ERROR(TF_ERR_INTERNAL, "cannot start the output writer thread");
+    }
+    *out = w;
+    return TF_OK;
+}
+
+/* Called with the lock held: the writer's failure as this thread's error. */
+static tf_status report(tf_writer *w)
+{
+    return w->st == TF_OK ? TF_OK : TF_ERROR(w->st, "%s", w->msg);
+}
+
+tf_status tf_writer_wait(tf_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->busy)
+        pthread_cond_wait(&w->cv, &w->mu);
+    tf_status st = report(w);
+    pthread_mutex_unlock(&w->mu);
+    return st;
+}
+
+int tf_writer_holds(tf_writer *w, tf_real *const f[TF_NFIELDS])
+{
+    pthread_mutex_lock(&w->mu);
+    const int holds = w->busy && w->f[0] == f[0];
+    pthread_mutex_unlock(&w->mu);
+    return holds;
+}
+
+tf_status tf_writer_submit(tf_writer *w, double t, tf_real *const f[TF_NFIELDS])
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->busy)
+        pthread_cond_wait(&w->cv, &w->mu);
+    tf_status st = report(w);
+    if (st == TF_OK) {
+        w->t = t;
+        memcpy(w->f, f, sizeof w->f);
+        w->busy = 1;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return st;
+}
+
+void tf_writer_collect(tf_writer *w, double *seconds, long long *records)
+{
+    pthread_mutex_lock(&w->mu);
+    *seconds = w->seconds;
+    *records = w->records;
+    w->seconds = 0;
+    w->records = 0;
+    pthread_mutex_unlock(&w->mu);
+}
+
+tf_status tf_writer_stop(tf_writer *w)
+{
+    if (!w)
+        return TF_OK;
+    pthread_mutex_lock(&w->mu);
+    w->quit = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    tf_status st = report(w);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+    return st;
+}
