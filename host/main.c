@@ -283,6 +283,12 @@ static tf_status cmd_check(int argc, char **argv)
         printf("# memory: %s of state (%d arrays of %.0f cells with ghosts, %s, %zu bytes each; "
                "scheme %s)\n", mem, tf_scenario_state_arrays(s), padded, TF_REAL_NAME,
                sizeof(tf_real), s->scheme == TF_SCHEME_EXPLICIT ? "explicit" : "lod");
+        /* host/run.c keeps two host sets of the six fields and the vessel map for the record
+         * writer and checkpoints, whatever the backend. */
+        char host[32];
+        human_bytes(host, sizeof host, 13.0 * padded * (double)sizeof(tf_real));
+        printf("# host buffers: %s more for output and checkpoints (13 arrays; with the cpu "
+               "backend both live in host memory)\n", host);
         if (s->scheme == TF_SCHEME_EXPLICIT)
             printf("# explicit stability limit: dt <= %.4g min\n",
                    tf_explicit_dt_limit(&s->p, s->spacing));
