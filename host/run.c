@@ -35,6 +35,7 @@ static void signals_install(signal_guard *gd)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART; /* a write or fsync in progress resumes instead of failing */
     sigemptyset(&sa.sa_mask);
     stop_signal = 0;
     for (int i = 0; i < 3; ++i)
