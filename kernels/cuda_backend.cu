@@ -64,26 +64,33 @@ static const tf_index MAX_GRID_YZ = 65535; /* grid y and z limit; kernels loop p
 /* ---------------------------------------------------------------------------------------- */
 /* Kernels                                                                                   */
 
-/* Linearly implicit reaction sub-step of dt on every interior cell, all six fields in place.
- * Threads: (x, y) of a cell, blocks looping over z. */
+/* Per-cell kernels (k_react, k_explicit, k_check): thread (x, y) of a block of (32, y) threads
+ * takes cell i = blockIdx.x * 32 + threadIdx.x; blocks loop over j (grid y at most 65535 blocks,
+ * while n[1] may reach 2^20) and over k (grid z). A warp is one x-row of 32 threads, so j and k
+ * are the same across a warp (k_check's shuffles rely on it). */
+static_assert(TF_CUDA_BLOCK_X == 32, "per-cell kernels assume one warp per x-row of a block");
+
+/* Linearly implicit reaction sub-step of dt on every interior cell, all six fields in place. */
 __global__ void k_react(field_set F, const tf_real *__restrict__ vessel, tf_grid g, tf_coeffs c,
                         tf_real dt)
 {
     const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
-    const tf_index j = (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
-    if (i >= g.n[0] || j >= g.n[1])
+    if (i >= g.n[0])
         return;
-    for (tf_index k = blockIdx.z; k < g.n[2]; k += gridDim.z) {
-        const tf_index p = tf_at(&g, i, j, k);
-        tf_real u[TF_NFIELDS];
+    const tf_index j0 = (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
+    const tf_index sj = (tf_index)gridDim.y * blockDim.y;
+    for (tf_index k = blockIdx.z; k < g.n[2]; k += gridDim.z)
+        for (tf_index j = j0; j < g.n[1]; j += sj) {
+            const tf_index p = tf_at(&g, i, j, k);
+            tf_real u[TF_NFIELDS];
 #pragma unroll
-        for (int f = 0; f < TF_NFIELDS; ++f)
-            u[f] = F.a[f][p];
-        tf_react_voxel(&c, u, vessel[p], dt);
+            for (int f = 0; f < TF_NFIELDS; ++f)
+                u[f] = F.a[f][p];
+            tf_react_voxel(&c, u, vessel[p], dt);
 #pragma unroll
-        for (int f = 0; f < TF_NFIELDS; ++f)
-            F.a[f][p] = u[f];
-    }
+            for (int f = 0; f < TF_NFIELDS; ++f)
+                F.a[f][p] = u[f];
+        }
 }
 
 /* Ghost values of the six faces of every field (interior extents of each face, as
@@ -127,23 +134,25 @@ __global__ void k_explicit(field_set U, field_set O, const tf_real *__restrict__
                            tf_coeffs c, real6 dif, tf_real dt)
 {
     const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
-    const tf_index j = (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
-    if (i >= g.n[0] || j >= g.n[1])
+    if (i >= g.n[0])
         return;
-    for (tf_index k = blockIdx.z; k < g.n[2]; k += gridDim.z) {
-        const tf_index p = tf_at(&g, i, j, k);
-        tf_real u[TF_NFIELDS], lap[TF_NFIELDS], out[TF_NFIELDS];
+    const tf_index j0 = (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
+    const tf_index sj = (tf_index)gridDim.y * blockDim.y;
+    for (tf_index k = blockIdx.z; k < g.n[2]; k += gridDim.z)
+        for (tf_index j = j0; j < g.n[1]; j += sj) {
+            const tf_index p = tf_at(&g, i, j, k);
+            tf_real u[TF_NFIELDS], lap[TF_NFIELDS], out[TF_NFIELDS];
 #pragma unroll
-        for (int f = 0; f < TF_NFIELDS; ++f) {
-            const tf_real *__restrict__ a = U.a[f];
-            u[f] = a[p];
-            lap[f] = tf_lap7(a, p, g.sy, g.sz);
+            for (int f = 0; f < TF_NFIELDS; ++f) {
+                const tf_real *__restrict__ a = U.a[f];
+                u[f] = a[p];
+                lap[f] = tf_lap7(a, p, g.sy, g.sz);
+            }
+            tf_explicit_voxel(&c, u, lap, dif.v, vessel[p], dt, out);
+#pragma unroll
+            for (int f = 0; f < TF_NFIELDS; ++f)
+                O.a[f][p] = out[f];
         }
-        tf_explicit_voxel(&c, u, lap, dif.v, vessel[p], dt, out);
-#pragma unroll
-        for (int f = 0; f < TF_NFIELDS; ++f)
-            O.a[f][p] = out[f];
-    }
 }
 
 /* Line solves in global memory: thread (ia, ib) solves the line starting at
@@ -229,22 +238,22 @@ __global__ void k_zero_ghosts(const __grid_constant__ field_set F, tf_grid g)
 __global__ void k_check(field_set F, tf_grid g, unsigned long long *first)
 {
     const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
-    const tf_index j = (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
-    const bool inside = i < g.n[0] && j < g.n[1];
     unsigned long long key = ~0ull;
-    for (tf_index k = blockIdx.z; k < g.n[2]; k += gridDim.z) {
-        if (!inside)
-            continue;
-        const tf_index p = tf_at(&g, i, j, k);
+    const tf_index j0 = (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
+    const tf_index sj = (tf_index)gridDim.y * blockDim.y;
+    /* Lanes past n[0] do not return: every lane of the warp takes part in the shuffles. */
+    for (tf_index k = blockIdx.z; k < g.n[2] && i < g.n[0]; k += gridDim.z)
+        for (tf_index j = j0; j < g.n[1]; j += sj) {
+            const tf_index p = tf_at(&g, i, j, k);
 #pragma unroll
-        for (int f = 0; f < TF_NFIELDS; ++f) {
-            const tf_real u = F.a[f][p];
-            if (!(u >= 0 && isfinite(u))) {
-                const unsigned long long kf = (unsigned long long)f * g.nalloc + p;
-                key = kf < key ? kf : key;
+            for (int f = 0; f < TF_NFIELDS; ++f) {
+                const tf_real u = F.a[f][p];
+                if (!(u >= 0 && isfinite(u))) {
+                    const unsigned long long kf = (unsigned long long)f * g.nalloc + p;
+                    key = kf < key ? kf : key;
+                }
             }
         }
-    }
     for (int off = 16; off > 0; off >>= 1) {
         const unsigned long long o = __shfl_down_sync(0xffffffffu, key, off);
         key = o < key ? o : key;
@@ -253,12 +262,14 @@ __global__ void k_check(field_set F, tf_grid g, unsigned long long *first)
         atomicMin(first, key);
 }
 
-/* mx[f] = field f at the 1-based index idx[f] (cuBLAS i?amax). */
-__global__ void k_gather(const __grid_constant__ field_set F, const int64_t *idx, tf_real *mx)
+/* mx[f] = field f at the 1-based index idx[f] (cuBLAS i?amax) of an array of n elements; NaN
+ * when the index is out of range (cuBLAS does not document its answer for NaN data). */
+__global__ void k_gather(const __grid_constant__ field_set F, const int64_t *idx, tf_index n,
+                         tf_real *mx)
 {
     const int f = threadIdx.x;
     if (f < TF_NFIELDS)
-        mx[f] = F.a[f][idx[f] - 1];
+        mx[f] = idx[f] >= 1 && idx[f] <= n ? F.a[f][idx[f] - 1] : (tf_real)NAN;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -449,9 +460,13 @@ static tf_status setup_lines(cuda_impl *c, const cudaDeviceProp *prop)
             const tf_line_factors *H = &su->lines[f][d];
             const size_t n = (size_t)g->n[d];
             tf_line_factors L = *H;
-            TF_CUDA(cudaMemcpy(at, H->cp, n * sizeof(tf_real), cudaMemcpyHostToDevice));
-            TF_CUDA(cudaMemcpy(at + n, H->inv, n * sizeof(tf_real), cudaMemcpyHostToDevice));
-            TF_CUDA(cudaMemcpy(at + 2 * n, H->z, n * sizeof(tf_real), cudaMemcpyHostToDevice));
+            /* On the solver's stream: a plain cudaMemcpy from pageable memory may return before
+             * its DMA completes, and the non-blocking stream does not wait for the legacy one.
+             * The host arrays live as long as the solver; create_impl synchronises the stream. */
+            const tf_real *src[3] = {H->cp, H->inv, H->z};
+            for (int a = 0; a < 3; ++a)
+                TF_CUDA(cudaMemcpyAsync(at + a * n, src[a], n * sizeof(tf_real),
+                                        cudaMemcpyHostToDevice, c->stream));
             L.cp = at;
             L.inv = at + n;
             L.z = at + 2 * n;
@@ -649,16 +664,16 @@ static field_set state_set(const cuda_impl *c)
     return F;
 }
 
-/* Launch shape of the per-cell kernels: (x, y) threads, z by blocks (looping past 65535). */
+static unsigned clamp_yz(tf_index n) { return (unsigned)(n < MAX_GRID_YZ ? n : MAX_GRID_YZ); }
+
+/* Launch shape of the per-cell kernels: (x, y) threads; grid y and z clamped to 65535 blocks,
+ * the kernels loop past them. */
 static void cell_shape(const tf_grid *g, dim3 *grid, dim3 *block)
 {
     *block = dim3(TF_CUDA_BLOCK_X, TF_CUDA_BLOCK_Y, 1);
     *grid = dim3((unsigned)((g->n[0] + TF_CUDA_BLOCK_X - 1) / TF_CUDA_BLOCK_X),
-                 (unsigned)((g->n[1] + TF_CUDA_BLOCK_Y - 1) / TF_CUDA_BLOCK_Y),
-                 (unsigned)(g->n[2] < MAX_GRID_YZ ? g->n[2] : MAX_GRID_YZ));
+                 clamp_yz((g->n[1] + TF_CUDA_BLOCK_Y - 1) / TF_CUDA_BLOCK_Y), clamp_yz(g->n[2]));
 }
-
-static unsigned clamp_yz(tf_index n) { return (unsigned)(n < MAX_GRID_YZ ? n : MAX_GRID_YZ); }
 
 static unsigned blocks_for(tf_index n, unsigned per_block)
 {
@@ -799,7 +814,10 @@ static tf_status cuda_diagnostics(void *impl, tf_diag *d)
     nvtxRangePushA(tf_stage_name[TF_STAGE_DIAGNOSTICS]);
     /* Ghosts to 0 so the reductions over whole padded arrays see the interior only (ghosts
      * are recomputed before they are read again). Fields are non-negative in a valid state
-     * (check_state), so asum is the sum and i?amax finds the maximum. */
+     * (check_state), so asum is the sum and i?amax finds the maximum. In a bad state the row
+     * differs from the CPU's: total is the sum of |u|, max the value of largest magnitude (a
+     * negative one if that is it), NaN anywhere makes the sums NaN; the run driver's next
+     * check_state (at the next record) then stops the run naming the cell. */
     tf_index face = (g->n[1] + 2) * (g->n[2] + 2);
     face = (g->n[0] + 2) * (g->n[2] + 2) > face ? (g->n[0] + 2) * (g->n[2] + 2) : face;
     face = (g->n[0] + 2) * (g->n[1] + 2) > face ? (g->n[0] + 2) * (g->n[1] + 2) : face;
@@ -812,7 +830,7 @@ static tf_status cuda_diagnostics(void *impl, tf_diag *d)
         TF_CUBLAS(blas_dot(c->blas, n, c->f[TF_TUMOR], c->f[f], &c->d_diag->weighted[f]));
         TF_CUBLAS(blas_iamax(c->blas, n, c->f[f], &c->d_idx[f]));
     }
-    k_gather<<<1, 32, 0, c->stream>>>(F, c->d_idx, c->d_diag->max);
+    k_gather<<<1, 32, 0, c->stream>>>(F, c->d_idx, g->nalloc, c->d_diag->max);
     TF_CUDA_LAUNCH("k_gather");
     TF_CUDA(cudaMemcpyAsync(c->h_diag, c->d_diag, sizeof(diag_buf), cudaMemcpyDeviceToHost,
                             c->stream));
