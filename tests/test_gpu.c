@@ -14,6 +14,13 @@
  * per step (float, LOD), 0.40 (double, LOD), 0.013 (explicit): 8 eps per step leaves a margin
  * of 20 or more.
  *
+ * Odd grids (odd_grids_agree_with_cpu): sizes that are not multiples of the launch shapes, one
+ * cell along some directions, x lines too long for a shared-memory tile (global-memory path), a
+ * grid taller than 65535 blocks of 8 rows (per-cell kernels loop over y), with the boundary kinds
+ * rotated so that every kind meets every direction; both schemes, same tolerance rule. The
+ * FMA stand-in above on these grids (line factors shared, as the GPU shares the host's): at
+ * most 0.4 eps per step over 20 steps, 1.4 over the tall grid's 5 reaction-only steps.
+ *
  * Without a CUDA device (or without the CUDA backend) the program prints "SKIPPED: ..." and
  * exits 77, which CTest reports as skipped (SKIP_RETURN_CODE, tests/gpu.cmake). */
 #include "tf_solver.h"
@@ -56,9 +63,9 @@ static tf_real *alloc_field(const tf_grid *g)
     return a;
 }
 
-static void problem_init(problem *P, double dt)
+static void problem_init_sized(problem *P, double dt, tf_index nx, tf_index ny, tf_index nz)
 {
-    assert_int_equal(tf_grid_init(&P->g, NX, NY, NZ, H), TF_OK);
+    assert_int_equal(tf_grid_init(&P->g, nx, ny, nz, H), TF_OK);
     tf_params_default(&P->p);
     memset(&P->bcs, 0, sizeof P->bcs);
     /* cortisol held at blood level on the x faces; pro-cytokine periodic in z; IL-10 fixed on
@@ -91,12 +98,12 @@ static void problem_init(problem *P, double dt)
         P->v[q2] = (tf_real)-7.0;
     }
     rng_state = 12345;
-    for (tf_index k = 0; k < NZ; ++k)
-        for (tf_index j = 0; j < NY; ++j)
-            for (tf_index i = 0; i < NX; ++i) {
+    for (tf_index k = 0; k < nz; ++k)
+        for (tf_index j = 0; j < ny; ++j)
+            for (tf_index i = 0; i < nx; ++i) {
                 const tf_index q2 = tf_at(g, i, j, k);
-                const double dx = i + 0.5 - 0.45 * NX, dy = j + 0.5 - 0.55 * NY,
-                             dz = k + 0.5 - 0.5 * NZ;
+                const double dx = i + 0.5 - 0.45 * nx, dy = j + 0.5 - 0.55 * ny,
+                             dz = k + 0.5 - 0.5 * nz;
                 const double r = sqrt(dx * dx + dy * dy + dz * dz);
                 const double T = 0.8 * 0.5 * (1.0 - tanh((r - 7.0) / 2.0));
                 P->f[TF_TUMOR][q2] = (tf_real)T;
@@ -108,6 +115,8 @@ static void problem_init(problem *P, double dt)
                 P->v[q2] = (tf_real)(urand() < 0.03 ? 1.0 : 0.05 * urand());
             }
 }
+
+static void problem_init(problem *P, double dt) { problem_init_sized(P, dt, NX, NY, NZ); }
 
 static void problem_free(problem *P)
 {
@@ -139,27 +148,27 @@ static void free_all(tf_real *a[TF_NFIELDS])
         free(a[f]);
 }
 
-/* Run `steps` steps on both backends and compare every field in the relative max norm. */
-static void compare_backends(tf_scheme scheme, double dt, int steps)
+/* Run `steps` steps of problem P on both backends and compare every field in the relative max
+ * norm. */
+static void compare_problem(problem *P, tf_scheme scheme, double dt, int steps)
 {
-    problem P;
-    problem_init(&P, dt);
-    tf_solver *cpu = make_solver(&P, TF_BACKEND_CPU, scheme, dt);
-    tf_solver *gpu = make_solver(&P, TF_BACKEND_CUDA, scheme, dt);
+    tf_solver *cpu = make_solver(P, TF_BACKEND_CPU, scheme, dt);
+    tf_solver *gpu = make_solver(P, TF_BACKEND_CUDA, scheme, dt);
     for (int n = 0; n < steps; ++n) {
-        assert_int_equal(tf_solver_step(cpu, &P.c0, &P.c1), TF_OK);
-        assert_int_equal(tf_solver_step(gpu, &P.c0, &P.c1), TF_OK);
+        assert_int_equal(tf_solver_step(cpu, &P->c0, &P->c1), TF_OK);
+        assert_int_equal(tf_solver_step(gpu, &P->c0, &P->c1), TF_OK);
     }
     tf_real *a[TF_NFIELDS], *b[TF_NFIELDS];
-    get_all(cpu, &P.g, a);
-    get_all(gpu, &P.g, b);
+    get_all(cpu, &P->g, a);
+    get_all(gpu, &P->g, b);
     const double tol = 8.0 * steps * TF_REAL_EPS;
+    const tf_index *n = P->g.n;
     for (int f = 0; f < TF_NFIELDS; ++f) {
         double dmax = 0.0, umax = 0.0;
-        for (tf_index k = 0; k < NZ; ++k)
-            for (tf_index j = 0; j < NY; ++j)
-                for (tf_index i = 0; i < NX; ++i) {
-                    const tf_index q = tf_at(&P.g, i, j, k);
+        for (tf_index k = 0; k < n[2]; ++k)
+            for (tf_index j = 0; j < n[1]; ++j)
+                for (tf_index i = 0; i < n[0]; ++i) {
+                    const tf_index q = tf_at(&P->g, i, j, k);
                     assert_true(isfinite(b[f][q]));
                     dmax = fmax(dmax, fabs((double)a[f][q] - (double)b[f][q]));
                     umax = fmax(umax, fabs((double)a[f][q]));
@@ -174,6 +183,13 @@ static void compare_backends(tf_scheme scheme, double dt, int steps)
     free_all(b);
     tf_solver_destroy(cpu);
     tf_solver_destroy(gpu);
+}
+
+static void compare_backends(tf_scheme scheme, double dt, int steps)
+{
+    problem P;
+    problem_init(&P, dt);
+    compare_problem(&P, scheme, dt, steps);
     problem_free(&P);
 }
 
@@ -292,36 +308,126 @@ static void compare_diag(const tf_diag *a, const tf_diag *b, double tol)
     assert_true(fabs(a->tumor_sum - b->tumor_sum) <= tol * fabs(a->tumor_sum));
 }
 
+/* Boundary kinds rotated over fields and directions: field f, direction d gets kind
+ * (f + d + rot) % 3 (no-flux, Dirichlet, periodic), so each direction has every kind on two
+ * fields. Dirichlet walls differ between the low and high faces. */
+static void rotate_bcs(tf_bcs *b, int rot)
+{
+    static const double wall[TF_NFIELDS] = {0.3, 0.02, 0.01, 25.0, 3.0, 300.0};
+    memset(b, 0, sizeof *b);
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        for (int d = 0; d < 3; ++d) {
+            const tf_bc_kind kind = (tf_bc_kind)((f + d + rot) % 3);
+            b->bc[f][2 * d] = (tf_bc){kind, kind == TF_BC_DIRICHLET ? wall[f] : 0.0};
+            b->bc[f][2 * d + 1] = (tf_bc){kind, kind == TF_BC_DIRICHLET ? 0.5 * wall[f] : 0.0};
+        }
+}
+
+static void diag_problem(problem *P, tf_scheme scheme, double dt, int steps);
+
+/* Odd grids, every boundary kind in every direction, both schemes: GPU against CPU after 20
+ * steps (tolerance as compare_backends), and the diagnostics of the GPU state. */
+static void odd_grids_agree_with_cpu(void **state)
+{
+    (void)state;
+    static const tf_index sizes[][3] = {
+        {33, 5, 3},  /* partial blocks and tiles everywhere */
+        {1, 1, 1},   /* one cell: every line is n = 1 */
+        {3, 1, 7},   /* odd, one cell in y */
+        {1, 9, 2},   /* one cell in x: tiles of width-1 lines */
+        {64, 31, 1}, /* nx a multiple of 32, ny not a multiple of the tile width */
+        /* x lines too long for any shared-memory tile of 8 lines ((8+1) * 7000 * 4 bytes is
+         * above the 227 KiB a block may opt in to on sm_90): the global-memory x path */
+        {7000, 2, 1},
+    };
+    const double dt_exp = explicit_dt();
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; ++c)
+        for (int sc = 0; sc < 2; ++sc) {
+            const tf_scheme scheme = sc ? TF_SCHEME_EXPLICIT : TF_SCHEME_LOD;
+            const double dt = sc ? dt_exp : 2.0;
+            printf("  grid %lld x %lld x %lld, boundary rotation %d:\n", (long long)sizes[c][0],
+                   (long long)sizes[c][1], (long long)sizes[c][2], (int)(c % 3));
+            problem P;
+            problem_init_sized(&P, dt, sizes[c][0], sizes[c][1], sizes[c][2]);
+            rotate_bcs(&P.bcs, (int)(c % 3));
+            compare_problem(&P, scheme, dt, 20);
+            diag_problem(&P, scheme, dt, 3);
+            problem_free(&P);
+        }
+}
+
+/* A grid of 524,289 rows in y: more than 65535 blocks of 8 rows, so the per-cell kernels
+ * (reaction, explicit, check) must loop over y. Diffusion off (every D = 0, so the line solves
+ * are skipped on both backends and the test stays fast); both schemes; then a planted bad value
+ * in the last row is found by both backends. */
+static void tall_grid_agrees_with_cpu(void **state)
+{
+    (void)state;
+    const tf_index ny = 524289;
+    for (int sc = 0; sc < 2; ++sc) {
+        const tf_scheme scheme = sc ? TF_SCHEME_EXPLICIT : TF_SCHEME_LOD;
+        problem P;
+        problem_init_sized(&P, 2.0, 1, ny, 1);
+        P.p.D_T = P.p.D_E = P.p.D_S = P.p.D_P = P.p.D_A = P.p.D_C = 0.0;
+        compare_problem(&P, scheme, 2.0, 5);
+        if (sc == 0) {
+            tf_solver *cpu = make_solver(&P, TF_BACKEND_CPU, scheme, 2.0);
+            tf_solver *gpu = make_solver(&P, TF_BACKEND_CUDA, scheme, 2.0);
+            P.f[TF_ANTI][tf_at(&P.g, 0, ny - 1, 0)] = (tf_real)-2.0;
+            P.f[TF_CORTISOL][tf_at(&P.g, 0, 3, 0)] = (tf_real)NAN;
+            assert_int_equal(tf_solver_set_state(cpu, P.f, P.v), TF_OK);
+            assert_int_equal(tf_solver_set_state(gpu, P.f, P.v), TF_OK);
+            tf_bad_cell bc = {0}, bg = {0};
+            assert_int_equal(tf_solver_check_state(cpu, &bc), TF_ERR_NUMERIC);
+            tf_error_clear();
+            assert_int_equal(tf_solver_check_state(gpu, &bg), TF_ERR_NUMERIC);
+            tf_error_clear();
+            assert_int_equal(bg.field, TF_ANTI);
+            assert_int_equal(bg.j, ny - 1);
+            assert_int_equal(bc.field, bg.field);
+            assert_int_equal(bc.j, bg.j);
+            assert_true(bg.value == -2.0);
+            tf_solver_destroy(cpu);
+            tf_solver_destroy(gpu);
+        }
+        problem_free(&P);
+    }
+}
+
 /* Diagnostics (cuBLAS sums and T-weighted sums, maxima) against the CPU's double-precision sums
  * of the same state, after explicit steps have written ghost values (the GPU must not count
  * them). Tolerance: 100 eps of the field precision relative to the sum (a float sum of 22,400
  * values in blocks; double sums on the CPU). */
+static void diag_problem(problem *P, tf_scheme scheme, double dt, int steps)
+{
+    tf_solver *gpu = make_solver(P, TF_BACKEND_CUDA, scheme, dt);
+    for (int n = 0; n < steps; ++n)
+        assert_int_equal(tf_solver_step(gpu, &P->c0, &P->c1), TF_OK);
+    tf_real *a[TF_NFIELDS];
+    get_all(gpu, &P->g, a);
+    tf_solver *cpu = NULL;
+    assert_int_equal(tf_solver_create(&cpu, TF_BACKEND_CPU, &P->g, &P->bcs, &P->p, scheme, dt),
+                     TF_OK);
+    assert_int_equal(tf_solver_set_state(cpu, a, P->v), TF_OK);
+    tf_diag dc, dg;
+    assert_int_equal(tf_solver_diagnostics(cpu, &dc), TF_OK);
+    assert_int_equal(tf_solver_diagnostics(gpu, &dg), TF_OK);
+    compare_diag(&dc, &dg, 100.0 * TF_REAL_EPS);
+    /* Again after the reductions (ghosts zeroed): the state is unchanged and steps go on. */
+    assert_int_equal(tf_solver_step(gpu, &P->c0, &P->c1), TF_OK);
+    assert_int_equal(tf_solver_diagnostics(gpu, &dg), TF_OK);
+    free_all(a);
+    tf_solver_destroy(cpu);
+    tf_solver_destroy(gpu);
+}
+
 static void diagnostics_agree_with_cpu(void **state)
 {
     (void)state;
     const double dt = explicit_dt();
     problem P;
     problem_init(&P, dt);
-    tf_solver *gpu = make_solver(&P, TF_BACKEND_CUDA, TF_SCHEME_EXPLICIT, dt);
-    for (int n = 0; n < 10; ++n)
-        assert_int_equal(tf_solver_step(gpu, &P.c0, &P.c1), TF_OK);
-    tf_real *a[TF_NFIELDS];
-    get_all(gpu, &P.g, a);
-    tf_solver *cpu = NULL;
-    assert_int_equal(tf_solver_create(&cpu, TF_BACKEND_CPU, &P.g, &P.bcs, &P.p,
-                                      TF_SCHEME_EXPLICIT, dt),
-                     TF_OK);
-    assert_int_equal(tf_solver_set_state(cpu, a, P.v), TF_OK);
-    tf_diag dc, dg;
-    assert_int_equal(tf_solver_diagnostics(cpu, &dc), TF_OK);
-    assert_int_equal(tf_solver_diagnostics(gpu, &dg), TF_OK);
-    compare_diag(&dc, &dg, 100.0 * TF_REAL_EPS);
-    /* Again after the reductions (ghosts zeroed): the state is unchanged and steps go on. */
-    assert_int_equal(tf_solver_step(gpu, &P.c0, &P.c1), TF_OK);
-    assert_int_equal(tf_solver_diagnostics(gpu, &dg), TF_OK);
-    free_all(a);
-    tf_solver_destroy(cpu);
-    tf_solver_destroy(gpu);
+    diag_problem(&P, TF_SCHEME_EXPLICIT, dt, 10);
     problem_free(&P);
 }
 
@@ -341,6 +447,8 @@ int main(void)
         cmocka_unit_test(gpu_runs_are_bit_identical),
         cmocka_unit_test(check_state_finds_first_bad_cell),
         cmocka_unit_test(diagnostics_agree_with_cpu),
+        cmocka_unit_test(odd_grids_agree_with_cpu),
+        cmocka_unit_test(tall_grid_agrees_with_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
