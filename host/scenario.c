@@ -561,6 +561,7 @@ typedef struct {
     char *raw;           /* that line, whole (getline buffer) */
     size_t rawcap;
     int read_errno;
+    size_t bytes;        /* bytes read so far (at most SCENARIO_FILE_MAX) */
     int seen[NKEYS];     /* line of each key's first occurrence in the file, 0: not yet */
     int bseen[NBKEYS];
     signed char level[TF_NFIELDS][TF_NFACES];
@@ -723,12 +724,56 @@ static long bad_byte(const unsigned char *p, size_t n)
     return -1;
 }
 
+/* A scenario is a small text file: a longer line or a larger file is refused with a message,
+ * without reading it whole (a huge file, /dev/zero, an endless pipe). */
+#define SCENARIO_LINE_MAX 65536
+#define SCENARIO_FILE_MAX (16 << 20)
+
+/* One line into L->raw (newline kept, NUL-terminated): its length; -1 at the end of the file
+ * or on a read error (L->read_errno for ENOMEM); -2 when the line or the file is too long. */
+static ssize_t get_line_capped(loader *L)
+{
+    size_t n = 0;
+    for (int c; (c = getc(L->f)) != EOF;) {
+        if (n + 2 > L->rawcap) {
+            const size_t cap = L->rawcap ? 2 * L->rawcap : 256;
+            char *p = realloc(L->raw, cap);
+            if (!p) {
+                L->read_errno = ENOMEM;
+                return -1;
+            }
+            L->raw = p;
+            L->rawcap = cap;
+        }
+        L->raw[n++] = (char)c;
+        if (n > SCENARIO_LINE_MAX || ++L->bytes > SCENARIO_FILE_MAX)
+            return -2;
+        if (c == '\n')
+            break;
+    }
+    if (n == 0)
+        return -1;
+    L->raw[n] = '\0';
+    return (ssize_t)n;
+}
+
 /* inih's line source: one whole line per call (see the file comment). */
 static char *read_line(char *str, int num, void *stream)
 {
     loader *L = stream;
     errno = 0;
-    ssize_t len = getline(&L->raw, &L->rawcap, L->f);
+    ssize_t len = get_line_capped(L);
+    if (len == -2) {
+        if (L->bytes > SCENARIO_FILE_MAX)
+            record(L, L->line + 1, "%s: larger than %d MiB; a scenario is a small text file "
+                   "([section] lines, key = value lines and # comments)", L->path,
+                   SCENARIO_FILE_MAX >> 20);
+        else
+            record(L, L->line + 1, "%s:%d: line longer than %d bytes; a scenario is a small "
+                   "text file ([section] lines, key = value lines and # comments)", L->path,
+                   L->line + 1, SCENARIO_LINE_MAX);
+        return NULL;
+    }
     if (len < 0) {
         if (ferror(L->f))
             L->read_errno = errno ? errno : EIO;
@@ -813,6 +858,11 @@ static void line_text(const char *path, int want, char *out, size_t cap)
     FILE *f = fopen(path, "r");
     if (!f)
         return;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f); /* a pipe or device cannot be read again */
+        return;
+    }
     char *line = NULL;
     size_t lcap = 0;
     for (int i = 1; getline(&line, &lcap, f) >= 0; ++i)
