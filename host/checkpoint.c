@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,13 @@ static tf_status read_state(int nc, const char *path, const tf_grid *g,
     TF_NC(nc_get_att_double(nc, NC_GLOBAL, "driver_x", &info->drv.x), path);
     TF_NC(nc_get_att_double(nc, NC_GLOBAL, "driver_z", &info->drv.z), path);
     TF_NC(nc_get_att_double(nc, NC_GLOBAL, "driver_L", &info->drv.L), path);
+    /* A damaged or hand-made file: refuse what no run writes (at most 1e12 steps). */
+    if (step < 0 || step > 1000000000000LL || !(info->t >= 0) || !isfinite(info->t) ||
+        !isfinite(info->drv.x) || !isfinite(info->drv.z) || !isfinite(info->drv.L))
+        return TF_ERROR(TF_ERR_USAGE,
+                        "checkpoint '%s': step %lld, time_min %g, drivers x %g z %g L %g are "
+                        "not a saved state (damaged file?)",
+                        path, step, info->t, info->drv.x, info->drv.z, info->drv.L);
     info->step = step;
     const size_t start[3] = {(size_t)g->start[2], (size_t)g->start[1], (size_t)g->start[0]};
     const size_t count[3] = {(size_t)g->n[2], (size_t)g->n[1], (size_t)g->n[0]};

@@ -10,6 +10,7 @@
 
 #include "tf_checkpoint.h"
 #include "tf_io.h"
+#include "tf_scenario_keys.h"
 
 #include <errno.h>
 #include <math.h>
@@ -123,7 +124,9 @@ static long long steps_per(double interval, double dt)
     if (!(interval > 0.0))
         return 0;
     const double n = floor(interval / dt + 0.5);
-    return n < 1.0 ? 1 : (long long)n;
+    /* Runs have at most 1e12 steps (tf_scenario_validate): a longer interval falls only on the
+     * last step either way, and the clamp keeps the conversion defined (dt may be tiny). */
+    return n < 1.0 ? 1 : n > 1e15 ? (long long)1e15 : (long long)n;
 }
 
 static int due(long long step, long long every) { return every > 0 && step % every == 0; }
@@ -291,10 +294,37 @@ static void write_summary(run_ctx *r, const char *status)
         fprintf(stderr, "tumorfield: warning: %s\n", tf_error_message());
 }
 
+/* Refuse, before anything is written, a grid whose host arrays exceed the machine's physical
+ * memory: the two host sets and the vessel map of the run (13 arrays) and, on the CPU backend,
+ * the solver state (tf_scenario_state_arrays). */
+static tf_status check_host_memory(const tf_scenario *s, const tf_run_options *o)
+{
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0)
+        return TF_OK; /* unknown: the allocations decide */
+    const int cpu = o->backend == TF_BACKEND_CPU ||
+                    (o->backend == TF_BACKEND_AUTO &&
+                     (!tf_cuda_built() || tf_cuda_device_count() == 0));
+    const int arrays = 13 + (cpu ? tf_scenario_state_arrays(s) : 0);
+    const double padded = (double)(s->n[0] + 2) * (double)(s->n[1] + 2) * (double)(s->n[2] + 2);
+    const double need = (double)arrays * padded * (double)sizeof(tf_real);
+    const double have = (double)pages * (double)page;
+    if (need > have)
+        return TF_ERROR(TF_ERR_USAGE,
+                        "[grid] n = %lld %lld %lld needs %.4g GiB of host memory (%d arrays of "
+                        "%.4g cells with ghosts, %zu bytes each%s), more than the %.4g GiB of "
+                        "this machine; use a smaller grid",
+                        (long long)s->n[0], (long long)s->n[1], (long long)s->n[2],
+                        need / 1073741824.0, arrays, padded, sizeof(tf_real),
+                        cpu ? ", with the cpu backend's state" : "", have / 1073741824.0);
+    return TF_OK;
+}
+
 static tf_status start(run_ctx *r)
 {
     const tf_scenario *s = r->s;
     TF_TRY(tf_grid_init(&r->g, s->n[0], s->n[1], s->n[2], s->spacing));
+    TF_TRY(check_host_memory(s, r->o));
     r->effective = tf_scenario_format(s);
     if (!r->effective)
         return TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");
@@ -330,6 +360,12 @@ static tf_status start(run_ctx *r)
                             r->o->restart, diff);
         tf_checkpoint_info info;
         TF_TRY(tf_checkpoint_read(r->o->restart, &r->g, r->set[0], r->vessel, &info));
+        if (info.step > r->nsteps)
+            return TF_ERROR(TF_ERR_USAGE,
+                            "restart from '%s': the checkpoint is at step %lld (t = %.6g min), "
+                            "past the end of this run (run.duration = %g min, %lld steps); "
+                            "restart with a longer run.duration",
+                            r->o->restart, info.step, info.t, s->duration, r->nsteps);
         r->step = info.step;
         r->drv = info.drv;
         if (!r->o->quiet)
