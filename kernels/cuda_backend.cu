@@ -478,17 +478,23 @@ static tf_status setup_lines(cuda_impl *c, const cudaDeviceProp *prop)
             c->lines[d].L[e] = L;
         }
     /* Widest tile of x lines that fits the shared memory a block may opt in to. */
+    cudaFuncAttributes fa;
+    TF_CUDA(cudaFuncGetAttributes(&fa, k_lines_x_tile));
+    const size_t limit = prop->sharedMemPerBlockOptin - fa.sharedSizeBytes;
     c->tile_w = 0;
     for (int w = LINES_PER_TILE_MAX; w >= 8 && !c->tile_w; w /= 2) {
         const size_t bytes = (size_t)(w + 1) * (size_t)g->n[0] * sizeof(tf_real);
-        if (bytes <= (size_t)prop->sharedMemPerBlockOptin) {
+        if (bytes <= limit) {
             c->tile_w = w;
             c->tile_bytes = bytes;
         }
     }
+    /* The limit is an attribute of the kernel, shared by every solver in the process: set to
+     * the most a block may opt in to, not to this solver's tile, or a second solver with a
+     * narrower grid would lower it below the first one's tile and break that one's launches. */
     if (c->tile_w)
         TF_CUDA(cudaFuncSetAttribute(k_lines_x_tile, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                     (int)c->tile_bytes));
+                                     (int)limit));
     return TF_OK;
 }
 

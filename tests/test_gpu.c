@@ -150,14 +150,9 @@ static void free_all(tf_real *a[TF_NFIELDS])
 
 /* Run `steps` steps of problem P on both backends and compare every field in the relative max
  * norm. */
-static void compare_problem(problem *P, tf_scheme scheme, double dt, int steps)
+static void compare_solvers(tf_solver *cpu, tf_solver *gpu, const problem *P, tf_scheme scheme,
+                            int steps)
 {
-    tf_solver *cpu = make_solver(P, TF_BACKEND_CPU, scheme, dt);
-    tf_solver *gpu = make_solver(P, TF_BACKEND_CUDA, scheme, dt);
-    for (int n = 0; n < steps; ++n) {
-        assert_int_equal(tf_solver_step(cpu, &P->c0, &P->c1), TF_OK);
-        assert_int_equal(tf_solver_step(gpu, &P->c0, &P->c1), TF_OK);
-    }
     tf_real *a[TF_NFIELDS], *b[TF_NFIELDS];
     get_all(cpu, &P->g, a);
     get_all(gpu, &P->g, b);
@@ -181,6 +176,17 @@ static void compare_problem(problem *P, tf_scheme scheme, double dt, int steps)
     }
     free_all(a);
     free_all(b);
+}
+
+static void compare_problem(problem *P, tf_scheme scheme, double dt, int steps)
+{
+    tf_solver *cpu = make_solver(P, TF_BACKEND_CPU, scheme, dt);
+    tf_solver *gpu = make_solver(P, TF_BACKEND_CUDA, scheme, dt);
+    for (int n = 0; n < steps; ++n) {
+        assert_int_equal(tf_solver_step(cpu, &P->c0, &P->c1), TF_OK);
+        assert_int_equal(tf_solver_step(gpu, &P->c0, &P->c1), TF_OK);
+    }
+    compare_solvers(cpu, gpu, P, scheme, steps);
     tf_solver_destroy(cpu);
     tf_solver_destroy(gpu);
 }
@@ -394,6 +400,39 @@ static void tall_grid_agrees_with_cpu(void **state)
     }
 }
 
+/* Two GPU solvers alive at once, the one with the wider x-line tile created first (1000 cells
+ * in x: a tile above the default 48 KiB of shared memory, so it needs the opt-in), then a
+ * narrow one: the first one's launches must still work (the shared-memory limit is an
+ * attribute of the kernel, not of a solver), and both agree with the CPU. */
+static void two_solvers_at_once(void **state)
+{
+    (void)state;
+    const double dt = 2.0;
+    const int steps = 5;
+    problem W, N;
+    problem_init_sized(&W, dt, 1000, 3, 2);
+    problem_init_sized(&N, dt, 8, 3, 2);
+    tf_solver *gw = make_solver(&W, TF_BACKEND_CUDA, TF_SCHEME_LOD, dt);
+    tf_solver *gn = make_solver(&N, TF_BACKEND_CUDA, TF_SCHEME_LOD, dt);
+    tf_solver *cw = make_solver(&W, TF_BACKEND_CPU, TF_SCHEME_LOD, dt);
+    tf_solver *cn = make_solver(&N, TF_BACKEND_CPU, TF_SCHEME_LOD, dt);
+    printf("  %s\n  %s\n", tf_solver_description(gw), tf_solver_description(gn));
+    for (int n = 0; n < steps; ++n) {
+        assert_int_equal(tf_solver_step(gw, &W.c0, &W.c1), TF_OK);
+        assert_int_equal(tf_solver_step(gn, &N.c0, &N.c1), TF_OK);
+        assert_int_equal(tf_solver_step(cw, &W.c0, &W.c1), TF_OK);
+        assert_int_equal(tf_solver_step(cn, &N.c0, &N.c1), TF_OK);
+    }
+    compare_solvers(cw, gw, &W, TF_SCHEME_LOD, steps);
+    compare_solvers(cn, gn, &N, TF_SCHEME_LOD, steps);
+    tf_solver_destroy(gw);
+    tf_solver_destroy(gn);
+    tf_solver_destroy(cw);
+    tf_solver_destroy(cn);
+    problem_free(&W);
+    problem_free(&N);
+}
+
 /* Diagnostics (cuBLAS sums and T-weighted sums, maxima) against the CPU's double-precision sums
  * of the same state, after explicit steps have written ghost values (the GPU must not count
  * them). Tolerance: 100 eps of the field precision relative to the sum (a float sum of 22,400
@@ -449,6 +488,7 @@ int main(void)
         cmocka_unit_test(diagnostics_agree_with_cpu),
         cmocka_unit_test(odd_grids_agree_with_cpu),
         cmocka_unit_test(tall_grid_agrees_with_cpu),
+        cmocka_unit_test(two_solvers_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
