@@ -13,11 +13,45 @@
 #include <omp.h>
 #endif
 #if defined(__x86_64__) || defined(__SSE2__)
-#include <xmmintrin.h>
+#include <immintrin.h>
+#if !defined(TF_DOUBLE)
+#define TF_SSE_TRANSPOSE /* 4 x 4 float transposes for the x-line tiles */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define TF_X_V4 /* and 16 x 16 AVX-512 ones where the CPU has them (solve_x_block_v4) */
+#endif
+#endif
 #endif
 
 /* Whether a sweep over grid g is worth a parallel region. */
 #define PAR(g) ((g)->ncells >= TF_CPU_PARALLEL_MIN_CELLS)
+
+/* x lines solved together (solve_x_block): two AVX-512 vectors of floats, two independent
+ * dependency chains in the Thomas sweeps (64 measured no faster). */
+enum { XW = 32 };
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* [*lo, *hi): this thread's share of 0..n-1 under schedule(static) without a chunk size
+ * (contiguous blocks, the first n % threads threads one more), as libgomp splits it. */
+static void static_share(tf_index n, tf_index *lo, tf_index *hi)
+{
+#ifdef _OPENMP
+    const tf_index nt = omp_get_num_threads(), id = omp_get_thread_num();
+    const tf_index q = n / nt, r = n % nt;
+    *lo = id * q + (id < r ? id : r);
+    *hi = *lo + q + (id < r ? 1 : 0);
+#else
+    *lo = 0;
+    *hi = n;
+#endif
+}
 
 typedef struct {
     const tf_setup *su;
@@ -25,6 +59,9 @@ typedef struct {
     tf_real *f[TF_NFIELDS];
     tf_real *next[TF_NFIELDS]; /* explicit scheme only */
     tf_real *vessel;
+    tf_real **xbuf; /* [nthreads], per thread: XW * n[0] elements for the x-line solves */
+    int nthreads;
+    int x_v4;       /* the CPU has x86-64-v4: x lines through solve_x_block_v4 */
 } cpu_impl;
 
 static tf_real *alloc_field(const tf_grid *g)
@@ -50,6 +87,10 @@ static void cpu_destroy(void *impl)
         free(c->next[f]);
     }
     free(c->vessel);
+    if (c->xbuf)
+        for (int t = 0; t < c->nthreads; ++t)
+            free(c->xbuf[t]);
+    free(c->xbuf);
     free(c);
 }
 
@@ -72,7 +113,21 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
         return TF_ERROR(TF_ERR_NOMEM, "out of memory");
     c->su = su;
     c->g = su->g;
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    c->nthreads = threads;
+#ifdef TF_X_V4
+    c->x_v4 = __builtin_cpu_supports("x86-64-v4");
+#endif
     int ok = (c->vessel = alloc_field(&c->g)) != NULL;
+    ok = ok && (c->xbuf = calloc((size_t)threads, sizeof *c->xbuf)) != NULL;
+    /* Zeroed: lanes beyond the last line of a short block are solved too and must be finite. */
+    const size_t xbytes = ((size_t)(XW * c->g.n[0]) * sizeof(tf_real) + 63) / 64 * 64;
+    for (int t = 0; t < threads && ok; ++t)
+        if ((ok = (c->xbuf[t] = aligned_alloc(64, xbytes)) != NULL))
+            memset(c->xbuf[t], 0, xbytes);
     for (int f = 0; f < TF_NFIELDS && ok; ++f) {
         ok = (c->f[f] = alloc_field(&c->g)) != NULL;
         if (ok && su->scheme == TF_SCHEME_EXPLICIT)
@@ -84,10 +139,6 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
         return TF_ERROR(TF_ERR_NOMEM, "cpu backend: cannot allocate %.3f GiB for the state",
                         (double)nbuf * (double)su->g.nalloc * sizeof(tf_real) / 1073741824.0);
     }
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads();
-#endif
     snprintf(desc, desc_len, "cpu (%d OpenMP thread%s, %s)", threads, threads == 1 ? "" : "s",
              TF_REAL_NAME);
     *impl = c;
@@ -150,33 +201,217 @@ void tf_fill_ghosts_host(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a
         }
 }
 
-/* Reaction sub-step of dt over every interior cell (linearly implicit, tf_react_voxel). */
+/* Row kernels. Each runs over one x-row (or a small block) with the six field pointers held in
+ * restrict-qualified parameters, so the i-loop vectorises; on x86-64 GCC builds a copy for
+ * AVX-512 and one for AVX2 beside the baseline and picks one at load time. The build uses
+ * -std=c11 (no FMA contraction), so every copy does the same IEEE operations in the same order:
+ * results do not depend on the copy chosen. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define TF_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TF_CLONES
+#endif
+
+/* Reaction sub-step of dt over n consecutive cells (tf_react_voxel). */
+TF_CLONES static void react_row(const tf_coeffs *co, tf_real *restrict f0, tf_real *restrict f1,
+                                tf_real *restrict f2, tf_real *restrict f3,
+                                tf_real *restrict f4, tf_real *restrict f5,
+                                const tf_real *restrict v, tf_index n, tf_real dt)
+{
+    const tf_coeffs cl = *co;
+    for (tf_index i = 0; i < n; ++i) {
+        tf_real u[TF_NFIELDS] = {f0[i], f1[i], f2[i], f3[i], f4[i], f5[i]};
+        tf_react_voxel(&cl, u, v[i], dt);
+        f0[i] = u[0];
+        f1[i] = u[1];
+        f2[i] = u[2];
+        f3[i] = u[3];
+        f4[i] = u[4];
+        f5[i] = u[5];
+    }
+}
+
+/* Reaction sub-step of dt over every interior cell. */
 static void react(cpu_impl *c, const tf_coeffs *co, tf_real dt)
 {
     const tf_grid *g = &c->g;
     tf_real *const *F = c->f;
     const tf_real *v = c->vessel;
-    const tf_coeffs cl = *co;
 #pragma omp parallel for collapse(2) schedule(static) if (PAR(g))
     for (tf_index k = 0; k < g->n[2]; ++k)
         for (tf_index j = 0; j < g->n[1]; ++j) {
-            const tf_index p0 = tf_at(g, 0, j, k);
-#pragma omp simd
-            for (tf_index i = 0; i < g->n[0]; ++i) {
-                const tf_index p = p0 + i;
-                tf_real u[TF_NFIELDS];
-                for (int f = 0; f < TF_NFIELDS; ++f)
-                    u[f] = F[f][p];
-                tf_react_voxel(&cl, u, v[p], dt);
-                for (int f = 0; f < TF_NFIELDS; ++f)
-                    F[f][p] = u[f];
-            }
+            const tf_index p = tf_at(g, 0, j, k);
+            react_row(co, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p, F[5] + p, v + p,
+                      g->n[0], dt);
         }
 }
 
-/* Backward-Euler diffusion along direction d of every field (tf_thomas_lines). x lines are
- * contiguous and solved one by one; y and z lines are solved a whole x-row at a time, so the
- * inner loops run over contiguous memory. */
+/* x lines are solved XW at a time: rows j0..j0+w-1 of one plane are copied transposed into
+ * buf (element i of row q at buf[i*XW + q]), tf_thomas_lines solves all XW lanes with the inner
+ * loop across the lines, and the w rows are copied back. Every line sees the same operations in
+ * the same order as a line solved alone, so results do not depend on the blocking.
+ * buf: XW * n[0] elements.
+ *
+ * Copy a w x m tile: dst[i*XW + q] = src[q*sy + i] for q < w, i < m (in), or the reverse
+ * (out). Full 4 x 4 blocks go through SSE registers (float builds on x86-64). */
+static inline void tile_in(const tf_real *restrict src, tf_index sy, tf_real *restrict dst,
+                           tf_index w, tf_index m)
+{
+    tf_index q0 = 0;
+#if defined(TF_SSE_TRANSPOSE)
+    for (; q0 + 4 <= w; q0 += 4) {
+        /* The rows come from memory: ask for the next four while these are transposed (four
+         * interleaved 1 KB rows are too short for the hardware prefetcher to run ahead). */
+        const tf_real *next = q0 + 8 <= w ? src + (q0 + 4) * sy : NULL;
+        tf_index i = 0;
+        for (; i + 4 <= m; i += 4) {
+            if (next && (i & 15) == 0)
+                for (int r = 0; r < 4; ++r)
+                    __builtin_prefetch(next + r * sy + i);
+            __m128 r0 = _mm_loadu_ps(src + (q0 + 0) * sy + i);
+            __m128 r1 = _mm_loadu_ps(src + (q0 + 1) * sy + i);
+            __m128 r2 = _mm_loadu_ps(src + (q0 + 2) * sy + i);
+            __m128 r3 = _mm_loadu_ps(src + (q0 + 3) * sy + i);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(dst + (i + 0) * XW + q0, r0);
+            _mm_storeu_ps(dst + (i + 1) * XW + q0, r1);
+            _mm_storeu_ps(dst + (i + 2) * XW + q0, r2);
+            _mm_storeu_ps(dst + (i + 3) * XW + q0, r3);
+        }
+        for (; i < m; ++i)
+            for (tf_index q = q0; q < q0 + 4; ++q)
+                dst[i * XW + q] = src[q * sy + i];
+    }
+#endif
+    for (tf_index q = q0; q < w; ++q)
+        for (tf_index i = 0; i < m; ++i)
+            dst[i * XW + q] = src[q * sy + i];
+}
+
+static inline void tile_out(const tf_real *restrict src, tf_real *restrict dst, tf_index sy,
+                            tf_index w, tf_index m)
+{
+    tf_index q0 = 0;
+#if defined(TF_SSE_TRANSPOSE)
+    for (; q0 + 4 <= w; q0 += 4) {
+        tf_index i = 0;
+        for (; i + 4 <= m; i += 4) {
+            __m128 r0 = _mm_loadu_ps(src + (i + 0) * XW + q0);
+            __m128 r1 = _mm_loadu_ps(src + (i + 1) * XW + q0);
+            __m128 r2 = _mm_loadu_ps(src + (i + 2) * XW + q0);
+            __m128 r3 = _mm_loadu_ps(src + (i + 3) * XW + q0);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(dst + (q0 + 0) * sy + i, r0);
+            _mm_storeu_ps(dst + (q0 + 1) * sy + i, r1);
+            _mm_storeu_ps(dst + (q0 + 2) * sy + i, r2);
+            _mm_storeu_ps(dst + (q0 + 3) * sy + i, r3);
+        }
+        for (; i < m; ++i)
+            for (tf_index q = q0; q < q0 + 4; ++q)
+                dst[q * sy + i] = src[i * XW + q];
+    }
+#endif
+    for (tf_index q = q0; q < w; ++q)
+        for (tf_index i = 0; i < m; ++i)
+            dst[q * sy + i] = src[i * XW + q];
+}
+
+#ifdef TF_X_V4
+/* AVX-512 copy of the x-line tiles: 16 x 16 float transposes in registers (64 shuffles per 256
+ * elements, against 128 for the 4 x 4 SSE blocks), chosen at create when the CPU has
+ * x86-64-v4. */
+#define TF_V4 __attribute__((target("arch=x86-64-v4")))
+
+/* Transpose 16 rows of 16 floats in place: r[q] lane i <- old r[i] lane q. */
+TF_V4 static inline void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int b = 0; b < 16; b += 4) {
+        t[b + 0] = _mm512_unpacklo_ps(r[b + 0], r[b + 1]);
+        t[b + 1] = _mm512_unpackhi_ps(r[b + 0], r[b + 1]);
+        t[b + 2] = _mm512_unpacklo_ps(r[b + 2], r[b + 3]);
+        t[b + 3] = _mm512_unpackhi_ps(r[b + 2], r[b + 3]);
+    }
+    for (int b = 0; b < 16; b += 4) {
+        r[b + 0] = _mm512_shuffle_ps(t[b + 0], t[b + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[b + 1] = _mm512_shuffle_ps(t[b + 0], t[b + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[b + 2] = _mm512_shuffle_ps(t[b + 1], t[b + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[b + 3] = _mm512_shuffle_ps(t[b + 1], t[b + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int b = 0; b < 16; b += 8)
+        for (int q = 0; q < 4; ++q) {
+            t[b + q] = _mm512_shuffle_f32x4(r[b + q], r[b + 4 + q], 0x88);
+            t[b + 4 + q] = _mm512_shuffle_f32x4(r[b + q], r[b + 4 + q], 0xdd);
+        }
+    for (int q = 0; q < 8; ++q) {
+        r[q] = _mm512_shuffle_f32x4(t[q], t[8 + q], 0x88);
+        r[8 + q] = _mm512_shuffle_f32x4(t[q], t[8 + q], 0xdd);
+    }
+}
+
+TF_V4 static void solve_x_block_v4(const tf_line_factors *L, tf_real *restrict a, tf_index sy,
+                                   tf_index w, tf_real *restrict buf)
+{
+    const tf_index n = L->n, w16 = w / 16 * 16, n16 = n / 16 * 16;
+    __m512 r[16];
+    for (tf_index q0 = 0; q0 < w16; q0 += 16) {
+        const tf_real *src = a + q0 * sy;
+        /* The next 16 rows, prefetched while these are transposed (16 interleaved 1 KB rows
+         * are too short for the hardware prefetcher to run ahead). */
+        const tf_real *next = q0 + 32 <= w ? src + 16 * sy : NULL;
+        for (tf_index i = 0; i < n16; i += 16) {
+            for (int q = 0; q < 16; ++q) {
+                r[q] = _mm512_loadu_ps(src + q * sy + i);
+                if (next)
+                    __builtin_prefetch(next + q * sy + i);
+            }
+            transpose16(r);
+            for (int q = 0; q < 16; ++q)
+                _mm512_storeu_ps(buf + (i + q) * XW + q0, r[q]);
+        }
+        for (tf_index i = n16; i < n; ++i)
+            for (tf_index q = 0; q < 16; ++q)
+                buf[i * XW + q0 + q] = src[q * sy + i];
+    }
+    if (w16 < w)
+        tile_in(a + w16 * sy, sy, buf + w16, w - w16, n);
+    tf_thomas_lines(L, buf, XW, XW); /* all XW lanes: a constant count vectorises best; lanes >= w hold finite leftovers and are not copied back */
+    for (tf_index q0 = 0; q0 < w16; q0 += 16) {
+        tf_real *dst = a + q0 * sy;
+        for (tf_index i = 0; i < n16; i += 16) {
+            for (int q = 0; q < 16; ++q)
+                r[q] = _mm512_loadu_ps(buf + (i + q) * XW + q0);
+            transpose16(r);
+            for (int q = 0; q < 16; ++q)
+                _mm512_storeu_ps(dst + q * sy + i, r[q]);
+        }
+        for (tf_index i = n16; i < n; ++i)
+            for (tf_index q = 0; q < 16; ++q)
+                dst[q * sy + i] = buf[i * XW + q0 + q];
+    }
+    if (w16 < w)
+        tile_out(buf + w16, a + w16 * sy, sy, w - w16, n);
+}
+#endif
+
+TF_CLONES static void solve_x_block(const tf_line_factors *L, tf_real *restrict a, tf_index sy,
+                                    tf_index w, tf_real *restrict buf)
+{
+    tile_in(a, sy, buf, w, L->n);
+    tf_thomas_lines(L, buf, XW, XW); /* all XW lanes: a constant count vectorises best; lanes >= w hold finite leftovers and are not copied back */
+    tile_out(buf, a, sy, w, L->n);
+}
+
+/* count lines of stride `stride` (y or z lines of one plane or slab), tf_thomas_lines. */
+TF_CLONES static void solve_lines(const tf_line_factors *L, tf_real *a, tf_index stride,
+                                  tf_index count)
+{
+    tf_thomas_lines(L, a, stride, count);
+}
+
+/* Backward-Euler diffusion along direction d of every field (tf_thomas_lines). x lines go
+ * through solve_x_block; y and z lines are solved a whole x-row at a time, so the inner loops
+ * run over contiguous memory. */
 static void diffuse(cpu_impl *c, int d)
 {
     const tf_grid *g = &c->g;
@@ -187,22 +422,69 @@ static void diffuse(cpu_impl *c, int d)
             continue; /* D = 0: identity */
         tf_real *a = c->f[f];
         if (d == 0) {
-#pragma omp parallel for collapse(2) schedule(static) if (PAR(g))
-            for (tf_index k = 0; k < nz; ++k)
-                for (tf_index j = 0; j < ny; ++j)
-                    tf_thomas_lines(L, a + tf_at(g, 0, j, k), 1, 1);
+            const tf_index nb = (ny + XW - 1) / XW;
+#pragma omp parallel if (PAR(g))
+            {
+                tf_real *buf = c->xbuf[thread_id()];
+#pragma omp for collapse(2) schedule(static)
+                for (tf_index k = 0; k < nz; ++k)
+                    for (tf_index b = 0; b < nb; ++b) {
+                        const tf_index j0 = b * XW;
+                        tf_real *blk = a + tf_at(g, 0, j0, k);
+                        const tf_index w = ny - j0 < XW ? ny - j0 : XW;
+#ifdef TF_X_V4
+                        if (c->x_v4)
+                            solve_x_block_v4(L, blk, g->sy, w, buf);
+                        else
+#endif
+                            solve_x_block(L, blk, g->sy, w, buf);
+                    }
+            }
         } else if (d == 1) {
 #pragma omp parallel for schedule(static) if (PAR(g))
             for (tf_index k = 0; k < nz; ++k)
-                tf_thomas_lines(L, a + tf_at(g, 0, 0, k), g->sy, nx);
+                solve_lines(L, a + tf_at(g, 0, 0, k), g->sy, nx);
         } else {
 #pragma omp parallel for schedule(static) if (PAR(g))
             for (tf_index j = 0; j < ny; ++j)
-                tf_thomas_lines(L, a + tf_at(g, 0, j, 0), g->sz, nx);
+                solve_lines(L, a + tf_at(g, 0, j, 0), g->sz, nx);
         }
     }
 }
 
+/* Forward Euler over n consecutive cells from the padded fields F (stencil strides sy, sz) into
+ * N (tf_lap7, tf_explicit_voxel). */
+TF_CLONES static void explicit_row(const tf_coeffs *co, const tf_real *dif,
+                                   const tf_real *restrict F0, const tf_real *restrict F1,
+                                   const tf_real *restrict F2, const tf_real *restrict F3,
+                                   const tf_real *restrict F4, const tf_real *restrict F5,
+                                   tf_real *restrict N0, tf_real *restrict N1,
+                                   tf_real *restrict N2, tf_real *restrict N3,
+                                   tf_real *restrict N4, tf_real *restrict N5,
+                                   const tf_real *restrict v, tf_index n, tf_index sy,
+                                   tf_index sz, tf_real dt)
+{
+    const tf_coeffs cl = *co;
+    const tf_real d[TF_NFIELDS] = {dif[0], dif[1], dif[2], dif[3], dif[4], dif[5]};
+    for (tf_index i = 0; i < n; ++i) {
+        const tf_real u[TF_NFIELDS] = {F0[i], F1[i], F2[i], F3[i], F4[i], F5[i]};
+        const tf_real lap[TF_NFIELDS] = {tf_lap7(F0, i, sy, sz), tf_lap7(F1, i, sy, sz),
+                                         tf_lap7(F2, i, sy, sz), tf_lap7(F3, i, sy, sz),
+                                         tf_lap7(F4, i, sy, sz), tf_lap7(F5, i, sy, sz)};
+        tf_real out[TF_NFIELDS];
+        tf_explicit_voxel(&cl, u, lap, d, v[i], dt, out);
+        N0[i] = out[0];
+        N1[i] = out[1];
+        N2[i] = out[2];
+        N3[i] = out[3];
+        N4[i] = out[4];
+        N5[i] = out[5];
+    }
+}
+
+/* One explicit step. Each thread takes the static share of z-planes it first touched and walks
+ * it in j-tiles of TF_CPU_TILE_J rows, k inside a tile, so the three planes of the stencil of
+ * the tile (3 x TF_CPU_TILE_J rows x 6 fields) stay in L2 while k advances. */
 static void explicit_step(cpu_impl *c, const tf_coeffs *co)
 {
     const tf_grid *g = &c->g;
@@ -212,28 +494,23 @@ static void explicit_step(cpu_impl *c, const tf_coeffs *co)
     tf_real *const *F = c->f;
     tf_real *const *N = c->next;
     const tf_real *v = c->vessel;
-    const tf_coeffs cl = *co;
-    const tf_index sy = g->sy, sz = g->sz;
-    tf_real dif[TF_NFIELDS];
-    for (int f = 0; f < TF_NFIELDS; ++f)
-        dif[f] = c->su->dif[f];
-#pragma omp parallel for collapse(2) schedule(static) if (PAR(g))
-    for (tf_index k = 0; k < g->n[2]; ++k)
-        for (tf_index j = 0; j < g->n[1]; ++j) {
-            const tf_index p0 = tf_at(g, 0, j, k);
-#pragma omp simd
-            for (tf_index i = 0; i < g->n[0]; ++i) {
-                const tf_index p = p0 + i;
-                tf_real u[TF_NFIELDS], lap[TF_NFIELDS], out[TF_NFIELDS];
-                for (int f = 0; f < TF_NFIELDS; ++f) {
-                    u[f] = F[f][p];
-                    lap[f] = tf_lap7(F[f], p, sy, sz);
+    const tf_index sy = g->sy, sz = g->sz, nx = g->n[0], ny = g->n[1], nz = g->n[2];
+    const tf_real *dif = c->su->dif;
+#pragma omp parallel if (PAR(g))
+    {
+        tf_index k0 = 0, k1 = nz;
+        static_share(nz, &k0, &k1);
+        for (tf_index j0 = 0; j0 < ny; j0 += TF_CPU_TILE_J) {
+            const tf_index j1 = j0 + TF_CPU_TILE_J < ny ? j0 + TF_CPU_TILE_J : ny;
+            for (tf_index k = k0; k < k1; ++k)
+                for (tf_index j = j0; j < j1; ++j) {
+                    const tf_index p = tf_at(g, 0, j, k);
+                    explicit_row(co, dif, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p,
+                                 F[5] + p, N[0] + p, N[1] + p, N[2] + p, N[3] + p, N[4] + p,
+                                 N[5] + p, v + p, nx, sy, sz, dt);
                 }
-                tf_explicit_voxel(&cl, u, lap, dif, v[p], dt, out);
-                for (int f = 0; f < TF_NFIELDS; ++f)
-                    N[f][p] = out[f];
-            }
         }
+    }
     for (int f = 0; f < TF_NFIELDS; ++f) {
         tf_real *t = c->f[f];
         c->f[f] = c->next[f];

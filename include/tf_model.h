@@ -45,7 +45,18 @@ TF_HD void tf_reaction_rates(const tf_coeffs *c, const tf_real u[TF_NFIELDS], tf
 
     const tf_real cc = C * c->inv_K_CE;
     const tf_real phi = one / ((one + cc * cc) * (one + S * c->inv_K_S));
-    const tf_real p_sat = P / (P + c->K_P);
+    /* The two saturations of P and the two of C take one division per pair:
+     * x/(x+K1) = x (x+K2) / ((x+K1)(x+K2)). Divisions dominate the cost of a voxel on the CPU
+     * and the GPU; the product stays in range for every K and level the parameter bounds allow
+     * (at most about 1e18, at least 1e-24). */
+    const tf_real dP1 = P + c->K_P, dP2 = P + c->K_PS;
+    const tf_real rP = one / (dP1 * dP2);
+    const tf_real p_sat = P * dP2 * rP;    /* P / (P + K_P) */
+    const tf_real p_sup = P * dP1 * rP;    /* P / (P + K_PS) */
+    const tf_real dC1 = C + c->K_CD, dC2 = C + c->K_GC;
+    const tf_real rC = one / (dC1 * dC2);
+    const tf_real c_apo = C * dC2 * rC;    /* C / (C + K_CD) */
+    const tf_real c_gc = C * dC1 * rC;     /* C / (C + K_GC) */
 
     /* T: logistic growth r g T (1 - T), split so that T stays in [0, 1]. */
     const tf_real growth = c->r_T * (one + c->beta_P * p_sat);
@@ -53,13 +64,13 @@ TF_HD void tf_reaction_rates(const tf_coeffs *c, const tf_real u[TF_NFIELDS], tf
     loss[TF_TUMOR] = growth * T + c->k_kill * phi * E;
 
     prod[TF_EFFECTOR] = c->E_src * v * (one + c->chi_P * p_sat);
-    loss[TF_EFFECTOR] = c->mu_E + c->k_ex * T + c->mu_CE * C / (C + c->K_CD);
+    loss[TF_EFFECTOR] = c->mu_E + c->k_ex * T + c->mu_CE * c_apo;
 
-    prod[TF_SUPPRESSOR] = c->S_src * v * P / (P + c->K_PS);
+    prod[TF_SUPPRESSOR] = c->S_src * v * p_sup;
     loss[TF_SUPPRESSOR] = c->mu_S;
 
     prod[TF_PRO] = (c->P_from_T * T + c->s_PS * S) / (one + A * c->inv_K_A);
-    loss[TF_PRO] = c->mu_P + c->gamma_eff * C / (C + c->K_GC);
+    loss[TF_PRO] = c->mu_P + c->gamma_eff * c_gc;
 
     prod[TF_ANTI] = c->s_AS * S + c->s_AE * E + c->lambda_A * v * c->A_b;
     loss[TF_ANTI] = c->lambda_A * v + c->mu_A;
@@ -70,13 +81,26 @@ TF_HD void tf_reaction_rates(const tf_coeffs *c, const tf_real u[TF_NFIELDS], tf
 
 /* Linearly implicit reaction update over dt minutes, in place:
  * u <- (u + dt prod) / (1 + dt loss), rates from the state at the start of the sub-step.
- * Keeps every field non-negative and T in [0, 1] for any dt. */
+ * Keeps every field non-negative and T in [0, 1] for any dt. E and S, and P and A, take one
+ * division per pair, a/b = a d / (b d): both denominators are >= 1 and their product stays far
+ * below the float range for any rate and step the parameter bounds allow. T keeps its own
+ * correctly rounded division, so T = 1 stays exactly 1 (the pair form can round above it). */
 TF_HD void tf_react_voxel(const tf_coeffs *c, tf_real u[TF_NFIELDS], tf_real v, tf_real dt)
 {
     tf_real prod[TF_NFIELDS], loss[TF_NFIELDS];
     tf_reaction_rates(c, u, v, prod, loss);
+    const tf_real one = (tf_real)1;
+    tf_real d[TF_NFIELDS];
     for (int f = 0; f < TF_NFIELDS; ++f)
-        u[f] = (u[f] + dt * prod[f]) / ((tf_real)1 + dt * loss[f]);
+        d[f] = one + dt * loss[f];
+    const tf_real rES = one / (d[TF_EFFECTOR] * d[TF_SUPPRESSOR]);
+    const tf_real rPA = one / (d[TF_PRO] * d[TF_ANTI]);
+    u[TF_TUMOR] = (u[TF_TUMOR] + dt * prod[TF_TUMOR]) / d[TF_TUMOR];
+    u[TF_EFFECTOR] = (u[TF_EFFECTOR] + dt * prod[TF_EFFECTOR]) * d[TF_SUPPRESSOR] * rES;
+    u[TF_SUPPRESSOR] = (u[TF_SUPPRESSOR] + dt * prod[TF_SUPPRESSOR]) * d[TF_EFFECTOR] * rES;
+    u[TF_PRO] = (u[TF_PRO] + dt * prod[TF_PRO]) * d[TF_ANTI] * rPA;
+    u[TF_ANTI] = (u[TF_ANTI] + dt * prod[TF_ANTI]) * d[TF_PRO] * rPA;
+    u[TF_CORTISOL] = (u[TF_CORTISOL] + dt * prod[TF_CORTISOL]) / d[TF_CORTISOL];
 }
 
 /* 7-point Laplacian sum (without the 1/h^2 factor) of the padded array `a` at linear index p. */
