@@ -65,32 +65,32 @@ static const tf_index MAX_GRID_YZ = 65535; /* grid y and z limit; kernels loop p
 /* Kernels                                                                                   */
 
 /* Per-cell kernels (k_react, k_explicit, k_check): thread (x, y) of a block of (32, y) threads
- * takes cell i = blockIdx.x * 32 + threadIdx.x; blocks loop over j (grid y at most 65535 blocks,
- * while n[1] may reach 2^20) and over k (grid z). A warp is one x-row of 32 threads, so j and k
- * are the same across a warp (k_check's shuffles rely on it). */
+ * takes cell (i, j) = (blockIdx.x * 32 + threadIdx.x, j_off + blockIdx.y * y + threadIdx.y),
+ * blocks loop over k (grid z). Grid y is at most 65535 blocks while n[1] may reach 2^20, so the
+ * host launches once per chunk of CELL_ROWS rows from j_off (a loop over j inside the kernels
+ * costs them about twice the registers). A warp is one x-row of 32 threads, so j and k are the
+ * same across a warp (k_check's shuffles rely on it). */
 static_assert(TF_CUDA_BLOCK_X == 32, "per-cell kernels assume one warp per x-row of a block");
 
 /* Linearly implicit reaction sub-step of dt on every interior cell, all six fields in place. */
 __global__ void k_react(field_set F, const tf_real *__restrict__ vessel, tf_grid g, tf_coeffs c,
-                        tf_real dt)
+                        tf_real dt, tf_index j_off)
 {
     const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= g.n[0])
+    const tf_index j = j_off + (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
+    if (i >= g.n[0] || j >= g.n[1])
         return;
-    const tf_index j0 = (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
-    const tf_index sj = (tf_index)gridDim.y * blockDim.y;
-    for (tf_index k = blockIdx.z; k < g.n[2]; k += gridDim.z)
-        for (tf_index j = j0; j < g.n[1]; j += sj) {
-            const tf_index p = tf_at(&g, i, j, k);
-            tf_real u[TF_NFIELDS];
+    for (tf_index k = blockIdx.z; k < g.n[2]; k += gridDim.z) {
+        const tf_index p = tf_at(&g, i, j, k);
+        tf_real u[TF_NFIELDS];
 #pragma unroll
-            for (int f = 0; f < TF_NFIELDS; ++f)
-                u[f] = F.a[f][p];
-            tf_react_voxel(&c, u, vessel[p], dt);
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            u[f] = F.a[f][p];
+        tf_react_voxel(&c, u, vessel[p], dt);
 #pragma unroll
-            for (int f = 0; f < TF_NFIELDS; ++f)
-                F.a[f][p] = u[f];
-        }
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            F.a[f][p] = u[f];
+    }
 }
 
 /* Ghost values of the six faces of every field (interior extents of each face, as
@@ -131,28 +131,26 @@ __global__ void k_ghosts(const __grid_constant__ field_set F, tf_grid g,
 /* Explicit step, fused: each thread reads the 7-point stencil of all six fields (ghosts filled)
  * and the vessel density, and writes the six new values to the other buffer. */
 __global__ void k_explicit(field_set U, field_set O, const tf_real *__restrict__ vessel, tf_grid g,
-                           tf_coeffs c, real6 dif, tf_real dt)
+                           tf_coeffs c, real6 dif, tf_real dt, tf_index j_off)
 {
     const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= g.n[0])
+    const tf_index j = j_off + (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
+    if (i >= g.n[0] || j >= g.n[1])
         return;
-    const tf_index j0 = (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
-    const tf_index sj = (tf_index)gridDim.y * blockDim.y;
-    for (tf_index k = blockIdx.z; k < g.n[2]; k += gridDim.z)
-        for (tf_index j = j0; j < g.n[1]; j += sj) {
-            const tf_index p = tf_at(&g, i, j, k);
-            tf_real u[TF_NFIELDS], lap[TF_NFIELDS], out[TF_NFIELDS];
+    for (tf_index k = blockIdx.z; k < g.n[2]; k += gridDim.z) {
+        const tf_index p = tf_at(&g, i, j, k);
+        tf_real u[TF_NFIELDS], lap[TF_NFIELDS], out[TF_NFIELDS];
 #pragma unroll
-            for (int f = 0; f < TF_NFIELDS; ++f) {
-                const tf_real *__restrict__ a = U.a[f];
-                u[f] = a[p];
-                lap[f] = tf_lap7(a, p, g.sy, g.sz);
-            }
-            tf_explicit_voxel(&c, u, lap, dif.v, vessel[p], dt, out);
-#pragma unroll
-            for (int f = 0; f < TF_NFIELDS; ++f)
-                O.a[f][p] = out[f];
+        for (int f = 0; f < TF_NFIELDS; ++f) {
+            const tf_real *__restrict__ a = U.a[f];
+            u[f] = a[p];
+            lap[f] = tf_lap7(a, p, g.sy, g.sz);
         }
+        tf_explicit_voxel(&c, u, lap, dif.v, vessel[p], dt, out);
+#pragma unroll
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            O.a[f][p] = out[f];
+    }
 }
 
 /* Line solves in global memory: thread (ia, ib) solves the line starting at
@@ -235,25 +233,25 @@ __global__ void k_zero_ghosts(const __grid_constant__ field_set F, tf_grid g)
 /* The first bad value (negative or non-finite): key = field * nalloc + linear index, the
  * smallest over all cells goes to *first (lowest field, then lowest index). A warp reduces its
  * keys first, so a field bad everywhere costs one atomic per warp. Blocks of (32, y) threads. */
-__global__ void k_check(field_set F, tf_grid g, unsigned long long *first)
+__global__ void k_check(field_set F, tf_grid g, unsigned long long *first, tf_index j_off)
 {
     const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
+    const tf_index j = j_off + (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
+    const bool inside = i < g.n[0] && j < g.n[1];
     unsigned long long key = ~0ull;
-    const tf_index j0 = (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
-    const tf_index sj = (tf_index)gridDim.y * blockDim.y;
-    /* Lanes past n[0] do not return: every lane of the warp takes part in the shuffles. */
-    for (tf_index k = blockIdx.z; k < g.n[2] && i < g.n[0]; k += gridDim.z)
-        for (tf_index j = j0; j < g.n[1]; j += sj) {
-            const tf_index p = tf_at(&g, i, j, k);
+    for (tf_index k = blockIdx.z; k < g.n[2]; k += gridDim.z) {
+        if (!inside)
+            continue; /* no return: every lane takes part in the shuffles below */
+        const tf_index p = tf_at(&g, i, j, k);
 #pragma unroll
-            for (int f = 0; f < TF_NFIELDS; ++f) {
-                const tf_real u = F.a[f][p];
-                if (!(u >= 0 && isfinite(u))) {
-                    const unsigned long long kf = (unsigned long long)f * g.nalloc + p;
-                    key = kf < key ? kf : key;
-                }
+        for (int f = 0; f < TF_NFIELDS; ++f) {
+            const tf_real u = F.a[f][p];
+            if (!(u >= 0 && isfinite(u))) {
+                const unsigned long long kf = (unsigned long long)f * g.nalloc + p;
+                key = kf < key ? kf : key;
             }
         }
+    }
     for (int off = 16; off > 0; off >>= 1) {
         const unsigned long long o = __shfl_down_sync(0xffffffffu, key, off);
         key = o < key ? o : key;
@@ -672,13 +670,17 @@ static field_set state_set(const cuda_impl *c)
 
 static unsigned clamp_yz(tf_index n) { return (unsigned)(n < MAX_GRID_YZ ? n : MAX_GRID_YZ); }
 
-/* Launch shape of the per-cell kernels: (x, y) threads; grid y and z clamped to 65535 blocks,
- * the kernels loop past them. */
-static void cell_shape(const tf_grid *g, dim3 *grid, dim3 *block)
+/* Rows of y one launch of a per-cell kernel covers (grid y at most 65535 blocks). */
+static const tf_index CELL_ROWS = MAX_GRID_YZ * TF_CUDA_BLOCK_Y;
+
+/* Launch shape of a per-cell kernel over rows j_off .. j_off + CELL_ROWS - 1 (clipped to n[1]):
+ * (x, y) threads, z by blocks (the kernels loop past 65535). */
+static void cell_shape(const tf_grid *g, tf_index j_off, dim3 *grid, dim3 *block)
 {
+    const tf_index rows = g->n[1] - j_off < CELL_ROWS ? g->n[1] - j_off : CELL_ROWS;
     *block = dim3(TF_CUDA_BLOCK_X, TF_CUDA_BLOCK_Y, 1);
     *grid = dim3((unsigned)((g->n[0] + TF_CUDA_BLOCK_X - 1) / TF_CUDA_BLOCK_X),
-                 clamp_yz((g->n[1] + TF_CUDA_BLOCK_Y - 1) / TF_CUDA_BLOCK_Y), clamp_yz(g->n[2]));
+                 (unsigned)((rows + TF_CUDA_BLOCK_Y - 1) / TF_CUDA_BLOCK_Y), clamp_yz(g->n[2]));
 }
 
 static unsigned blocks_for(tf_index n, unsigned per_block)
@@ -700,10 +702,12 @@ static tf_status stage_end(cuda_impl *c, stage_set *s, tf_stage st)
 
 static tf_status launch_react(cuda_impl *c, const tf_coeffs *co, tf_real dt)
 {
-    dim3 grid, block;
-    cell_shape(&c->g, &grid, &block);
-    k_react<<<grid, block, 0, c->stream>>>(state_set(c), c->vessel, c->g, *co, dt);
-    TF_CUDA_LAUNCH("k_react");
+    for (tf_index j_off = 0; j_off < c->g.n[1]; j_off += CELL_ROWS) {
+        dim3 grid, block;
+        cell_shape(&c->g, j_off, &grid, &block);
+        k_react<<<grid, block, 0, c->stream>>>(state_set(c), c->vessel, c->g, *co, dt, j_off);
+        TF_CUDA_LAUNCH("k_react");
+    }
     return TF_OK;
 }
 
@@ -762,11 +766,13 @@ static tf_status step_explicit(cuda_impl *c, stage_set *s, const tf_coeffs *c0)
     field_set O;
     for (int f = 0; f < TF_NFIELDS; ++f)
         O.a[f] = c->next[f];
-    dim3 grid, block;
-    cell_shape(g, &grid, &block);
-    k_explicit<<<grid, block, 0, c->stream>>>(state_set(c), O, c->vessel, *g, *c0, c->dif,
-                                              (tf_real)c->su->dt);
-    TF_CUDA_LAUNCH("k_explicit");
+    for (tf_index j_off = 0; j_off < g->n[1]; j_off += CELL_ROWS) {
+        dim3 grid, block;
+        cell_shape(g, j_off, &grid, &block);
+        k_explicit<<<grid, block, 0, c->stream>>>(state_set(c), O, c->vessel, *g, *c0, c->dif,
+                                                  (tf_real)c->su->dt, j_off);
+        TF_CUDA_LAUNCH("k_explicit");
+    }
     TF_TRY(stage_end(c, s, TF_STAGE_EXPLICIT));
     for (int f = 0; f < TF_NFIELDS; ++f) {
         tf_real *t = c->f[f];
@@ -857,10 +863,12 @@ static tf_status cuda_check_state(void *impl, tf_bad_cell *bad)
     const tf_grid *g = &c->g;
     TF_TRY(flush_timers(c));
     TF_CUDA(cudaMemsetAsync(c->d_first, 0xff, sizeof(unsigned long long), c->stream));
-    dim3 grid, block;
-    cell_shape(g, &grid, &block);
-    k_check<<<grid, block, 0, c->stream>>>(state_set(c), *g, c->d_first);
-    TF_CUDA_LAUNCH("k_check");
+    for (tf_index j_off = 0; j_off < g->n[1]; j_off += CELL_ROWS) {
+        dim3 grid, block;
+        cell_shape(g, j_off, &grid, &block);
+        k_check<<<grid, block, 0, c->stream>>>(state_set(c), *g, c->d_first, j_off);
+        TF_CUDA_LAUNCH("k_check");
+    }
     unsigned long long first = 0;
     TF_CUDA(cudaMemcpyAsync(&first, c->d_first, sizeof first, cudaMemcpyDeviceToHost,
                             c->stream));
