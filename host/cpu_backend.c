@@ -166,11 +166,14 @@ static tf_status cpu_get_state(void *impl, tf_real *const fields[TF_NFIELDS], un
     return TF_OK;
 }
 
-void tf_fill_ghosts_host(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a)
+/* The ghost faces of one field, as work-shared loops without barriers (orphaned `omp for
+ * nowait`): call from inside a parallel region, or outside one for a single thread. The three
+ * faces write disjoint ghost cells and read only interior cells, so they need no ordering. */
+static void ghost_faces(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a)
 {
     const tf_index nx = g->n[0], ny = g->n[1], nz = g->n[2];
     /* x faces */
-#pragma omp parallel for schedule(static) if (PAR(g))
+#pragma omp for schedule(static) nowait
     for (tf_index k = 0; k < nz; ++k)
         for (tf_index j = 0; j < ny; ++j) {
             tf_real *row = a + tf_at(g, 0, j, k);
@@ -180,7 +183,7 @@ void tf_fill_ghosts_host(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a
                                      row[nx - 1], row[0]);
         }
     /* y faces */
-#pragma omp parallel for schedule(static) if (PAR(g))
+#pragma omp for schedule(static) nowait
     for (tf_index k = 0; k < nz; ++k)
         for (tf_index i = 0; i < nx; ++i) {
             tf_real *lo = a + tf_at(g, i, 0, k), *hi = a + tf_at(g, i, ny - 1, k);
@@ -190,7 +193,7 @@ void tf_fill_ghosts_host(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a
                                        hi[0], lo[0]);
         }
     /* z faces */
-#pragma omp parallel for schedule(static) if (PAR(g))
+#pragma omp for schedule(static) nowait
     for (tf_index j = 0; j < ny; ++j)
         for (tf_index i = 0; i < nx; ++i) {
             tf_real *lo = a + tf_at(g, i, j, 0), *hi = a + tf_at(g, i, j, nz - 1);
@@ -199,6 +202,12 @@ void tf_fill_ghosts_host(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a
             hi[g->sz] = tf_ghost_value(bc[TF_FACE_ZHI].kind, (tf_real)bc[TF_FACE_ZHI].value,
                                        hi[0], lo[0]);
         }
+}
+
+void tf_fill_ghosts_host(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a)
+{
+#pragma omp parallel if (PAR(g))
+    ghost_faces(g, bc, a);
 }
 
 /* Row kernels. Each runs over one x-row (or a small block) with the six field pointers held in
@@ -411,22 +420,23 @@ TF_CLONES static void solve_lines(const tf_line_factors *L, tf_real *a, tf_index
 
 /* Backward-Euler diffusion along direction d of every field (tf_thomas_lines). x lines go
  * through solve_x_block; y and z lines are solved a whole x-row at a time, so the inner loops
- * run over contiguous memory. */
+ * run over contiguous memory. One parallel region per direction; the fields are independent,
+ * so their work-shared loops run back to back without barriers (nowait). */
 static void diffuse(cpu_impl *c, int d)
 {
     const tf_grid *g = &c->g;
     const tf_index nx = g->n[0], ny = g->n[1], nz = g->n[2];
-    for (int f = 0; f < TF_NFIELDS; ++f) {
-        const tf_line_factors *L = &c->su->lines[f][d];
-        if (L->r == 0 && L->rhs_lo == 0 && L->rhs_hi == 0)
-            continue; /* D = 0: identity */
-        tf_real *a = c->f[f];
-        if (d == 0) {
-            const tf_index nb = (ny + XW - 1) / XW;
+    const tf_index nb = (ny + XW - 1) / XW;
 #pragma omp parallel if (PAR(g))
-            {
-                tf_real *buf = c->xbuf[thread_id()];
-#pragma omp for collapse(2) schedule(static)
+    {
+        tf_real *buf = c->xbuf[thread_id()];
+        for (int f = 0; f < TF_NFIELDS; ++f) {
+            const tf_line_factors *L = &c->su->lines[f][d];
+            if (L->r == 0 && L->rhs_lo == 0 && L->rhs_hi == 0)
+                continue; /* D = 0: identity */
+            tf_real *a = c->f[f];
+            if (d == 0) {
+#pragma omp for collapse(2) schedule(static) nowait
                 for (tf_index k = 0; k < nz; ++k)
                     for (tf_index b = 0; b < nb; ++b) {
                         const tf_index j0 = b * XW;
@@ -439,15 +449,15 @@ static void diffuse(cpu_impl *c, int d)
 #endif
                             solve_x_block(L, blk, g->sy, w, buf);
                     }
+            } else if (d == 1) {
+#pragma omp for schedule(static) nowait
+                for (tf_index k = 0; k < nz; ++k)
+                    solve_lines(L, a + tf_at(g, 0, 0, k), g->sy, nx);
+            } else {
+#pragma omp for schedule(static) nowait
+                for (tf_index j = 0; j < ny; ++j)
+                    solve_lines(L, a + tf_at(g, 0, j, 0), g->sz, nx);
             }
-        } else if (d == 1) {
-#pragma omp parallel for schedule(static) if (PAR(g))
-            for (tf_index k = 0; k < nz; ++k)
-                solve_lines(L, a + tf_at(g, 0, 0, k), g->sy, nx);
-        } else {
-#pragma omp parallel for schedule(static) if (PAR(g))
-            for (tf_index j = 0; j < ny; ++j)
-                solve_lines(L, a + tf_at(g, 0, j, 0), g->sz, nx);
         }
     }
 }
@@ -489,8 +499,6 @@ static void explicit_step(cpu_impl *c, const tf_coeffs *co)
 {
     const tf_grid *g = &c->g;
     const tf_real dt = (tf_real)c->su->dt;
-    for (int f = 0; f < TF_NFIELDS; ++f)
-        tf_fill_ghosts_host(g, c->su->bcs.bc[f], c->f[f]);
     tf_real *const *F = c->f;
     tf_real *const *N = c->next;
     const tf_real *v = c->vessel;
@@ -498,6 +506,11 @@ static void explicit_step(cpu_impl *c, const tf_coeffs *co)
     const tf_real *dif = c->su->dif;
 #pragma omp parallel if (PAR(g))
     {
+        /* Ghosts of all six fields, then one barrier: a step costs two synchronisations, which
+         * matters when the cores are shared and a waiting thread may have been descheduled. */
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            ghost_faces(g, c->su->bcs.bc[f], F[f]);
+#pragma omp barrier
         tf_index k0 = 0, k1 = nz;
         static_share(nz, &k0, &k1);
         for (tf_index j0 = 0; j0 < ny; j0 += TF_CPU_TILE_J) {
