@@ -21,9 +21,11 @@ add_test(NAME hardening_limits
          COMMAND bash ${TF_HARD_DIR}/limits.sh $<TARGET_FILE:tumorfield> ${TF_HARD_WORK}/limits)
 set_tests_properties(hardening_limits PROPERTIES LABELS hardening ENVIRONMENT "OMP_NUM_THREADS=2")
 
-# Valgrind memcheck: only in a build without sanitizers (the two do not mix).
+# Valgrind memcheck: only in a CPU-only build without sanitizers (sanitizers and valgrind do
+# not mix; the CUDA libraries loaded at start-up are slow and noisy under valgrind and not
+# ours). scripts/test builds one for it (build-valgrind).
 find_program(TF_VALGRIND valgrind)
-if(TF_VALGRIND AND NOT TF_SANITIZE AND NOT TF_FUZZ)
+if(TF_VALGRIND AND NOT TF_SANITIZE AND NOT TF_FUZZ AND NOT TF_HAVE_CUDA)
   add_test(NAME hardening_valgrind
            COMMAND bash ${TF_HARD_DIR}/valgrind.sh $<TARGET_FILE:tumorfield>
                    ${TF_HARD_WORK}/valgrind)
