@@ -20,7 +20,6 @@
 #define NC_OK(call) assert_int_equal((call), NC_NOERR)
 
 static const double pi = 3.14159265358979323846;
-static char tmpdir[256];
 
 static void init_state(to_state *st, const tf_scenario *s)
 {
@@ -368,20 +367,6 @@ static void test_initial_file(void **state)
     to_state_free(&r0);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    to_tmpdir(tmpdir, sizeof tmpdir);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    to_rmdir(tmpdir);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,5 +374,5 @@ int main(void)
         cmocka_unit_test(test_vessel_core),   cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_vessel_file),   cmocka_unit_test(test_initial_file),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, to_group_setup, to_group_teardown);
 }

@@ -17,7 +17,6 @@
 
 #define NC_OK(call) assert_int_equal((call), NC_NOERR)
 
-static char tmpdir[1024];
 
 static void grid(tf_grid *g, tf_index nx, tf_index ny, tf_index nz, double h)
 {
@@ -427,20 +426,6 @@ static void test_chunks(void **state)
     }
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    to_tmpdir(tmpdir, sizeof tmpdir);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    to_rmdir(tmpdir);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,5 +433,5 @@ int main(void)
         cmocka_unit_test(test_unwritable), cmocka_unit_test(test_blocks),
         cmocka_unit_test(test_chunks),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, to_group_setup, to_group_teardown);
 }

@@ -16,7 +16,6 @@
 
 #include <cmocka.h>
 
-static char tmpdir[1024];
 
 static const char *const header =
     "time_min,time_d,tumor_volume_mm3,mean_tumor_in_tumor,mean_effector_in_tumor,"
@@ -300,20 +299,6 @@ static void test_summary(void **state)
     tf_error_clear();
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    to_tmpdir(tmpdir, sizeof tmpdir);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    to_rmdir(tmpdir);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,5 +306,5 @@ int main(void)
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_summary),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, to_group_setup, to_group_teardown);
 }

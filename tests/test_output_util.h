@@ -97,6 +97,26 @@ static inline void to_tmpdir(char *buf, size_t len)
 }
 
 /* Remove the scratch directory and the files in it (no subdirectories). */
+static inline void to_rmdir(const char *dir);
+
+/* The test group's scratch directory: made by to_group_setup, removed by to_group_teardown
+ * (cmocka group fixtures). */
+static char tmpdir[1024];
+
+static inline int to_group_setup(void **state)
+{
+    (void)state;
+    to_tmpdir(tmpdir, sizeof tmpdir);
+    return 0;
+}
+
+static inline int to_group_teardown(void **state)
+{
+    (void)state;
+    to_rmdir(tmpdir);
+    return 0;
+}
+
 static inline void to_rmdir(const char *dir)
 {
     DIR *d = opendir(dir);
