@@ -101,7 +101,7 @@ static inline void to_rmdir(const char *dir);
 
 /* The test group's scratch directory: made by to_group_setup, removed by to_group_teardown
  * (cmocka group fixtures). */
-static char tmpdir[1024];
+static char tmpdir[512];
 
 static inline int to_group_setup(void **state)
 {
