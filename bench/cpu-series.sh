@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# cpu-series.sh [TUMORFIELD] [OUTFILE]: the CPU benchmark series of issue 7 on this machine:
+# both schemes at 64^3 .. 320^3 (time per step against grid size) with the ratio to the copy
+# bandwidth measured in the same run, three runs each, written as a markdown record with the
+# machine, commit, command and load. Run it on an otherwise idle machine.
+set -euo pipefail
+tf=${1:-build/tumorfield}
+out=${2:-bench/results/$(date -u +%Y-%m-%d)-cpu-series.md}
+py=/usr/bin/python3
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_PROC_BIND=close OMP_WAIT_POLICY=active
+jsonl=$(mktemp)
+for n in 64 128 192 256 320; do
+  for s in lod explicit; do
+    steps=$(( n <= 128 ? 40 : 10 ))
+    for run in 1 2 3; do
+      load=$(cut -d' ' -f1 /proc/loadavg)
+      "$tf" bench --backend cpu --scheme $s --grid $n --steps $steps --json |
+        "$py" -c 'import json,sys; d=json.load(sys.stdin); d["load"]=float(sys.argv[1]); print(json.dumps(d))' "$load" >> "$jsonl"
+    done
+  done
+done
+{
+  echo "# CPU benchmark series, $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), nproc $(nproc), $(free -g | awk '/Mem:/{print $2}') GiB"
+  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- host include kernels || echo ' (with uncommitted changes)')"
+  echo "- command: OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_PROC_BIND=close OMP_WAIT_POLICY=active $tf bench --backend cpu --scheme S --grid N --steps K --json (3 runs each; median shown)"
+  echo "- bytes per step as host/bench.c counts them (docs/performance.md): LOD 62 arrays, explicit 13, of 4 bytes per cell"
+  echo
+  "$py" - "$jsonl" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print("| scheme | n | cells | ms/step (median) | ns/cell | voxel updates/s | eff. GB/s | copy GB/s | ratio to copy | load |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+keys = sorted({(r["scheme"], r["n"]) for r in rows}, key=lambda k: (k[0], k[1]))
+for sch, n in keys:
+    rs = sorted((r for r in rows if r["scheme"] == sch and r["n"] == n), key=lambda r: r["ms_per_step"])
+    m = rs[len(rs) // 2]
+    print("| %s | %d | %d | %.2f | %.2f | %.3g | %.2f | %.2f | %.3f | %.2f |" % (
+        sch, n, m["cells"], m["ms_per_step"], 1e6 * m["ms_per_step"] / m["cells"],
+        m["voxel_updates_per_s"], m["effective_bandwidth_GBps"], m["copy_bandwidth_GBps"],
+        m["ratio_to_copy"], max(r["load"] for r in rs)))
+print()
+print("Raw --json objects, one per run:")
+print()
+print("```json")
+for r in rows:
+    print(json.dumps(r))
+print("```")
+PY
+} > "$out"
+rm -f "$jsonl"
+echo "wrote $out"
