@@ -254,15 +254,24 @@ static void human_time(char *buf, size_t cap, double s)
         snprintf(buf, cap, "%.3g d", s / 86400);
 }
 
+/* The command line of run or check (run_opts: the run-only options are allowed), and the
+ * scenario it names, loaded with its --set overrides into *s (caller frees *s and
+ * a->output_set, also on failure). */
+static tf_status load_scenario(int argc, char **argv, int run_opts, scenario_args *a,
+                               tf_scenario **s)
+{
+    *s = NULL;
+    TF_TRY(parse_scenario_args(argc, argv, run_opts, a));
+    if (!(*s = malloc(sizeof **s)))
+        return TF_ERROR(TF_ERR_NOMEM, "out of memory");
+    return tf_scenario_load(*s, a->scenario, a->sets, a->nsets);
+}
+
 static tf_status cmd_check(int argc, char **argv)
 {
-    scenario_args a;
-    tf_status st = parse_scenario_args(argc, argv, 0, &a);
-    tf_scenario *s = NULL;
-    if (st == TF_OK && !(s = malloc(sizeof *s)))
-        st = TF_ERROR(TF_ERR_NOMEM, "out of memory");
-    if (st == TF_OK)
-        st = tf_scenario_load(s, a.scenario, a.sets, a.nsets);
+    scenario_args a = {0};
+    tf_scenario *s;
+    tf_status st = load_scenario(argc, argv, 0, &a, &s);
     char *text = st == TF_OK ? tf_scenario_format(s) : NULL;
     if (st == TF_OK && !text)
         st = TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");
@@ -305,13 +314,9 @@ static tf_status cmd_check(int argc, char **argv)
 
 static tf_status cmd_run(int argc, char **argv)
 {
-    scenario_args a;
-    tf_status st = parse_scenario_args(argc, argv, 1, &a);
-    tf_scenario *s = NULL;
-    if (st == TF_OK && !(s = malloc(sizeof *s)))
-        st = TF_ERROR(TF_ERR_NOMEM, "out of memory");
-    if (st == TF_OK)
-        st = tf_scenario_load(s, a.scenario, a.sets, a.nsets);
+    scenario_args a = {0};
+    tf_scenario *s;
+    tf_status st = load_scenario(argc, argv, 1, &a, &s);
     if (st == TF_OK)
         st = tf_run(s, &a.run);
     free(s);
