@@ -381,7 +381,12 @@ static tf_status start(run_ctx *r)
 
     TF_TRY(tf_solver_create(&r->solver, r->o->backend, &r->g, &s->bcs, &s->p, s->scheme, s->dt));
     if (!r->o->quiet) {
-        printf("backend: %s\n", tf_solver_description(r->solver));
+        const char *why = "";
+        if (r->o->backend == TF_BACKEND_AUTO)
+            why = tf_solver_backend(r->solver) == TF_BACKEND_CUDA ? " (auto: a CUDA device is present)"
+                  : tf_cuda_built() ? " (auto: no CUDA device found)"
+                                    : " (auto: this build has no CUDA backend)";
+        printf("backend: %s%s\n", tf_solver_description(r->solver), why);
         printf("run: %lld steps of %g min (%s), grid %lld x %lld x %lld at %g um\n", r->nsteps,
                s->dt, s->scheme == TF_SCHEME_LOD ? "lod" : "explicit", (long long)s->n[0],
                (long long)s->n[1], (long long)s->n[2], s->spacing);
