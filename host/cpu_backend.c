@@ -384,7 +384,9 @@ TF_V4 static void solve_x_block_v4(const tf_line_factors *L, tf_real *restrict a
     }
     if (w16 < w)
         tile_in(a + w16 * sy, sy, buf + w16, w - w16, n);
-    tf_thomas_lines(L, buf, XW, XW); /* all XW lanes: a constant count vectorises best; lanes >= w hold finite leftovers and are not copied back */
+    /* All XW lanes: a constant count vectorises best; lanes >= w hold finite leftovers and are
+     * not copied back. */
+    tf_thomas_lines(L, buf, XW, XW);
     for (tf_index q0 = 0; q0 < w16; q0 += 16) {
         tf_real *dst = a + q0 * sy;
         for (tf_index i = 0; i < n16; i += 16) {
@@ -407,7 +409,9 @@ TF_CLONES static void solve_x_block(const tf_line_factors *L, tf_real *restrict 
                                     tf_index w, tf_real *restrict buf)
 {
     tile_in(a, sy, buf, w, L->n);
-    tf_thomas_lines(L, buf, XW, XW); /* all XW lanes: a constant count vectorises best; lanes >= w hold finite leftovers and are not copied back */
+    /* All XW lanes: a constant count vectorises best; lanes >= w hold finite leftovers and are
+     * not copied back. */
+    tf_thomas_lines(L, buf, XW, XW);
     tile_out(buf, a, sy, w, L->n);
 }
 

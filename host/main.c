@@ -25,7 +25,9 @@
 
 /* Throughputs assumed by `check` for its rough time estimate, in voxel updates per second
  * (all six fields of one cell advanced one step). Measure yours with `tumorfield bench`. */
-#define TF_ASSUMED_CPU_RATE 5e7  /* LOD, a 2-core CPU (bench/results/2026-11-26-cpu-devbox-tuning.md: 8.6e7 at 256^3, float, on a shared machine; rounded down) */
+/* LOD, a 2-core CPU: bench/results/2026-11-26-cpu-series-idle.md measured 1.06e8 voxel
+ * updates/s at 256^3 (float); rounded down for busier machines. */
+#define TF_ASSUMED_CPU_RATE 5e7
 #define TF_ASSUMED_GPU_RATE 2e9  /* LOD, one H100 */
 
 #define MAX_SETS 256

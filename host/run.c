@@ -383,7 +383,8 @@ static tf_status start(run_ctx *r)
     if (!r->o->quiet) {
         const char *why = "";
         if (r->o->backend == TF_BACKEND_AUTO)
-            why = tf_solver_backend(r->solver) == TF_BACKEND_CUDA ? " (auto: a CUDA device is present)"
+            why = tf_solver_backend(r->solver) == TF_BACKEND_CUDA
+                      ? " (auto: a CUDA device is present)"
                   : tf_cuda_built() ? " (auto: no CUDA device found)"
                                     : " (auto: this build has no CUDA backend)";
         printf("backend: %s%s\n", tf_solver_description(r->solver), why);
