@@ -1,0 +1,323 @@
+/* par.c: processes and the domain decomposition (tf_par.h). With TF_HAVE_MPI the calls map onto
+ * MPI on a Cartesian communicator; without it the run is one rank and they reduce to no-ops. */
+#include "tf_par.h"
+#include "tf_par_mpi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef TF_HAVE_MPI
+#include <mpi.h>
+
+struct tf_par_mpi {
+    MPI_Comm cart;    /* Cartesian communicator: MPI dimension 0 is z, 1 is y, 2 is x */
+    MPI_Comm line[3]; /* the ranks along x, y, z through this one, ranked by coordinate */
+    MPI_Request req[TF_PAR_MAX_REQUESTS];
+    int nreq;
+};
+
+static int started; /* tf_par_init called MPI_Init_thread */
+static int agreed_error; /* the last tf_par_agree returned a failure every rank knows */
+
+int tf_par_init(int *argc, char ***argv)
+{
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return 0;
+    started = 1;
+    return 1;
+}
+
+void tf_par_finalize(int code)
+{
+    if (!started)
+        return;
+    /* A failure that not every rank has seen would leave the others waiting in a collective
+     * call: end the whole job instead. */
+    if (code != 0 && !agreed_error && tf_par_world_size() > 1)
+        MPI_Abort(MPI_COMM_WORLD, code);
+    MPI_Finalize();
+    started = 0;
+}
+
+int tf_par_world_rank(void)
+{
+    int r = 0;
+    if (started)
+        MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    return r;
+}
+
+int tf_par_world_size(void)
+{
+    int s = 1;
+    if (started)
+        MPI_Comm_size(MPI_COMM_WORLD, &s);
+    return s;
+}
+
+int tf_par_built(void) { return 1; }
+#else
+int tf_par_init(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    return 0;
+}
+void tf_par_finalize(int code) { (void)code; }
+int tf_par_world_rank(void) { return 0; }
+int tf_par_world_size(void) { return 1; }
+int tf_par_built(void) { return 0; }
+#endif
+
+void tf_par_split(tf_index n, int parts, int c, tf_index *start, tf_index *count)
+{
+    const tf_index q = n / parts, r = n % parts;
+    *start = (tf_index)c * q + (c < r ? c : r);
+    *count = q + (c < r ? 1 : 0);
+}
+
+/* Apply block (coords, dims) of the whole grid g to g. */
+static void set_block(tf_grid *g, const int dims[3], const int coords[3])
+{
+    for (int d = 0; d < 3; ++d)
+        tf_par_split(g->gn[d], dims[d], coords[d], &g->start[d], &g->n[d]);
+    g->sy = g->n[0] + 2;
+    g->sz = g->sy * (g->n[1] + 2);
+    g->nalloc = g->sz * (g->n[2] + 2);
+    g->ncells = g->n[0] * g->n[1] * g->n[2];
+}
+
+tf_status tf_par_decompose(tf_par *p, tf_grid *g, const int want[3], const int periodic[3])
+{
+    memset(p, 0, sizeof *p);
+    p->size = tf_par_world_size();
+    p->rank = tf_par_world_rank();
+    p->node_size = 1;
+    int fixed = 1;
+    for (int d = 0; d < 3; ++d) {
+        if (want[d] < 0)
+            return TF_ERROR(TF_ERR_USAGE, "process grid: %d processes along %c; expected 0 "
+                                          "(chosen) or a positive number", want[d], "xyz"[d]);
+        fixed *= want[d] > 0 ? want[d] : 1;
+        p->dims[d] = 1;
+        p->periodic[d] = periodic[d] != 0;
+    }
+    if (p->size % fixed != 0)
+        return TF_ERROR(TF_ERR_USAGE,
+                        "process grid %dx%dx%d (0 = chosen) does not divide the %d processes "
+                        "of the run",
+                        want[0], want[1], want[2], p->size);
+#ifdef TF_HAVE_MPI
+    int mdims[3] = {want[2], want[1], want[0]}; /* MPI order: z, y, x */
+    if (MPI_Dims_create(p->size, 3, mdims) != MPI_SUCCESS)
+        return TF_ERROR(TF_ERR_USAGE, "process grid: MPI_Dims_create cannot split %d processes "
+                                      "as %dx%dx%d", p->size, want[0], want[1], want[2]);
+    for (int d = 0; d < 3; ++d)
+        p->dims[d] = mdims[2 - d];
+#else
+    for (int d = 0; d < 3; ++d)
+        if (want[d] > 1)
+            return TF_ERROR(TF_ERR_USAGE, "process grid %dx%dx%d: this build has no MPI, so a "
+                                          "run is one process", want[0], want[1], want[2]);
+#endif
+    if ((long long)p->dims[0] * p->dims[1] * p->dims[2] != p->size)
+        return TF_ERROR(TF_ERR_USAGE, "process grid %dx%dx%d has %lld places for %d processes",
+                        p->dims[0], p->dims[1], p->dims[2],
+                        (long long)p->dims[0] * p->dims[1] * p->dims[2], p->size);
+    for (int d = 0; d < 3; ++d)
+        if (p->dims[d] > g->gn[d])
+            return TF_ERROR(TF_ERR_USAGE,
+                            "process grid %dx%dx%d cuts the %lld cells along %c into %d blocks: "
+                            "use fewer processes or fix the split with --procs",
+                            p->dims[0], p->dims[1], p->dims[2], (long long)g->gn[d], "xyz"[d],
+                            p->dims[d]);
+#ifdef TF_HAVE_MPI
+    p->mpi = calloc(1, sizeof *p->mpi);
+    if (!p->mpi)
+        return TF_ERROR(TF_ERR_NOMEM, "out of memory");
+    const int mper[3] = {p->periodic[2], p->periodic[1], p->periodic[0]};
+    MPI_Cart_create(MPI_COMM_WORLD, 3, mdims, mper, 0, &p->mpi->cart);
+    MPI_Comm_rank(p->mpi->cart, &p->rank);
+    int mc[3];
+    MPI_Cart_coords(p->mpi->cart, p->rank, 3, mc);
+    for (int d = 0; d < 3; ++d) {
+        p->coords[d] = mc[2 - d];
+        int lo, hi;
+        MPI_Cart_shift(p->mpi->cart, 2 - d, 1, &lo, &hi);
+        p->nbr[2 * d] = lo == MPI_PROC_NULL ? -1 : lo;
+        p->nbr[2 * d + 1] = hi == MPI_PROC_NULL ? -1 : hi;
+        int keep[3] = {0, 0, 0};
+        keep[2 - d] = 1;
+        MPI_Cart_sub(p->mpi->cart, keep, &p->mpi->line[d]);
+    }
+    MPI_Comm node;
+    MPI_Comm_split_type(p->mpi->cart, MPI_COMM_TYPE_SHARED, p->rank, MPI_INFO_NULL, &node);
+    MPI_Comm_rank(node, &p->node_rank);
+    MPI_Comm_size(node, &p->node_size);
+    MPI_Comm_free(&node);
+#else
+    for (int d = 0; d < 3; ++d) {
+        p->nbr[2 * d] = p->periodic[d] ? 0 : -1;
+        p->nbr[2 * d + 1] = p->periodic[d] ? 0 : -1;
+    }
+#endif
+    set_block(g, p->dims, p->coords);
+    return TF_OK;
+}
+
+void tf_par_free(tf_par *p)
+{
+#ifdef TF_HAVE_MPI
+    if (p->mpi) {
+        for (int d = 0; d < 3; ++d)
+            MPI_Comm_free(&p->mpi->line[d]);
+        MPI_Comm_free(&p->mpi->cart);
+        free(p->mpi);
+    }
+#endif
+    p->mpi = NULL;
+}
+
+#ifdef TF_HAVE_MPI
+/* The communicator of a decomposed run, or the world before one. */
+static MPI_Comm comm_of(const tf_par *p) { return p->mpi ? p->mpi->cart : MPI_COMM_WORLD; }
+
+MPI_Comm tf_par_comm(const tf_par *p) { return comm_of(p); }
+
+tf_status tf_par_agree(const tf_par *p, tf_status st)
+{
+    if (!started || p->size == 1)
+        return st;
+    int first = st != TF_OK ? p->rank : p->size;
+    MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm_of(p));
+    if (first == p->size)
+        return TF_OK;
+    struct {
+        int st;
+        char msg[2048];
+    } m;
+    memset(&m, 0, sizeof m);
+    if (p->rank == first) {
+        m.st = (int)st;
+        snprintf(m.msg, sizeof m.msg, "%s", tf_error_message());
+    }
+    MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, first, comm_of(p));
+    tf_error_clear();
+    tf_error_set((tf_status)m.st, __FILE__, __LINE__, __func__, "rank %d: %s", first, m.msg);
+    agreed_error = 1;
+    return (tf_status)m.st;
+}
+
+int tf_par_any(const tf_par *p, int flag)
+{
+    if (!started || p->size == 1)
+        return flag != 0;
+    int v = flag != 0;
+    MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_MAX, comm_of(p));
+    return v;
+}
+
+void tf_par_sum(const tf_par *p, double *v, int n)
+{
+    if (started && p->size > 1)
+        MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, comm_of(p));
+}
+
+void tf_par_max(const tf_par *p, double *v, int n)
+{
+    if (started && p->size > 1)
+        MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_MAX, comm_of(p));
+}
+
+void tf_par_bcast(const tf_par *p, void *buf, size_t bytes, int root)
+{
+    if (started && p->size > 1)
+        MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, comm_of(p));
+}
+
+void tf_par_barrier(const tf_par *p)
+{
+    if (started && p->size > 1)
+        MPI_Barrier(comm_of(p));
+}
+
+static MPI_Request *next_request(tf_par *p)
+{
+    if (p->mpi->nreq == TF_PAR_MAX_REQUESTS)
+        tf_par_wait(p); /* full: complete what is queued (every message is already posted) */
+    return &p->mpi->req[p->mpi->nreq++];
+}
+
+void tf_par_send(tf_par *p, int face, const void *buf, size_t bytes, int tag)
+{
+    if (p->nbr[face] < 0)
+        return;
+    MPI_Isend(buf, (int)bytes, MPI_BYTE, p->nbr[face], tag, p->mpi->cart, next_request(p));
+}
+
+void tf_par_recv_start(tf_par *p, int face, void *buf, size_t bytes, int tag)
+{
+    if (p->nbr[face] < 0)
+        return;
+    MPI_Irecv(buf, (int)bytes, MPI_BYTE, p->nbr[face], tag, p->mpi->cart, next_request(p));
+}
+
+void tf_par_recv(tf_par *p, int face, void *buf, size_t bytes, int tag)
+{
+    if (p->nbr[face] < 0)
+        return;
+    MPI_Recv(buf, (int)bytes, MPI_BYTE, p->nbr[face], tag, p->mpi->cart, MPI_STATUS_IGNORE);
+}
+
+void tf_par_wait(tf_par *p)
+{
+    if (!p->mpi || p->mpi->nreq == 0)
+        return;
+    MPI_Waitall(p->mpi->nreq, p->mpi->req, MPI_STATUSES_IGNORE);
+    p->mpi->nreq = 0;
+}
+
+void tf_par_line_bcast(const tf_par *p, int d, void *buf, size_t bytes, int root_coord)
+{
+    if (p->dims[d] > 1)
+        MPI_Bcast(buf, (int)bytes, MPI_BYTE, root_coord, p->mpi->line[d]);
+}
+#else
+tf_status tf_par_agree(const tf_par *p, tf_status st)
+{
+    (void)p;
+    return st;
+}
+int tf_par_any(const tf_par *p, int flag)
+{
+    (void)p;
+    return flag != 0;
+}
+void tf_par_sum(const tf_par *p, double *v, int n) { (void)p, (void)v, (void)n; }
+void tf_par_max(const tf_par *p, double *v, int n) { (void)p, (void)v, (void)n; }
+void tf_par_bcast(const tf_par *p, void *buf, size_t bytes, int root)
+{
+    (void)p, (void)buf, (void)bytes, (void)root;
+}
+void tf_par_barrier(const tf_par *p) { (void)p; }
+/* One rank: every neighbour is this rank or none, and the backends never send to themselves. */
+void tf_par_send(tf_par *p, int face, const void *buf, size_t bytes, int tag)
+{
+    (void)p, (void)face, (void)buf, (void)bytes, (void)tag;
+}
+void tf_par_recv_start(tf_par *p, int face, void *buf, size_t bytes, int tag)
+{
+    (void)p, (void)face, (void)buf, (void)bytes, (void)tag;
+}
+void tf_par_recv(tf_par *p, int face, void *buf, size_t bytes, int tag)
+{
+    (void)p, (void)face, (void)buf, (void)bytes, (void)tag;
+}
+void tf_par_wait(tf_par *p) { (void)p; }
+void tf_par_line_bcast(const tf_par *p, int d, void *buf, size_t bytes, int root_coord)
+{
+    (void)p, (void)d, (void)buf, (void)bytes, (void)root_coord;
+}
+#endif
