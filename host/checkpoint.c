@@ -3,7 +3,13 @@
  * Layout: netCDF-4 with dimensions z, y, x (global); one variable per field and `vessel` in the
  * build's precision (NC_FLOAT or NC_DOUBLE, so a restart is bit-for-bit); global attributes
  * tumorfield_checkpoint = 1, tumorfield_precision, step, time_min, driver_x, driver_z, driver_L,
- * scenario. Written as PATH.tmp, closed, fsync'ed, renamed over PATH, directory fsync'ed. */
+ * scenario. Written as PATH.tmp, closed, fsync'ed, renamed over PATH, directory fsync'ed.
+ *
+ * With several ranks all of them write PATH.tmp together (parallel NetCDF, collective access,
+ * each rank its block), close it, and rank 0 alone syncs, renames and syncs the directory;
+ * the ranks agree on the status after every step, so all return the same one and none returns
+ * before the rename. Reading is per rank (serial NetCDF, read-only, the rank's block), so a
+ * checkpoint written by any number of ranks restarts on any other. */
 #include "tf_checkpoint.h"
 
 #include "tf_fields.h"
@@ -30,6 +36,14 @@
 
 static const char *const dim_name[3] = {"x", "y", "z"};
 
+/* TF_OK, or TF_ERR_IO naming a failed NetCDF call. */
+static tf_status nc_status(int rc, const char *call, const char *path)
+{
+    if (rc != NC_NOERR)
+        return TF_ERROR(TF_ERR_IO, "NetCDF: %s on '%s': %s", call, path, nc_strerror(rc));
+    return TF_OK;
+}
+
 /* Copy between a padded array and a contiguous (z, y, x) block of the interior. */
 static void pack(const tf_grid *g, const tf_real *a, tf_real *buf)
 {
@@ -51,18 +65,18 @@ static void unpack(const tf_grid *g, const tf_real *buf, tf_real *a)
         }
 }
 
-static tf_status define_and_write(int nc, const char *tmp, const tf_grid *g,
-                                  tf_real *const f[TF_NFIELDS], const tf_real *vessel,
-                                  const tf_checkpoint_info *info, const char *scenario_text,
-                                  tf_real *buf)
+/* Define the file (local to each rank until nc_enddef; all ranks define the same). */
+static tf_status define(int nc, const char *tmp, const tf_grid *g, const tf_par *par,
+                        const tf_checkpoint_info *info, const char *scenario_text,
+                        int var[TF_NFIELDS + 1])
 {
     int dims[3]; /* z, y, x */
     for (int d = 0; d < 3; ++d)
         TF_NC(nc_def_dim(nc, dim_name[2 - d], (size_t)g->gn[2 - d], &dims[d]), tmp);
-    int var[TF_NFIELDS + 1];
     for (int v = 0; v <= TF_NFIELDS; ++v) {
         const char *name = v < TF_NFIELDS ? tf_field_name[v] : "vessel";
         TF_NC(nc_def_var(nc, name, TF_NC_REAL, 3, dims, &var[v]), tmp);
+        TF_NC(tf_nc_collective(nc, var[v], par), tmp);
     }
     const int one = 1;
     const long long step = info->step;
@@ -77,12 +91,25 @@ static tf_status define_and_write(int nc, const char *tmp, const tf_grid *g,
     TF_NC(nc_put_att_double(nc, NC_GLOBAL, "driver_z", NC_DOUBLE, 1, &info->drv.z), tmp);
     TF_NC(nc_put_att_double(nc, NC_GLOBAL, "driver_L", NC_DOUBLE, 1, &info->drv.L), tmp);
     TF_NC(nc_put_att_text(nc, NC_GLOBAL, "scenario", strlen(scenario_text), scenario_text), tmp);
-    TF_NC(nc_enddef(nc), tmp);
+    return TF_OK;
+}
+
+/* Collective. Define the file, end define mode and write every variable's block. */
+static tf_status define_and_write(int nc, const char *tmp, const tf_grid *g, const tf_par *par,
+                                  tf_real *const f[TF_NFIELDS], const tf_real *vessel,
+                                  const tf_checkpoint_info *info, const char *scenario_text,
+                                  tf_real *buf)
+{
+    int var[TF_NFIELDS + 1];
+    TF_TRY(tf_par_agree(par, define(nc, tmp, g, par, info, scenario_text, var)));
+    TF_TRY(tf_par_agree(par, nc_status(nc_enddef(nc), "nc_enddef(nc)", tmp)));
     const size_t start[3] = {(size_t)g->start[2], (size_t)g->start[1], (size_t)g->start[0]};
     const size_t count[3] = {(size_t)g->n[2], (size_t)g->n[1], (size_t)g->n[0]};
     for (int v = 0; v <= TF_NFIELDS; ++v) {
         pack(g, v < TF_NFIELDS ? f[v] : vessel, buf);
-        TF_NC(tf_nc_put_vara(nc, var[v], start, count, buf), tmp);
+        TF_TRY(tf_par_agree(par, nc_status(tf_nc_put_vara(nc, var[v], start, count, buf),
+                                           "tf_nc_put_vara(nc, var[v], start, count, buf)",
+                                           tmp)));
     }
     return TF_OK;
 }
@@ -100,39 +127,62 @@ static tf_status sync_path(const char *path, int directory)
     return TF_OK;
 }
 
-tf_status tf_checkpoint_write(const char *path, const tf_grid *g, tf_real *const f[TF_NFIELDS],
-                              const tf_real *vessel, const tf_checkpoint_info *info,
-                              const char *scenario_text)
+/* Rank 0's part: make the closed temporary file the checkpoint. */
+static tf_status commit(const char *tmp, const char *path)
 {
+    TF_TRY(sync_path(tmp, 0));
+    if (rename(tmp, path) != 0)
+        return TF_ERROR(TF_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    return TF_OK;
+}
+
+tf_status tf_checkpoint_write(const char *path, const tf_grid *g, const tf_par *par,
+                              tf_real *const f[TF_NFIELDS], const tf_real *vessel,
+                              const tf_checkpoint_info *info, const char *scenario_text)
+{
+    tf_par one;
+    if (!par || par->size == 1) {
+        memset(&one, 0, sizeof one);
+        one.size = 1;
+        par = &one;
+    }
+    const int root = par->rank == 0;
     char tmp[TF_PATH_MAX + TF_NAME_MAX + 64];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return TF_ERROR(TF_ERR_IO, "checkpoint path too long: '%s'", path);
+        return tf_par_agree(par, TF_ERROR(TF_ERR_IO, "checkpoint path too long: '%s'", path));
     tf_real *buf = malloc(sizeof(tf_real) * (size_t)g->ncells);
-    if (!buf)
-        return TF_ERROR(TF_ERR_NOMEM, "out of memory for the checkpoint buffer");
+    tf_status st = tf_par_agree(par, buf ? TF_OK
+                                         : TF_ERROR(TF_ERR_NOMEM,
+                                                    "out of memory for the checkpoint buffer"));
+    if (st != TF_OK) {
+        free(buf);
+        return st;
+    }
     int nc = -1;
-    int rc = nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &nc);
-    tf_status st;
-    if (rc != NC_NOERR) {
-        st = TF_ERROR(TF_ERR_IO, "cannot create checkpoint '%s': %s", tmp, nc_strerror(rc));
-    } else {
-        st = define_and_write(nc, tmp, g, f, vessel, info, scenario_text, buf);
+    int rc = tf_nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, par, &nc);
+    st = tf_par_agree(par, rc == NC_NOERR ? TF_OK
+                                          : TF_ERROR(TF_ERR_IO, "cannot create checkpoint '%s': "
+                                                     "%s", tmp, nc_strerror(rc)));
+    if (st == TF_OK) {
+        st = define_and_write(nc, tmp, g, par, f, vessel, info, scenario_text, buf);
         rc = nc_close(nc);
         if (st == TF_OK && rc != NC_NOERR)
             st = TF_ERROR(TF_ERR_IO, "cannot write checkpoint '%s': %s", tmp, nc_strerror(rc));
+        st = tf_par_agree(par, st);
     }
+    /* A rank that created the file while another could not leaves it open (closing is
+     * collective); rank 0 removes it below. */
     free(buf);
     if (st == TF_OK)
-        st = sync_path(tmp, 0);
-    if (st == TF_OK && rename(tmp, path) != 0)
-        st = TF_ERROR(TF_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+        st = tf_par_agree(par, root ? commit(tmp, path) : TF_OK);
     if (st != TF_OK) {
-        unlink(tmp); /* the previous checkpoint at `path` stays as it was */
+        if (root)
+            unlink(tmp); /* the previous checkpoint at `path` stays as it was */
         return st;
     }
     char dir[TF_PATH_MAX + TF_NAME_MAX + 64];
     snprintf(dir, sizeof dir, "%s", path);
-    return sync_path(dirname(dir), 1);
+    return tf_par_agree(par, root ? sync_path(dirname(dir), 1) : TF_OK);
 }
 
 static tf_status open_checkpoint(const char *path, int *nc)

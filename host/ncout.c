@@ -9,9 +9,23 @@
  * A write that fails half way leaves an HDF5 file that neither reads nor closes cleanly, so
  * before each record (and before the header of a new or reopened file) the writer checks that
  * the file size limit (ulimit -f) and the free disk space leave room for it, and refuses the
- * record (TF_ERR_IO) while the file still holds every record written so far. */
+ * record (TF_ERR_IO) while the file still holds every record written so far.
+ *
+ * Parallel runs (a tf_par of more than one rank, MPI builds): all ranks open the one file
+ * together (nc_create_par / nc_open_par) and every variable is written with collective access,
+ * which parallel HDF5 needs to extend the time dimension and to deflate chunks. Each rank
+ * writes its block of a variable in one nc_put_vara call (so every rank makes the same calls);
+ * the coordinate of a line of blocks and the time value are written by one rank while the
+ * others pass a zero count. Rank 0 alone judges the room on disk. After every step that can
+ * fail the ranks agree on the status (tf_par_agree), so all of them return the same status
+ * and no rank enters a collective call that another has left. */
 #define _POSIX_C_SOURCE 200809L
 #include "tf_io.h"
+#include "tf_par_mpi.h"
+
+#ifdef TF_HAVE_MPI
+#include <netcdf_par.h>
+#endif
 
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +44,7 @@ struct tf_ncout {
     int ncid;
     char path[TF_PATH_MAX];
     tf_grid g;                 /* global shape and local block */
+    tf_par par;                /* the ranks sharing the file (size 1: a serial file) */
     unsigned mask;             /* fields written */
     int varid[TF_NFIELDS];     /* -1 for fields not written */
     int time_varid;
@@ -37,10 +52,86 @@ struct tf_ncout {
     size_t chunk[3];           /* chunk extent in z, y, x */
     double record_bytes;       /* upper bound of what one record adds to the file */
     double header_bytes;       /* upper bound of the definitions and the vessel map */
-    float *buf;                /* one z slab of the local block: chunk[0] * n[1] * n[0] */
+    float *buf;                /* serial: one z slab of the local block, chunk[0] * n[1] * n[0];
+                                  parallel: the whole block, n[2] * n[1] * n[0] */
 };
 
 static const char *const axis_name[3] = {"x", "y", "z"};
+
+/* The decomposition of par, or one rank holding the whole grid when par is NULL. */
+static tf_par ranks_of(const tf_par *par)
+{
+    tf_par p;
+    if (par)
+        return *par;
+    memset(&p, 0, sizeof p);
+    p.size = 1;
+    for (int d = 0; d < 3; ++d)
+        p.dims[d] = 1;
+    for (int f = 0; f < TF_NFACES; ++f)
+        p.nbr[f] = -1;
+    p.node_size = 1;
+    return p;
+}
+
+static int is_parallel(const tf_par *par) { return par && par->size > 1; }
+
+#ifdef TF_HAVE_MPI
+/* Collective. NetCDF gets a plain copy of the run's communicator (the same ranks in the same
+ * order, without the Cartesian topology): Open MPI's MPI-IO (OMPIO, its default) groups the
+ * writers of a Cartesian communicator by its topology and then loses parts of collective
+ * writes (open-mpi/ompi#12718; with Open MPI 4.1.4, 4 of 10 runs of tests/test_parallel_io.c
+ * on 4 ranks read back zeros). NetCDF duplicates the communicator it is given, so the copy is
+ * freed once the file is open. */
+static int par_file(const char *path, int mode, const tf_par *par, int *ncid, int create)
+{
+    MPI_Comm flat;
+    if (MPI_Comm_split(tf_par_comm(par), 0, par->rank, &flat) != MPI_SUCCESS)
+        return NC_EMPI;
+    const int rc = create ? nc_create_par(path, mode, flat, MPI_INFO_NULL, ncid)
+                          : nc_open_par(path, mode, flat, MPI_INFO_NULL, ncid);
+    MPI_Comm_free(&flat);
+    return rc;
+}
+#endif
+
+int tf_nc_create(const char *path, int cmode, const tf_par *par, int *ncid)
+{
+    if (!is_parallel(par))
+        return nc_create(path, cmode, ncid);
+#ifdef TF_HAVE_MPI
+    return par_file(path, cmode, par, ncid, 1);
+#else
+    return NC_ENOPAR;
+#endif
+}
+
+int tf_nc_open(const char *path, int mode, const tf_par *par, int *ncid)
+{
+    if (!is_parallel(par))
+        return nc_open(path, mode, ncid);
+#ifdef TF_HAVE_MPI
+    return par_file(path, mode, par, ncid, 0);
+#else
+    return NC_ENOPAR;
+#endif
+}
+
+int tf_nc_collective(int ncid, int varid, const tf_par *par)
+{
+    if (!is_parallel(par))
+        return NC_NOERR;
+#ifdef TF_HAVE_MPI
+    return nc_var_par_access(ncid, varid, NC_COLLECTIVE);
+#else
+    (void)ncid;
+    (void)varid;
+    return NC_ENOPAR;
+#endif
+}
+
+/* The status of a step, the same on every rank of o's file. */
+static tf_status agree(const tf_ncout *o, tf_status st) { return tf_par_agree(&o->par, st); }
 
 /* Chunk extents (z, y, x) of a (z, y, x) variable of the global grid. */
 static void chunk_shape(const tf_grid *g, size_t c[3])
@@ -59,8 +150,9 @@ static void chunk_shape(const tf_grid *g, size_t c[3])
 }
 
 static tf_status ncout_alloc(tf_ncout **out, const char *path, const tf_scenario *s,
-                             const tf_grid *g)
+                             const tf_grid *g, const tf_par *par)
 {
+    *out = NULL;
     if (strlen(path) >= TF_PATH_MAX)
         return TF_ERROR(TF_ERR_USAGE, "output path '%s' is longer than %d characters", path,
                         TF_PATH_MAX - 1);
@@ -70,6 +162,7 @@ static tf_status ncout_alloc(tf_ncout **out, const char *path, const tf_scenario
     o->ncid = -1;
     snprintf(o->path, sizeof o->path, "%s", path);
     o->g = *g;
+    o->par = *par;
     o->mask = s->fields_mask & ((1u << TF_NFIELDS) - 1);
     for (int f = 0; f < TF_NFIELDS; ++f)
         o->varid[f] = -1;
@@ -85,7 +178,8 @@ static tf_status ncout_alloc(tf_ncout **out, const char *path, const tf_scenario
     o->record_bytes = nsel * field_bytes * 1.01 + nsel * chunks * 512.0 + 65536.0;
     o->header_bytes = field_bytes * 1.01 + chunks * 512.0 + 65536.0 +
                       (double)(g->gn[0] + g->gn[1] + g->gn[2]) * 8.0 + 16384.0 * TF_NFIELDS;
-    const size_t nbuf = o->chunk[0] * (size_t)g->n[1] * (size_t)g->n[0];
+    const size_t nbuf = (is_parallel(par) ? (size_t)g->n[2] : o->chunk[0]) * (size_t)g->n[1] *
+                        (size_t)g->n[0];
     o->buf = malloc(nbuf * sizeof *o->buf);
     if (!o->buf) {
         free(o);
@@ -96,6 +190,7 @@ static tf_status ncout_alloc(tf_ncout **out, const char *path, const tf_scenario
     return TF_OK;
 }
 
+/* Collective in parallel while the file is open: every rank must be on its way out. */
 static void ncout_free(tf_ncout *o)
 {
     if (!o)
@@ -113,16 +208,19 @@ static tf_status put_text(int ncid, int varid, const char *name, const char *tex
     return TF_OK;
 }
 
-static void utc_now(char *buf, size_t len)
+/* Collective. The time of day of rank 0, so that every rank writes the same history. */
+static void utc_now(const tf_par *par, char *buf, size_t len)
 {
     const time_t now = time(NULL);
     const struct tm *tm = gmtime(&now);
     if (!tm || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", tm))
         snprintf(buf, len, "unknown time");
+    tf_par_bcast(par, buf, len, 0);
 }
 
-/* Write the padded local array `a` (rec: record index, or -1 for a (z, y, x) variable) in z
- * slabs that follow the chunk boundaries, converting to float. */
+/* Write the padded local array `a` (rec: record index, or -1 for a (z, y, x) variable),
+ * converting to float: serially in z slabs that follow the chunk boundaries, in parallel in
+ * one collective call for the whole block. */
 static tf_status put_block(tf_ncout *o, int varid, long long rec, const tf_real *a)
 {
     const tf_grid *g = &o->g;
@@ -140,7 +238,7 @@ static tf_status put_block(tf_ncout *o, int varid, long long rec, const tf_real 
     const tf_index k_end = g->start[2] + g->n[2];
     for (tf_index kg = g->start[2]; kg < k_end;) {
         tf_index kn = (kg / (tf_index)o->chunk[0] + 1) * (tf_index)o->chunk[0];
-        kn = kn < k_end ? kn : k_end;
+        kn = kn < k_end && !is_parallel(&o->par) ? kn : k_end;
         size_t q = 0;
         for (tf_index k = kg - g->start[2]; k < kn - g->start[2]; ++k)
             for (tf_index j = 0; j < g->n[1]; ++j) {
@@ -168,7 +266,8 @@ static void human_bytes(double b, char *buf, size_t len)
 }
 
 /* TF_ERR_IO, naming the path and the numbers, unless the file can grow by `need` bytes under
- * the file size limit and the free space of its file system. */
+ * the file size limit and the free space of its file system. Rank 0 looks; room() below makes
+ * it the verdict of every rank. */
 static tf_status check_room(const tf_ncout *o, double need, const char *what)
 {
     struct stat sb;
@@ -202,23 +301,51 @@ static tf_status check_room(const tf_ncout *o, double need, const char *what)
     return TF_OK;
 }
 
-/* Define the whole file and write the coordinates and the vessel map of the local block. */
-static tf_status define_file(tf_ncout *o, const tf_scenario *s, const char *effective,
-                             const tf_real *vessel)
+/* Collective. check_room of rank 0, agreed by all. */
+static tf_status room(const tf_ncout *o, double need, const char *what)
+{
+    return agree(o, o->par.rank == 0 ? check_room(o, need, what) : TF_OK);
+}
+
+/* Collective. Write the time value of record rec: rank 0 writes it, the others a zero count. */
+static tf_status put_time(tf_ncout *o, size_t rec, double t)
+{
+    const size_t count = o->par.rank == 0 ? 1 : 0;
+    TF_NC(nc_put_vara_double(o->ncid, o->time_varid, &rec, &count, &t), o->path);
+    return TF_OK;
+}
+
+/* Collective. Write this block's part of coordinate variable d (cell centres
+ * ((start + i) + 0.5) h): the blocks at coordinate 0 of the other two directions write it,
+ * the others pass a zero count. */
+static tf_status put_coord(tf_ncout *o, int d, int varid, double *x)
+{
+    const tf_grid *g = &o->g;
+    const int d1 = (d + 1) % 3, d2 = (d + 2) % 3;
+    const int mine = o->par.coords[d1] == 0 && o->par.coords[d2] == 0;
+    const size_t n = mine ? (size_t)g->n[d] : 0, st = (size_t)g->start[d];
+    for (size_t i = 0; i < n; ++i)
+        x[i] = ((double)(st + i) + 0.5) * g->h;
+    TF_NC(nc_put_vara_double(o->ncid, varid, &st, &n, x), o->path);
+    return TF_OK;
+}
+
+/* Define the whole file (local to each rank until nc_enddef; every rank defines the same):
+ * global attributes with history line `when`, dimensions, variables (collective access in
+ * parallel). vid[0..2]: the coordinate variables x, y, z; vid[3]: the vessel map. */
+static tf_status define_vars(tf_ncout *o, const tf_scenario *s, const char *effective,
+                             const char *when, int vid[4])
 {
     const int nc = o->ncid;
     const char *path = o->path;
     const tf_grid *g = &o->g;
-    char text[512], when[64];
-    TF_TRY(check_room(o, o->header_bytes + (effective ? (double)strlen(effective) : 0.0),
-                      "the header and the vessel map"));
+    char text[512];
 
     /* Global attributes. */
     TF_TRY(put_text(nc, NC_GLOBAL, "Conventions", "CF-1.10", path));
     snprintf(text, sizeof text, "TumorField run %s", s->name[0] ? s->name : "(unnamed)");
     TF_TRY(put_text(nc, NC_GLOBAL, "title", text, path));
     TF_TRY(put_text(nc, NC_GLOBAL, "source", "TumorField " TF_VERSION_STRING, path));
-    utc_now(when, sizeof when);
     snprintf(text, sizeof text, "%s: created by TumorField %s", when, TF_VERSION_STRING);
     TF_TRY(put_text(nc, NC_GLOBAL, "history", text, path));
     TF_TRY(put_text(nc, NC_GLOBAL, "comment",
@@ -236,19 +363,20 @@ static tf_status define_file(tf_ncout *o, const tf_scenario *s, const char *effe
         TF_NC(nc_def_dim(nc, axis_name[d], (size_t)g->gn[d], &dim_sp[d]), path);
     const int dims4[4] = {dim_t, dim_sp[2], dim_sp[1], dim_sp[0]};
 
-    int coord[3];
     static const char *const std_name[3] = {"projection_x_coordinate", "projection_y_coordinate",
                                             "projection_z_coordinate"};
     static const char *const axis_attr[3] = {"X", "Y", "Z"};
     for (int d = 0; d < 3; ++d) {
-        TF_NC(nc_def_var(nc, axis_name[d], NC_DOUBLE, 1, &dim_sp[d], &coord[d]), path);
-        TF_TRY(put_text(nc, coord[d], "units", "um", path));
-        TF_TRY(put_text(nc, coord[d], "axis", axis_attr[d], path));
-        TF_TRY(put_text(nc, coord[d], "standard_name", std_name[d], path));
+        TF_NC(nc_def_var(nc, axis_name[d], NC_DOUBLE, 1, &dim_sp[d], &vid[d]), path);
+        TF_NC(tf_nc_collective(nc, vid[d], &o->par), path);
+        TF_TRY(put_text(nc, vid[d], "units", "um", path));
+        TF_TRY(put_text(nc, vid[d], "axis", axis_attr[d], path));
+        TF_TRY(put_text(nc, vid[d], "standard_name", std_name[d], path));
         snprintf(text, sizeof text, "%s of the cell centre", axis_name[d]);
-        TF_TRY(put_text(nc, coord[d], "long_name", text, path));
+        TF_TRY(put_text(nc, vid[d], "long_name", text, path));
     }
     TF_NC(nc_def_var(nc, "time", NC_DOUBLE, 1, &dim_t, &o->time_varid), path);
+    TF_NC(tf_nc_collective(nc, o->time_varid, &o->par), path);
     TF_TRY(put_text(nc, o->time_varid, "units", TF_NC_TIME_UNITS, path));
     TF_TRY(put_text(nc, o->time_varid, "axis", "T", path));
     TF_TRY(put_text(nc, o->time_varid, "standard_name", "time", path));
@@ -265,55 +393,113 @@ static tf_status define_file(tf_ncout *o, const tf_scenario *s, const char *effe
         TF_NC(nc_def_var_fill(nc, o->varid[f], NC_NOFILL, NULL), path);
         if (s->compression > 0)
             TF_NC(nc_def_var_deflate(nc, o->varid[f], 1, 1, s->compression), path);
+        TF_NC(tf_nc_collective(nc, o->varid[f], &o->par), path);
         TF_TRY(put_text(nc, o->varid[f], "units", tf_field_units[f], path));
         TF_TRY(put_text(nc, o->varid[f], "long_name", tf_field_long_name[f], path));
     }
-    int vid;
-    TF_NC(nc_def_var(nc, "vessel", NC_FLOAT, 3, dims4 + 1, &vid), path);
-    TF_NC(nc_def_var_chunking(nc, vid, NC_CHUNKED, chunk4 + 1), path);
-    TF_NC(nc_def_var_fill(nc, vid, NC_NOFILL, NULL), path);
+    TF_NC(nc_def_var(nc, "vessel", NC_FLOAT, 3, dims4 + 1, &vid[3]), path);
+    TF_NC(nc_def_var_chunking(nc, vid[3], NC_CHUNKED, chunk4 + 1), path);
+    TF_NC(nc_def_var_fill(nc, vid[3], NC_NOFILL, NULL), path);
     if (s->compression > 0)
-        TF_NC(nc_def_var_deflate(nc, vid, 1, 1, s->compression), path);
-    TF_TRY(put_text(nc, vid, "units", "1", path));
-    TF_TRY(put_text(nc, vid, "long_name", "local vascular density", path));
-    TF_NC(nc_enddef(nc), path);
-
-    /* Coordinates of the local block: cell centres ((start + i) + 0.5) h. */
-    for (int d = 0; d < 3; ++d) {
-        const size_t n = (size_t)g->n[d], st = (size_t)g->start[d];
-        double *x = malloc(n * sizeof *x);
-        if (!x)
-            return TF_ERROR(TF_ERR_NOMEM, "cannot allocate %zu coordinates", n);
-        for (size_t i = 0; i < n; ++i)
-            x[i] = ((double)(st + i) + 0.5) * g->h;
-        const int rc = nc_put_vara_double(nc, coord[d], &st, &n, x);
-        free(x);
-        TF_NC(rc, path);
-    }
-    TF_TRY(put_block(o, vid, -1, vessel));
-    TF_NC(nc_sync(nc), path);
+        TF_NC(nc_def_var_deflate(nc, vid[3], 1, 1, s->compression), path);
+    TF_NC(tf_nc_collective(nc, vid[3], &o->par), path);
+    TF_TRY(put_text(nc, vid[3], "units", "1", path));
+    TF_TRY(put_text(nc, vid[3], "long_name", "local vascular density", path));
     return TF_OK;
 }
 
-tf_status tf_ncout_create(tf_ncout **out, const char *path, const tf_scenario *s,
-                          const tf_grid *g, const char *effective, const tf_real *vessel)
+static tf_status nc_step(tf_ncout *o, int rc, const char *call)
 {
-    *out = NULL;
-    if (s->compression < 0 || s->compression > 9)
-        return TF_ERROR(TF_ERR_USAGE, "output.compression = %d: expected 0 to 9",
-                        s->compression);
-    tf_ncout *o;
-    TF_TRY(ncout_alloc(&o, path, s, g));
-    const int rc = nc_create(path, NC_NETCDF4 | NC_CLOBBER, &o->ncid);
+    if (rc != NC_NOERR)
+        return TF_ERROR(TF_ERR_IO, "NetCDF: %s on '%s': %s", call, o->path, nc_strerror(rc));
+    return TF_OK;
+}
+
+/* Collective. Define the whole file and write the coordinates and the vessel map of the local
+ * block. */
+static tf_status define_file(tf_ncout *o, const tf_scenario *s, const char *effective,
+                             const tf_real *vessel)
+{
+    const tf_grid *g = &o->g;
+    char when[64];
+    TF_TRY(room(o, o->header_bytes + (effective ? (double)strlen(effective) : 0.0),
+                "the header and the vessel map"));
+    utc_now(&o->par, when, sizeof when);
+    int vid[4];
+    TF_TRY(agree(o, define_vars(o, s, effective, when, vid)));
+    TF_TRY(agree(o, nc_step(o, nc_enddef(o->ncid), "nc_enddef(nc)")));
+
+    const size_t nmax = (size_t)(g->n[0] > g->n[1] ? (g->n[0] > g->n[2] ? g->n[0] : g->n[2])
+                                                   : (g->n[1] > g->n[2] ? g->n[1] : g->n[2]));
+    double *x = malloc(nmax * sizeof *x);
+    TF_TRY(agree(o, x ? TF_OK
+                      : TF_ERROR(TF_ERR_NOMEM, "cannot allocate %zu coordinates", nmax)));
+    tf_status st = TF_OK;
+    for (int d = 0; d < 3 && st == TF_OK; ++d)
+        st = agree(o, put_coord(o, d, vid[d], x));
+    free(x);
+    TF_TRY(st);
+    TF_TRY(agree(o, put_block(o, vid[3], -1, vessel)));
+    return agree(o, nc_step(o, nc_sync(o->ncid), "nc_sync(nc)"));
+}
+
+/* Collective. Create or open o->path; on a failure every rank returns it. A rank that opened
+ * the file while another could not leaves it open: closing is collective, and the others
+ * are not there to join it. */
+static tf_status open_file(tf_ncout *o, int create)
+{
+    const int rc = create ? tf_nc_create(o->path, NC_NETCDF4 | NC_CLOBBER, &o->par, &o->ncid)
+                          : tf_nc_open(o->path, NC_WRITE, &o->par, &o->ncid);
+    tf_status st = TF_OK;
     if (rc != NC_NOERR) {
         o->ncid = -1;
-        ncout_free(o);
-        return TF_ERROR(TF_ERR_IO,
-                        "cannot create NetCDF output '%s': %s (check that its directory "
-                        "exists and is writable)",
-                        path, nc_strerror(rc));
+        st = create ? TF_ERROR(TF_ERR_IO,
+                               "cannot create NetCDF output '%s': %s (check that its directory "
+                               "exists and is writable)",
+                               o->path, nc_strerror(rc))
+                    : TF_ERROR(TF_ERR_IO, "cannot reopen NetCDF output '%s' for the restart: %s",
+                               o->path, nc_strerror(rc));
     }
-    const tf_status st = define_file(o, s, effective, vessel);
+    st = agree(o, st);
+    if (st != TF_OK && o->ncid >= 0 && is_parallel(&o->par))
+        o->ncid = -1; /* left open, see above */
+    return st;
+}
+
+/* Collective. The start of create and reopen: check par, allocate, agree. */
+static tf_status start_file(tf_ncout **out, const char *path, const tf_scenario *s,
+                            const tf_grid *g, const tf_par *par)
+{
+    tf_par p = ranks_of(par);
+    tf_status st = TF_OK;
+#ifndef TF_HAVE_MPI
+    if (is_parallel(&p))
+        return TF_ERROR(TF_ERR_INTERNAL, "NetCDF output over %d ranks in a build without MPI",
+                        p.size);
+#endif
+    st = tf_par_agree(&p, ncout_alloc(out, path, s, g, &p));
+    if (st != TF_OK) {
+        ncout_free(*out); /* no file open yet */
+        *out = NULL;
+    }
+    return st;
+}
+
+tf_status tf_ncout_create(tf_ncout **out, const char *path, const tf_scenario *s,
+                          const tf_grid *g, const tf_par *par, const char *effective,
+                          const tf_real *vessel)
+{
+    *out = NULL;
+    if (s->compression < 0 || s->compression > 9) {
+        const tf_par p = ranks_of(par);
+        return tf_par_agree(&p, TF_ERROR(TF_ERR_USAGE, "output.compression = %d: expected 0 "
+                                                       "to 9", s->compression));
+    }
+    tf_ncout *o;
+    TF_TRY(start_file(&o, path, s, g, par));
+    tf_status st = open_file(o, 1);
+    if (st == TF_OK)
+        st = define_file(o, s, effective, vessel);
     if (st != TF_OK) {
         ncout_free(o);
         return st;
@@ -437,52 +623,67 @@ static tf_status find_restart_record(tf_ncout *o, double t)
     return TF_OK;
 }
 
+/* Add a history line for a restart at t, made at `when`: an attribute change that reaches the
+ * file (collectively in parallel) at the next nc_sync. */
+static tf_status add_history(tf_ncout *o, double t, const char *when)
+{
+    size_t len = 0;
+    char line[160];
+    snprintf(line, sizeof line, "\n%s: restarted at t = %.9g min by TumorField %s", when, t,
+             TF_VERSION_STRING);
+    if (nc_inq_attlen(o->ncid, NC_GLOBAL, "history", &len) != NC_NOERR)
+        len = 0;
+    char *hist = malloc(len + strlen(line) + 1);
+    if (!hist)
+        return TF_ERROR(TF_ERR_NOMEM, "cannot allocate the history attribute");
+    if (len && nc_get_att_text(o->ncid, NC_GLOBAL, "history", hist) != NC_NOERR)
+        len = 0;
+    memcpy(hist + len, line, strlen(line) + 1);
+    const char *h = len ? hist : hist + 1;
+    const int rc = nc_put_att_text(o->ncid, NC_GLOBAL, "history", strlen(h), h);
+    free(hist);
+    if (rc != NC_NOERR)
+        return TF_ERROR(TF_ERR_IO, "NetCDF: updating history of '%s': %s", o->path,
+                        nc_strerror(rc));
+    return TF_OK;
+}
+
+/* Collective access for the variables a restart writes. */
+static tf_status set_collective(tf_ncout *o)
+{
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        if (o->varid[f] >= 0)
+            TF_NC(tf_nc_collective(o->ncid, o->varid[f], &o->par), o->path);
+    TF_NC(tf_nc_collective(o->ncid, o->time_varid, &o->par), o->path);
+    return TF_OK;
+}
+
 tf_status tf_ncout_reopen(tf_ncout **out, const char *path, const tf_scenario *s,
-                          const tf_grid *g, double t)
+                          const tf_grid *g, const tf_par *par, double t)
 {
     *out = NULL;
     tf_ncout *o;
-    TF_TRY(ncout_alloc(&o, path, s, g));
-    const int rc = nc_open(path, NC_WRITE, &o->ncid);
-    if (rc != NC_NOERR) {
-        o->ncid = -1;
-        ncout_free(o);
-        return TF_ERROR(TF_ERR_IO, "cannot reopen NetCDF output '%s' for the restart: %s", path,
-                        nc_strerror(rc));
-    }
-    tf_status st = check_layout(o);
+    TF_TRY(start_file(&o, path, s, g, par));
+    /* Checks and reads are independent (each rank reads the same values); writes collective. */
+    tf_status st = open_file(o, 0);
     if (st == TF_OK)
-        st = find_restart_record(o, t);
+        st = agree(o, check_layout(o));
     if (st == TF_OK)
-        st = check_room(o, 65536.0, "the restart's history line");
+        st = agree(o, find_restart_record(o, t));
+    if (st == TF_OK)
+        st = room(o, 65536.0, "the restart's history line");
+    if (st == TF_OK)
+        st = agree(o, set_collective(o));
     if (st == TF_OK) {
-        /* history: one more line. */
-        size_t len = 0;
-        char *hist = NULL, when[64], line[160];
-        utc_now(when, sizeof when);
-        snprintf(line, sizeof line, "\n%s: restarted at t = %.9g min by TumorField %s", when,
-                 t, TF_VERSION_STRING);
-        if (nc_inq_attlen(o->ncid, NC_GLOBAL, "history", &len) != NC_NOERR)
-            len = 0;
-        hist = malloc(len + strlen(line) + 1);
-        if (!hist) {
-            st = TF_ERROR(TF_ERR_NOMEM, "cannot allocate the history attribute");
-        } else {
-            if (len && nc_get_att_text(o->ncid, NC_GLOBAL, "history", hist) != NC_NOERR)
-                len = 0;
-            memcpy(hist + len, line, strlen(line) + 1);
-            const char *h = len ? hist : hist + 1;
-            const int rc2 = nc_put_att_text(o->ncid, NC_GLOBAL, "history", strlen(h), h);
-            free(hist);
-            if (rc2 != NC_NOERR)
-                st = TF_ERROR(TF_ERR_IO, "NetCDF: updating history of '%s': %s", path,
-                              nc_strerror(rc2));
-        }
+        char when[64];
+        utc_now(&o->par, when, sizeof when);
+        st = agree(o, add_history(o, t, when));
     }
     if (st == TF_OK) {
-        const int rc3 = nc_sync(o->ncid);
-        if (rc3 != NC_NOERR)
-            st = TF_ERROR(TF_ERR_IO, "NetCDF: nc_sync on '%s': %s", path, nc_strerror(rc3));
+        const int rc = nc_sync(o->ncid);
+        st = agree(o, rc == NC_NOERR ? TF_OK
+                                     : TF_ERROR(TF_ERR_IO, "NetCDF: nc_sync on '%s': %s", path,
+                                                nc_strerror(rc)));
     }
     if (st != TF_OK) {
         ncout_free(o);
@@ -496,15 +697,14 @@ tf_status tf_ncout_write(tf_ncout *o, double t, tf_real *const f[TF_NFIELDS])
 {
     char what[64];
     snprintf(what, sizeof what, "record %zu (t = %.6g min)", o->nrec, t);
-    TF_TRY(check_room(o, o->record_bytes, what));
+    TF_TRY(room(o, o->record_bytes, what));
     /* Fields first, time last: a record cut short leaves its time unset (the fill value), so a
      * restart does not keep it. */
     for (int q = 0; q < TF_NFIELDS; ++q)
         if (o->varid[q] >= 0)
-            TF_TRY(put_block(o, o->varid[q], (long long)o->nrec, f[q]));
-    const size_t rec = o->nrec;
-    TF_NC(nc_put_var1_double(o->ncid, o->time_varid, &rec, &t), o->path);
-    TF_NC(nc_sync(o->ncid), o->path);
+            TF_TRY(agree(o, put_block(o, o->varid[q], (long long)o->nrec, f[q])));
+    TF_TRY(agree(o, put_time(o, o->nrec, t)));
+    TF_TRY(agree(o, nc_step(o, nc_sync(o->ncid), "nc_sync(o->ncid)")));
     ++o->nrec;
     return TF_OK;
 }
@@ -515,11 +715,14 @@ tf_status tf_ncout_close(tf_ncout *o)
         return TF_OK;
     const int rc = nc_close(o->ncid);
     o->ncid = -1;
+    const tf_par par = o->par;
     char path[TF_PATH_MAX];
     snprintf(path, sizeof path, "%s", o->path);
     ncout_free(o);
-    TF_NC(rc, path);
-    return TF_OK;
+    tf_status st = TF_OK;
+    if (rc != NC_NOERR)
+        st = TF_ERROR(TF_ERR_IO, "NetCDF: nc_close(o->ncid) on '%s': %s", path, nc_strerror(rc));
+    return tf_par_agree(&par, st);
 }
 
 size_t tf_ncout_records(const tf_ncout *o) { return o ? o->nrec : 0; }

@@ -5,7 +5,10 @@
  * the writer owns until tf_writer_wait returns. Every NetCDF call of the run happens either on
  * this thread while a record is in flight or on the main thread while none is (NetCDF-C is not
  * thread-safe): the driver waits before checkpoints, restarts and closing. An error on the
- * writer thread is carried back with its message and reported by the next submit or wait. */
+ * writer thread is carried back with its message and reported by the next submit or wait.
+ *
+ * Without a thread (threaded = 0, runs of several MPI ranks, where only the main thread may
+ * call MPI) tf_writer_submit writes the record itself; the bookkeeping is the same. */
 #include "tf_io.h"
 
 #include <pthread.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 
 struct tf_writer {
+    int threaded;          /* a writer thread runs (else submit writes) */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -68,14 +72,19 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-tf_status tf_writer_start(tf_writer **out, tf_ncout *nc)
+tf_status tf_writer_start(tf_writer **out, tf_ncout *nc, int threaded)
 {
     tf_writer *w = calloc(1, sizeof *w);
     if (!w)
         return TF_ERROR(TF_ERR_NOMEM, "out of memory for the output writer");
     w->nc = nc;
+    w->threaded = threaded != 0;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
+    if (!w->threaded) {
+        *out = w;
+        return TF_OK;
+    }
     /* The stop signals go to the solver's thread: the writer starts with them blocked. */
     sigset_t block, old;
     sigemptyset(&block);
@@ -119,8 +128,27 @@ int tf_writer_holds(tf_writer *w, tf_real *const f[TF_NFIELDS])
     return holds;
 }
 
+/* Write the record on this thread (threaded = 0): after a failure nothing more is written. */
+static tf_status submit_here(tf_writer *w, double t, tf_real *const f[TF_NFIELDS])
+{
+    if (w->st != TF_OK)
+        return report(w);
+    tf_error_clear(); /* as on the writer thread: the record's failure is the message */
+    const double t0 = tf_wtime();
+    const tf_status st = tf_ncout_write(w->nc, t, f);
+    w->seconds += tf_wtime() - t0;
+    ++w->records;
+    if (st != TF_OK) {
+        w->st = st;
+        snprintf(w->msg, sizeof w->msg, "%s", tf_error_message());
+    }
+    return st;
+}
+
 tf_status tf_writer_submit(tf_writer *w, double t, tf_real *const f[TF_NFIELDS])
 {
+    if (!w->threaded)
+        return submit_here(w, t, f);
     pthread_mutex_lock(&w->mu);
     while (w->busy)
         pthread_cond_wait(&w->cv, &w->mu);
@@ -153,7 +181,8 @@ tf_status tf_writer_stop(tf_writer *w)
     w->quit = 1;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
+    if (w->threaded)
+        pthread_join(w->thread, NULL);
     tf_status st = report(w);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);

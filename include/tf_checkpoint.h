@@ -1,11 +1,15 @@
 /* tf_checkpoint.h: the checkpoint file NAME.chk.nc (host/checkpoint.c): the full state in the
  * build's precision, the step, time and systemic drivers, and the effective scenario, written
  * atomically (temporary file, fsync, rename, fsync of the directory). A run restarted from it
- * ends bit-for-bit where the same run without a stop ends, on the same build and backend. */
+ * ends bit-for-bit where the same run without a stop ends, on the same build and backend.
+ *
+ * A checkpoint of a run over several ranks is one file written by all of them; it restarts
+ * on any number of ranks, since every rank reads its own block. */
 #ifndef TF_CHECKPOINT_H
 #define TF_CHECKPOINT_H
 
 #include "tf_grid.h"
+#include "tf_par.h"
 #include "tf_status.h"
 #include "tf_systemic.h"
 
@@ -19,16 +23,21 @@ typedef struct {
 extern "C" {
 #endif
 
-/* Write padded host arrays (six fields and the vessel map) of the local block. */
-tf_status tf_checkpoint_write(const char *path, const tf_grid *g, tf_real *const f[TF_NFIELDS],
-                              const tf_real *vessel, const tf_checkpoint_info *info,
-                              const char *scenario_text);
+/* Write padded host arrays (six fields and the vessel map) of the local block. par: the ranks
+ * and g their blocks, NULL (or one rank) when this process writes the whole file; with several
+ * ranks the call is collective and returns the same status on every rank, and the file is in
+ * place (or the previous one untouched) on every rank's return. */
+tf_status tf_checkpoint_write(const char *path, const tf_grid *g, const tf_par *par,
+                              tf_real *const f[TF_NFIELDS], const tf_real *vessel,
+                              const tf_checkpoint_info *info, const char *scenario_text);
 
 /* Read the effective scenario stored in a checkpoint (caller frees). TF_ERR_IO when the file
  * cannot be read, TF_ERR_USAGE when it is not a TumorField checkpoint of this precision. */
 tf_status tf_checkpoint_scenario(const char *path, char **scenario_text);
 
-/* Read the state into padded host arrays; the grid must match (else TF_ERR_USAGE naming it). */
+/* Read the state of this rank's block (g->start, g->n) into padded host arrays; the global
+ * grid must match (else TF_ERR_USAGE naming it). Not collective: each rank opens the file
+ * read-only by itself. */
 tf_status tf_checkpoint_read(const char *path, const tf_grid *g, tf_real *const f[TF_NFIELDS],
                              tf_real *vessel, tf_checkpoint_info *info);
 

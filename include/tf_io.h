@@ -2,12 +2,15 @@
  * the CF NetCDF field output, the time series CSV, the summary JSON.
  *
  * Arrays handed over are padded host arrays of the local block (tf_grid.h); the NetCDF code
- * sees only the global shape and the local start and count, so a domain decomposition needs no
- * change to it. */
+ * sees only the global shape and the local start and count. With a decomposition over several
+ * ranks (tf_par.h, MPI builds) the field output is one file that all ranks write together:
+ * the calls marked "collective" must then be made by every rank, in the same order, and
+ * return the same status on every rank (the message of the lowest failing rank). */
 #ifndef TF_IO_H
 #define TF_IO_H
 
 #include "tf_grid.h"
+#include "tf_par.h"
 #include "tf_scenario.h"
 #include "tf_solver.h"
 #include "tf_systemic.h"
@@ -30,6 +33,14 @@
 extern "C" {
 #endif
 
+/* nc_create / nc_open, or with par of more than one rank nc_create_par / nc_open_par on its
+ * communicator (collective). NetCDF status codes; NC_ENOPAR for several ranks without MPI. */
+int tf_nc_create(const char *path, int cmode, const tf_par *par, int *ncid);
+int tf_nc_open(const char *path, int mode, const tf_par *par, int *ncid);
+/* Collective access for a variable of a file opened over several ranks (parallel HDF5 needs it
+ * to extend the unlimited dimension and to write through filters); NC_NOERR for one rank. */
+int tf_nc_collective(int ncid, int varid, const tf_par *par);
+
 /* ---- initial state (host/init.c) ---- */
 
 /* Fill the padded host arrays with the scenario's initial state: the vessel map (generated from
@@ -42,18 +53,26 @@ tf_status tf_initial_state(const tf_scenario *s, const tf_grid *g, tf_real *cons
 
 typedef struct tf_ncout tf_ncout;
 
+/* par: the ranks that share the file and g their blocks; NULL (or one rank) for a serial file
+ * written by this process alone. The writer keeps a copy of *par: the decomposition must live
+ * until tf_ncout_close. With several ranks every function below but tf_ncout_records is
+ * collective. */
+
 /* Create `path` (netCDF-4, CF-1.10): dimensions time (unlimited), z, y, x; coordinates with
  * units um and axis attributes; one float variable per field in s->fields_mask; vessel (z,y,x);
  * the effective scenario and version as global attributes. Writes the vessel map. */
 tf_status tf_ncout_create(tf_ncout **out, const char *path, const tf_scenario *s,
-                          const tf_grid *g, const char *effective, const tf_real *vessel);
+                          const tf_grid *g, const tf_par *par, const char *effective,
+                          const tf_real *vessel);
 /* Reopen an existing output for a restart at time t: records with time <= t (plus a small
  * tolerance) are kept, the next record goes after them. TF_ERR_IO or TF_ERR_USAGE (naming the
- * difference) when the file does not match the scenario's grid and fields. */
+ * difference) when the file does not match the scenario's grid and fields. The file may have
+ * been written by any number of ranks. */
 tf_status tf_ncout_reopen(tf_ncout **out, const char *path, const tf_scenario *s,
-                          const tf_grid *g, double t);
+                          const tf_grid *g, const tf_par *par, double t);
 /* Append one record at time t (min) from padded arrays; synced to disk before returning. */
 tf_status tf_ncout_write(tf_ncout *o, double t, tf_real *const f[TF_NFIELDS]);
+/* Close the file and free the writer, also after a failure. */
 tf_status tf_ncout_close(tf_ncout *o);
 /* Records written so far. */
 size_t tf_ncout_records(const tf_ncout *o);
@@ -64,9 +83,15 @@ size_t tf_ncout_records(const tf_ncout *o);
  * while a record goes to disk. The arrays handed to tf_writer_submit belong to the writer until
  * tf_writer_wait returns (or tf_writer_holds says it has let go of them). No other NetCDF call
  * may run while a record is in flight. Errors on the writer thread come back, with their
- * message, from the next submit, wait or stop. */
+ * message, from the next submit, wait or stop.
+ *
+ * threaded = 0 (runs of several ranks: only the main thread may call MPI, and a parallel
+ * NetCDF write is an MPI call): no thread; tf_writer_submit writes the record before it
+ * returns (collective then, like tf_ncout_write) and returns its status, which is also kept
+ * for wait and stop; tf_writer_holds is always 0 and tf_writer_wait only reports a kept
+ * failure. The timing and record counts are the same in both modes. */
 typedef struct tf_writer tf_writer;
-tf_status tf_writer_start(tf_writer **w, tf_ncout *nc);
+tf_status tf_writer_start(tf_writer **w, tf_ncout *nc, int threaded);
 tf_status tf_writer_submit(tf_writer *w, double t, tf_real *const f[TF_NFIELDS]);
 tf_status tf_writer_wait(tf_writer *w);
 /* Whether the record in flight uses the set of arrays starting with f[0]. */

@@ -329,7 +329,7 @@ static void test_initial_file(void **state)
     char path[600];
     snprintf(path, sizeof path, "%s/previous.nc", tmpdir);
     tf_ncout *o;
-    assert_int_equal(tf_ncout_create(&o, path, &s, &g, "", r0.v), TF_OK);
+    assert_int_equal(tf_ncout_create(&o, path, &s, &g, NULL, "", r0.v), TF_OK);
     assert_int_equal(tf_ncout_write(o, 0.0, r0.f), TF_OK);
     assert_int_equal(tf_ncout_write(o, 60.0, r1.f), TF_OK);
     assert_int_equal(tf_ncout_close(o), TF_OK);

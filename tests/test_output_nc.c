@@ -98,7 +98,7 @@ static void test_round_trip(void **state)
     path_in_tmp(path, sizeof path, "round.nc");
     tf_ncout *o;
     const char *scen = "[run]\nname = test\n";
-    assert_int_equal(tf_ncout_create(&o, path, &s, &g, scen, st[0].v), TF_OK);
+    assert_int_equal(tf_ncout_create(&o, path, &s, &g, NULL, scen, st[0].v), TF_OK);
     const double times[3] = {0.0, 30.0, 60.5};
     for (int r = 0; r < 3; ++r) {
         assert_int_equal(tf_ncout_write(o, times[r], st[r].f), TF_OK);
@@ -206,7 +206,7 @@ static void test_round_trip(void **state)
     to_state_random(&fresh, 999);
     const double t_restart[2] = {30.0, 30.0 + 1e-9};
     for (int trial = 0; trial < 2; ++trial) {
-        assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, t_restart[trial]), TF_OK);
+        assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, NULL, t_restart[trial]), TF_OK);
         assert_int_equal(tf_ncout_records(o), 2);
         assert_int_equal(tf_ncout_write(o, 60.5, fresh.f), TF_OK);
         assert_int_equal(tf_ncout_records(o), 3);
@@ -226,11 +226,11 @@ static void test_round_trip(void **state)
     NC_OK(nc_close(nc));
 
     /* Restart after the last record appends; before the first keeps none. */
-    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, 90.0), TF_OK);
+    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, NULL, 90.0), TF_OK);
     assert_int_equal(tf_ncout_records(o), 3);
     assert_int_equal(tf_ncout_write(o, 90.0, st[2].f), TF_OK);
     assert_int_equal(tf_ncout_close(o), TF_OK);
-    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, 29.9), TF_OK);
+    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, NULL, 29.9), TF_OK);
     assert_int_equal(tf_ncout_records(o), 1);
     assert_int_equal(tf_ncout_close(o), TF_OK);
     NC_OK(nc_open(path, NC_NOWRITE, &nc));
@@ -260,7 +260,7 @@ static void test_mismatch(void **state)
     char path[1100];
     path_in_tmp(path, sizeof path, "subset.nc");
     tf_ncout *o;
-    assert_int_equal(tf_ncout_create(&o, path, &s, &g, NULL, st.v), TF_OK);
+    assert_int_equal(tf_ncout_create(&o, path, &s, &g, NULL, NULL, st.v), TF_OK);
     tf_real *only[TF_NFIELDS] = {st.f[TF_TUMOR], NULL, NULL, NULL, NULL, st.f[TF_CORTISOL]};
     assert_int_equal(tf_ncout_write(o, 5.0, only), TF_OK);
     assert_int_equal(tf_ncout_close(o), TF_OK);
@@ -275,7 +275,7 @@ static void test_mismatch(void **state)
     tf_scenario all = s;
     all.fields_mask = (1u << TF_NFIELDS) - 1;
     tf_error_clear();
-    assert_int_equal(tf_ncout_reopen(&o, path, &all, &g, 5.0), TF_ERR_USAGE);
+    assert_int_equal(tf_ncout_reopen(&o, path, &all, &g, NULL, 5.0), TF_ERR_USAGE);
     assert_null(o);
     assert_non_null(strstr(tf_error_message(), "'effector'"));
     assert_non_null(strstr(tf_error_message(), path));
@@ -283,18 +283,18 @@ static void test_mismatch(void **state)
     tf_grid g2;
     grid(&g2, 6, 4, 6, 10.0);
     tf_error_clear();
-    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g2, 5.0), TF_ERR_USAGE);
+    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g2, NULL, 5.0), TF_ERR_USAGE);
     assert_non_null(strstr(tf_error_message(), "5 cells along z"));
     assert_non_null(strstr(tf_error_message(), "has 6"));
 
     grid(&g2, 6, 4, 5, 20.0);
     tf_error_clear();
-    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g2, 5.0), TF_ERR_USAGE);
+    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g2, NULL, 5.0), TF_ERR_USAGE);
     assert_non_null(strstr(tf_error_message(), "spacing"));
 
     path_in_tmp(path, sizeof path, "missing.nc");
     tf_error_clear();
-    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, 5.0), TF_ERR_IO);
+    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, NULL, 5.0), TF_ERR_IO);
     assert_non_null(strstr(tf_error_message(), path));
     tf_error_clear();
     to_state_free(&st);
@@ -314,11 +314,11 @@ static void test_unwritable(void **state)
     path_in_tmp(path, sizeof path, "no/such/dir/out.nc");
     tf_ncout *o = (tf_ncout *)&o;
     tf_error_clear();
-    assert_int_equal(tf_ncout_create(&o, path, &s, &g, "", st.v), TF_ERR_IO);
+    assert_int_equal(tf_ncout_create(&o, path, &s, &g, NULL, "", st.v), TF_ERR_IO);
     assert_null(o);
     assert_non_null(strstr(tf_error_message(), path));
     tf_error_clear();
-    assert_int_equal(tf_ncout_create(&o, tmpdir, &s, &g, "", st.v), TF_ERR_IO);
+    assert_int_equal(tf_ncout_create(&o, tmpdir, &s, &g, NULL, "", st.v), TF_ERR_IO);
     assert_non_null(strstr(tf_error_message(), tmpdir));
     tf_error_clear();
     to_state_free(&st);
@@ -357,11 +357,11 @@ static void test_blocks(void **state)
     char path[1100];
     path_in_tmp(path, sizeof path, "blocks.nc");
     tf_ncout *o;
-    assert_int_equal(tf_ncout_create(&o, path, &s, &blk[0], "", part[0].v), TF_OK);
+    assert_int_equal(tf_ncout_create(&o, path, &s, &blk[0], NULL, "", part[0].v), TF_OK);
     assert_int_equal(tf_ncout_write(o, 1.0, part[0].f), TF_OK);
     assert_int_equal(tf_ncout_close(o), TF_OK);
     /* The second block joins at record 0 (a restart before the first record keeps none). */
-    assert_int_equal(tf_ncout_reopen(&o, path, &s, &blk[1], -1.0), TF_OK);
+    assert_int_equal(tf_ncout_reopen(&o, path, &s, &blk[1], NULL, -1.0), TF_OK);
     assert_int_equal(tf_ncout_records(o), 0);
     assert_int_equal(tf_ncout_write(o, 1.0, part[1].f), TF_OK);
     assert_int_equal(tf_ncout_close(o), TF_OK);
@@ -407,7 +407,7 @@ static void test_chunks(void **state)
         char path[1100];
         path_in_tmp(path, sizeof path, "chunks.nc");
         tf_ncout *o;
-        assert_int_equal(tf_ncout_create(&o, path, &s, &g, "", ves), TF_OK);
+        assert_int_equal(tf_ncout_create(&o, path, &s, &g, NULL, "", ves), TF_OK);
         assert_int_equal(tf_ncout_write(o, 0.0, f), TF_OK);
         assert_int_equal(tf_ncout_close(o), TF_OK);
         int nc, vid, storage;
