@@ -9,7 +9,13 @@
  *                                                                         = 26 + 6 nd (62 for nd = 6)
  * Copy bandwidth: a buffer the size of the six-field state copied into another, counting bytes
  * read plus written, median of several copies: OpenMP threads with memcpy on the CPU,
- * cudaMemcpy device to device on the GPU. */
+ * cudaMemcpy device to device on the GPU.
+ *
+ * Under MPI (weak scaling) every process holds an n^3 block of a (px n) x (py n) x (pz n) grid;
+ * all processes measure their copy bandwidth at the same time, and the report gives the sums
+ * over processes, the slowest process's wall time and the stage times averaged over processes
+ * (the halo stage: time spent waiting for the others). */
+#include "tf_par.h"
 #include "tf_run.h"
 #include "tf_systemic.h"
 
@@ -152,11 +158,17 @@ static tf_status device_sync(tf_backend_kind kind)
     return TF_OK;
 }
 
-static tf_status bench_run(const tf_bench_options *o, tf_solver **sp, tf_real **buf)
+static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **sp,
+                           tf_real **buf)
 {
     const tf_index n = o->n;
     tf_grid g;
-    TF_TRY(tf_grid_init(&g, n, n, n, 10.0));
+    int dims[3];
+    const int nproc = tf_par_world_size();
+    TF_TRY(tf_par_choose_dims(nproc, o->procs, dims));
+    TF_TRY(tf_grid_init(&g, n * dims[0], n * dims[1], n * dims[2], 10.0));
+    const int no_wrap[3] = {0, 0, 0};
+    TF_TRY(tf_par_decompose(par, &g, dims, no_wrap));
     tf_params p;
     tf_params_default(&p);
     tf_bcs bcs;
@@ -169,18 +181,22 @@ static tf_status bench_run(const tf_bench_options *o, tf_solver **sp, tf_real **
     const tf_coeffs co = tf_coeffs_make(&p, &q);
 
     const double dt = o->scheme == TF_SCHEME_EXPLICIT ? 0.9 * tf_explicit_dt_limit(&p, g.h) : 1.0;
-    TF_TRY(tf_solver_create(sp, o->backend, &g, &bcs, &p, o->scheme, dt));
+    TF_TRY(tf_par_agree(par, tf_solver_create_par(sp, o->backend, &g, par, &bcs, &p, o->scheme,
+                                                  dt)));
     tf_solver *s = *sp;
     const tf_backend_kind kind = tf_solver_backend(s);
 
     tf_real *f[TF_NFIELDS];
-    for (int i = 0; i < TF_NFIELDS + 1; ++i) {
+    tf_status ast = TF_OK;
+    for (int i = 0; i < TF_NFIELDS + 1 && ast == TF_OK; ++i) {
         buf[i] = malloc(sizeof(tf_real) * (size_t)g.nalloc);
         if (!buf[i])
-            return TF_ERROR(TF_ERR_NOMEM, "bench: cannot allocate the host state (%.3f GiB)",
-                            7.0 * (double)g.nalloc * sizeof(tf_real) / 1073741824.0);
-        memset(buf[i], 0, sizeof(tf_real) * (size_t)g.nalloc);
+            ast = TF_ERROR(TF_ERR_NOMEM, "bench: cannot allocate the host state (%.3f GiB)",
+                           7.0 * (double)g.nalloc * sizeof(tf_real) / 1073741824.0);
+        else
+            memset(buf[i], 0, sizeof(tf_real) * (size_t)g.nalloc);
     }
+    TF_TRY(tf_par_agree(par, ast));
     for (int i = 0; i < TF_NFIELDS; ++i)
         f[i] = buf[i];
     bench_state(&g, &p, f, buf[TF_NFIELDS]);
@@ -192,24 +208,33 @@ static tf_status bench_run(const tf_bench_options *o, tf_solver **sp, tf_real **
         TF_TRY(tf_solver_step(s, &co, &co));
     TF_TRY(tf_solver_check_state(s, &bad)); /* synchronises and folds in pending stage times */
     tf_timers t0 = *tf_solver_timers(s), t1, dtm;
+    tf_par_barrier(par);
     const double w0 = tf_wtime();
     for (long i = 0; i < o->steps; ++i)
         TF_TRY(tf_solver_step(s, &co, &co));
     TF_TRY(device_sync(kind));
-    const double wall = tf_wtime() - w0;
+    double wall = tf_wtime() - w0;
+    tf_par_max(par, &wall, 1); /* the slowest process sets the pace */
     TF_TRY(tf_solver_check_state(s, &bad));
     t1 = *tf_solver_timers(s);
     timers_diff(&t0, &t1, &dtm);
+    tf_par_sum(par, dtm.seconds, TF_NSTAGES);
+    for (int i = 0; i < TF_NSTAGES; ++i)
+        dtm.seconds[i] /= (double)par->size;
 
-    /* Copy bandwidth on the same device, buffer the size of the six-field state. */
+    /* Copy bandwidth on the same device, buffer the size of the six-field state; all processes
+     * at once, summed. */
     const size_t state_bytes = (size_t)TF_NFIELDS * (size_t)g.nalloc * sizeof(tf_real);
     double copy_bw = 0.0;
+    tf_par_barrier(par);
 #ifdef TF_HAVE_CUDA
     if (kind == TF_BACKEND_CUDA)
-        TF_TRY(tf_cuda_copy_bandwidth(state_bytes, BENCH_COPY_REPS, &copy_bw));
+        ast = tf_cuda_copy_bandwidth(state_bytes, BENCH_COPY_REPS, &copy_bw);
     else
 #endif
-        TF_TRY(cpu_copy_bandwidth(state_bytes, BENCH_COPY_REPS, &copy_bw));
+        ast = cpu_copy_bandwidth(state_bytes, BENCH_COPY_REPS, &copy_bw);
+    TF_TRY(tf_par_agree(par, ast));
+    tf_par_sum(par, &copy_bw, 1);
 
     /* Minimum traffic. */
     const double D[TF_NFIELDS] = {p.D_T, p.D_E, p.D_S, p.D_P, p.D_A, p.D_C};
@@ -228,7 +253,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_solver **sp, tf_real **
     double arrays = 0.0;
     for (int i = 0; i < nst; ++i)
         arrays += st[i].arrays * st[i].calls;
-    const double cells = (double)g.ncells;
+    const double cells = (double)g.gn[0] * (double)g.gn[1] * (double)g.gn[2];
     const double esize = (double)sizeof(tf_real);
     const double step_s = wall / (double)o->steps;
     const double bytes = arrays * cells * esize;
@@ -258,6 +283,14 @@ static tf_status bench_run(const tf_bench_options *o, tf_solver **sp, tf_real **
         cJSON_AddStringToObject(j, "backend", backend);
         cJSON_AddStringToObject(j, "device", tf_solver_description(s));
         cJSON_AddNumberToObject(j, "threads", threads);
+        cJSON_AddNumberToObject(j, "processes", par->size);
+        cJSON *pd = cJSON_AddArrayToObject(j, "process_grid");
+        for (int d = 0; d < 3; ++d)
+            cJSON_AddItemToArray(pd, cJSON_CreateNumber(par->dims[d]));
+        cJSON_AddNumberToObject(j, "halo_share",
+                                stage_sum > 0 ? dtm.seconds[TF_STAGE_HALO] / (double)o->steps /
+                                                    stage_sum
+                                              : 0.0);
         cJSON_AddStringToObject(j, "precision", TF_REAL_NAME);
         cJSON_AddStringToObject(j, "scheme", scheme);
         cJSON_AddNumberToObject(j, "n", (double)n);
@@ -302,7 +335,13 @@ static tf_status bench_run(const tf_bench_options *o, tf_solver **sp, tf_real **
     printf("tumorfield bench %s, %s\n", TF_VERSION_STRING, date);
     printf("backend           %s\n", tf_solver_description(s));
     printf("scheme            %s, dt = %g min, %s\n", scheme, dt, TF_REAL_NAME);
-    printf("grid              %lld^3 = %.0f cells\n", (long long)n, cells);
+    if (par->size > 1)
+        printf("grid              %lld x %lld x %lld = %.0f cells: %d processes as %dx%dx%d, "
+               "a %lld^3 block each (weak scaling)\n",
+               (long long)g.gn[0], (long long)g.gn[1], (long long)g.gn[2], cells, par->size,
+               par->dims[0], par->dims[1], par->dims[2], (long long)n);
+    else
+        printf("grid              %lld^3 = %.0f cells\n", (long long)n, cells);
     printf("steps             %d warm-up, %ld timed\n", BENCH_WARMUP, o->steps);
     printf("time per step     %.4f ms (host clock, synchronised; stage sum %.4f ms)\n",
            1e3 * step_s, 1e3 * stage_sum);
@@ -314,6 +353,9 @@ static tf_status bench_run(const tf_bench_options *o, tf_solver **sp, tf_real **
            1e-9 * copy_bw, kind == TF_BACKEND_CUDA ? "cudaMemcpy D2D" : "OpenMP memcpy",
            1e-6 * (double)state_bytes, BENCH_COPY_REPS);
     printf("ratio to copy     %.3f\n", copy_bw > 0 ? eff_bw / copy_bw : 0.0);
+    if (par->size > 1)
+        printf("halo share        %.3f of the stage time (waiting for other processes)\n",
+               stage_sum > 0 ? dtm.seconds[TF_STAGE_HALO] / (double)o->steps / stage_sum : 0.0);
     printf("\n%-12s %10s %8s %14s %9s %8s\n", "stage", "ms/step", "calls", "min MB/step", "GB/s",
            "of copy");
     for (int i = 0; i < TF_NSTAGES; ++i) {
@@ -341,8 +383,11 @@ tf_status tf_bench(const tf_bench_options *o)
         return TF_ERROR(TF_ERR_USAGE, "bench: --steps %ld: need at least 1 step", o->steps);
     tf_solver *s = NULL;
     tf_real *buf[TF_NFIELDS + 1] = {NULL};
-    const tf_status st = bench_run(o, &s, buf);
+    tf_par par;
+    memset(&par, 0, sizeof par);
+    const tf_status st = bench_run(o, &par, &s, buf);
     tf_solver_destroy(s);
+    tf_par_free(&par);
     for (int i = 0; i < TF_NFIELDS + 1; ++i)
         free(buf[i]);
     return st;

@@ -62,7 +62,14 @@ typedef struct {
     tf_real **xbuf; /* [nthreads], per thread: XW * n[0] elements for the x-line solves */
     int nthreads;
     int x_v4;       /* the CPU has x86-64-v4: x lines through solve_x_block_v4 */
+    /* Decomposed runs (some dims[d] > 1), see "Across ranks" below. */
+    tf_par *par;
+    unsigned local_faces[TF_NFIELDS]; /* bit F: ghosts of face F filled here, not received */
+    tf_real *face_out[TF_NFACES], *face_in[TF_NFACES]; /* explicit: layers of all six fields */
+    tf_real *edge[6];   /* LOD: planes of line ends, see line_plane() */
 } cpu_impl;
+
+static tf_status par_setup(cpu_impl *c);
 
 static tf_real *alloc_field(const tf_grid *g)
 {
@@ -87,6 +94,12 @@ static void cpu_destroy(void *impl)
         free(c->next[f]);
     }
     free(c->vessel);
+    for (int q = 0; q < TF_NFACES; ++q) {
+        free(c->face_out[q]);
+        free(c->face_in[q]);
+    }
+    for (int q = 0; q < 6; ++q)
+        free(c->edge[q]);
     if (c->xbuf)
         for (int t = 0; t < c->nthreads; ++t)
             free(c->xbuf[t]);
@@ -113,6 +126,7 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
         return TF_ERROR(TF_ERR_NOMEM, "out of memory");
     c->su = su;
     c->g = su->g;
+    c->par = su->par;
     int threads = 1;
 #ifdef _OPENMP
     threads = omp_get_max_threads();
@@ -139,8 +153,18 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
         return TF_ERROR(TF_ERR_NOMEM, "cpu backend: cannot allocate %.3f GiB for the state",
                         (double)nbuf * (double)su->g.nalloc * sizeof(tf_real) / 1073741824.0);
     }
-    snprintf(desc, desc_len, "cpu (%d OpenMP thread%s, %s)", threads, threads == 1 ? "" : "s",
-             TF_REAL_NAME);
+    tf_status st = par_setup(c);
+    if (st != TF_OK) {
+        cpu_destroy(c);
+        return st;
+    }
+    if (c->par->size > 1)
+        snprintf(desc, desc_len, "cpu (%d MPI processes as %dx%dx%d, %d OpenMP thread%s each, %s)",
+                 c->par->size, c->par->dims[0], c->par->dims[1], c->par->dims[2], threads,
+                 threads == 1 ? "" : "s", TF_REAL_NAME);
+    else
+        snprintf(desc, desc_len, "cpu (%d OpenMP thread%s, %s)", threads,
+                 threads == 1 ? "" : "s", TF_REAL_NAME);
     *impl = c;
     return TF_OK;
 }
@@ -166,48 +190,62 @@ static tf_status cpu_get_state(void *impl, tf_real *const fields[TF_NFIELDS], un
     return TF_OK;
 }
 
-/* The ghost faces of one field, as work-shared loops without barriers (orphaned `omp for
- * nowait`): call from inside a parallel region, or outside one for a single thread. The three
- * faces write disjoint ghost cells and read only interior cells, so they need no ordering. */
-static void ghost_faces(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a)
+/* The ghost faces of one field selected by bit F of `faces` (all: TF_ALL_FACES), as
+ * work-shared loops without barriers (orphaned `omp for nowait`): call from inside a parallel
+ * region, or outside one for a single thread. The faces write disjoint ghost cells and read
+ * only interior cells, so they need no ordering. */
+#define TF_ALL_FACES ((1u << TF_NFACES) - 1)
+static void ghost_faces(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a, unsigned faces)
 {
     const tf_index nx = g->n[0], ny = g->n[1], nz = g->n[2];
-    /* x faces */
+    const int xl = faces >> TF_FACE_XLO & 1, xh = faces >> TF_FACE_XHI & 1;
+    const int yl = faces >> TF_FACE_YLO & 1, yh = faces >> TF_FACE_YHI & 1;
+    const int zl = faces >> TF_FACE_ZLO & 1, zh = faces >> TF_FACE_ZHI & 1;
+    if (xl || xh) {
 #pragma omp for schedule(static) nowait
-    for (tf_index k = 0; k < nz; ++k)
-        for (tf_index j = 0; j < ny; ++j) {
-            tf_real *row = a + tf_at(g, 0, j, k);
-            row[-1] = tf_ghost_value(bc[TF_FACE_XLO].kind, (tf_real)bc[TF_FACE_XLO].value, row[0],
-                                     row[nx - 1]);
-            row[nx] = tf_ghost_value(bc[TF_FACE_XHI].kind, (tf_real)bc[TF_FACE_XHI].value,
-                                     row[nx - 1], row[0]);
-        }
-    /* y faces */
+        for (tf_index k = 0; k < nz; ++k)
+            for (tf_index j = 0; j < ny; ++j) {
+                tf_real *row = a + tf_at(g, 0, j, k);
+                if (xl)
+                    row[-1] = tf_ghost_value(bc[TF_FACE_XLO].kind,
+                                             (tf_real)bc[TF_FACE_XLO].value, row[0], row[nx - 1]);
+                if (xh)
+                    row[nx] = tf_ghost_value(bc[TF_FACE_XHI].kind,
+                                             (tf_real)bc[TF_FACE_XHI].value, row[nx - 1], row[0]);
+            }
+    }
+    if (yl || yh) {
 #pragma omp for schedule(static) nowait
-    for (tf_index k = 0; k < nz; ++k)
-        for (tf_index i = 0; i < nx; ++i) {
-            tf_real *lo = a + tf_at(g, i, 0, k), *hi = a + tf_at(g, i, ny - 1, k);
-            lo[-g->sy] = tf_ghost_value(bc[TF_FACE_YLO].kind, (tf_real)bc[TF_FACE_YLO].value,
-                                        lo[0], hi[0]);
-            hi[g->sy] = tf_ghost_value(bc[TF_FACE_YHI].kind, (tf_real)bc[TF_FACE_YHI].value,
-                                       hi[0], lo[0]);
-        }
-    /* z faces */
+        for (tf_index k = 0; k < nz; ++k)
+            for (tf_index i = 0; i < nx; ++i) {
+                tf_real *lo = a + tf_at(g, i, 0, k), *hi = a + tf_at(g, i, ny - 1, k);
+                if (yl)
+                    lo[-g->sy] = tf_ghost_value(bc[TF_FACE_YLO].kind,
+                                                (tf_real)bc[TF_FACE_YLO].value, lo[0], hi[0]);
+                if (yh)
+                    hi[g->sy] = tf_ghost_value(bc[TF_FACE_YHI].kind,
+                                               (tf_real)bc[TF_FACE_YHI].value, hi[0], lo[0]);
+            }
+    }
+    if (zl || zh) {
 #pragma omp for schedule(static) nowait
-    for (tf_index j = 0; j < ny; ++j)
-        for (tf_index i = 0; i < nx; ++i) {
-            tf_real *lo = a + tf_at(g, i, j, 0), *hi = a + tf_at(g, i, j, nz - 1);
-            lo[-g->sz] = tf_ghost_value(bc[TF_FACE_ZLO].kind, (tf_real)bc[TF_FACE_ZLO].value,
-                                        lo[0], hi[0]);
-            hi[g->sz] = tf_ghost_value(bc[TF_FACE_ZHI].kind, (tf_real)bc[TF_FACE_ZHI].value,
-                                       hi[0], lo[0]);
-        }
+        for (tf_index j = 0; j < ny; ++j)
+            for (tf_index i = 0; i < nx; ++i) {
+                tf_real *lo = a + tf_at(g, i, j, 0), *hi = a + tf_at(g, i, j, nz - 1);
+                if (zl)
+                    lo[-g->sz] = tf_ghost_value(bc[TF_FACE_ZLO].kind,
+                                                (tf_real)bc[TF_FACE_ZLO].value, lo[0], hi[0]);
+                if (zh)
+                    hi[g->sz] = tf_ghost_value(bc[TF_FACE_ZHI].kind,
+                                               (tf_real)bc[TF_FACE_ZHI].value, hi[0], lo[0]);
+            }
+    }
 }
 
 void tf_fill_ghosts_host(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a)
 {
 #pragma omp parallel if (PAR(g))
-    ghost_faces(g, bc, a);
+    ghost_faces(g, bc, a, TF_ALL_FACES);
 }
 
 /* Row kernels. Each runs over one x-row (or a small block) with the six field pointers held in
@@ -496,47 +534,381 @@ TF_CLONES static void explicit_row(const tf_coeffs *co, const tf_real *dif,
     }
 }
 
-/* One explicit step. Each thread takes the static share of z-planes it first touched and walks
- * it in j-tiles of TF_CPU_TILE_J rows, k inside a tile, so the three planes of the stencil of
- * the tile (3 x TF_CPU_TILE_J rows x 6 fields) stay in L2 while k advances. */
-static double explicit_step(cpu_impl *c, const tf_coeffs *co)
+/* Forward Euler over the box lo[d] <= (i, j, k) < hi[d] of interior cells, called from inside
+ * a parallel region. Each thread takes the static share of the box's z-planes (the share it
+ * first touched when the box is the whole block) and walks it in j-tiles of TF_CPU_TILE_J rows,
+ * k inside a tile, so the three planes of the stencil of the tile (3 x TF_CPU_TILE_J rows x 6
+ * fields) stay in L2 while k advances. Writes only next[], so boxes need no barrier between
+ * them. */
+static void explicit_box(cpu_impl *c, const tf_coeffs *co, const tf_index lo[3],
+                         const tf_index hi[3])
 {
-    double ghosts_done = 0.0; /* when the ghosts were filled: the ghosts/explicit stage split */
+    if (hi[0] <= lo[0] || hi[1] <= lo[1] || hi[2] <= lo[2])
+        return;
     const tf_grid *g = &c->g;
     const tf_real dt = (tf_real)c->su->dt;
     tf_real *const *F = c->f;
     tf_real *const *N = c->next;
     const tf_real *v = c->vessel;
-    const tf_index sy = g->sy, sz = g->sz, nx = g->n[0], ny = g->n[1], nz = g->n[2];
+    const tf_index sy = g->sy, sz = g->sz, nx = hi[0] - lo[0];
     const tf_real *dif = c->su->dif;
-#pragma omp parallel if (PAR(g))
-    {
-        /* Ghosts of all six fields, then one barrier: a step costs two synchronisations, which
-         * matters when the cores are shared and a waiting thread may have been descheduled. */
-        for (int f = 0; f < TF_NFIELDS; ++f)
-            ghost_faces(g, c->su->bcs.bc[f], F[f]);
-#pragma omp barrier
-#pragma omp master
-        ghosts_done = tf_wtime();
-        tf_index k0 = 0, k1 = nz;
-        static_share(nz, &k0, &k1);
-        for (tf_index j0 = 0; j0 < ny; j0 += TF_CPU_TILE_J) {
-            const tf_index j1 = j0 + TF_CPU_TILE_J < ny ? j0 + TF_CPU_TILE_J : ny;
-            for (tf_index k = k0; k < k1; ++k)
-                for (tf_index j = j0; j < j1; ++j) {
-                    const tf_index p = tf_at(g, 0, j, k);
-                    explicit_row(co, dif, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p,
-                                 F[5] + p, N[0] + p, N[1] + p, N[2] + p, N[3] + p, N[4] + p,
-                                 N[5] + p, v + p, nx, sy, sz, dt);
-                }
-        }
+    tf_index k0 = 0, k1 = 0;
+    static_share(hi[2] - lo[2], &k0, &k1);
+    for (tf_index j0 = lo[1]; j0 < hi[1]; j0 += TF_CPU_TILE_J) {
+        const tf_index j1 = j0 + TF_CPU_TILE_J < hi[1] ? j0 + TF_CPU_TILE_J : hi[1];
+        for (tf_index k = lo[2] + k0; k < lo[2] + k1; ++k)
+            for (tf_index j = j0; j < j1; ++j) {
+                const tf_index p = tf_at(g, lo[0], j, k);
+                explicit_row(co, dif, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p,
+                             F[5] + p, N[0] + p, N[1] + p, N[2] + p, N[3] + p, N[4] + p,
+                             N[5] + p, v + p, nx, sy, sz, dt);
+            }
     }
+}
+
+static void swap_next(cpu_impl *c)
+{
     for (int f = 0; f < TF_NFIELDS; ++f) {
         tf_real *t = c->f[f];
         c->f[f] = c->next[f];
         c->next[f] = t;
     }
+}
+
+/* One explicit step on one process: ghosts of all six fields, one barrier, the whole block (a
+ * step costs two synchronisations, which matters when the cores are shared and a waiting
+ * thread may have been descheduled). Returns when the ghosts were filled: the ghosts/explicit
+ * stage split. */
+static double explicit_step(cpu_impl *c, const tf_coeffs *co)
+{
+    double ghosts_done = 0.0;
+    const tf_grid *g = &c->g;
+    const tf_index lo[3] = {0, 0, 0};
+#pragma omp parallel if (PAR(g))
+    {
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            ghost_faces(g, c->su->bcs.bc[f], c->f[f], TF_ALL_FACES);
+#pragma omp barrier
+#pragma omp master
+        ghosts_done = tf_wtime();
+        explicit_box(c, co, lo, g->n);
+    }
+    swap_next(c);
     return ghosts_done;
+}
+
+/* ---- Across ranks ----
+ *
+ * A decomposed grid (tf_par.h) has neighbours across some faces. The explicit step receives
+ * their boundary layers into its ghost cells (message tags: the sender's face), overlapping the
+ * messages with the cells that do not need them. The LOD line solves along a cut direction run
+ * the Thomas sweeps of tf_model.h over each rank's slice of the lines with the factors of the
+ * whole line: the forward sweep passes the last eliminated plane from rank to rank along +d, the
+ * back substitution the first solved plane along -d, both pipelined in chunks of planes so that
+ * ranks overlap, and periodic lines share their two end planes along the line. Every line sees
+ * the operations of a one-process solve in the same order, so the result is the same bits. */
+
+enum { TAG_FACE = 100, TAG_FORWARD = 110, TAG_BACKWARD = 120 };
+
+/* Cells of the plane of face direction d, layer by layer: x faces (j, k), y faces (i, k),
+ * z faces (i, j), first index fastest. */
+static tf_index face_cells(const tf_grid *g, int d)
+{
+    return d == 0 ? g->n[1] * g->n[2] : g->n[0] * (d == 1 ? g->n[2] : g->n[1]);
+}
+
+/* Copy layer `layer` (-1 .. n[d]) of direction d of a to buf (to_buf) or buf to it. */
+static void face_copy(const tf_grid *g, tf_real *a, int d, tf_index layer, tf_real *buf,
+                      int to_buf)
+{
+    const tf_index nx = g->n[0], ny = g->n[1], nz = g->n[2];
+    if (d == 0) {
+        for (tf_index k = 0; k < nz; ++k)
+            for (tf_index j = 0; j < ny; ++j) {
+                tf_real *e = a + tf_at(g, layer, j, k), *b = buf + j + k * ny;
+                if (to_buf)
+                    *b = *e;
+                else
+                    *e = *b;
+            }
+        return;
+    }
+    const tf_index outer = d == 1 ? nz : ny;
+    for (tf_index o = 0; o < outer; ++o) {
+        tf_real *e = a + (d == 1 ? tf_at(g, 0, layer, o) : tf_at(g, 0, o, layer));
+        tf_real *b = buf + o * nx;
+        if (to_buf)
+            memcpy(b, e, sizeof(tf_real) * (size_t)nx);
+        else
+            memcpy(e, b, sizeof(tf_real) * (size_t)nx);
+    }
+}
+
+/* Whether direction d is cut between ranks. */
+static int cut(const cpu_impl *c, int d) { return c->par->dims[d] > 1; }
+
+/* The planes of line ends of the LOD solves along d: line (a, b) of the plane, a fastest,
+ * x lines (j, k) with j padded to whole XW blocks, y lines (i, k), z lines (i, j). A buffer
+ * holds, per outer index b, the six fields' planes: element (b * TF_NFIELDS + f) * A + a, so a
+ * chunk of b is contiguous. */
+static void line_plane(const cpu_impl *c, int d, tf_index *A, tf_index *B)
+{
+    const tf_grid *g = &c->g;
+    *A = d == 0 ? (g->n[1] + XW - 1) / XW * XW : g->n[0];
+    *B = d == 2 ? g->n[1] : g->n[2];
+}
+
+enum { EDGE_PREV, EDGE_NEXT, EDGE_SEND_FWD, EDGE_SEND_BWD, EDGE_FIRST, EDGE_LAST };
+
+static tf_status par_setup(cpu_impl *c)
+{
+    const tf_grid *g = &c->g;
+    tf_par *par = c->par;
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        c->local_faces[f] = 0;
+        for (int q = 0; q < TF_NFACES; ++q) {
+            const int d = q / 2;
+            const int edge = (q & 1) ? par->coords[d] == par->dims[d] - 1 : par->coords[d] == 0;
+            const int periodic = c->su->bcs.bc[f][q].kind == TF_BC_PERIODIC;
+            if (!cut(c, d) || (edge && !periodic))
+                c->local_faces[f] |= 1u << q;
+        }
+    }
+    size_t plane = 0;
+    for (int d = 0; d < 3; ++d) {
+        if (!cut(c, d))
+            continue;
+        const size_t face = (size_t)face_cells(g, d) * TF_NFIELDS;
+        for (int q = 2 * d; q < 2 * d + 2; ++q)
+            if (!(c->face_out[q] = calloc(face, sizeof(tf_real))) ||
+                !(c->face_in[q] = calloc(face, sizeof(tf_real))))
+                return TF_ERROR(TF_ERR_NOMEM, "cpu backend: out of memory for halo buffers");
+        tf_index A, B;
+        line_plane(c, d, &A, &B);
+        plane = (size_t)(A * B) * TF_NFIELDS > plane ? (size_t)(A * B) * TF_NFIELDS : plane;
+    }
+    if (plane > 0 && c->su->scheme == TF_SCHEME_LOD)
+        for (int q = 0; q < 6; ++q)
+            if (!(c->edge[q] = calloc(plane, sizeof(tf_real))))
+                return TF_ERROR(TF_ERR_NOMEM, "cpu backend: out of memory for line-end planes");
+    return TF_OK;
+}
+
+/* One explicit step of a decomposed grid. Sends the boundary layers, fills the ghosts that are
+ * boundary conditions and updates the cells that need no received ghost, then waits, copies
+ * the received layers into the ghosts and updates the shell of cells next to them. */
+static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
+{
+    const tf_grid *g = &c->g;
+    tf_par *par = c->par;
+    tf_timers *tm = c->su->timers;
+    double t0 = tf_wtime();
+    for (int d = 0; d < 3; ++d) {
+        if (!cut(c, d))
+            continue;
+        const tf_index cells = face_cells(g, d);
+        const size_t bytes = sizeof(tf_real) * (size_t)(cells * TF_NFIELDS);
+        for (int side = 0; side < 2; ++side) {
+            const int q = 2 * d + side;
+            tf_real *out = c->face_out[q];
+#pragma omp parallel for schedule(static) if (PAR(g))
+            for (int f = 0; f < TF_NFIELDS; ++f)
+                face_copy(g, c->f[f], d, side ? g->n[d] - 1 : 0, out + f * cells, 1);
+            /* My lo layer fills the ghosts on my lo neighbour's hi side, and it knows it by
+             * the tag of my face. */
+            tf_par_recv_start(par, q, c->face_in[q], bytes, TAG_FACE + (q ^ 1));
+            tf_par_send(par, q, out, bytes, TAG_FACE + q);
+        }
+    }
+    tf_index lo[3], hi[3];
+    for (int d = 0; d < 3; ++d) {
+        lo[d] = cut(c, d) ? 1 : 0;
+        hi[d] = cut(c, d) ? g->n[d] - 1 : g->n[d];
+    }
+#pragma omp parallel if (PAR(g))
+    {
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            ghost_faces(g, c->su->bcs.bc[f], c->f[f], c->local_faces[f]);
+#pragma omp barrier
+#pragma omp master
+        {
+            tm->seconds[TF_STAGE_GHOSTS] += tf_wtime() - t0;
+            tm->calls[TF_STAGE_GHOSTS] += 1;
+            t0 = tf_wtime();
+        }
+        explicit_box(c, co, lo, hi);
+    }
+    const double t1 = tf_wtime();
+    tf_par_wait(par);
+    for (int q = 0; q < TF_NFACES; ++q) {
+        const int d = q / 2;
+        if (!cut(c, d))
+            continue;
+        const tf_index cells = face_cells(g, d);
+#pragma omp parallel for schedule(static) if (PAR(g))
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            if (!(c->local_faces[f] >> q & 1))
+                face_copy(g, c->f[f], d, (q & 1) ? g->n[d] : -1, c->face_in[q] + f * cells, 0);
+    }
+    const double t2 = tf_wtime();
+    tm->seconds[TF_STAGE_HALO] += t2 - t1;
+    tm->calls[TF_STAGE_HALO] += 1;
+    /* The shell: z slabs, then y slabs and x slabs of the rest. */
+    const tf_index *n = g->n;
+    const tf_index box[6][2][3] = {
+        {{0, 0, 0}, {n[0], n[1], lo[2]}},
+        {{0, 0, hi[2]}, {n[0], n[1], n[2]}},
+        {{0, 0, lo[2]}, {n[0], lo[1], hi[2]}},
+        {{0, hi[1], lo[2]}, {n[0], n[1], hi[2]}},
+        {{0, lo[1], lo[2]}, {lo[0], hi[1], hi[2]}},
+        {{hi[0], lo[1], lo[2]}, {n[0], hi[1], hi[2]}},
+    };
+#pragma omp parallel if (PAR(g))
+    for (int b = 0; b < 6; ++b)
+        explicit_box(c, co, box[b][0], box[b][1]);
+    swap_next(c);
+    tm->seconds[TF_STAGE_EXPLICIT] += (t1 - t0) + (tf_wtime() - t2);
+    tm->calls[TF_STAGE_EXPLICIT] += 1;
+}
+
+/* One pass of the lines along a cut direction d over outer planes [b0, b1): the forward sweep
+ * (fwd) or the back substitution, reading the neighbour's plane from edge[EDGE_PREV] or
+ * edge[EDGE_NEXT] and leaving this rank's last (forward) or first (backward) row in
+ * edge[EDGE_SEND_FWD] or edge[EDGE_SEND_BWD]. */
+static void line_pass(cpu_impl *c, int d, int fwd, tf_index b0, tf_index b1)
+{
+    const tf_grid *g = &c->g;
+    const tf_index nx = g->n[0], ny = g->n[1], m = g->n[d], g0 = g->start[d];
+    tf_index A, B;
+    line_plane(c, d, &A, &B);
+    const tf_real *in = c->edge[fwd ? EDGE_PREV : EDGE_NEXT];
+    tf_real *out = c->edge[fwd ? EDGE_SEND_FWD : EDGE_SEND_BWD];
+    const tf_index row = fwd ? m - 1 : 0; /* the row handed on */
+    const tf_index nb = d == 0 ? A / XW : 1;
+#pragma omp parallel if (PAR(g))
+    {
+        tf_real *buf = c->xbuf[thread_id()];
+        for (int f = 0; f < TF_NFIELDS; ++f) {
+            const tf_line_factors *L = &c->su->lines[f][d];
+            if (L->r == 0 && L->rhs_lo == 0 && L->rhs_hi == 0)
+                continue; /* D = 0: identity */
+            tf_real *a = c->f[f];
+#pragma omp for collapse(2) schedule(static) nowait
+            for (tf_index b = b0; b < b1; ++b)
+                for (tf_index jb = 0; jb < nb; ++jb) {
+                    const tf_index e = (b * TF_NFIELDS + f) * A + jb * XW;
+                    if (d == 0) {
+                        tf_real *blk = a + tf_at(g, 0, jb * XW, b);
+                        const tf_index w = ny - jb * XW < XW ? ny - jb * XW : XW;
+                        tile_in(blk, g->sy, buf, w, m);
+                        if (fwd)
+                            tf_thomas_forward(L, buf, XW, XW, g0, m, in + e);
+                        else
+                            tf_thomas_backward(L, buf, XW, XW, g0, m, in + e);
+                        memcpy(out + e, buf + row * XW, sizeof(tf_real) * XW);
+                        tile_out(buf, blk, g->sy, w, m);
+                        continue;
+                    }
+                    const tf_index stride = d == 1 ? g->sy : g->sz;
+                    tf_real *u = a + (d == 1 ? tf_at(g, 0, 0, b) : tf_at(g, 0, b, 0));
+                    if (fwd)
+                        tf_thomas_forward(L, u, stride, nx, g0, m, in + e);
+                    else
+                        tf_thomas_backward(L, u, stride, nx, g0, m, in + e);
+                    memcpy(out + e, u + row * stride, sizeof(tf_real) * (size_t)nx);
+                }
+        }
+    }
+}
+
+/* Sherman-Morrison correction of the periodic fields along a cut direction d: the ranks at the
+ * two ends of each line share its rows 0 and n-1, then every rank corrects its slice. */
+static void periodic_pass(cpu_impl *c, int d)
+{
+    const tf_grid *g = &c->g;
+    tf_par *par = c->par;
+    const tf_index nx = g->n[0], ny = g->n[1], m = g->n[d], g0 = g->start[d];
+    tf_index A, B;
+    line_plane(c, d, &A, &B);
+    tf_real *first = c->edge[EDGE_FIRST], *last = c->edge[EDGE_LAST];
+    const int at_lo = par->coords[d] == 0, at_hi = par->coords[d] == par->dims[d] - 1;
+    const tf_index na = d == 0 ? ny : nx;
+    const tf_index sa = d == 0 ? g->sy : 1;                /* next line along a */
+    const tf_index sl = d == 0 ? 1 : d == 1 ? g->sy : g->sz; /* next row of a line */
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        if (!c->su->lines[f][d].periodic)
+            continue;
+        for (tf_index b = 0; b < B; ++b) {
+            const tf_real *a = c->f[f] + (d == 2 ? tf_at(g, 0, b, 0) : tf_at(g, 0, 0, b));
+            for (tf_index q = 0; q < na; ++q) {
+                const tf_index e = (b * TF_NFIELDS + f) * A + q;
+                if (at_lo)
+                    first[e] = a[q * sa];
+                if (at_hi)
+                    last[e] = a[q * sa + (m - 1) * sl];
+            }
+        }
+    }
+    const size_t bytes = sizeof(tf_real) * (size_t)(A * B) * TF_NFIELDS;
+    tf_par_line_bcast(par, d, first, bytes, 0);
+    tf_par_line_bcast(par, d, last, bytes, par->dims[d] - 1);
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        const tf_line_factors *L = &c->su->lines[f][d];
+        if (!L->periodic)
+            continue;
+#pragma omp parallel for schedule(static) if (PAR(g))
+        for (tf_index b = 0; b < B; ++b) {
+            tf_real *a = c->f[f] + (d == 2 ? tf_at(g, 0, b, 0) : tf_at(g, 0, 0, b));
+            const tf_index e = (b * TF_NFIELDS + f) * A;
+            if (d == 0) /* x lines are rows: one line at a time */
+                for (tf_index q = 0; q < na; ++q)
+                    tf_thomas_periodic(L, a + q * sa, 1, 1, g0, m, first + e + q, last + e + q);
+            else
+                tf_thomas_periodic(L, a, sl, nx, g0, m, first + e, last + e);
+        }
+    }
+}
+
+/* Backward-Euler diffusion along a cut direction d; returns the seconds spent waiting for
+ * other ranks. Chunks of outer planes: enough that the pipeline fill (one chunk per rank ahead)
+ * is a small part of the sweep, few enough that messages stay large. */
+static double diffuse_par(cpu_impl *c, int d)
+{
+    tf_par *par = c->par;
+    tf_index A, B;
+    line_plane(c, d, &A, &B);
+    const tf_index nch = B < 4 * par->dims[d] ? B : 4 * par->dims[d];
+    const size_t per_b = sizeof(tf_real) * (size_t)A * TF_NFIELDS;
+    int periodic = 0;
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        periodic |= c->su->lines[f][d].periodic;
+    double waited = 0.0;
+    for (int fwd = 1; fwd >= 0; --fwd) {
+        const int from = fwd ? 2 * d : 2 * d + 1; /* the face the pipeline comes in by */
+        const int tag = (fwd ? TAG_FORWARD : TAG_BACKWARD) + d;
+        tf_real *in = c->edge[fwd ? EDGE_PREV : EDGE_NEXT];
+        tf_real *out = c->edge[fwd ? EDGE_SEND_FWD : EDGE_SEND_BWD];
+        /* The ends of the lines neither receive nor send, also where the process grid wraps
+         * (periodic lines are closed by periodic_pass). */
+        const int first = fwd ? par->coords[d] == 0 : par->coords[d] == par->dims[d] - 1;
+        const int last = fwd ? par->coords[d] == par->dims[d] - 1 : par->coords[d] == 0;
+        for (tf_index ch = 0; ch < nch; ++ch) {
+            const tf_index b0 = B * ch / nch, b1 = B * (ch + 1) / nch;
+            const size_t bytes = per_b * (size_t)(b1 - b0);
+            const double t0 = tf_wtime();
+            if (!first)
+                tf_par_recv(par, from, in + b0 * A * TF_NFIELDS, bytes, tag);
+            waited += tf_wtime() - t0;
+            line_pass(c, d, fwd, b0, b1);
+            if (!last)
+                tf_par_send(par, from ^ 1, out + b0 * A * TF_NFIELDS, bytes, tag);
+        }
+    }
+    const double t0 = tf_wtime();
+    tf_par_wait(par);
+    if (periodic)
+        periodic_pass(c, d);
+    return waited + (tf_wtime() - t0);
 }
 
 static void stage_add(cpu_impl *c, tf_stage s, double t0)
@@ -545,16 +917,23 @@ static void stage_add(cpu_impl *c, tf_stage s, double t0)
     c->su->timers->calls[s] += 1;
 }
 
+static int any_cut(const cpu_impl *c) { return cut(c, 0) || cut(c, 1) || cut(c, 2); }
+
 static tf_status cpu_step(void *impl, const tf_coeffs *c0, const tf_coeffs *c1)
 {
     cpu_impl *c = impl;
+    tf_timers *tm = c->su->timers;
     const tf_real dt = (tf_real)c->su->dt;
     double t0 = tf_wtime();
     if (c->su->scheme == TF_SCHEME_EXPLICIT) {
+        if (any_cut(c)) {
+            explicit_step_par(c, c0);
+            return TF_OK;
+        }
         /* Ghost filling is its own stage, as on the GPU. */
         const double t_ghosts = explicit_step(c, c0);
-        c->su->timers->seconds[TF_STAGE_GHOSTS] += t_ghosts - t0;
-        c->su->timers->calls[TF_STAGE_GHOSTS] += 1;
+        tm->seconds[TF_STAGE_GHOSTS] += t_ghosts - t0;
+        tm->calls[TF_STAGE_GHOSTS] += 1;
         stage_add(c, TF_STAGE_EXPLICIT, t_ghosts);
         return TF_OK;
     }
@@ -562,8 +941,16 @@ static tf_status cpu_step(void *impl, const tf_coeffs *c0, const tf_coeffs *c1)
     stage_add(c, TF_STAGE_REACTION, t0);
     for (int d = 0; d < 3; ++d) {
         t0 = tf_wtime();
-        diffuse(c, d);
-        stage_add(c, (tf_stage)(TF_STAGE_DIFFUSION_X + d), t0);
+        if (cut(c, d)) {
+            /* Waiting for other ranks is the halo stage, not this direction's. */
+            const double waited = diffuse_par(c, d);
+            stage_add(c, (tf_stage)(TF_STAGE_DIFFUSION_X + d), t0 + waited);
+            tm->seconds[TF_STAGE_HALO] += waited;
+            tm->calls[TF_STAGE_HALO] += 1;
+        } else {
+            diffuse(c, d);
+            stage_add(c, (tf_stage)(TF_STAGE_DIFFUSION_X + d), t0);
+        }
     }
     t0 = tf_wtime();
     react(c, c1, dt / 2);

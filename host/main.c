@@ -6,6 +6,7 @@
  * options have been checked. */
 #define _POSIX_C_SOURCE 200809L
 
+#include "tf_par.h"
 #include "tf_run.h"
 #include "tf_scenario.h"
 #include "tf_scenario_keys.h"
@@ -21,6 +22,9 @@
 #endif
 #ifdef TF_HAVE_CUDA
 #include <cuda_runtime_api.h>
+#endif
+#ifdef TF_HAVE_MPI
+#include <mpi.h>
 #endif
 
 /* Throughputs assumed by `check` for its rough time estimate, in voxel updates per second
@@ -40,11 +44,12 @@ static const char *usage_main =
     "\n"
     "commands:\n"
     "  run SCENARIO [--set KEY=VALUE]... [--output PATH] [--backend auto|cpu|cuda]\n"
-    "               [--restart CHECKPOINT] [--quiet]\n"
+    "               [--restart CHECKPOINT] [--procs PXxPYxPZ] [--quiet]\n"
     "                   run a scenario (see `tumorfield run --help`)\n"
     "  check SCENARIO [--set KEY=VALUE]...\n"
     "                   validate, print the effective scenario, its memory and cost; run nothing\n"
-    "  bench [--grid N] [--steps N] [--scheme lod|explicit] [--backend auto|cpu|cuda] [--json]\n"
+    "  bench [--grid N] [--steps N] [--scheme lod|explicit] [--backend auto|cpu|cuda]\n"
+    "        [--procs PXxPYxPZ] [--json]\n"
     "                   time the solver\n"
     "  info             version, precision, backends, devices, library versions, threads\n"
     "  keys [--markdown]\n"
@@ -57,7 +62,8 @@ static const char *usage_main =
 
 static const char *usage_run =
     "usage: tumorfield run SCENARIO [--set KEY=VALUE]... [--output PATH]\n"
-    "                      [--backend auto|cpu|cuda] [--restart CHECKPOINT] [--quiet]\n"
+    "                      [--backend auto|cpu|cuda] [--restart CHECKPOINT]\n"
+    "                      [--procs PXxPYxPZ] [--quiet]\n"
     "\n"
     "Run SCENARIO (an INI file) to its end, writing NAME.nc, NAME.timeseries.csv, NAME.chk.nc\n"
     "and NAME.summary.json to output.dir.\n"
@@ -67,6 +73,9 @@ static const char *usage_run =
     "  --output PATH            output directory (overrides output.dir)\n"
     "  --backend auto|cpu|cuda  auto (default) takes CUDA when a device is present\n"
     "  --restart CHECKPOINT     continue from a checkpoint (NAME.chk.nc) of the same scenario\n"
+    "                           (written by any number of processes)\n"
+    "  --procs PXxPYxPZ         with mpirun -n N: processes along x, y, z (0 = chosen by\n"
+    "                           MPI_Dims_create; default 0x0x0)\n"
     "  --quiet                  no scenario echo or progress\n"
     "\n"
     "SIGTERM, SIGINT or SIGUSR1 write a checkpoint and exit 75.\n";
@@ -80,10 +89,12 @@ static const char *usage_check =
 
 static const char *usage_bench =
     "usage: tumorfield bench [--grid N] [--steps N] [--scheme lod|explicit]\n"
-    "                        [--backend auto|cpu|cuda] [--json]\n"
+    "                        [--backend auto|cpu|cuda] [--procs PXxPYxPZ] [--json]\n"
     "\n"
     "Time steps of one scheme on an N^3 grid (default 128) after a warm-up, against the copy\n"
     "bandwidth of the same device, and print the stage times and voxel updates per second.\n"
+    "Under mpirun every process gets an N^3 block (weak scaling) and the halo stage shows\n"
+    "the time spent waiting for the others.\n"
     "  --steps N   timed steps (default 20)     --json   one JSON object instead of the table\n";
 
 static const char *usage_info =
@@ -157,6 +168,24 @@ static tf_status parse_count(const char *opt, const char *v, long lo, long hi, l
     return TF_OK;
 }
 
+/* --procs PXxPYxPZ: processes along x, y, z; 0 leaves a direction to MPI_Dims_create. */
+static tf_status parse_procs(const char *v, int procs[3])
+{
+    long x[3];
+    char *end = NULL;
+    const char *at = v;
+    for (int d = 0; d < 3; ++d) {
+        x[d] = strtol(at, &end, 10);
+        if (end == at || x[d] < 0 || x[d] > 1000000 || (d < 2 ? *end != 'x' : *end != '\0'))
+            return USAGE_ERROR("--procs '%s': expected PXxPYxPZ, processes along x, y and z "
+                               "(0 = chosen), e.g. 2x1x1 or 0x0x4", v);
+        at = end + 1;
+    }
+    for (int d = 0; d < 3; ++d)
+        procs[d] = (int)x[d];
+    return TF_OK;
+}
+
 /* Shared by run and check: SCENARIO, --set, and (run only) the rest. */
 typedef struct {
     const char *scenario;
@@ -198,6 +227,12 @@ static tf_status parse_scenario_args(int argc, char **argv, int is_run, scenario
                 if (!v)
                     return TF_ERR_USAGE;
                 TF_TRY(parse_backend(v, &a->run.backend));
+                continue;
+            }
+            if ((v = option_value(argc, argv, &i, "--procs", &m)) || m) {
+                if (!v)
+                    return TF_ERR_USAGE;
+                TF_TRY(parse_procs(v, a->run.procs));
                 continue;
             }
             if ((v = option_value(argc, argv, &i, "--restart", &m)) || m) {
@@ -318,7 +353,9 @@ static tf_status cmd_run(int argc, char **argv)
 {
     scenario_args a = {0};
     tf_scenario *s;
-    tf_status st = load_scenario(argc, argv, 1, &a, &s);
+    /* Every process reads the scenario; they agree before anything collective starts. */
+    const tf_par world = {.rank = tf_par_world_rank(), .size = tf_par_world_size()};
+    tf_status st = tf_par_agree(&world, load_scenario(argc, argv, 1, &a, &s));
     if (st == TF_OK)
         st = tf_run(s, &a.run);
     free(s);
@@ -326,10 +363,8 @@ static tf_status cmd_run(int argc, char **argv)
     return st;
 }
 
-static tf_status cmd_bench(int argc, char **argv)
+static tf_status parse_bench(int argc, char **argv, tf_bench_options *o)
 {
-    tf_bench_options o = {.n = 128, .steps = 20, .scheme = TF_SCHEME_LOD,
-                          .backend = TF_BACKEND_AUTO, .json = 0};
     for (int i = 2; i < argc; ++i) {
         int m;
         const char *v;
@@ -338,31 +373,44 @@ static tf_status cmd_bench(int argc, char **argv)
             if (!v)
                 return TF_ERR_USAGE;
             TF_TRY(parse_count("--grid", v, 1, 4096, &x));
-            o.n = x;
+            o->n = x;
         } else if ((v = option_value(argc, argv, &i, "--steps", &m)) || m) {
             if (!v)
                 return TF_ERR_USAGE;
             TF_TRY(parse_count("--steps", v, 1, 1000000, &x));
-            o.steps = x;
+            o->steps = x;
         } else if ((v = option_value(argc, argv, &i, "--scheme", &m)) || m) {
             if (!v)
                 return TF_ERR_USAGE;
             if (strcmp(v, "lod") == 0)
-                o.scheme = TF_SCHEME_LOD;
+                o->scheme = TF_SCHEME_LOD;
             else if (strcmp(v, "explicit") == 0)
-                o.scheme = TF_SCHEME_EXPLICIT;
+                o->scheme = TF_SCHEME_EXPLICIT;
             else
                 return USAGE_ERROR("--scheme '%s': expected lod or explicit", v);
         } else if ((v = option_value(argc, argv, &i, "--backend", &m)) || m) {
             if (!v)
                 return TF_ERR_USAGE;
-            TF_TRY(parse_backend(v, &o.backend));
+            TF_TRY(parse_backend(v, &o->backend));
+        } else if ((v = option_value(argc, argv, &i, "--procs", &m)) || m) {
+            if (!v)
+                return TF_ERR_USAGE;
+            TF_TRY(parse_procs(v, o->procs));
         } else if (strcmp(argv[i], "--json") == 0) {
-            o.json = 1;
+            o->json = 1;
         } else {
             return USAGE_ERROR("bench: unexpected argument '%s'", argv[i]);
         }
     }
+    return TF_OK;
+}
+
+static tf_status cmd_bench(int argc, char **argv)
+{
+    tf_bench_options o = {.n = 128, .steps = 20, .scheme = TF_SCHEME_LOD,
+                          .backend = TF_BACKEND_AUTO, .json = 0};
+    const tf_par world = {.rank = tf_par_world_rank(), .size = tf_par_world_size()};
+    TF_TRY(tf_par_agree(&world, parse_bench(argc, argv, &o)));
     return tf_bench(&o);
 }
 
@@ -394,7 +442,18 @@ static tf_status cmd_info(int argc, char **argv)
     printf("cuda:           not built\n");
 #endif
     printf("netcdf:         %s\n", nc_inq_libvers());
+#ifdef TF_HAVE_MPI
+    char mpiv[MPI_MAX_LIBRARY_VERSION_STRING];
+    int mpil = 0;
+    MPI_Get_library_version(mpiv, &mpil);
+    char *nl = strchr(mpiv, ',');
+    if (nl)
+        *nl = '\0';
+    printf("mpi:            %s; %d process%s in this job\n", mpiv, tf_par_world_size(),
+           tf_par_world_size() == 1 ? "" : "es");
+#else
     printf("mpi:            not built\n");
+#endif
     printf("openmp threads: %d\n", threads);
     return TF_OK;
 }
@@ -426,7 +485,7 @@ static int exit_code(tf_status st)
     return 70;
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
     static const struct {
         const char *name;
@@ -466,6 +525,10 @@ int main(int argc, char **argv)
     if (st == TF_OK)
         return 0;
     fflush(stdout);
+    /* Under MPI the ranks agree on a failure and rank 0 reports it; a rank whose failure the
+     * others have not seen reports its own (and the job is then aborted). */
+    if (tf_par_world_rank() != 0 && tf_par_error_agreed())
+        return exit_code(st);
     if (st == TF_ERR_INTERNAL)
         fprintf(stderr, "tumorfield: error: %s [%s]\n", tf_error_message(), tf_error_where());
     else
@@ -474,4 +537,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "Try 'tumorfield %s%s--help'.\n", command_name ? command_name : "",
                 command_name ? " " : "");
     return exit_code(st);
+}
+
+int main(int argc, char **argv)
+{
+    tf_par_init(&argc, &argv);
+    /* Only rank 0 speaks on stdout (progress, tables, summaries); errors go to stderr. */
+    if (tf_par_world_rank() != 0 && !freopen("/dev/null", "w", stdout))
+        fclose(stdout);
+    const int code = run_command(argc, argv);
+    tf_par_finalize(code);
+    return code;
 }

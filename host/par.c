@@ -20,8 +20,29 @@ struct tf_par_mpi {
 static int started; /* tf_par_init called MPI_Init_thread */
 static int agreed_error; /* the last tf_par_agree returned a failure every rank knows */
 
+/* Whether a launcher (mpirun, mpiexec, srun) started this process: their environment. A
+ * program started alone runs without MPI, as a build without it would (no MPI start-up cost,
+ * no shared-memory files, clean under valgrind); TF_MPI=1 forces MPI on (a singleton). */
+static int launched(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK",
+                                       "PMI_SIZE", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_SIZE"};
+    const char *force = getenv("TF_MPI");
+    if (force && *force)
+        return strcmp(force, "0") != 0;
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; ++i)
+        if (getenv(vars[i]))
+            return 1;
+    return 0;
+}
+
 int tf_par_init(int *argc, char ***argv)
 {
+    if (!launched())
+        return 0;
+    /* PMIx's shared-memory data store fails under a file-size limit (ulimit -f); its hash
+     * store does not. The site's choice wins. */
+    setenv("PMIX_MCA_gds", "hash", 0);
     int provided = 0;
     if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
         return 0;
@@ -58,6 +79,7 @@ int tf_par_world_size(void)
 }
 
 int tf_par_built(void) { return 1; }
+int tf_par_error_agreed(void) { return agreed_error; }
 #else
 int tf_par_init(int *argc, char ***argv)
 {
@@ -69,6 +91,7 @@ void tf_par_finalize(int code) { (void)code; }
 int tf_par_world_rank(void) { return 0; }
 int tf_par_world_size(void) { return 1; }
 int tf_par_built(void) { return 0; }
+int tf_par_error_agreed(void) { return 0; }
 #endif
 
 void tf_par_split(tf_index n, int parts, int c, tf_index *start, tf_index *count)
@@ -89,6 +112,25 @@ static void set_block(tf_grid *g, const int dims[3], const int coords[3])
     g->ncells = g->n[0] * g->n[1] * g->n[2];
 }
 
+tf_status tf_par_choose_dims(int size, const int want[3], int dims[3])
+{
+#ifdef TF_HAVE_MPI
+    int mdims[3] = {want[2], want[1], want[0]}; /* MPI order: z, y, x */
+    if (MPI_Dims_create(size, 3, mdims) != MPI_SUCCESS)
+        return TF_ERROR(TF_ERR_USAGE, "process grid: MPI_Dims_create cannot split %d processes "
+                                      "as %dx%dx%d", size, want[0], want[1], want[2]);
+    for (int d = 0; d < 3; ++d)
+        dims[d] = mdims[2 - d];
+#else
+    for (int d = 0; d < 3; ++d)
+        dims[d] = 1;
+#endif
+    if ((long long)dims[0] * dims[1] * dims[2] != size)
+        return TF_ERROR(TF_ERR_USAGE, "process grid %dx%dx%d has %lld places for %d processes",
+                        dims[0], dims[1], dims[2], (long long)dims[0] * dims[1] * dims[2], size);
+    return TF_OK;
+}
+
 tf_status tf_par_decompose(tf_par *p, tf_grid *g, const int want[3], const int periodic[3])
 {
     memset(p, 0, sizeof *p);
@@ -104,28 +146,29 @@ tf_status tf_par_decompose(tf_par *p, tf_grid *g, const int want[3], const int p
         p->dims[d] = 1;
         p->periodic[d] = periodic[d] != 0;
     }
+    if (p->size == 1) {
+        /* One process (or MPI not started): no communicators; a periodic direction wraps onto
+         * this rank, whose backends fill such ghosts themselves. */
+        for (int d = 0; d < 3; ++d)
+            if (want[d] > 1)
+                return TF_ERROR(TF_ERR_USAGE,
+                                "process grid %dx%dx%d for a run of one process%s", want[0],
+                                want[1], want[2],
+                                tf_par_built() ? " (start it with mpirun -n N)"
+                                               : ": this build has no MPI");
+        for (int d = 0; d < 3; ++d) {
+            p->nbr[2 * d] = p->periodic[d] ? 0 : -1;
+            p->nbr[2 * d + 1] = p->periodic[d] ? 0 : -1;
+        }
+        set_block(g, p->dims, p->coords);
+        return TF_OK;
+    }
     if (p->size % fixed != 0)
         return TF_ERROR(TF_ERR_USAGE,
                         "process grid %dx%dx%d (0 = chosen) does not divide the %d processes "
                         "of the run",
                         want[0], want[1], want[2], p->size);
-#ifdef TF_HAVE_MPI
-    int mdims[3] = {want[2], want[1], want[0]}; /* MPI order: z, y, x */
-    if (MPI_Dims_create(p->size, 3, mdims) != MPI_SUCCESS)
-        return TF_ERROR(TF_ERR_USAGE, "process grid: MPI_Dims_create cannot split %d processes "
-                                      "as %dx%dx%d", p->size, want[0], want[1], want[2]);
-    for (int d = 0; d < 3; ++d)
-        p->dims[d] = mdims[2 - d];
-#else
-    for (int d = 0; d < 3; ++d)
-        if (want[d] > 1)
-            return TF_ERROR(TF_ERR_USAGE, "process grid %dx%dx%d: this build has no MPI, so a "
-                                          "run is one process", want[0], want[1], want[2]);
-#endif
-    if ((long long)p->dims[0] * p->dims[1] * p->dims[2] != p->size)
-        return TF_ERROR(TF_ERR_USAGE, "process grid %dx%dx%d has %lld places for %d processes",
-                        p->dims[0], p->dims[1], p->dims[2],
-                        (long long)p->dims[0] * p->dims[1] * p->dims[2], p->size);
+    TF_TRY(tf_par_choose_dims(p->size, want, p->dims));
     for (int d = 0; d < 3; ++d)
         if (p->dims[d] > g->gn[d])
             return TF_ERROR(TF_ERR_USAGE,
@@ -137,6 +180,7 @@ tf_status tf_par_decompose(tf_par *p, tf_grid *g, const int want[3], const int p
     p->mpi = calloc(1, sizeof *p->mpi);
     if (!p->mpi)
         return TF_ERROR(TF_ERR_NOMEM, "out of memory");
+    int mdims[3] = {p->dims[2], p->dims[1], p->dims[0]}; /* MPI order: z, y, x */
     const int mper[3] = {p->periodic[2], p->periodic[1], p->periodic[0]};
     MPI_Cart_create(MPI_COMM_WORLD, 3, mdims, mper, 0, &p->mpi->cart);
     MPI_Comm_rank(p->mpi->cart, &p->rank);
@@ -157,11 +201,6 @@ tf_status tf_par_decompose(tf_par *p, tf_grid *g, const int want[3], const int p
     MPI_Comm_rank(node, &p->node_rank);
     MPI_Comm_size(node, &p->node_size);
     MPI_Comm_free(&node);
-#else
-    for (int d = 0; d < 3; ++d) {
-        p->nbr[2 * d] = p->periodic[d] ? 0 : -1;
-        p->nbr[2 * d + 1] = p->periodic[d] ? 0 : -1;
-    }
 #endif
     set_block(g, p->dims, p->coords);
     return TF_OK;
@@ -252,21 +291,21 @@ static MPI_Request *next_request(tf_par *p)
 
 void tf_par_send(tf_par *p, int face, const void *buf, size_t bytes, int tag)
 {
-    if (p->nbr[face] < 0)
+    if (!p->mpi || p->nbr[face] < 0)
         return;
     MPI_Isend(buf, (int)bytes, MPI_BYTE, p->nbr[face], tag, p->mpi->cart, next_request(p));
 }
 
 void tf_par_recv_start(tf_par *p, int face, void *buf, size_t bytes, int tag)
 {
-    if (p->nbr[face] < 0)
+    if (!p->mpi || p->nbr[face] < 0)
         return;
     MPI_Irecv(buf, (int)bytes, MPI_BYTE, p->nbr[face], tag, p->mpi->cart, next_request(p));
 }
 
 void tf_par_recv(tf_par *p, int face, void *buf, size_t bytes, int tag)
 {
-    if (p->nbr[face] < 0)
+    if (!p->mpi || p->nbr[face] < 0)
         return;
     MPI_Recv(buf, (int)bytes, MPI_BYTE, p->nbr[face], tag, p->mpi->cart, MPI_STATUS_IGNORE);
 }
@@ -281,7 +320,7 @@ void tf_par_wait(tf_par *p)
 
 void tf_par_line_bcast(const tf_par *p, int d, void *buf, size_t bytes, int root_coord)
 {
-    if (p->dims[d] > 1)
+    if (p->mpi && p->dims[d] > 1)
         MPI_Bcast(buf, (int)bytes, MPI_BYTE, root_coord, p->mpi->line[d]);
 }
 #else

@@ -10,6 +10,7 @@
 
 #include "tf_checkpoint.h"
 #include "tf_io.h"
+#include "tf_par.h"
 #include "tf_scenario_keys.h"
 
 #include <errno.h>
@@ -135,7 +136,8 @@ static int due(long long step, long long every) { return every > 0 && step % eve
 typedef struct {
     const tf_scenario *s;
     const tf_run_options *o;
-    tf_grid g;
+    tf_grid g;   /* this rank's block */
+    tf_par par;  /* the decomposition (1 x 1 x 1 without MPI) */
     /* Two sets of host field arrays (padded): set[good] holds the last state that passed its
      * check (what a checkpoint saves); a record in flight on the writer thread may hold either. */
     tf_real *set[2][TF_NFIELDS];
@@ -160,6 +162,11 @@ typedef struct {
 } run_ctx;
 
 static double time_of(const run_ctx *r, long long step) { return (double)step * r->s->dt; }
+
+static double global_cells(const tf_grid *g)
+{
+    return (double)g->gn[0] * (double)g->gn[1] * (double)g->gn[2];
+}
 
 static tf_derived derive_at(const run_ctx *r, const tf_drivers *d, double t)
 {
@@ -192,12 +199,13 @@ static tf_status write_checkpoint(run_ctx *r)
         (void)tf_writer_wait(r->writer);
     const double t0 = tf_wtime();
     const tf_checkpoint_info info = {r->good_step, time_of(r, r->good_step), r->good_drv};
-    tf_status st = tf_checkpoint_write(r->chk_path, &r->g, r->set[r->good], r->vessel, &info,
-                                       r->effective);
+    tf_status st = tf_checkpoint_write(r->chk_path, &r->g, &r->par, r->set[r->good], r->vessel,
+                                       &info, r->effective);
     tf_solver_time_add(r->solver, TF_STAGE_CHECKPOINT, tf_wtime() - t0);
     return st;
 }
 
+/* Diagnostics over all ranks; rank 0 writes the row. */
 static tf_status write_row(run_ctx *r)
 {
     tf_diag d;
@@ -206,7 +214,7 @@ static tf_status write_row(run_ctx *r)
     const tf_derived q = derive_at(r, &r->drv, t);
     r->last_row = tf_series_row_make(t, &d, &r->g, &r->drv, &q);
     r->have_row = 1;
-    return tf_series_write(r->series, &r->last_row);
+    return tf_par_agree(&r->par, r->series ? tf_series_write(r->series, &r->last_row) : TF_OK);
 }
 
 /* Check and fetch the state, then hand it to the writer thread: the solver steps on while the
@@ -274,6 +282,8 @@ static void print_timers(const run_ctx *r)
 
 static void write_summary(run_ctx *r, const char *status)
 {
+    if (!tf_par_root(&r->par))
+        return;
     const double wall = tf_wtime() - r->wall0;
     tf_summary sm = {
         .status = status,
@@ -282,7 +292,7 @@ static void write_summary(run_ctx *r, const char *status)
         .wall_seconds = wall,
         .backend = r->solver ? tf_solver_description(r->solver) : "none",
         .voxel_updates_per_second =
-            wall > 0 ? (double)r->g.ncells * (double)r->steps_this_run / wall : 0.0,
+            wall > 0 ? global_cells(&r->g) * (double)r->steps_this_run / wall : 0.0,
         .timers = r->solver ? tf_solver_timers(r->solver) : NULL,
         .final_row = r->have_row ? &r->last_row : NULL,
         .output_path = r->nc_path,
@@ -297,7 +307,8 @@ static void write_summary(run_ctx *r, const char *status)
 /* Refuse, before anything is written, a grid whose host arrays exceed the machine's physical
  * memory: the two host sets and the vessel map of the run (13 arrays) and, on the CPU backend,
  * the solver state (tf_scenario_state_arrays). */
-static tf_status check_host_memory(const tf_scenario *s, const tf_run_options *o)
+static tf_status check_host_memory(const tf_scenario *s, const tf_run_options *o,
+                                   const tf_grid *g)
 {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0)
@@ -306,7 +317,7 @@ static tf_status check_host_memory(const tf_scenario *s, const tf_run_options *o
                     (o->backend == TF_BACKEND_AUTO &&
                      (!tf_cuda_built() || tf_cuda_device_count() == 0));
     const int arrays = 13 + (cpu ? tf_scenario_state_arrays(s) : 0);
-    const double padded = (double)(s->n[0] + 2) * (double)(s->n[1] + 2) * (double)(s->n[2] + 2);
+    const double padded = (double)g->nalloc; /* this process's block */
     const double need = (double)arrays * padded * (double)sizeof(tf_real);
     const double have = (double)pages * (double)page;
     if (need > have)
@@ -320,24 +331,33 @@ static tf_status check_host_memory(const tf_scenario *s, const tf_run_options *o
     return TF_OK;
 }
 
-static tf_status start(run_ctx *r)
+/* The grid, this rank's block of it and the output paths; every rank agrees on the result. */
+static tf_status start_grid(run_ctx *r)
 {
     const tf_scenario *s = r->s;
     TF_TRY(tf_grid_init(&r->g, s->n[0], s->n[1], s->n[2], s->spacing));
-    TF_TRY(check_host_memory(s, r->o));
+    int periodic[3];
+    for (int d = 0; d < 3; ++d) {
+        periodic[d] = 0;
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            periodic[d] |= s->bcs.bc[f][2 * d].kind == TF_BC_PERIODIC;
+    }
+    TF_TRY(tf_par_decompose(&r->par, &r->g, r->o->procs, periodic));
+    TF_TRY(check_host_memory(s, r->o, &r->g));
     r->effective = tf_scenario_format(s);
     if (!r->effective)
         return TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");
-    if (!r->o->quiet) {
-        printf("# effective scenario\n%s", r->effective);
-        fflush(stdout);
-    }
-    TF_TRY(make_dirs(s->dir));
     TF_TRY(out_path(r->nc_path, s, ".nc"));
     TF_TRY(out_path(r->csv_path, s, ".timeseries.csv"));
     TF_TRY(out_path(r->chk_path, s, ".chk.nc"));
     TF_TRY(out_path(r->sum_path, s, ".summary.json"));
+    return TF_OK;
+}
 
+/* The host arrays and the initial (or restarted) state of this rank's block. */
+static tf_status start_state(run_ctx *r)
+{
+    const tf_scenario *s = r->s;
     for (int k = 0; k < 2; ++k)
         for (int f = 0; f < TF_NFIELDS; ++f)
             if (!(r->set[k][f] = calloc((size_t)r->g.nalloc, sizeof(tf_real))))
@@ -346,7 +366,6 @@ static tf_status start(run_ctx *r)
     if (!(r->vessel = calloc((size_t)r->g.nalloc, sizeof(tf_real))))
         return TF_ERROR(TF_ERR_NOMEM, "out of memory for the vessel map");
 
-    r->nsteps = (long long)ceil(s->duration / s->dt - 1e-9);
     if (r->o->restart) {
         char *chk_text = NULL;
         TF_TRY(tf_checkpoint_scenario(r->o->restart, &chk_text));
@@ -368,23 +387,43 @@ static tf_status start(run_ctx *r)
                             r->o->restart, info.step, info.t, s->duration, r->nsteps);
         r->step = info.step;
         r->drv = info.drv;
-        if (!r->o->quiet)
-            printf("restart: from '%s' at step %lld, t = %.6g min\n", r->o->restart, r->step,
-                   info.t);
     } else {
         TF_TRY(tf_initial_state(s, &r->g, r->set[0], r->vessel));
         r->step = 0;
         memset(&r->drv, 0, sizeof r->drv);
     }
+    return TF_OK;
+}
+
+/* Everything before the first step. Each part that may fail on some ranks only ends in an
+ * agreement, so that all ranks go on or all stop with the same error. */
+static tf_status start(run_ctx *r)
+{
+    const tf_scenario *s = r->s;
+    const int root = tf_par_root(&r->par);
+    TF_TRY(tf_par_agree(&r->par, start_grid(r)));
+    if (!r->o->quiet) {
+        printf("# effective scenario\n%s", r->effective);
+        fflush(stdout);
+    }
+    TF_TRY(tf_par_agree(&r->par, root ? make_dirs(s->dir) : TF_OK));
+    r->nsteps = (long long)ceil(s->duration / s->dt - 1e-9);
+    TF_TRY(tf_par_agree(&r->par, start_state(r)));
+    if (r->o->restart && !r->o->quiet)
+        printf("restart: from '%s' at step %lld, t = %.6g min\n", r->o->restart, r->step,
+               time_of(r, r->step));
     r->good_step = r->step;
     r->good_drv = r->drv;
 
-    TF_TRY(tf_solver_create(&r->solver, r->o->backend, &r->g, &s->bcs, &s->p, s->scheme, s->dt));
+    TF_TRY(tf_par_agree(&r->par, tf_solver_create_par(&r->solver, r->o->backend, &r->g, &r->par,
+                                                      &s->bcs, &s->p, s->scheme, s->dt)));
     if (!r->o->quiet) {
         const char *why = "";
         if (r->o->backend == TF_BACKEND_AUTO)
             why = tf_solver_backend(r->solver) == TF_BACKEND_CUDA
                       ? " (auto: a CUDA device is present)"
+                  : r->par.size > 1 && tf_cuda_device_count() > 0
+                      ? " (auto: the CUDA backend runs on one process)"
                   : tf_cuda_built() ? " (auto: no CUDA device found)"
                                     : " (auto: this build has no CUDA backend)";
         printf("backend: %s%s\n", tf_solver_description(r->solver), why);
@@ -395,15 +434,19 @@ static tf_status start(run_ctx *r)
     }
     TF_TRY(tf_solver_set_state(r->solver, r->set[0], r->vessel));
 
+    /* NetCDF output is collective (one file from all ranks); the time series is rank 0's. The
+     * writer thread is used by one process only: with MPI only the main thread may call it. */
     const double t = time_of(r, r->step);
-    if (r->o->restart) {
-        TF_TRY(tf_ncout_reopen(&r->nc, r->nc_path, s, &r->g, t));
-        TF_TRY(tf_series_open(&r->series, r->csv_path, 1, t));
-        TF_TRY(tf_writer_start(&r->writer, r->nc));
-    } else {
-        TF_TRY(tf_ncout_create(&r->nc, r->nc_path, s, &r->g, r->effective, r->vessel));
-        TF_TRY(tf_series_open(&r->series, r->csv_path, 0, 0.0));
-        TF_TRY(tf_writer_start(&r->writer, r->nc));
+    const int threaded = r->par.size == 1;
+    if (r->o->restart)
+        TF_TRY(tf_ncout_reopen(&r->nc, r->nc_path, s, &r->g, &r->par, t));
+    else
+        TF_TRY(tf_ncout_create(&r->nc, r->nc_path, s, &r->g, &r->par, r->effective, r->vessel));
+    TF_TRY(tf_par_agree(&r->par, root ? tf_series_open(&r->series, r->csv_path,
+                                                       r->o->restart != NULL, t)
+                                      : TF_OK));
+    TF_TRY(tf_writer_start(&r->writer, r->nc, threaded));
+    if (!r->o->restart) {
         TF_TRY(write_record(r));
         TF_TRY(write_row(r));
     }
@@ -440,7 +483,10 @@ static tf_status loop(run_ctx *r)
             TF_TRY(write_checkpoint(r));
         }
         progress(r, last);
-        if (stop_signal && !last) {
+        /* All ranks stop at the same step (a job's signal may reach them one by one). */
+        if (tf_par_any(&r->par, stop_signal != 0) && !last) {
+            if (!stop_signal)
+                stop_signal = SIGTERM; /* another rank's */
             if (r->good_step != r->step)
                 TF_TRY(fetch_checked(r));
             return TF_ERR_STOPPED;
@@ -457,6 +503,7 @@ static void cleanup(run_ctx *r)
     if (r->series)
         tf_series_close(r->series);
     tf_solver_destroy(r->solver);
+    tf_par_free(&r->par);
     for (int k = 0; k < 2; ++k)
         for (int f = 0; f < TF_NFIELDS; ++f)
             free(r->set[k][f]);

@@ -10,7 +10,7 @@
 
 const char *const tf_stage_name[TF_NSTAGES] = {
     "reaction", "diffusion_x", "diffusion_y", "diffusion_z", "explicit",
-    "ghosts",   "diagnostics", "output",      "checkpoint",
+    "ghosts",   "halo",        "diagnostics", "output",      "checkpoint",
 };
 
 struct tf_solver {
@@ -20,6 +20,7 @@ struct tf_solver {
     tf_setup su;
     tf_real *factor_store; /* one allocation behind every su.lines[][].cp/inv/z */
     tf_timers timers;
+    tf_par one;            /* the decomposition of a one-process solver (par NULL) */
     char desc[256];
 };
 
@@ -39,7 +40,7 @@ double tf_explicit_dt_limit(const tf_params *p, double h)
     return dmax > 0.0 ? h * h / (6.0 * dmax) : INFINITY;
 }
 
-static tf_status validate_bcs(const tf_bcs *b, const tf_grid *g)
+static tf_status validate_bcs(const tf_bcs *b)
 {
     for (int f = 0; f < TF_NFIELDS; ++f)
         for (int d = 0; d < 3; ++d) {
@@ -51,8 +52,6 @@ static tf_status validate_bcs(const tf_bcs *b, const tf_grid *g)
                                 "periodic must hold on both faces of a direction",
                                 tf_field_name[f], tf_face_name[lo ? 2 * d : 2 * d + 1],
                                 tf_face_name[lo ? 2 * d + 1 : 2 * d]);
-            if (lo && g->n[d] != g->gn[d])
-                return TF_ERROR(TF_ERR_INTERNAL, "periodic lines across blocks not supported");
         }
     return TF_OK;
 }
@@ -132,14 +131,14 @@ static tf_status make_factors(tf_solver *s)
         su->dif[f] = (tf_real)(D[f] / h2);
     if (su->scheme != TF_SCHEME_LOD)
         return TF_OK;
-    const size_t per_field = (size_t)(su->g.n[0] + su->g.n[1] + su->g.n[2]);
+    const size_t per_field = (size_t)(su->g.gn[0] + su->g.gn[1] + su->g.gn[2]);
     s->factor_store = malloc(sizeof(tf_real) * 3 * per_field * TF_NFIELDS);
     if (!s->factor_store)
         return TF_ERROR(TF_ERR_NOMEM, "out of memory for diffusion factors");
     tf_real *at = s->factor_store;
     for (int f = 0; f < TF_NFIELDS; ++f)
         for (int d = 0; d < 3; ++d) {
-            const tf_index n = su->g.n[d];
+            const tf_index n = su->g.gn[d];
             tf_line_factors *L = &su->lines[f][d];
             line_factors(L, n, D[f] * su->dt / h2, &su->bcs.bc[f][2 * d],
                          &su->bcs.bc[f][2 * d + 1], at, at + n, at + 2 * n);
@@ -154,10 +153,26 @@ static tf_status make_factors(tf_solver *s)
 tf_status tf_solver_create(tf_solver **out, tf_backend_kind kind, const tf_grid *g,
                            const tf_bcs *bcs, const tf_params *p, tf_scheme scheme, double dt)
 {
+    return tf_solver_create_par(out, kind, g, NULL, bcs, p, scheme, dt);
+}
+
+/* Whether the blocks of g make up the whole grid (one process). */
+static int whole(const tf_grid *g)
+{
+    return g->n[0] == g->gn[0] && g->n[1] == g->gn[1] && g->n[2] == g->gn[2];
+}
+
+tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_grid *g,
+                               tf_par *par, const tf_bcs *bcs, const tf_params *p,
+                               tf_scheme scheme, double dt)
+{
     *out = NULL;
     if (!(dt > 0.0) || !isfinite(dt))
         return TF_ERROR(TF_ERR_USAGE, "time step dt = %g min: must be a positive number", dt);
-    TF_TRY(validate_bcs(bcs, g));
+    TF_TRY(validate_bcs(bcs));
+    if (!par && !whole(g))
+        return TF_ERROR(TF_ERR_INTERNAL, "a block of a grid needs its decomposition");
+    const int nproc = par ? par->size : 1;
     if (scheme == TF_SCHEME_EXPLICIT) {
         const double lim = tf_explicit_dt_limit(p, g->h);
         if (dt > lim)
@@ -168,7 +183,12 @@ tf_status tf_solver_create(tf_solver **out, tf_backend_kind kind, const tf_grid 
                             dt, lim, g->h);
     }
     if (kind == TF_BACKEND_AUTO)
-        kind = tf_cuda_device_count() > 0 ? TF_BACKEND_CUDA : TF_BACKEND_CPU;
+        kind = tf_cuda_device_count() > 0 && nproc == 1 ? TF_BACKEND_CUDA : TF_BACKEND_CPU;
+    if (kind == TF_BACKEND_CUDA && nproc > 1)
+        return TF_ERROR(TF_ERR_USAGE,
+                        "backend cuda: runs on one process in this version, and this run has "
+                        "%d MPI processes; use --backend cpu (or auto) with MPI",
+                        nproc);
     const tf_backend_ops *ops = &tf_cpu_backend;
     if (kind == TF_BACKEND_CUDA) {
 #ifdef TF_HAVE_CUDA
@@ -187,6 +207,17 @@ tf_status tf_solver_create(tf_solver **out, tf_backend_kind kind, const tf_grid 
     s->ops = ops;
     s->kind = kind;
     s->su.g = *g;
+    if (!par) {
+        /* One process: the 1 x 1 x 1 decomposition, wrapping where a field is periodic. */
+        const int want[3] = {1, 1, 1};
+        int per[3];
+        for (int d = 0; d < 3; ++d)
+            per[d] = bcs->bc[0][2 * d].kind == TF_BC_PERIODIC;
+        tf_grid tmp = *g;
+        (void)tf_par_decompose(&s->one, &tmp, want, per);
+        par = &s->one;
+    }
+    s->su.par = par;
     s->su.bcs = *bcs;
     s->su.p = *p;
     s->su.scheme = scheme;
@@ -236,14 +267,24 @@ tf_status tf_solver_step(tf_solver *s, const tf_coeffs *c0, const tf_coeffs *c1)
 tf_status tf_solver_diagnostics(tf_solver *s, tf_diag *d)
 {
     const double t0 = tf_wtime();
-    tf_status st = s->ops->diagnostics(s->impl, d);
+    tf_status st = tf_par_agree(s->su.par, s->ops->diagnostics(s->impl, d));
+    if (st == TF_OK && s->su.par->size > 1) {
+        double sums[2 * TF_NFIELDS];
+        memcpy(sums, d->total, sizeof d->total);
+        memcpy(sums + TF_NFIELDS, d->weighted, sizeof d->weighted);
+        tf_par_sum(s->su.par, sums, 2 * TF_NFIELDS);
+        memcpy(d->total, sums, sizeof d->total);
+        memcpy(d->weighted, sums + TF_NFIELDS, sizeof d->weighted);
+        d->tumor_sum = d->total[TF_TUMOR];
+        tf_par_max(s->su.par, d->max, TF_NFIELDS);
+    }
     tf_solver_time_add(s, TF_STAGE_DIAGNOSTICS, tf_wtime() - t0);
     return st;
 }
 
 tf_status tf_solver_check_state(tf_solver *s, tf_bad_cell *bad)
 {
-    return s->ops->check_state(s->impl, bad);
+    return tf_par_agree(s->su.par, s->ops->check_state(s->impl, bad));
 }
 
 const tf_timers *tf_solver_timers(const tf_solver *s) { return &s->timers; }

@@ -7,13 +7,15 @@
 
 /* Everything a backend needs to set itself up: shared, read-only. */
 typedef struct {
-    tf_grid g;
+    tf_grid g;     /* this rank's block */
+    tf_par *par;   /* the decomposition (dims 1 x 1 x 1 on one process) */
     tf_bcs bcs;
     tf_params p;
     tf_scheme scheme;
     double dt;
     /* Host copies of the diffusion line factors, per field and direction (tf_lod_factors);
-     * NULL arrays for the explicit scheme. cp/inv/z arrays of n[dir] elements each. */
+     * NULL arrays for the explicit scheme. cp/inv/z arrays of gn[dir] elements each: the whole
+     * line, of which this block holds rows start[dir] .. start[dir] + n[dir] - 1. */
     tf_line_factors lines[TF_NFIELDS][3];
     tf_real dif[TF_NFIELDS]; /* D_f / h^2, 1/min */
     tf_timers *timers;       /* where the backend adds its stage times */

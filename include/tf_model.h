@@ -141,55 +141,103 @@ typedef struct {
     const tf_real *cp, *inv, *z;
 } tf_line_factors;
 
-/* Solve `count` lines in place with the same factors: line q (0 <= q < count) holds its
- * right-hand side at u[i*stride + q], i = 0..n-1, on entry and its solution on exit. Adjacent
- * lines are adjacent in memory, so the inner loops run over q (vectorised on the CPU); a CUDA
- * thread solves one line with count = 1. Forward elimination, back substitution, then the
- * Sherman-Morrison correction for periodic lines. */
-TF_HD void tf_thomas_lines(const tf_line_factors *L, tf_real *u, tf_index stride, tf_index count)
+/* The three parts of a line solve, over rows g0 .. g0+m-1 of the n rows of the lines (global row
+ * numbers: with a domain decomposition a rank holds a slice of each line and the factors of the
+ * whole line). `count` lines are solved together: row g0+i of line q is u[i*stride + q], so
+ * adjacent lines are adjacent in memory and the inner loops run over q (vectorised on the CPU; a
+ * CUDA thread solves one line with count = 1). Solving the slices of a line in order of g0 with
+ * these calls does the same operations in the same order as solving the whole line at once.
+ *
+ * Forward elimination. prev[q]: line q's eliminated row g0-1 (read only when g0 > 0). */
+TF_HD void tf_thomas_forward(const tf_line_factors *L, tf_real *u, tf_index stride,
+                             tf_index count, tf_index g0, tf_index m, const tf_real *prev)
 {
     const tf_index n = L->n;
     const tf_real r = L->r;
-    const tf_real inv0 = L->inv[0];
-    if (n == 1) {
-        for (tf_index q = 0; q < count; ++q)
-            u[q] = (u[q] + L->rhs_lo + L->rhs_hi) * inv0;
-        return;
-    }
-    for (tf_index q = 0; q < count; ++q)
-        u[q] = (u[q] + L->rhs_lo) * inv0;
-    for (tf_index i = 1; i < n; ++i) {
-        const tf_real a = L->inv[i];
-        const tf_real add = (i == n - 1) ? L->rhs_hi : (tf_real)0;
+    for (tf_index i = 0; i < m; ++i) {
+        const tf_index gi = g0 + i;
+        const tf_real a = L->inv[gi];
         tf_real *cur = u + i * stride;
-        const tf_real *prv = cur - stride;
+        if (gi == 0) {
+            const tf_real lo = L->rhs_lo, hi = L->rhs_hi;
+            if (n == 1)
+                for (tf_index q = 0; q < count; ++q)
+                    cur[q] = (cur[q] + lo + hi) * a;
+            else
+                for (tf_index q = 0; q < count; ++q)
+                    cur[q] = (cur[q] + lo) * a;
+            continue;
+        }
+        const tf_real add = (gi == n - 1) ? L->rhs_hi : (tf_real)0;
+        const tf_real *prv = i == 0 ? prev : cur - stride;
         for (tf_index q = 0; q < count; ++q)
             cur[q] = (cur[q] + add + r * prv[q]) * a;
     }
-    for (tf_index i = n - 2; i >= 0; --i) {
-        const tf_real c = L->cp[i];
+}
+
+/* Back substitution. next[q]: line q's solved row g0+m (read only when g0 + m < n). */
+TF_HD void tf_thomas_backward(const tf_line_factors *L, tf_real *u, tf_index stride,
+                              tf_index count, tf_index g0, tf_index m, const tf_real *next)
+{
+    for (tf_index i = m - 1; i >= 0; --i) {
+        const tf_index gi = g0 + i;
+        if (gi == L->n - 1)
+            continue;
+        const tf_real c = L->cp[gi];
         tf_real *cur = u + i * stride;
-        const tf_real *nxt = cur + stride;
+        const tf_real *nxt = i == m - 1 ? next : cur + stride;
         for (tf_index q = 0; q < count; ++q)
             cur[q] -= c * nxt[q];
     }
-    if (L->periodic) {
-        /* x = y - (v.y / (1 + v.z)) z with v = (1, 0, ..., 0, vlast): the end values of y are
-         * read before they change, so the interior is corrected first. */
-        tf_real *last = u + (n - 1) * stride;
-        for (tf_index i = 1; i < n - 1; ++i) {
-            const tf_real zi = L->z[i];
-            tf_real *cur = u + i * stride;
-            for (tf_index q = 0; q < count; ++q)
-                cur[q] -= (u[q] + L->sm_vlast * last[q]) * L->sm_scale * zi;
-        }
-        const tf_real z0 = L->z[0], zl = L->z[n - 1];
-        for (tf_index q = 0; q < count; ++q) {
-            const tf_real fac = (u[q] + L->sm_vlast * last[q]) * L->sm_scale;
-            u[q] -= fac * z0;
-            last[q] -= fac * zl;
-        }
+}
+
+/* Sherman-Morrison correction of periodic lines after back substitution:
+ * x = y - (v.y / (1 + v.z)) z with v = (1, 0, ..., 0, vlast). first[q] and last[q] are line q's
+ * rows 0 and n-1 of y; they may be the rows of u themselves, so the end rows are corrected
+ * last, each factor computed before either end changes. */
+TF_HD void tf_thomas_periodic(const tf_line_factors *L, tf_real *u, tf_index stride,
+                              tf_index count, tf_index g0, tf_index m, const tf_real *first,
+                              const tf_real *last)
+{
+    const tf_index n = L->n;
+    const tf_real vl = L->sm_vlast, sc = L->sm_scale;
+    for (tf_index i = 0; i < m; ++i) {
+        const tf_index gi = g0 + i;
+        if (gi == 0 || gi == n - 1)
+            continue;
+        const tf_real zi = L->z[gi];
+        tf_real *cur = u + i * stride;
+        for (tf_index q = 0; q < count; ++q)
+            cur[q] -= (first[q] + vl * last[q]) * sc * zi;
     }
+    tf_real *r0 = g0 == 0 ? u : NULL;
+    tf_real *rl = g0 + m == n ? u + (m - 1) * stride : NULL;
+    const tf_real z0 = L->z[0], zl = L->z[n - 1];
+    if (r0 && rl) {
+        for (tf_index q = 0; q < count; ++q) {
+            const tf_real fac = (first[q] + vl * last[q]) * sc;
+            r0[q] -= fac * z0;
+            rl[q] -= fac * zl;
+        }
+    } else if (r0) {
+        for (tf_index q = 0; q < count; ++q)
+            r0[q] -= (first[q] + vl * last[q]) * sc * z0;
+    } else if (rl) {
+        for (tf_index q = 0; q < count; ++q)
+            rl[q] -= (first[q] + vl * last[q]) * sc * zl;
+    }
+}
+
+/* Solve `count` whole lines in place with the same factors (layout as above, g0 = 0, m = n):
+ * forward elimination, back substitution, then the Sherman-Morrison correction for periodic
+ * lines. */
+TF_HD void tf_thomas_lines(const tf_line_factors *L, tf_real *u, tf_index stride, tf_index count)
+{
+    const tf_index n = L->n;
+    tf_thomas_forward(L, u, stride, count, 0, n, NULL);
+    tf_thomas_backward(L, u, stride, count, 0, n, NULL);
+    if (L->periodic)
+        tf_thomas_periodic(L, u, stride, count, 0, n, u, u + (n - 1) * stride);
 }
 
 #endif

@@ -51,6 +51,10 @@ int tf_par_world_size(void);
 /* Whether this build has MPI. */
 int tf_par_built(void);
 
+/* The process grid for `size` processes: want[d] > 0 fixes direction d, 0 leaves it to
+ * MPI_Dims_create (largest factor along z). TF_ERR_USAGE when want cannot hold size. */
+tf_status tf_par_choose_dims(int size, const int want[3], int dims[3]);
+
 /* Collective. Split grid g (set up whole by tf_grid_init) among the ranks: want[d] > 0 fixes
  * the number of processes along d, 0 leaves it to MPI_Dims_create (the largest factor goes to
  * z, where blocks are contiguous planes). periodic[d] makes the process grid wrap along d.
@@ -70,6 +74,8 @@ static inline int tf_par_root(const tf_par *p) { return p->rank == 0; }
  * status of the lowest rank that failed, whose error message every rank then holds (so rank 0
  * can report it). */
 tf_status tf_par_agree(const tf_par *p, tf_status st);
+/* Whether the last failure returned by tf_par_agree is known to every rank. */
+int tf_par_error_agreed(void);
 /* Collective. Whether `flag` is non-zero on any rank. */
 int tf_par_any(const tf_par *p, int flag);
 /* Collective. In-place sums and maxima of n doubles over all ranks. */

@@ -9,6 +9,7 @@ typedef struct {
     tf_backend_kind backend;
     const char *restart;   /* checkpoint to continue from, or NULL */
     int quiet;             /* no progress or scenario echo */
+    int procs[3];          /* processes along x, y, z under MPI; 0: MPI_Dims_create chooses */
 } tf_run_options;
 
 /* `tumorfield bench` (host/bench.c): times steps of one scheme on one backend against a copy
@@ -19,6 +20,7 @@ typedef struct {
     tf_scheme scheme;
     tf_backend_kind backend;
     int json;              /* print one JSON object instead of the table */
+    int procs[3];          /* as tf_run_options; each process gets an n^3 block */
 } tf_bench_options;
 
 #ifdef __cplusplus

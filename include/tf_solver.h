@@ -11,6 +11,7 @@
 #define TF_SOLVER_H
 
 #include "tf_model.h"
+#include "tf_par.h"
 #include "tf_status.h"
 
 typedef enum { TF_SCHEME_LOD = 0, TF_SCHEME_EXPLICIT } tf_scheme;
@@ -24,6 +25,7 @@ typedef enum {
     TF_STAGE_DIFFUSION_Z,
     TF_STAGE_EXPLICIT,
     TF_STAGE_GHOSTS,
+    TF_STAGE_HALO, /* waiting for other ranks: ghost layers, pipelined line solves */
     TF_STAGE_DIAGNOSTICS,
     TF_STAGE_OUTPUT,
     TF_STAGE_CHECKPOINT,
@@ -36,7 +38,7 @@ typedef struct {
     long long calls[TF_NSTAGES];
 } tf_timers;
 
-/* Reductions over the interior of the local block. */
+/* Reductions over the interior of the grid (all blocks of all ranks). */
 typedef struct {
     double total[TF_NFIELDS];    /* sum of each field over cells */
     double weighted[TF_NFIELDS]; /* sum of T * field over cells (tumor-weighted) */
@@ -66,6 +68,14 @@ double tf_explicit_dt_limit(const tf_params *p, double h);
  * BCs are validated (periodic on both faces of a direction). */
 tf_status tf_solver_create(tf_solver **out, tf_backend_kind kind, const tf_grid *g,
                            const tf_bcs *bcs, const tf_params *p, tf_scheme scheme, double dt);
+/* The same for one block of a decomposed grid (tf_par.h); collective. g is this rank's block,
+ * par the decomposition, which must outlive the solver. Steps exchange ghost layers and solve
+ * the diffusion lines across the blocks exactly (the same operations as one process), and
+ * diagnostics and checks are reduced over all ranks. The CUDA backend runs on one rank only in
+ * this version. par NULL: one process. */
+tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_grid *g,
+                               tf_par *par, const tf_bcs *bcs, const tf_params *p,
+                               tf_scheme scheme, double dt);
 void tf_solver_destroy(tf_solver *s);
 
 tf_backend_kind tf_solver_backend(const tf_solver *s);
@@ -84,7 +94,8 @@ tf_status tf_solver_step(tf_solver *s, const tf_coeffs *c0, const tf_coeffs *c1)
 tf_status tf_solver_diagnostics(tf_solver *s, tf_diag *d);
 
 /* TF_OK when every value is finite and non-negative; else TF_ERR_NUMERIC with the first bad
- * cell in *bad (lowest field, then lowest linear index) and an error message naming it. */
+ * cell in *bad (lowest field, then lowest linear index, of the lowest rank with one) and an
+ * error message naming it. Collective. */
 tf_status tf_solver_check_state(tf_solver *s, tf_bad_cell *bad);
 
 const tf_timers *tf_solver_timers(const tf_solver *s);
