@@ -100,16 +100,31 @@ static void cell_range(double x0, double x1, double h, tf_index n, tf_index *lo,
     *hi = b < -1.0 ? -1 : (b > (double)(n - 1) ? n - 1 : (tf_index)b);
 }
 
-/* Paint segments sg[0..ns) into the z plane k of the whole grid g (start 0): a cell takes the
- * larger of its value and the segment's profile clamp(0.5 + (r - dist) / h, 0, 1), a linear
- * edge one cell wide that approximates the share of the cell inside the vessel. Returns the
- * change of the plane's sum. */
-static double paint_plane(const tf_grid *g, tf_real *v, tf_index k, const segment *sg,
-                          int ns, double r)
+/* Painted vessel volume is counted in fixed point, VESSEL_UNIT per cell: integer sums do not
+ * depend on their order, so a map painted block by block on many processes reaches its target
+ * after the same segments as one painted whole (at most 2^40 cells of 2^20 each: no overflow). */
+#define VESSEL_UNIT 1048576.0
+
+/* Cells of block (start, n) of an axis whose centres lie in [x0, x1] (um), as local indices
+ * [*lo, *hi]: the whole axis's range (gn cells) clipped to the block. */
+static void block_range(double x0, double x1, double h, tf_index gn, tf_index start, tf_index n,
+                        tf_index *lo, tf_index *hi)
+{
+    cell_range(x0, x1, h, gn, lo, hi);
+    *lo = (*lo < start ? start : *lo) - start;
+    *hi = (*hi > start + n - 1 ? start + n - 1 : *hi) - start;
+}
+
+/* Paint segments sg[0..ns) into the z plane k of the block g: a cell takes the larger of its
+ * value and the segment's profile clamp(0.5 + (r - dist) / h, 0, 1), a linear edge one cell wide
+ * that approximates the share of the cell inside the vessel. Returns the change of the plane's
+ * sum in VESSEL_UNITs. */
+static long long paint_plane(const tf_grid *g, tf_real *v, tf_index k, const segment *sg,
+                             int ns, double r)
 {
     const double h = g->h, reach = r + 0.5 * h;
-    const double zc = ((double)k + 0.5) * h;
-    double delta = 0.0;
+    const double zc = ((double)(g->start[2] + k) + 0.5) * h;
+    long long delta = 0;
     for (int s = 0; s < ns; ++s) {
         if (zc < sg[s].zlo || zc > sg[s].zhi)
             continue;
@@ -118,25 +133,27 @@ static double paint_plane(const tf_grid *g, tf_real *v, tf_index k, const segmen
             continue;
         const double y0 = sg[s].a[1] + tz0 * sg[s].d[1], y1 = sg[s].a[1] + tz1 * sg[s].d[1];
         tf_index j0, j1;
-        cell_range(fmin(y0, y1) - reach, fmax(y0, y1) + reach, h, g->n[1], &j0, &j1);
+        block_range(fmin(y0, y1) - reach, fmax(y0, y1) + reach, h, g->gn[1], g->start[1],
+                    g->n[1], &j0, &j1);
         for (tf_index j = j0; j <= j1; ++j) {
-            const double yc = ((double)j + 0.5) * h;
+            const double yc = ((double)(g->start[1] + j) + 0.5) * h;
             double t0 = tz0, t1 = tz1;
             if (!clip_t(&sg[s], 1, yc, reach, &t0, &t1))
                 continue;
             const double x0 = sg[s].a[0] + t0 * sg[s].d[0], x1 = sg[s].a[0] + t1 * sg[s].d[0];
             tf_index i0, i1;
-            cell_range(fmin(x0, x1) - reach, fmax(x0, x1) + reach, h, g->n[0], &i0, &i1);
+            block_range(fmin(x0, x1) - reach, fmax(x0, x1) + reach, h, g->gn[0], g->start[0],
+                        g->n[0], &i0, &i1);
             tf_real *row = v + tf_at(g, 0, j, k);
             for (tf_index i = i0; i <= i1; ++i) {
-                const double p[3] = {((double)i + 0.5) * h, yc, zc};
+                const double p[3] = {((double)(g->start[0] + i) + 0.5) * h, yc, zc};
                 const double val = 0.5 + (r - sqrt(dist2_to_segment(p, sg[s].a, sg[s].d,
                                                                     sg[s].dd))) / h;
                 if (val <= 0.0)
                     continue;
                 const tf_real nv = (tf_real)(val > 1.0 ? 1.0 : val);
                 if (nv > row[i]) {
-                    delta += (double)nv - (double)row[i];
+                    delta += llround(((double)nv - (double)row[i]) * VESSEL_UNIT);
                     row[i] = nv;
                 }
             }
@@ -145,19 +162,19 @@ static double paint_plane(const tf_grid *g, tf_real *v, tf_index k, const segmen
     return delta;
 }
 
-/* Paint a batch of segments; returns the change of the map's sum. Each z plane belongs to one
- * thread and gets the segments in batch order, and the plane sums are added in plane order, so
- * the map and the sum are the same for any number of threads. */
-static double paint_batch(const tf_grid *g, tf_real *v, const segment *sg, int ns, double r,
-                          double *plane_delta)
+/* Paint a batch of segments into block g; returns the change of the map's sum in VESSEL_UNITs
+ * over all processes of par. Each z plane belongs to one thread and gets the segments in batch
+ * order, so the map is the same for any number of threads and processes. */
+static long long paint_batch(const tf_grid *g, const tf_par *par, tf_real *v, const segment *sg,
+                             int ns, double r)
 {
     const tf_index nz = g->n[2];
-#pragma omp parallel for schedule(static)
+    long long total = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total)
     for (tf_index k = 0; k < nz; ++k)
-        plane_delta[k] = paint_plane(g, v, k, sg, ns, r);
-    double total = 0.0;
-    for (tf_index k = 0; k < nz; ++k)
-        total += plane_delta[k];
+        total += paint_plane(g, v, k, sg, ns, r);
+    if (par)
+        tf_par_sum_i64(par, &total, 1);
     return total;
 }
 
@@ -220,15 +237,18 @@ static segment next_segment(segment_stream *ss)
     }
 }
 
-/* Generate the network on the whole grid `g` (start 0) into its padded array v (zeroed here):
+/* Generate the network into the padded array v of block g (zeroed here), painting only the
+ * block's cells; par: the processes holding the other blocks (NULL: g is the whole grid):
  * segments of the stream are added until the mean of the map reaches the target fraction.
  * They are painted in batches of about half the segments still needed (estimated from a
  * segment's volume and the uncovered share), so the last batches hold one segment each and the
  * mean ends at most about one segment above the target. */
-static tf_status generate_vessels(const tf_scenario *s, const tf_grid *g, tf_real *v)
+static tf_status generate_vessels(const tf_scenario *s, const tf_grid *g, const tf_par *par,
+                                  tf_real *v)
 {
     memset(v, 0, (size_t)g->nalloc * sizeof *v);
-    const double target = s->vessel_fraction * (double)g->ncells;
+    const double cells = (double)g->gn[0] * (double)g->gn[1] * (double)g->gn[2];
+    const double target = s->vessel_fraction * cells * VESSEL_UNIT;
     if (!(s->vessel_fraction > 0.0))
         return TF_OK;
     if (!(s->vessel_radius > 0.0))
@@ -260,38 +280,41 @@ static tf_status generate_vessels(const tf_scenario *s, const tf_grid *g, tf_rea
     const double seg_cells = fmax(3.14159265358979 * r * r * 0.5 * (ss.len_min + ss.len_max) /
                                       (h * h * h),
                                   1e-3);
-    const double max_segments = 100.0 * target / seg_cells + 10000.0;
+    const double max_segments = 100.0 * target / (seg_cells * VESSEL_UNIT) + 10000.0;
 
     segment *batch = malloc(VESSEL_BATCH_MAX * sizeof *batch);
-    double *plane_delta = malloc((size_t)g->n[2] * sizeof *plane_delta);
-    if (!batch || !plane_delta) {
+    tf_status ast = batch ? TF_OK
+                          : TF_ERROR(TF_ERR_NOMEM, "vessel map: cannot allocate the segment batch");
+    if (par) /* every process paints every batch */
+        ast = tf_par_agree(par, ast);
+    if (ast != TF_OK) {
         free(batch);
-        free(plane_delta);
-        return TF_ERROR(TF_ERR_NOMEM, "vessel map: cannot allocate the segment batch");
+        return ast;
     }
-    double covered = 0.0;
+    long long covered = 0; /* VESSEL_UNITs */
     long long segments = 0;
     tf_status st = TF_OK;
-    while (covered < target) {
+    while ((double)covered < target) {
         /* A new segment covers about seg_cells times the uncovered share of the volume. */
-        const double gain = seg_cells * fmax(1.0 - covered / (double)g->ncells, 1e-3);
-        double want = floor(0.5 * (target - covered) / gain);
+        const double gain =
+            seg_cells * VESSEL_UNIT * fmax(1.0 - (double)covered / (cells * VESSEL_UNIT), 1e-3);
+        double want = floor(0.5 * (target - (double)covered) / gain);
         want = want < 1.0 ? 1.0 : (want > VESSEL_BATCH_MAX ? VESSEL_BATCH_MAX : want);
         if ((double)segments + want > max_segments) {
             st = TF_ERROR(TF_ERR_USAGE,
                           "vessels.fraction = %g not reached: %.6g after %lld segments of "
                           "radius %g um; lower vessels.fraction",
-                          s->vessel_fraction, covered / (double)g->ncells, segments, r);
+                          s->vessel_fraction, (double)covered / (cells * VESSEL_UNIT), segments,
+                          r);
             break;
         }
         const int ns = (int)want;
         for (int q = 0; q < ns; ++q)
             batch[q] = next_segment(&ss);
         segments += ns;
-        covered += paint_batch(g, v, batch, ns, r, plane_delta);
+        covered += paint_batch(g, par, v, batch, ns, r);
     }
     free(batch);
-    free(plane_delta);
     return st;
 }
 
@@ -440,8 +463,8 @@ static int whole_grid(const tf_grid *g)
     return 1;
 }
 
-tf_status tf_initial_state(const tf_scenario *s, const tf_grid *g, tf_real *const f[TF_NFIELDS],
-                           tf_real *vessel)
+tf_status tf_initial_state(const tf_scenario *s, const tf_grid *g, const tf_par *par,
+                           tf_real *const f[TF_NFIELDS], tf_real *vessel)
 {
     /* Ghost cells are zero on return. */
     for (int q = 0; q < TF_NFIELDS; ++q)
@@ -451,17 +474,19 @@ tf_status tf_initial_state(const tf_scenario *s, const tf_grid *g, tf_real *cons
     if (s->vessel_file[0]) {
         TF_TRY(read_vessel_file(s, g, vessel));
     } else if (whole_grid(g)) {
-        TF_TRY(generate_vessels(s, g, vessel));
+        TF_TRY(generate_vessels(s, g, NULL, vessel));
+    } else if (par && par->size > 1) {
+        /* Each process paints its block; the painted volume is summed over all of them. */
+        TF_TRY(generate_vessels(s, g, par, vessel));
     } else {
-        /* A block of a decomposed grid: generate the whole map (the fraction is global), keep
-         * the block. */
+        /* A block alone: generate the whole map (the fraction is global), keep the block. */
         tf_grid whole;
         TF_TRY(tf_grid_init(&whole, g->gn[0], g->gn[1], g->gn[2], g->h));
         tf_real *all = malloc((size_t)whole.nalloc * sizeof *all);
         if (!all)
             return TF_ERROR(TF_ERR_NOMEM, "vessel map: cannot allocate %lld values",
                             (long long)whole.nalloc);
-        const tf_status st = generate_vessels(s, &whole, all);
+        const tf_status st = generate_vessels(s, &whole, NULL, all);
         if (st == TF_OK)
             for (tf_index k = 0; k < g->n[2]; ++k)
                 for (tf_index j = 0; j < g->n[1]; ++j)

@@ -270,6 +270,12 @@ void tf_par_max(const tf_par *p, double *v, int n)
         MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_MAX, comm_of(p));
 }
 
+void tf_par_sum_i64(const tf_par *p, long long *v, int n)
+{
+    if (started && p->size > 1)
+        MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_LONG_LONG, MPI_SUM, comm_of(p));
+}
+
 void tf_par_bcast(const tf_par *p, void *buf, size_t bytes, int root)
 {
     if (started && p->size > 1)
@@ -336,6 +342,7 @@ int tf_par_any(const tf_par *p, int flag)
 }
 void tf_par_sum(const tf_par *p, double *v, int n) { (void)p, (void)v, (void)n; }
 void tf_par_max(const tf_par *p, double *v, int n) { (void)p, (void)v, (void)n; }
+void tf_par_sum_i64(const tf_par *p, long long *v, int n) { (void)p, (void)v, (void)n; }
 void tf_par_bcast(const tf_par *p, void *buf, size_t bytes, int root)
 {
     (void)p, (void)buf, (void)bytes, (void)root;

@@ -388,7 +388,7 @@ static tf_status start_state(run_ctx *r)
         r->step = info.step;
         r->drv = info.drv;
     } else {
-        TF_TRY(tf_initial_state(s, &r->g, r->set[0], r->vessel));
+        TF_TRY(tf_initial_state(s, &r->g, &r->par, r->set[0], r->vessel));
         r->step = 0;
         memset(&r->drv, 0, sizeof r->drv);
     }
@@ -541,6 +541,7 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
                      "stopped by signal %d at step %lld (t = %.6g min); checkpoint written to "
                      "'%s': restart with --restart %s",
                      (int)stop_signal, r.step, time_of(&r, r.step), r.chk_path, r.chk_path);
+            (void)tf_par_agree(&r.par, st); /* all ranks stop: one message, MPI_Finalize */
         }
     } else if (st == TF_ERR_NUMERIC && r.solver) {
         char msg[2300];

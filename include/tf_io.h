@@ -43,11 +43,14 @@ int tf_nc_collective(int ncid, int varid, const tf_par *par);
 
 /* ---- initial state (host/init.c) ---- */
 
-/* Fill the padded host arrays with the scenario's initial state: the vessel map (generated from
- * seed, fraction and radius, or read from vessels.file) and the six fields (the default spheroid
- * of docs/model.md, or initial.file). Reproducible: the same scenario gives the same bits. */
-tf_status tf_initial_state(const tf_scenario *s, const tf_grid *g, tf_real *const f[TF_NFIELDS],
-                           tf_real *vessel);
+/* Fill the padded host arrays of block g with the scenario's initial state: the vessel map
+ * (generated from seed, fraction and radius, or read from vessels.file) and the six fields (the
+ * default spheroid of docs/model.md, or initial.file). Reproducible: the same scenario gives the
+ * same bits, whatever the decomposition. par: the processes holding the other blocks, which
+ * then paint the vessel map together (collective); NULL for one process (a block alone then
+ * generates the whole map and keeps its part). */
+tf_status tf_initial_state(const tf_scenario *s, const tf_grid *g, const tf_par *par,
+                           tf_real *const f[TF_NFIELDS], tf_real *vessel);
 
 /* ---- NetCDF field output (host/ncout.c) ---- */
 

@@ -81,6 +81,8 @@ int tf_par_any(const tf_par *p, int flag);
 /* Collective. In-place sums and maxima of n doubles over all ranks. */
 void tf_par_sum(const tf_par *p, double *v, int n);
 void tf_par_max(const tf_par *p, double *v, int n);
+/* Collective. In-place sums of n 64-bit integers (exact, in any order). */
+void tf_par_sum_i64(const tf_par *p, long long *v, int n);
 /* Collective. In-place broadcast of `bytes` bytes from rank `root`. */
 void tf_par_bcast(const tf_par *p, void *buf, size_t bytes, int root);
 void tf_par_barrier(const tf_par *p);

@@ -26,7 +26,7 @@ static void init_state(to_state *st, const tf_scenario *s)
     tf_grid g;
     assert_int_equal(tf_grid_init(&g, s->n[0], s->n[1], s->n[2], s->spacing), TF_OK);
     to_state_init(st, &g);
-    const tf_status rc = tf_initial_state(s, &st->g, st->f, st->v);
+    const tf_status rc = tf_initial_state(s, &st->g, NULL, st->f, st->v);
     if (rc != TF_OK)
         fprintf(stderr, "tf_initial_state: %s\n", tf_error_message());
     assert_int_equal(rc, TF_OK);
@@ -205,7 +205,7 @@ static void test_reproducible(void **state)
     }
     to_state part;
     to_state_init(&part, &blk);
-    assert_int_equal(tf_initial_state(&s, &blk, part.f, part.v), TF_OK);
+    assert_int_equal(tf_initial_state(&s, &blk, NULL, part.f, part.v), TF_OK);
     for (tf_index k = 0; k < blk.n[2]; ++k)
         for (tf_index j = 0; j < blk.n[1]; ++j)
             for (tf_index i = 0; i < blk.n[0]; ++i) {
@@ -281,7 +281,7 @@ static void test_vessel_file(void **state)
     const size_t wrong[3] = {4, 5, 7};
     write_map(path, &g, wrong, 1, name, NULL, 0.5);
     tf_error_clear();
-    assert_int_equal(tf_initial_state(&s, &g, st.f, st.v), TF_ERR_USAGE);
+    assert_int_equal(tf_initial_state(&s, &g, NULL, st.f, st.v), TF_ERR_USAGE);
     assert_non_null(strstr(tf_error_message(), path));
     assert_non_null(strstr(tf_error_message(), "'vmap'"));
     assert_non_null(strstr(tf_error_message(), "(4, 5, 7)"));
@@ -290,7 +290,7 @@ static void test_vessel_file(void **state)
     /* Values outside [0, 1]. */
     write_map(path, &g, dims, 1, name, NULL, 1.5);
     tf_error_clear();
-    assert_int_equal(tf_initial_state(&s, &g, st.f, st.v), TF_ERR_USAGE);
+    assert_int_equal(tf_initial_state(&s, &g, NULL, st.f, st.v), TF_ERR_USAGE);
     assert_non_null(strstr(tf_error_message(), path));
     assert_non_null(strstr(tf_error_message(), "'vmap'"));
     assert_non_null(strstr(tf_error_message(), "1.5"));
@@ -298,11 +298,11 @@ static void test_vessel_file(void **state)
     /* No such variable; no such file. */
     snprintf(s.vessel_variable, sizeof s.vessel_variable, "vessel");
     tf_error_clear();
-    assert_int_equal(tf_initial_state(&s, &g, st.f, st.v), TF_ERR_USAGE);
+    assert_int_equal(tf_initial_state(&s, &g, NULL, st.f, st.v), TF_ERR_USAGE);
     assert_non_null(strstr(tf_error_message(), "'vessel'"));
     snprintf(s.vessel_file, sizeof s.vessel_file, "%s/none.nc", tmpdir);
     tf_error_clear();
-    assert_int_equal(tf_initial_state(&s, &g, st.f, st.v), TF_ERR_IO);
+    assert_int_equal(tf_initial_state(&s, &g, NULL, st.f, st.v), TF_ERR_IO);
     assert_non_null(strstr(tf_error_message(), s.vessel_file));
     tf_error_clear();
     to_state_free(&st);
@@ -357,7 +357,7 @@ static void test_initial_file(void **state)
     r1.f[TF_PRO][tf_at(&g, 2, 3, 1)] = -1;
     write_map(path, &g, dims, TF_NFIELDS, tf_field_name, r1.f, 0.0);
     tf_error_clear();
-    assert_int_equal(tf_initial_state(&s, &g, st.f, st.v), TF_ERR_USAGE);
+    assert_int_equal(tf_initial_state(&s, &g, NULL, st.f, st.v), TF_ERR_USAGE);
     assert_non_null(strstr(tf_error_message(), "'pro_cytokine'"));
     assert_non_null(strstr(tf_error_message(), "(1, 3, 2)"));
     tf_error_clear();
