@@ -114,6 +114,18 @@ static void set_block(tf_grid *g, const int dims[3], const int coords[3])
 
 tf_status tf_par_choose_dims(int size, const int want[3], int dims[3])
 {
+    if (size == 1) {
+        for (int d = 0; d < 3; ++d) {
+            dims[d] = 1;
+            if (want[d] > 1)
+                return TF_ERROR(TF_ERR_USAGE,
+                                "process grid %dx%dx%d for a run of one process%s", want[0],
+                                want[1], want[2],
+                                tf_par_built() ? " (start it with mpirun -n N)"
+                                               : ": this build has no MPI");
+        }
+        return TF_OK;
+    }
 #ifdef TF_HAVE_MPI
     int mdims[3] = {want[2], want[1], want[0]}; /* MPI order: z, y, x */
     if (MPI_Dims_create(size, 3, mdims) != MPI_SUCCESS)
@@ -149,13 +161,7 @@ tf_status tf_par_decompose(tf_par *p, tf_grid *g, const int want[3], const int p
     if (p->size == 1) {
         /* One process (or MPI not started): no communicators; a periodic direction wraps onto
          * this rank, whose backends fill such ghosts themselves. */
-        for (int d = 0; d < 3; ++d)
-            if (want[d] > 1)
-                return TF_ERROR(TF_ERR_USAGE,
-                                "process grid %dx%dx%d for a run of one process%s", want[0],
-                                want[1], want[2],
-                                tf_par_built() ? " (start it with mpirun -n N)"
-                                               : ": this build has no MPI");
+        TF_TRY(tf_par_choose_dims(1, want, p->dims));
         for (int d = 0; d < 3; ++d) {
             p->nbr[2 * d] = p->periodic[d] ? 0 : -1;
             p->nbr[2 * d + 1] = p->periodic[d] ? 0 : -1;
