@@ -788,6 +788,31 @@ static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
     tm->calls[TF_STAGE_EXPLICIT] += 1;
 }
 
+/* One sweep (fwd: forward elimination, else back substitution) of `count` lines of rows g0 ..
+ * g0+m-1 (tf_thomas_forward/backward), then the row handed to the next process (the last
+ * after a forward sweep, the first after a backward one) copied to out. */
+TF_CLONES static void lines_pass(const tf_line_factors *L, tf_real *u, tf_index stride,
+                                 tf_index count, tf_index g0, tf_index m, int fwd,
+                                 const tf_real *in, tf_real *out)
+{
+    if (fwd)
+        tf_thomas_forward(L, u, stride, count, g0, m, in);
+    else
+        tf_thomas_backward(L, u, stride, count, g0, m, in);
+    memcpy(out, u + (fwd ? m - 1 : 0) * stride, sizeof(tf_real) * (size_t)count);
+}
+
+/* The same for the w x lines of rows j0 .. j0+w-1 at blk, through a transposed tile in buf as
+ * solve_x_block does (all XW lanes are swept and handed on). */
+TF_CLONES static void x_block_pass(const tf_line_factors *L, tf_real *restrict blk, tf_index sy,
+                                   tf_index w, tf_real *restrict buf, tf_index g0, tf_index m,
+                                   int fwd, const tf_real *in, tf_real *out)
+{
+    tile_in(blk, sy, buf, w, m);
+    lines_pass(L, buf, XW, XW, g0, m, fwd, in, out);
+    tile_out(buf, blk, sy, w, m);
+}
+
 /* One pass of the lines along a cut direction d over outer planes [b0, b1): the forward sweep
  * (fwd) or the back substitution, reading the neighbour's plane from edge[EDGE_PREV] or
  * edge[EDGE_NEXT] and leaving this rank's last (forward) or first (backward) row in
@@ -800,7 +825,6 @@ static void line_pass(cpu_impl *c, int d, int fwd, tf_index b0, tf_index b1)
     line_plane(c, d, &A, &B);
     const tf_real *in = c->edge[fwd ? EDGE_PREV : EDGE_NEXT];
     tf_real *out = c->edge[fwd ? EDGE_SEND_FWD : EDGE_SEND_BWD];
-    const tf_index row = fwd ? m - 1 : 0; /* the row handed on */
     const tf_index nb = d == 0 ? A / XW : 1;
 #pragma omp parallel if (PAR(g))
     {
@@ -815,24 +839,14 @@ static void line_pass(cpu_impl *c, int d, int fwd, tf_index b0, tf_index b1)
                 for (tf_index jb = 0; jb < nb; ++jb) {
                     const tf_index e = (b * TF_NFIELDS + f) * A + jb * XW;
                     if (d == 0) {
-                        tf_real *blk = a + tf_at(g, 0, jb * XW, b);
                         const tf_index w = ny - jb * XW < XW ? ny - jb * XW : XW;
-                        tile_in(blk, g->sy, buf, w, m);
-                        if (fwd)
-                            tf_thomas_forward(L, buf, XW, XW, g0, m, in + e);
-                        else
-                            tf_thomas_backward(L, buf, XW, XW, g0, m, in + e);
-                        memcpy(out + e, buf + row * XW, sizeof(tf_real) * XW);
-                        tile_out(buf, blk, g->sy, w, m);
-                        continue;
+                        x_block_pass(L, a + tf_at(g, 0, jb * XW, b), g->sy, w, buf, g0, m, fwd,
+                                     in + e, out + e);
+                    } else {
+                        const tf_index stride = d == 1 ? g->sy : g->sz;
+                        tf_real *u = a + (d == 1 ? tf_at(g, 0, 0, b) : tf_at(g, 0, b, 0));
+                        lines_pass(L, u, stride, nx, g0, m, fwd, in + e, out + e);
                     }
-                    const tf_index stride = d == 1 ? g->sy : g->sz;
-                    tf_real *u = a + (d == 1 ? tf_at(g, 0, 0, b) : tf_at(g, 0, b, 0));
-                    if (fwd)
-                        tf_thomas_forward(L, u, stride, nx, g0, m, in + e);
-                    else
-                        tf_thomas_backward(L, u, stride, nx, g0, m, in + e);
-                    memcpy(out + e, u + row * stride, sizeof(tf_real) * (size_t)nx);
                 }
         }
     }
