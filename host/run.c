@@ -400,8 +400,8 @@ static tf_status start_state(run_ctx *r)
 static tf_status start(run_ctx *r)
 {
     const tf_scenario *s = r->s;
-    const int root = tf_par_root(&r->par);
     TF_TRY(tf_par_agree(&r->par, start_grid(r)));
+    const int root = tf_par_root(&r->par); /* set by the decomposition in start_grid */
     if (!r->o->quiet) {
         printf("# effective scenario\n%s", r->effective);
         fflush(stdout);
@@ -517,6 +517,9 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
     memset(&r, 0, sizeof r);
     r.s = s;
     r.o = o;
+    /* The whole job until start_grid decomposes the grid (agreements before it need it). */
+    r.par.rank = tf_par_world_rank();
+    r.par.size = tf_par_world_size();
     r.wall0 = tf_wtime();
     signal_guard gd;
     signals_install(&gd);
