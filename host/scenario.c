@@ -13,6 +13,7 @@
  * inline '#' comments. */
 #define _POSIX_C_SOURCE 200809L
 
+#include "tf_par.h"
 #include "tf_scenario.h"
 #include "tf_scenario_keys.h"
 #include "tf_units.h"
@@ -1018,16 +1019,19 @@ tf_status tf_scenario_validate(const tf_scenario *s)
         }
     /* Grid memory. */
     const double cells = (double)s->n[0] * (double)s->n[1] * (double)s->n[2];
+    /* The limit holds per process: an MPI run splits the state between them. */
+    const int nproc = tf_par_world_size();
     const double bytes = tf_scenario_state_bytes(s);
-    if (bytes > TF_STATE_BYTES_MAX)
+    if (bytes / nproc > TF_STATE_BYTES_MAX)
         return TF_ERROR(TF_ERR_USAGE,
                         "[grid] n = %lld %lld %lld: %.4g cells; the state (%d arrays of %.4g "
                         "cells with ghosts, %zu bytes each) needs %.4g GiB, above the limit of "
-                        "%.0f GiB",
+                        "%.0f GiB per process (%d process%s)",
                         (long long)s->n[0], (long long)s->n[1], (long long)s->n[2], cells,
                         tf_scenario_state_arrays(s),
                         (double)(s->n[0] + 2) * (double)(s->n[1] + 2) * (double)(s->n[2] + 2),
-                        sizeof(tf_real), bytes / 1073741824.0, TF_STATE_BYTES_MAX / 1073741824.0);
+                        sizeof(tf_real), bytes / 1073741824.0, TF_STATE_BYTES_MAX / 1073741824.0,
+                        nproc, nproc == 1 ? "" : "es");
     /* Time stepping. */
     if (s->dt > s->duration)
         return TF_ERROR(TF_ERR_USAGE, "[run] dt = %g min is longer than [run] duration = %g min",
