@@ -22,3 +22,50 @@ if(TF_HAVE_MPI)
                        parallel_io_4ranks_4x1x1 parallel_io_4ranks_2x2x1
                        PROPERTIES LABELS mpi ENVIRONMENT "${TF_MPI_ENV}" TIMEOUT 120)
 endif()
+
+# End-to-end runs of the program under mpirun (tests/parallel/*.sh; label mpi): 1, 2, 4 and 8
+# ranks, oversubscribed on the 2 cores of CI, against the one-process run bit for bit; restart
+# on another number of ranks; a signal; bad input reported once; the weak-scaling bench JSON.
+if(TF_HAVE_MPI)
+  set(TF_PAR_DIR ${CMAKE_CURRENT_SOURCE_DIR}/parallel)
+  set(TF_PAR_WORK ${CMAKE_CURRENT_BINARY_DIR}/work)
+  # Process grids: cuts along each of x, y and z, chosen ones (0), uneven blocks of the 15 x 11
+  # x 9 grid down to one cell (8 along z).
+  set(tf_all_grids 1:1x1x1 2:2x1x1 2:1x2x1 2:1x1x2 4:0x0x0 4:4x1x1 4:1x4x1 4:2x1x2
+                   8:2x2x2 8:1x1x8 8:8x1x1)
+  set(tf_few_grids 1:1x1x1 2:0x0x0 4:2x2x1 8:0x0x0 8:1x8x1)
+  set(tf_par_tests)
+  foreach(scheme lod explicit)
+    add_test(NAME mpi_ranks_${scheme}_mixed
+             COMMAND bash ${TF_PAR_DIR}/compare_ranks.sh $<TARGET_FILE:tumorfield>
+                     ${TF_PAR_WORK}/mpi_ranks_${scheme}_mixed ${scheme} mixed ${tf_all_grids}
+                     -- ${TF_MPIEXEC})
+    add_test(NAME mpi_ranks_${scheme}_noflux
+             COMMAND bash ${TF_PAR_DIR}/compare_ranks.sh $<TARGET_FILE:tumorfield>
+                     ${TF_PAR_WORK}/mpi_ranks_${scheme}_noflux ${scheme} noflux ${tf_few_grids}
+                     -- ${TF_MPIEXEC})
+    add_test(NAME mpi_restart_${scheme}
+             COMMAND bash ${TF_PAR_DIR}/restart_ranks.sh $<TARGET_FILE:tumorfield>
+                     ${TF_PAR_WORK}/mpi_restart_${scheme} ${scheme} -- ${TF_MPIEXEC})
+    list(APPEND tf_par_tests mpi_ranks_${scheme}_mixed mpi_ranks_${scheme}_noflux
+         mpi_restart_${scheme})
+  endforeach()
+  foreach(target_sig mpirun:USR1 rank:TERM)
+    string(REPLACE ":" ";" ts ${target_sig})
+    list(GET ts 0 target)
+    list(GET ts 1 sig)
+    add_test(NAME mpi_signal_${sig}_to_${target}
+             COMMAND bash ${TF_PAR_DIR}/signal_ranks.sh $<TARGET_FILE:tumorfield>
+                     ${TF_PAR_WORK}/mpi_signal_${sig}_${target} ${target} ${sig} -- ${TF_MPIEXEC})
+    list(APPEND tf_par_tests mpi_signal_${sig}_to_${target})
+  endforeach()
+  add_test(NAME mpi_bad_input
+           COMMAND bash ${TF_PAR_DIR}/bad_input.sh $<TARGET_FILE:tumorfield>
+                   ${TF_PAR_WORK}/mpi_bad_input -- ${TF_MPIEXEC})
+  add_test(NAME mpi_bench_json
+           COMMAND bash ${TF_PAR_DIR}/bench_ranks.sh $<TARGET_FILE:tumorfield>
+                   ${TF_PAR_WORK}/mpi_bench_json -- ${TF_MPIEXEC})
+  list(APPEND tf_par_tests mpi_bad_input mpi_bench_json)
+  set_tests_properties(${tf_par_tests} PROPERTIES LABELS mpi ENVIRONMENT "${TF_MPI_ENV}"
+                       TIMEOUT 180)
+endif()

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Bad input and failures under MPI: the right exit code from mpirun, the message printed once
+# (the ranks agree on a failure and rank 0 reports it, not every rank), naming the problem, and
+# nothing written on bad input. Without mpirun, --procs asks for it.
+# usage: bad_input.sh TUMORFIELD WORKDIR -- LAUNCHER...
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh" "$@"
+cd "$work" || exit 1
+
+# expect N|serial CODE REGEX [nowrite] -- ARGS...: run tumorfield ARGS on N ranks (serial: no
+# mpirun); exit CODE, exactly one "tumorfield: error:" line on stderr and it matches REGEX, at
+# most one hint to --help, no "rank N:" line on stdout; nowrite: ./out must not exist after.
+expect() {
+  local n=$1 code=$2 re=$3 nowrite=$4; shift 5
+  local rc
+  rm -rf out
+  if [ "$n" = serial ]; then
+    "$tf" "$@" >stdout.txt 2>stderr.txt; rc=$?
+  else
+    launch "$n" "$@" >stdout.txt 2>stderr.txt; rc=$?
+  fi
+  local errs hints
+  errs=$(grep -c "^tumorfield: error:" stderr.txt)
+  hints=$(grep -c "^Try 'tumorfield" stderr.txt)
+  local why=""
+  [ "$rc" -eq "$code" ] || why="exit $rc, expected $code"
+  [ "$errs" -eq 1 ] || why="$why; $errs error lines, expected one"
+  [ "$hints" -le 1 ] || why="$why; $hints hints to --help"
+  grep "^tumorfield: error:" stderr.txt | grep -q -E -- "$re" || why="$why; message lacks /$re/"
+  if [ "$nowrite" = nowrite ] && [ -e out ]; then why="$why; ./out was created"; fi
+  if [ -n "$why" ]; then
+    note_fail "$n: tumorfield $*: $why"
+    sed 's/^/    /' stderr.txt | head -20
+  else
+    echo "ok ($n ranks): exit $code, once: $(grep '^tumorfield: error:' stderr.txt | cut -c1-150)"
+  fi
+}
+
+run=(run "$ini" --quiet --output out)
+# The process grid does not hold the ranks, or cuts a direction into blocks of no cells (checked
+# after the count: 0x0x64 on 2 ranks fails on the count; the cells need a grid of 1 or 3 cells).
+expect 2 2 "rank 0: process grid 3x1x1 .*does not divide the 2 processes" nowrite -- \
+  "${run[@]}" --procs 3x1x1
+expect 2 2 "process grid 0x0x64 .*does not divide the 2 processes" nowrite -- \
+  "${run[@]}" --procs 0x0x64
+expect 2 2 "process grid 1x1x2 cuts the 1 cells along z into 2 blocks" nowrite -- \
+  "${run[@]}" --set "grid.n=16 12 1" --procs 0x0x2
+expect 4 2 "process grid 4x1x1 cuts the 3 cells along x into 4 blocks" nowrite -- \
+  "${run[@]}" --set "grid.n=3 12 10" --procs 4x1x1
+expect 2 2 "--procs '2x1': expected PXxPYxPZ" nowrite -- "${run[@]}" --procs 2x1
+# The CUDA backend runs on one process (a build without CUDA refuses it first).
+if ! "$tf" info | grep -q "cuda not built"; then
+  expect 2 2 "backend cuda: runs on one process" nowrite -- "${run[@]}" --backend cuda
+else
+  expect 2 2 "this build has no CUDA backend" nowrite -- "${run[@]}" --backend cuda
+fi
+# A bad scenario: every rank reads it, rank 0 reports it.
+expect 2 2 "run.bogus.*unknown key" nowrite -- "${run[@]}" --set run.bogus=1
+expect 4 2 "model.D_C" nowrite -- "${run[@]}" --set model.D_C=-1
+# Without mpirun: one process.
+expect serial 2 "process grid 2x1x1 for a run of one process \(start it with mpirun -n N\)" \
+  nowrite -- "${run[@]}" --procs 2x1x1
+# Failures while running: a missing checkpoint (exit 4) and a numerical blow-up (exit 3, the
+# last good state saved): reported once.
+expect 2 4 "cannot read checkpoint" - -- "${run[@]}" --restart missing.chk.nc
+expect 2 3 "numerical failure at step [0-9]+.*last good state.*is saved in" - -- "${run[@]}" \
+  --set run.scheme=explicit --set grid.spacing=100um --set run.dt=0.1min --set model.mu_C=100 \
+  --set run.duration=2h --set output.interval=30min
+[ -f out/tiny.chk.nc ] || note_fail "no checkpoint after the numerical failure on 2 ranks"
+grep -q '"status": *"numerical_failure"' out/tiny.summary.json 2>/dev/null ||
+  note_fail "summary status after the numerical failure"
+[ $fail = 0 ] && echo "bad_input: every failure reported once with its exit code"
+exit $fail

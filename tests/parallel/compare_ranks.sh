@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# One scenario run by one process (no mpirun) and by N MPI ranks on several process grids: the
+# decomposed run must be the same run, field for field and bit for bit. The code promises the
+# same bits: each cell's update reads the same neighbour values (ghost layers exchanged; LOD
+# line solves pipelined across ranks with the factors of the whole line), in the same order of
+# operations, whatever the blocks. Only sums over cells (time series diagnostics) may differ in
+# their last bits, see compare_out.py.
+# usage: compare_ranks.sh TUMORFIELD WORKDIR SCHEME BOUNDARIES N:PXxPYxPZ... -- LAUNCHER...
+#   SCHEME lod|explicit; BOUNDARIES noflux (the default everywhere) or mixed (see below);
+#   N:PXxPYxPZ a rank count and its --procs (0 = chosen by MPI_Dims_create).
+# The grid is 15 x 11 x 9 (odd: blocks of unequal size, 1-cell blocks at 8 ranks along z).
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh" "$@"
+scheme=${args[0]} bounds=${args[1]}
+specs=("${args[@]:2}")
+
+common=(--set "grid.n=15 11 9" --set run.scheme="$scheme" --quiet)
+if [ "$scheme" = explicit ]; then
+  # 100 um cells: the explicit limit h^2/(6 D_max) is 0.11 min; 3 h of 0.1 min steps with an
+  # exercise session from 01:00 to 02:30 (the systemic drivers move).
+  common+=(--set grid.spacing=100um --set tumor.radius=250um --set run.dt=0.1min
+           --set exercise.time_of_day=01:00 --set run.duration=3h --set output.interval=1h
+           --set output.timeseries_interval=20min)
+else
+  # 20 um cells, 5 min steps, one day with the session at 07:00 (tiny.ini).
+  common+=(--set run.duration=1d --set output.interval=6h --set output.timeseries_interval=1h)
+fi
+case $bounds in
+  noflux) ;;
+  mixed)
+    # periodic: tumor along every direction (the process grid wraps along x, y and z), cortisol
+    # along y only; dirichlet: pro_cytokine on every face, effector on x_lo, anti_cytokine on
+    # z_hi; noflux: suppressor and every other face.
+    common+=(--set boundary.tumor=periodic
+             --set boundary.cortisol.y_lo=periodic --set boundary.cortisol.y_hi=periodic
+             --set "boundary.pro_cytokine=dirichlet 5"
+             --set "boundary.effector.x_lo=dirichlet 0.01"
+             --set "boundary.anti_cytokine.z_hi=dirichlet 3") ;;
+  *) echo "unknown boundary set '$bounds'"; exit 2 ;;
+esac
+
+if [ "$scheme" = explicit ]; then
+  # The step must stay below the limit the program prints.
+  check=()
+  for a in "${common[@]}"; do [ "$a" = --quiet ] || check+=("$a"); done
+  lim=$("$tf" check "$ini" "${check[@]}" |
+        sed -n 's/^# explicit stability limit: dt <= \([0-9.e+-]*\) min$/\1/p')
+  awk -v l="$lim" 'BEGIN { exit !(l > 0.1) }' ||
+    { echo "FAIL: dt = 0.1 min is not below the printed stability limit '$lim' min"; exit 1; }
+fi
+
+# Every run writes to ./out of its own directory: the stored scenario (output.dir) is the same.
+t0=$SECONDS
+mkdir -p "$work/serial"
+(cd "$work/serial" && "$tf" run "$ini" "${common[@]}" --output out) ||
+  { echo "FAIL: the one-process run failed"; exit 1; }
+for spec in "${specs[@]}"; do
+  n=${spec%%:*} procs=${spec#*:}
+  d=$work/np${n}_$procs
+  mkdir -p "$d"
+  t1=$SECONDS
+  if ! (cd "$d" && launch "$n" run "$ini" "${common[@]}" --procs "$procs" --output out); then
+    note_fail "$n ranks as $procs: the run failed"
+    continue
+  fi
+  echo "== $n ranks, --procs $procs ($((SECONDS - t1)) s)"
+  # The summary names the decomposition: N processes, and the process grid when fixed.
+  want="$n MPI processes as"
+  [[ $procs == *0* ]] || want="$want $procs"
+  [ "$n" = 1 ] || grep -q "\"backend\": \"cpu ($want" "$d/out/tiny.summary.json" ||
+    note_fail "$n ranks as $procs: the summary's backend is not '$want...'"
+  same_outputs "$work/serial/out" "$d/out" || note_fail "$n ranks as $procs differ from one process"
+done
+[ $fail = 0 ] && echo "compare_ranks ($scheme, $bounds): every decomposition is the one-process" \
+                      "run ($((SECONDS - t0)) s)"
+exit $fail
