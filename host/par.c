@@ -143,6 +143,37 @@ tf_status tf_par_choose_dims(int size, const int want[3], int dims[3])
     return TF_OK;
 }
 
+/* When MPI_Dims_create's grid cuts a direction into more blocks than it has cells (a thin
+ * grid), take instead, among the process grids that keep the fixed directions of want and fit
+ * the cells, the one whose blocks have the least surface (the least halo traffic). Leaves dims
+ * as it is when it fits or nothing fits. */
+static void fit_dims(int size, const int want[3], const tf_index gn[3], int dims[3])
+{
+    if (dims[0] <= gn[0] && dims[1] <= gn[1] && dims[2] <= gn[2])
+        return;
+    double best = -1.0;
+    for (int px = 1; px <= size; ++px)
+        for (int py = 1; px * py <= size; ++py) {
+            if (size % (px * py) != 0)
+                continue;
+            const int c[3] = {px, py, size / (px * py)};
+            int ok = 1;
+            for (int d = 0; d < 3; ++d)
+                ok = ok && c[d] <= gn[d] && (want[d] == 0 || want[d] == c[d]);
+            if (!ok)
+                continue;
+            /* Faces of one block, in cells. */
+            const double b[3] = {(double)gn[0] / c[0], (double)gn[1] / c[1],
+                                 (double)gn[2] / c[2]};
+            const double surface = b[0] * b[1] + b[1] * b[2] + b[0] * b[2];
+            if (best < 0.0 || surface < best) {
+                best = surface;
+                for (int d = 0; d < 3; ++d)
+                    dims[d] = c[d];
+            }
+        }
+}
+
 tf_status tf_par_decompose(tf_par *p, tf_grid *g, const int want[3], const int periodic[3])
 {
     memset(p, 0, sizeof *p);
@@ -175,6 +206,7 @@ tf_status tf_par_decompose(tf_par *p, tf_grid *g, const int want[3], const int p
                         "of the run",
                         want[0], want[1], want[2], p->size);
     TF_TRY(tf_par_choose_dims(p->size, want, p->dims));
+    fit_dims(p->size, want, g->gn, p->dims);
     for (int d = 0; d < 3; ++d)
         if (p->dims[d] > g->gn[d])
             return TF_ERROR(TF_ERR_USAGE,

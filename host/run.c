@@ -483,10 +483,12 @@ static tf_status loop(run_ctx *r)
             TF_TRY(write_checkpoint(r));
         }
         progress(r, last);
-        /* All ranks stop at the same step (a job's signal may reach them one by one). */
-        if (tf_par_any(&r->par, stop_signal != 0) && !last) {
-            if (!stop_signal)
-                stop_signal = SIGTERM; /* another rank's */
+        /* All ranks stop at the same step (a job's signal may reach them one by one), and
+         * report the same signal (the largest number any rank got). */
+        double sig = (double)stop_signal;
+        tf_par_max(&r->par, &sig, 1);
+        if (sig > 0.0 && !last) {
+            stop_signal = (sig_atomic_t)sig;
             if (r->good_step != r->step)
                 TF_TRY(fetch_checked(r));
             return TF_ERR_STOPPED;
