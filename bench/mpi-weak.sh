@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# mpi-weak.sh [TUMORFIELD] [OUTFILE] [N] [RANKS]: the weak-scaling benchmark of issue 9 on this
+# machine: both schemes with one process (no mpirun) and with RANKS processes (default: nproc)
+# under mpirun, an N^3 block per process (default 128), each process one OpenMP thread bound
+# to a core, the process grid cut along z, y and x in turn; three runs each, median shown. The
+# halo share is the part of a step a process spends waiting for the others. Written as a
+# markdown record with the machine, commit and command. Run it on an otherwise idle machine.
+set -euo pipefail
+tf=${1:-build/tumorfield}
+out=${2:-bench/results/$(date -u +%Y-%m-%d)-mpi-weak.md}
+n=${3:-128}
+cores=$(nproc)
+ranks=${4:-$cores}
+py=/usr/bin/python3
+export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE HWLOC_COMPONENTS=-gl
+mpi=(mpirun --bind-to core --oversubscribe)
+[ "$(id -u)" = 0 ] && mpi+=(--allow-run-as-root)
+grids=("1x1x$ranks" "1x${ranks}x1" "${ranks}x1x1")
+jsonl=$(mktemp)
+for s in lod explicit; do
+  for run in 1 2 3; do
+    "$tf" bench --scheme $s --grid "$n" --steps 30 --json >> "$jsonl.1"
+    "$py" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$jsonl.1" >> "$jsonl"
+    rm -f "$jsonl.1"
+    for p in "${grids[@]}"; do
+      "${mpi[@]}" -n "$ranks" "$tf" bench --scheme $s --grid "$n" --steps 30 --procs "$p" \
+        --json > "$jsonl.1"
+      "$py" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$jsonl.1" >> "$jsonl"
+      rm -f "$jsonl.1"
+    done
+  done
+done
+{
+  echo "# MPI weak scaling, $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $cores cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(mpirun --version | head -1)"
+  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- host include kernels || echo ' (with uncommitted changes)')"
+  echo "- command: OMP_NUM_THREADS=1 ${mpi[*]} -n $ranks $tf bench --scheme S --grid $n --steps 30 --procs P --json, and the same without mpirun for one process (3 runs each; median of ms/step shown)"
+  echo "- a $n^3 block per process; stage times are averages over the processes; efficiency = one-process ms/step / ms/step"
+  echo
+  "$py" - "$jsonl" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+keys = {}
+for r in rows:
+    k = (r["scheme"], r.get("processes", 1), "x".join(map(str, r.get("process_grid", [1, 1, 1]))))
+    keys.setdefault(k, []).append(r)
+print("| scheme | processes | grid | ms/step | efficiency | halo share | cut direction's diffusion ms | ratio to copy |")
+print("|---|---|---|---|---|---|---|---|")
+base = {}
+for (s, p, g), rs in sorted(keys.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+    ms = statistics.median(r["ms_per_step"] for r in rs)
+    med = min(rs, key=lambda r: abs(r["ms_per_step"] - ms))
+    if p == 1:
+        base[s] = ms
+    dims = [int(x) for x in g.split("x")]
+    cutd = [d for d in range(3) if dims[d] > 1]
+    st = med["stages"]
+    dif = "; ".join("%s %.2f" % ("xyz"[d], st["diffusion_" + "xyz"[d]]["ms_per_step"])
+                    for d in cutd if "diffusion_" + "xyz"[d] in st) or "-"
+    eff = base.get(s, ms) / ms
+    print("| %s | %d | %s | %.2f | %.2f | %.3f | %s | %.3f |" % (
+        s, p, g, ms, eff, med.get("halo_share", 0.0), dif, med["ratio_to_copy"]))
+PY
+  echo
+  echo "Raw JSON (one line per run):"
+  echo
+  echo '```'
+  cat "$jsonl"
+  echo '```'
+} > "$out"
+rm -f "$jsonl"
+echo "wrote $out"
