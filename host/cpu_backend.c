@@ -453,6 +453,12 @@ TF_CLONES static void solve_x_block(const tf_line_factors *L, tf_real *restrict 
     tile_out(buf, a, sy, w, L->n);
 }
 
+/* Whether the line solve is the identity (D = 0, no Dirichlet source): skipped. */
+static int identity(const tf_line_factors *L)
+{
+    return L->r == 0 && L->rhs_lo == 0 && L->rhs_hi == 0;
+}
+
 /* count lines of stride `stride` (y or z lines of one plane or slab), tf_thomas_lines. */
 TF_CLONES static void solve_lines(const tf_line_factors *L, tf_real *a, tf_index stride,
                                   tf_index count)
@@ -474,8 +480,8 @@ static void diffuse(cpu_impl *c, int d)
         tf_real *buf = c->xbuf[thread_id()];
         for (int f = 0; f < TF_NFIELDS; ++f) {
             const tf_line_factors *L = &c->su->lines[f][d];
-            if (L->r == 0 && L->rhs_lo == 0 && L->rhs_hi == 0)
-                continue; /* D = 0: identity */
+            if (identity(L))
+                continue;
             tf_real *a = c->f[f];
             if (d == 0) {
 #pragma omp for collapse(2) schedule(static) nowait
@@ -831,8 +837,8 @@ static void line_pass(cpu_impl *c, int d, int fwd, tf_index b0, tf_index b1)
         tf_real *buf = c->xbuf[thread_id()];
         for (int f = 0; f < TF_NFIELDS; ++f) {
             const tf_line_factors *L = &c->su->lines[f][d];
-            if (L->r == 0 && L->rhs_lo == 0 && L->rhs_hi == 0)
-                continue; /* D = 0: identity */
+            if (identity(L))
+                continue;
             tf_real *a = c->f[f];
 #pragma omp for collapse(2) schedule(static) nowait
             for (tf_index b = b0; b < b1; ++b)
