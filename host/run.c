@@ -343,6 +343,16 @@ static tf_status start_grid(run_ctx *r)
             periodic[d] |= s->bcs.bc[f][2 * d].kind == TF_BC_PERIODIC;
     }
     TF_TRY(tf_par_decompose(&r->par, &r->g, r->o->procs, periodic));
+    /* Refused here, before the output directory exists, as any bad input (the solver checks the
+     * same again). */
+    if (r->o->backend == TF_BACKEND_CUDA && r->par.size > 1)
+        return TF_ERROR(TF_ERR_USAGE,
+                        "backend cuda: runs on one process in this version, and this run has "
+                        "%d MPI processes; use --backend cpu (or auto) with MPI",
+                        r->par.size);
+    if (r->o->backend == TF_BACKEND_CUDA && tf_cuda_built() && tf_cuda_device_count() <= 0)
+        return TF_ERROR(TF_ERR_USAGE, "backend cuda: no CUDA device is present "
+                                      "(use --backend cpu or auto)");
     TF_TRY(check_host_memory(s, r->o, &r->g));
     r->effective = tf_scenario_format(s);
     if (!r->effective)
