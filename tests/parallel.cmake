@@ -66,6 +66,12 @@ if(TF_HAVE_MPI)
            COMMAND bash ${TF_PAR_DIR}/bench_ranks.sh $<TARGET_FILE:tumorfield>
                    ${TF_PAR_WORK}/mpi_bench_json -- ${TF_MPIEXEC})
   list(APPEND tf_par_tests mpi_bad_input mpi_bench_json)
+  # Sanitizer builds run several times slower (scripts/test runs this label under ASan too).
+  if(TF_SANITIZE)
+    set(tf_par_timeout 900)
+  else()
+    set(tf_par_timeout 180)
+  endif()
   set_tests_properties(${tf_par_tests} PROPERTIES LABELS mpi ENVIRONMENT "${TF_MPI_ENV}"
-                       TIMEOUT 180)
+                       TIMEOUT ${tf_par_timeout})
 endif()
