@@ -244,7 +244,9 @@ static void progress(run_ctx *r, int final)
         return;
     const double frac = r->nsteps > 0 ? (double)r->step / (double)r->nsteps : 1.0;
     const int pct = (int)(100.0 * frac);
-    const int tty = isatty(STDOUT_FILENO);
+    /* An updating line on a terminal; plain lines in a log. mpirun hands its processes a
+     * pseudo-terminal even when its own output goes to a job's log: with MPI, plain lines. */
+    const int tty = isatty(STDOUT_FILENO) && r->par.size == 1;
     const double wall = tf_wtime() - r->wall0;
     const double sps = wall > 0 ? (double)r->steps_this_run / wall : 0.0;
     const double eta = sps > 0 ? (double)(r->nsteps - r->step) / sps : 0.0;
