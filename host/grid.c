@@ -50,3 +50,11 @@ tf_status tf_grid_init(tf_grid *g, tf_index nx, tf_index ny, tf_index nz, double
     g->ncells = nx * ny * nz;
     return TF_OK;
 }
+
+int tf_grid_is_whole(const tf_grid *g)
+{
+    for (int d = 0; d < 3; ++d)
+        if (g->start[d] != 0 || g->n[d] != g->gn[d])
+            return 0;
+    return 1;
+}

@@ -455,14 +455,6 @@ static void default_fields(const tf_scenario *s, const tf_grid *g, tf_real *cons
     }
 }
 
-static int whole_grid(const tf_grid *g)
-{
-    for (int d = 0; d < 3; ++d)
-        if (g->start[d] != 0 || g->n[d] != g->gn[d])
-            return 0;
-    return 1;
-}
-
 tf_status tf_initial_state(const tf_scenario *s, const tf_grid *g, const tf_par *par,
                            tf_real *const f[TF_NFIELDS], tf_real *vessel)
 {
@@ -473,7 +465,7 @@ tf_status tf_initial_state(const tf_scenario *s, const tf_grid *g, const tf_par 
 
     if (s->vessel_file[0]) {
         TF_TRY(read_vessel_file(s, g, vessel));
-    } else if (whole_grid(g)) {
+    } else if (tf_grid_is_whole(g)) {
         TF_TRY(generate_vessels(s, g, NULL, vessel));
     } else if (par && par->size > 1) {
         /* Each process paints its block; the painted volume is summed over all of them. */

@@ -309,15 +309,12 @@ static void write_summary(run_ctx *r, const char *status)
 /* Refuse, before anything is written, a grid whose host arrays exceed the machine's physical
  * memory: the two host sets and the vessel map of the run (13 arrays) and, on the CPU backend,
  * the solver state (tf_scenario_state_arrays). */
-static tf_status check_host_memory(const tf_scenario *s, const tf_run_options *o,
-                                   const tf_grid *g)
+static tf_status check_host_memory(const tf_scenario *s, tf_backend_kind kind, const tf_grid *g)
 {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0)
         return TF_OK; /* unknown: the allocations decide */
-    const int cpu = o->backend == TF_BACKEND_CPU ||
-                    (o->backend == TF_BACKEND_AUTO &&
-                     (!tf_cuda_built() || tf_cuda_device_count() == 0));
+    const int cpu = kind == TF_BACKEND_CPU;
     const int arrays = 13 + (cpu ? tf_scenario_state_arrays(s) : 0);
     const double padded = (double)g->nalloc; /* this process's block */
     const double need = (double)arrays * padded * (double)sizeof(tf_real);
@@ -345,17 +342,11 @@ static tf_status start_grid(run_ctx *r)
             periodic[d] |= s->bcs.bc[f][2 * d].kind == TF_BC_PERIODIC;
     }
     TF_TRY(tf_par_decompose(&r->par, &r->g, r->o->procs, periodic));
-    /* Refused here, before the output directory exists, as any bad input (the solver checks the
-     * same again). */
-    if (r->o->backend == TF_BACKEND_CUDA && r->par.size > 1)
-        return TF_ERROR(TF_ERR_USAGE,
-                        "backend cuda: runs on one process in this version, and this run has "
-                        "%d MPI processes; use --backend cpu (or auto) with MPI",
-                        r->par.size);
-    if (r->o->backend == TF_BACKEND_CUDA && tf_cuda_built() && tf_cuda_device_count() <= 0)
-        return TF_ERROR(TF_ERR_USAGE, "backend cuda: no CUDA device is present "
-                                      "(use --backend cpu or auto)");
-    TF_TRY(check_host_memory(s, r->o, &r->g));
+    /* A backend that cannot be had is refused here, before the output directory exists, as
+     * any bad input (the solver makes the same choice). */
+    tf_backend_kind kind;
+    TF_TRY(tf_backend_choose(r->o->backend, r->par.size, &kind));
+    TF_TRY(check_host_memory(s, kind, &r->g));
     r->effective = tf_scenario_format(s);
     if (!r->effective)
         return TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");

@@ -156,10 +156,25 @@ tf_status tf_solver_create(tf_solver **out, tf_backend_kind kind, const tf_grid 
     return tf_solver_create_par(out, kind, g, NULL, bcs, p, scheme, dt);
 }
 
-/* Whether the blocks of g make up the whole grid (one process). */
-static int whole(const tf_grid *g)
+tf_status tf_backend_choose(tf_backend_kind asked, int nproc, tf_backend_kind *chosen)
 {
-    return g->n[0] == g->gn[0] && g->n[1] == g->gn[1] && g->n[2] == g->gn[2];
+    *chosen = asked;
+    if (asked == TF_BACKEND_AUTO)
+        *chosen = tf_cuda_device_count() > 0 && nproc == 1 ? TF_BACKEND_CUDA : TF_BACKEND_CPU;
+    if (*chosen != TF_BACKEND_CUDA)
+        return TF_OK;
+    if (!tf_cuda_built())
+        return TF_ERROR(TF_ERR_USAGE,
+                        "backend cuda: this build has no CUDA backend (built without nvcc)");
+    if (nproc > 1)
+        return TF_ERROR(TF_ERR_USAGE,
+                        "backend cuda: runs on one process in this version, and this run has "
+                        "%d MPI processes; use --backend cpu (or auto) with MPI",
+                        nproc);
+    if (tf_cuda_device_count() <= 0)
+        return TF_ERROR(TF_ERR_USAGE, "backend cuda: no CUDA device is present "
+                                      "(use --backend cpu or auto)");
+    return TF_OK;
 }
 
 tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_grid *g,
@@ -170,7 +185,7 @@ tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_g
     if (!(dt > 0.0) || !isfinite(dt))
         return TF_ERROR(TF_ERR_USAGE, "time step dt = %g min: must be a positive number", dt);
     TF_TRY(validate_bcs(bcs));
-    if (!par && !whole(g))
+    if (!par && !tf_grid_is_whole(g))
         return TF_ERROR(TF_ERR_INTERNAL, "a block of a grid needs its decomposition");
     const int nproc = par ? par->size : 1;
     if (scheme == TF_SCHEME_EXPLICIT) {
@@ -182,25 +197,12 @@ tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_g
                             "run.dt or run.scheme = lod",
                             dt, lim, g->h);
     }
-    if (kind == TF_BACKEND_AUTO)
-        kind = tf_cuda_device_count() > 0 && nproc == 1 ? TF_BACKEND_CUDA : TF_BACKEND_CPU;
-    if (kind == TF_BACKEND_CUDA && nproc > 1)
-        return TF_ERROR(TF_ERR_USAGE,
-                        "backend cuda: runs on one process in this version, and this run has "
-                        "%d MPI processes; use --backend cpu (or auto) with MPI",
-                        nproc);
+    TF_TRY(tf_backend_choose(kind, nproc, &kind));
     const tf_backend_ops *ops = &tf_cpu_backend;
-    if (kind == TF_BACKEND_CUDA) {
 #ifdef TF_HAVE_CUDA
-        if (tf_cuda_device_count() <= 0)
-            return TF_ERROR(TF_ERR_USAGE, "backend cuda: no CUDA device is present "
-                                          "(use --backend cpu or auto)");
+    if (kind == TF_BACKEND_CUDA)
         ops = &tf_cuda_backend;
-#else
-        return TF_ERROR(TF_ERR_USAGE,
-                        "backend cuda: this build has no CUDA backend (built without nvcc)");
 #endif
-    }
     tf_solver *s = calloc(1, sizeof *s);
     if (!s)
         return TF_ERROR(TF_ERR_NOMEM, "out of memory");
@@ -208,11 +210,9 @@ tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_g
     s->kind = kind;
     s->su.g = *g;
     if (!par) {
-        /* One process: the 1 x 1 x 1 decomposition, wrapping where a field is periodic. */
-        const int want[3] = {1, 1, 1};
-        int per[3];
-        for (int d = 0; d < 3; ++d)
-            per[d] = bcs->bc[0][2 * d].kind == TF_BC_PERIODIC;
+        /* One process: the 1 x 1 x 1 decomposition (its backend fills periodic ghosts itself,
+         * so whether the process grid wraps does not matter). */
+        const int want[3] = {1, 1, 1}, per[3] = {0, 0, 0};
         tf_grid tmp = *g;
         (void)tf_par_decompose(&s->one, &tmp, want, per);
         par = &s->one;

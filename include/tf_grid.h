@@ -29,6 +29,9 @@ extern "C" {
  * counts or byte sizes would overflow (TF_ERR_USAGE with the numbers). */
 tf_status tf_grid_init(tf_grid *g, tf_index nx, tf_index ny, tf_index nz, double h);
 
+/* Whether the local block is the whole grid (one process). */
+int tf_grid_is_whole(const tf_grid *g);
+
 #ifdef __cplusplus
 }
 #endif

@@ -63,6 +63,11 @@ extern "C" {
 /* Stable explicit dt limit h^2 / (6 D_max) in minutes (infinite when every D is zero). */
 double tf_explicit_dt_limit(const tf_params *p, double h);
 
+/* The backend a run of nproc processes gets for `asked`: auto takes CUDA when a device is
+ * present and the run is one process (the CUDA backend runs on one process in this version),
+ * else the CPU. TF_ERR_USAGE, saying why, when cuda is asked for and cannot be had. */
+tf_status tf_backend_choose(tf_backend_kind asked, int nproc, tf_backend_kind *chosen);
+
 /* Create a solver. TF_BACKEND_AUTO takes CUDA when a device is present, else the CPU.
  * The explicit scheme refuses dt above tf_explicit_dt_limit (TF_ERR_USAGE, naming the limit).
  * BCs are validated (periodic on both faces of a direction). */
