@@ -100,3 +100,9 @@ add_test(NAME scenario_check_output_reloads
          COMMAND bash -c "set -e; mkdir -p \"$2\"; cd \"$2\"; \"$0\" check \"$1\" --set exercise.intensity=0.75 > a.ini; \"$0\" check a.ini > b.ini; diff <(grep -v '^# check:' a.ini) <(grep -v '^# check:' b.ini)"
                  $<TARGET_FILE:tumorfield> ${tf_q} ${TF_DRIVER_WORK}/reload)
 set_tests_properties(scenario_check_output_reloads PROPERTIES LABELS driver)
+
+# The bench report is self-consistent: byte counts, bandwidths, ratios, both copy references.
+add_test(NAME bench_report
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/tools/bench_report.py
+                 $<TARGET_FILE:tumorfield>)
+set_tests_properties(bench_report PROPERTIES LABELS driver)

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""The bench report is self-consistent (no timing assertions): for both schemes on a small grid,
+`tumorfield bench --json` gives the documented minimum arrays per step (explicit 13; LOD
+26 + 6 nd = 62 with all six fields diffusing, as in the defaults), min_bytes = arrays x cells x
+element size, the effective bandwidth = min_bytes / time per step, each ratio = effective /
+its copy bandwidth, voxel updates = cells x steps / wall time, per-stage bytes summing to the
+step's, and on the CPU the write-allocate copy beside the memcpy reference. The table form
+prints the same copy lines.
+
+usage: bench_report.py TUMORFIELD"""
+import json
+import subprocess
+import sys
+
+exe = sys.argv[1]
+fails = []
+
+
+def close(a, b, rel=1e-9):
+    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-300)
+
+
+for scheme, arrays in (("explicit", 13), ("lod", 62)):
+    args = [exe, "bench", "--grid", "20", "--steps", "3", "--scheme", scheme, "--backend", "cpu"]
+    out = subprocess.run(args + ["--json"], capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        fails.append(f"{scheme}: exit {out.returncode}: {out.stderr.strip()}")
+        continue
+    j = json.loads(out.stdout)
+    esize = {"float": 4, "double": 8}[j["precision"]]
+    cells = j["cells"]
+    step_s = j["ms_per_step"] / 1e3
+    eff = j["effective_bandwidth_GBps"]
+    checks = {
+        f"arrays_per_step = {arrays}": j["arrays_per_step"] == arrays,
+        "cells = 20^3": cells == 20 ** 3,
+        "min_bytes = arrays x cells x size": j["min_bytes_per_step"] == arrays * cells * esize,
+        "effective = min_bytes / step": close(eff * 1e9, j["min_bytes_per_step"] / step_s, 1e-6),
+        "ratio_to_copy = effective / copy": close(j["ratio_to_copy"],
+                                                  eff / j["copy_bandwidth_GBps"], 1e-6),
+        "copy_kind is memcpy": "memcpy" in j["copy_kind"],
+        "ratio_to_wa_copy = effective / wa copy": close(j["ratio_to_wa_copy"],
+                                                        eff / j["wa_copy_bandwidth_GBps"], 1e-6),
+        "updates = cells x steps / wall": close(j["voxel_updates_per_s"],
+                                                cells * j["steps"] / j["wall_s"], 1e-6),
+        "stage bytes sum to the step's": sum(s.get("min_bytes_per_step", 0)
+                                             for s in j["stages"].values())
+                                         == j["min_bytes_per_step"],
+        "stage time within the step time": j["stage_ms_per_step"] <= j["ms_per_step"] * 1.001,
+        "positive bandwidths": min(eff, j["copy_bandwidth_GBps"],
+                                   j["wa_copy_bandwidth_GBps"]) > 0,
+    }
+    bad = [k for k, ok in checks.items() if not ok]
+    print(f"bench {scheme}: arrays={j['arrays_per_step']} ratio_to_copy={j['ratio_to_copy']:.3f} "
+          f"ratio_to_wa_copy={j['ratio_to_wa_copy']:.3f}" + (f"; WRONG: {bad}" if bad else ""))
+    fails += [f"{scheme}: {b}" for b in bad]
+
+    table = subprocess.run(args, capture_output=True, text=True, timeout=300).stdout
+    for line in ("copy bandwidth", "ratio to copy", "w.-alloc. copy"):
+        if line not in table:
+            fails.append(f"{scheme}: table lacks '{line}'")
+
+if fails:
+    print("bench_report: FAILED:", *fails, sep="\n  ")
+    sys.exit(1)
+print("bench_report: both schemes' JSON reports are consistent")
