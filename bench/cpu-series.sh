@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cpu-series.sh [TUMORFIELD] [OUTFILE]: the CPU benchmark series of issue 7 on this machine:
-# both schemes at 64^3 .. 320^3 (time per step against grid size) with the ratio to the copy
-# bandwidth measured in the same run, three runs each, written as a markdown record with the
+# both schemes at 64^3 .. 320^3 (time per step against grid size) with the ratios to the two copy
+# bandwidths measured in the same run (memcpy, the reference, and the write-allocate STREAM Copy
+# loop), three runs each, written as a markdown record with the
 # machine, commit, command and load. Run it on an otherwise idle machine.
 set -euo pipefail
 tf=${1:-build/tumorfield}
@@ -30,16 +31,17 @@ done
   "$py" - "$jsonl" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-print("| scheme | n | cells | ms/step (median) | ns/cell | voxel updates/s | eff. GB/s | copy GB/s | ratio to copy | load |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| scheme | n | cells | ms/step (median) | ns/cell | voxel updates/s | eff. GB/s | copy GB/s | ratio to copy | w.-alloc. copy GB/s | ratio to it | load |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 keys = sorted({(r["scheme"], r["n"]) for r in rows}, key=lambda k: (k[0], k[1]))
 for sch, n in keys:
     rs = sorted((r for r in rows if r["scheme"] == sch and r["n"] == n), key=lambda r: r["ms_per_step"])
     m = rs[len(rs) // 2]
-    print("| %s | %d | %d | %.2f | %.2f | %.3g | %.2f | %.2f | %.3f | %.2f |" % (
+    print("| %s | %d | %d | %.2f | %.2f | %.3g | %.2f | %.2f | %.3f | %.2f | %.3f | %.2f |" % (
         sch, n, m["cells"], m["ms_per_step"], 1e6 * m["ms_per_step"] / m["cells"],
         m["voxel_updates_per_s"], m["effective_bandwidth_GBps"], m["copy_bandwidth_GBps"],
-        m["ratio_to_copy"], max(r["load"] for r in rs)))
+        m["ratio_to_copy"], m.get("wa_copy_bandwidth_GBps", 0), m.get("ratio_to_wa_copy", 0),
+        max(r["load"] for r in rs)))
 print()
 print("Raw --json objects, one per run:")
 print()
