@@ -77,10 +77,12 @@ static tf_real *alloc_field(const tf_grid *g)
     tf_real *a = aligned_alloc(64, bytes);
     if (!a)
         return NULL;
-    /* First touch with the compute loops' distribution over z. */
+    /* First touch with the compute loops' distribution over z; zero everywhere, padding
+     * included (tf_grid.h). */
 #pragma omp parallel for schedule(static)
     for (tf_index k = 0; k < g->n[2] + 2; ++k)
         memset(a + k * g->sz, 0, sizeof(tf_real) * (size_t)g->sz);
+    memset(a + (g->n[2] + 2) * g->sz, 0, sizeof(tf_real) * (size_t)TF_ROW_ALIGN);
     return a;
 }
 
@@ -1047,9 +1049,7 @@ static tf_status cpu_check_state(void *impl, tf_bad_cell *bad)
             }
         if (first != INT64_MAX) {
             bad->field = f;
-            bad->k = first / g->sz - 1;
-            bad->j = (first % g->sz) / g->sy - 1;
-            bad->i = first % g->sy - 1;
+            tf_cell_of(g, first, &bad->i, &bad->j, &bad->k);
             bad->value = a[first];
             return TF_ERROR(TF_ERR_NUMERIC,
                             "field '%s' has the bad value %g at cell (i,j,k) = (%lld,%lld,%lld)",

@@ -31,7 +31,7 @@ tf_status tf_grid_init(tf_grid *g, tf_index nx, tf_index ny, tf_index nz, double
                             (long long)n[d], "xyz"[d], (long long)1 << 20);
     if (!(h > 0.0) || !isfinite(h))
         return TF_ERROR(TF_ERR_USAGE, "grid spacing %g um: expected a positive number", h);
-    const double padded = (double)(nx + 2) * (double)(ny + 2) * (double)(nz + 2);
+    const double padded = tf_grid_padded_elements(nx, ny, nz);
     if (padded > (double)TF_MAX_ELEMENTS)
         return TF_ERROR(TF_ERR_USAGE,
                         "grid %lld x %lld x %lld: %.3g cells per field with ghosts, above the "
@@ -44,11 +44,27 @@ tf_status tf_grid_init(tf_grid *g, tf_index nx, tf_index ny, tf_index nz, double
         g->n[d] = n[d];
     }
     g->h = h;
-    g->sy = nx + 2;
-    g->sz = (nx + 2) * (ny + 2);
-    g->nalloc = g->sz * (nz + 2);
-    g->ncells = nx * ny * nz;
+    tf_grid_layout(g);
     return TF_OK;
+}
+
+/* Row length: n[0] + 2 rounded up to TF_ROW_ALIGN. */
+static tf_index row_stride(tf_index nx)
+{
+    return (nx + 2 + TF_ROW_ALIGN - 1) / TF_ROW_ALIGN * TF_ROW_ALIGN;
+}
+
+void tf_grid_layout(tf_grid *g)
+{
+    g->sy = row_stride(g->n[0]);
+    g->sz = g->sy * (g->n[1] + 2);
+    g->nalloc = g->sz * (g->n[2] + 2) + TF_ROW_ALIGN;
+    g->ncells = g->n[0] * g->n[1] * g->n[2];
+}
+
+double tf_grid_padded_elements(tf_index nx, tf_index ny, tf_index nz)
+{
+    return (double)row_stride(nx) * (double)(ny + 2) * (double)(nz + 2) + (double)TF_ROW_ALIGN;
 }
 
 int tf_grid_is_whole(const tf_grid *g)

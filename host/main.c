@@ -315,7 +315,7 @@ static tf_status cmd_check(int argc, char **argv)
     if (st == TF_OK) {
         fputs(text, stdout);
         const double cells = (double)s->n[0] * (double)s->n[1] * (double)s->n[2];
-        const double padded = (double)(s->n[0] + 2) * (double)(s->n[1] + 2) * (double)(s->n[2] + 2);
+        const double padded = tf_grid_padded_elements(s->n[0], s->n[1], s->n[2]);
         const double steps = ceil(s->duration / s->dt - 1e-9);
         const double updates = cells * steps;
         char mem[32], tc[32], tg[32];

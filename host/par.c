@@ -106,10 +106,7 @@ static void set_block(tf_grid *g, const int dims[3], const int coords[3])
 {
     for (int d = 0; d < 3; ++d)
         tf_par_split(g->gn[d], dims[d], coords[d], &g->start[d], &g->n[d]);
-    g->sy = g->n[0] + 2;
-    g->sz = g->sy * (g->n[1] + 2);
-    g->nalloc = g->sz * (g->n[2] + 2);
-    g->ncells = g->n[0] * g->n[1] * g->n[2];
+    tf_grid_layout(g);
 }
 
 tf_status tf_par_choose_dims(int size, const int want[3], int dims[3])

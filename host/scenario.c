@@ -982,8 +982,8 @@ int tf_scenario_state_arrays(const tf_scenario *s)
 
 double tf_scenario_state_bytes(const tf_scenario *s)
 {
-    return (double)tf_scenario_state_arrays(s) * (double)(s->n[0] + 2) * (double)(s->n[1] + 2) *
-           (double)(s->n[2] + 2) * (double)sizeof(tf_real);
+    return (double)tf_scenario_state_arrays(s) * tf_grid_padded_elements(s->n[0], s->n[1], s->n[2]) *
+           (double)sizeof(tf_real);
 }
 
 /* Largest state we accept: 1 TiB (the largest single nodes hold a few TiB; a GPU 141 GB). */
@@ -1029,7 +1029,7 @@ tf_status tf_scenario_validate(const tf_scenario *s)
                         "%.0f GiB per process (%d process%s)",
                         (long long)s->n[0], (long long)s->n[1], (long long)s->n[2], cells,
                         tf_scenario_state_arrays(s),
-                        (double)(s->n[0] + 2) * (double)(s->n[1] + 2) * (double)(s->n[2] + 2),
+                        tf_grid_padded_elements(s->n[0], s->n[1], s->n[2]),
                         sizeof(tf_real), bytes / 1073741824.0, TF_STATE_BYTES_MAX / 1073741824.0,
                         nproc, nproc == 1 ? "" : "es");
     /* Time stepping. */

@@ -17,7 +17,7 @@ extern "C" {
 void tf_scenario_print_keys(FILE *out, int markdown);
 
 /* Arrays of the solver state for the scheme (six fields and the vessel map; the explicit
- * scheme keeps a second set of fields), each (n[0]+2)(n[1]+2)(n[2]+2) elements. */
+ * scheme keeps a second set of fields), each tf_grid_padded_elements(n) elements. */
 int tf_scenario_state_arrays(const tf_scenario *s);
 /* Bytes of that state in this build's precision, as a double (no overflow). */
 double tf_scenario_state_bytes(const tf_scenario *s);

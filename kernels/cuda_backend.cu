@@ -3,7 +3,7 @@
  * calls (tf_react_voxel, tf_explicit_voxel, tf_lap7, tf_thomas_lines, tf_ghost_value).
  *
  * Device memory (plain cudaMalloc, checked against cudaMemGetInfo first): six padded field
- * arrays of g.nalloc elements, (n[0]+2)*(n[1]+2)*(n[2]+2) with one ghost layer, x fastest; a
+ * arrays of g.nalloc elements (tf_grid.h: one ghost layer, x fastest, rows 64-byte aligned); a
  * second set for the explicit scheme (double buffer, swapped each step); the padded vessel
  * map; the LOD line factors (cp, inv, z of every field and direction); small result buffers.
  * Everything runs in order on one stream per solver.
@@ -201,33 +201,20 @@ __global__ void k_lines_x_tile(line_set S, tf_grid g, int W)
     }
 }
 
-/* Set every ghost cell (faces, edges, corners) of the first nf fields to 0, so reductions over
- * the padded arrays see the interior only. blockIdx.y: direction, blockIdx.z: field. */
-__global__ void k_zero_ghosts(const __grid_constant__ field_set F, tf_grid g)
+/* Set every element of the six fields outside the block's cells to 0: ghosts (faces, edges,
+ * corners) and row padding (tf_grid.h), so reductions over the whole padded arrays see the
+ * interior only: every row from tf_row_cells on (tf_grid.h). One warp per row, rows
+ * rho = -1 .. (n[1]+2)(n[2]+2)-1 grid-strided over blockIdx.x; blockIdx.y: field. */
+__global__ void k_zero_outside(const __grid_constant__ field_set F, tf_grid g)
 {
-    const int d = blockIdx.y;
-    const tf_index q = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
-    const tf_index px = g.n[0] + 2, py = g.n[1] + 2, pz = g.n[2] + 2;
-    tf_index lo, far;
-    if (d == 0) {
-        if (q >= py * pz)
-            return;
-        lo = (q % py) * g.sy + (q / py) * g.sz;
-        far = px - 1;
-    } else if (d == 1) {
-        if (q >= px * pz)
-            return;
-        lo = (q % px) + (q / px) * g.sz;
-        far = (py - 1) * g.sy;
-    } else {
-        if (q >= px * py)
-            return;
-        lo = (q % px) + (q / px) * g.sy;
-        far = (pz - 1) * g.sz;
+    const tf_index rows = (g.n[1] + 2) * (g.n[2] + 2);
+    tf_real *a = F.a[blockIdx.y];
+    for (tf_index rho = (tf_index)blockIdx.x - 1; rho < rows; rho += gridDim.x) {
+        const tf_index base = TF_ROW_ALIGN + rho * g.sy;
+        for (tf_index e = tf_row_cells(&g, rho) + threadIdx.x; e < g.sy; e += blockDim.x)
+            if (base + e >= 0)
+                a[base + e] = 0;
     }
-    tf_real *a = F.a[blockIdx.z];
-    a[lo] = 0;
-    a[lo + far] = 0;
 }
 
 /* The first bad value (negative or non-finite): key = field * nalloc + linear index, the
@@ -824,18 +811,17 @@ static tf_status cuda_diagnostics(void *impl, tf_diag *d)
     const tf_grid *g = &c->g;
     TF_TRY(flush_timers(c));
     nvtxRangePushA(tf_stage_name[TF_STAGE_DIAGNOSTICS]);
-    /* Ghosts to 0 so the reductions over whole padded arrays see the interior only (ghosts
-     * are recomputed before they are read again). Fields are non-negative in a valid state
+    /* Ghosts and row padding to 0 so the reductions over whole padded arrays see the interior
+     * only (ghosts are recomputed before they are read again). Fields are non-negative in a valid state
      * (check_state), so asum is the sum and i?amax finds the maximum. In a bad state the row
      * differs from the CPU's: total is the sum of |u|, max the value of largest magnitude (a
      * negative one if that is it), NaN anywhere makes the sums NaN; the run driver's next
      * check_state (at the next record) then stops the run naming the cell. */
-    tf_index face = (g->n[1] + 2) * (g->n[2] + 2);
-    face = (g->n[0] + 2) * (g->n[2] + 2) > face ? (g->n[0] + 2) * (g->n[2] + 2) : face;
-    face = (g->n[0] + 2) * (g->n[1] + 2) > face ? (g->n[0] + 2) * (g->n[1] + 2) : face;
     const field_set F = state_set(c);
-    k_zero_ghosts<<<dim3(blocks_for(face, 256), 3, TF_NFIELDS), 256, 0, c->stream>>>(F, *g);
-    TF_CUDA_LAUNCH("k_zero_ghosts");
+    const tf_index rows = (g->n[1] + 2) * (g->n[2] + 2) + 1;
+    k_zero_outside<<<dim3(rows < 65536 ? (unsigned)rows : 65536u, TF_NFIELDS), 32, 0,
+                     c->stream>>>(F, *g);
+    TF_CUDA_LAUNCH("k_zero_outside");
     const int64_t n = (int64_t)g->nalloc;
     for (int f = 0; f < TF_NFIELDS; ++f) {
         TF_CUBLAS(blas_asum(c->blas, n, c->f[f], &c->d_diag->total[f]));
@@ -882,9 +868,7 @@ static tf_status cuda_check_state(void *impl, tf_bad_cell *bad)
                             c->stream));
     TF_CUDA(cudaStreamSynchronize(c->stream));
     bad->field = f;
-    bad->k = p / g->sz - 1;
-    bad->j = (p % g->sz) / g->sy - 1;
-    bad->i = p % g->sy - 1;
+    tf_cell_of(g, p, &bad->i, &bad->j, &bad->k);
     bad->value = (double)value;
     return TF_ERROR(TF_ERR_NUMERIC,
                     "field '%s' has the bad value %g at cell (i,j,k) = (%lld,%lld,%lld)",

@@ -5,6 +5,7 @@
 #   numerics_reaction   exact decay/relaxation (order 1), Fisher-KPP speed, well-mixed vs RK4
 #   numerics_checks     explicit dt limit, check_state, refused set-ups
 #   systemic            schedule, driver ODEs vs closed forms, derived quantities
+#   grid_layout         padded array indexing, row alignment, what lies outside the cells
 #
 # OMP_WAIT_POLICY=PASSIVE: on a shared, oversubscribed machine, threads that spin at the end of
 # every parallel region hold the core the other thread needs; measured, the 150 short steps of
@@ -16,6 +17,7 @@ foreach(prec float double)
                          ENVIRONMENT "OMP_NUM_THREADS=2;OMP_WAIT_POLICY=PASSIVE")
   endforeach()
   tf_add_test(systemic_${prec} ${prec} test_systemic.c LABELS numerics)
+  tf_add_test(grid_layout_${prec} ${prec} test_grid.c LABELS numerics)
 endforeach()
 
 # docs/model.md's parameter table must be the one generated from include/tf_params.def.
