@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# ab-cpu.sh OLD NEW [OUTFILE]: a before/after record of two tumorfield builds on this machine's
+# CPU. Runs `bench --json` for both schemes at 128^3 and 256^3, alternating OLD and NEW run by
+# run (5 rounds; the copy bandwidth of each run is measured in that run), and writes a markdown
+# record with the machine, both builds' commits, the command, the load, every run and the
+# medians. On a shared machine only such interleaved pairs say whether a change helped.
+# Set AB_ROUNDS, AB_GRIDS ("128 256") or AB_SCHEMES ("explicit lod") to change the plan.
+set -euo pipefail
+old=${1:?usage: ab-cpu.sh OLD NEW [OUTFILE]}
+new=${2:?usage: ab-cpu.sh OLD NEW [OUTFILE]}
+out=${3:-bench/results/$(date -u +%Y-%m-%d)-cpu-ab.md}
+rounds=${AB_ROUNDS:-5}
+py=/usr/bin/python3
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_PROC_BIND=close OMP_WAIT_POLICY=active
+commit_of() { # the commit a build came from: its CMakeCache's source dir
+  local src
+  src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$(dirname "$1")/CMakeCache.txt" 2>/dev/null)
+  if [ -n "$src" ] && git -C "$src" rev-parse --short HEAD >/dev/null 2>&1; then
+    printf '%s' "$(git -C "$src" rev-parse --short HEAD)"
+    git -C "$src" diff --quiet HEAD -- host include kernels ||
+      printf ' (its tree now has uncommitted changes in host/, include/ or kernels/)'
+  else
+    printf unknown
+  fi
+}
+jsonl=$(mktemp)
+for n in ${AB_GRIDS:-128 256}; do
+  for s in ${AB_SCHEMES:-explicit lod}; do
+    steps=40
+    [ "$n" -le 128 ] || { steps=20; [ "$s" = lod ] && steps=5; }
+    for r in $(seq "$rounds"); do
+      for which in old new; do
+        exe=$old; [ $which = new ] && exe=$new
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        "$exe" bench --backend cpu --scheme "$s" --grid "$n" --steps $steps --json |
+          "$py" -c 'import json,sys; d=json.load(sys.stdin); d["build"]=sys.argv[1]; d["load"]=float(sys.argv[2]); print(json.dumps(d))' "$which" "$load" >> "$jsonl"
+      done
+    done
+  done
+done
+{
+  echo "# CPU before/after, $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), nproc $(nproc), $(free -g | awk '/Mem:/{print $2}') GiB"
+  echo "- old: $old (commit $(commit_of "$old")); new: $new (commit $(commit_of "$new"))"
+  echo "- command: OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_PROC_BIND=close OMP_WAIT_POLICY=active EXE bench --backend cpu --scheme S --grid N --steps K --json, old and new alternating, $rounds rounds"
+  echo
+  "$py" - "$jsonl" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+med = statistics.median
+print("| scheme | n | old ms/step (median) | new ms/step (median) | new/old | old ratio to copy | new ratio to copy | stages old -> new (ms, medians) | load |")
+print("|---|---|---|---|---|---|---|---|---|")
+for sch, n in sorted({(r["scheme"], r["n"]) for r in rows}, key=lambda k: (k[0], k[1])):
+    o = [r for r in rows if (r["scheme"], r["n"], r["build"]) == (sch, n, "old")]
+    w = [r for r in rows if (r["scheme"], r["n"], r["build"]) == (sch, n, "new")]
+    mo, mw = med(r["ms_per_step"] for r in o), med(r["ms_per_step"] for r in w)
+    st = ", ".join("%s %.2f -> %.2f" % (k, med(r["stages"][k]["ms_per_step"] for r in o),
+                                      med(r["stages"][k]["ms_per_step"] for r in w))
+                   for k in o[0]["stages"])
+    print("| %s | %d | %.2f | %.2f | %.3f | %.3f | %.3f | %s | %.1f-%.1f |" % (
+        sch, n, mo, mw, mw / mo, med(r["ratio_to_copy"] for r in o),
+        med(r["ratio_to_copy"] for r in w), st, min(r["load"] for r in rows),
+        max(r["load"] for r in rows)))
+print()
+print("Every run (ms/step, in the order run):")
+print()
+for sch, n in sorted({(r["scheme"], r["n"]) for r in rows}, key=lambda k: (k[0], k[1])):
+    for b in ("old", "new"):
+        print("- %s %d %s: %s" % (sch, n, b, ", ".join("%.2f" % r["ms_per_step"] for r in rows
+              if (r["scheme"], r["n"], r["build"]) == (sch, n, b))))
+print()
+print("Raw --json objects, one per run:")
+print()
+print("```json")
+for r in rows:
+    print(json.dumps(r))
+print("```")
+PY
+} > "$out"
+rm -f "$jsonl"
+echo "wrote $out"
