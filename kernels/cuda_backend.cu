@@ -59,6 +59,8 @@ struct line_set {
 };
 
 static const int LINES_PER_TILE_MAX = 32; /* x lines per shared-memory tile, at most */
+/* k_lines_x_tile solves a tile's lines with its first W threads. */
+static_assert(LINES_PER_TILE_MAX <= TF_CUDA_LINE_BLOCK, "a tile needs a thread per line");
 static const tf_index MAX_GRID_YZ = 65535; /* grid y and z limit; kernels loop past it */
 
 /* ---------------------------------------------------------------------------------------- */
@@ -156,7 +158,7 @@ __global__ void k_explicit(field_set U, field_set O, const tf_real *__restrict__
 /* Line solves in global memory: thread (ia, ib) solves the line starting at
  * origin + ia*sa + ib*sb with points line_stride apart; blockIdx.z: entry of the line set.
  * With sa = 1 consecutive threads touch consecutive addresses at every point (y and z lines). */
-__global__ void k_lines_global(line_set S, tf_index na, tf_index nb, tf_index sa, tf_index sb,
+__global__ void k_lines_global(const __grid_constant__ line_set S, tf_index na, tf_index nb, tf_index sa, tf_index sb,
                                tf_index origin, tf_index line_stride)
 {
     const tf_index ia = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
@@ -172,7 +174,7 @@ __global__ void k_lines_global(line_set S, tf_index na, tf_index nb, tf_index sa
  * loads them row by row (coalesced), threads 0..W-1 each solve one line in shared memory
  * (stride W+1, odd, so the transposed stores of the load hit distinct banks), and the block
  * writes the rows back. Dynamic shared memory: (W+1) * n[0] elements. */
-__global__ void k_lines_x_tile(line_set S, tf_grid g, int W)
+__global__ void k_lines_x_tile(const __grid_constant__ line_set S, tf_grid g, int W)
 {
     extern __shared__ __align__(16) unsigned char smem_raw[];
     tf_real *s = reinterpret_cast<tf_real *>(smem_raw);
@@ -424,10 +426,24 @@ static void cuda_destroy(void *impl)
     free(c);
 }
 
-static tf_status alloc_dev(void **p, size_t bytes)
+/* cudaMalloc of `bytes` for `what`; on failure the message names the array, its size and the
+ * device memory free at that moment. */
+static tf_status alloc_dev(void **p, size_t bytes, const char *what)
 {
-    TF_CUDA(cudaMalloc(p, bytes));
-    return TF_OK;
+    const cudaError_t e = cudaMalloc(p, bytes);
+    if (e == cudaSuccess)
+        return TF_OK;
+    *p = NULL;
+    (void)cudaGetLastError();
+    size_t free_b = 0, total_b = 0;
+    char a[64], b[64] = "unknown";
+    print_bytes(a, sizeof a, (double)bytes);
+    if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess)
+        print_bytes(b, sizeof b, (double)free_b);
+    (void)cudaGetLastError();
+    return TF_ERROR(tf_cuda_status_of(e),
+                    "cuda backend: cannot allocate %s (%s) on the device: %s (%s); %s free", what,
+                    a, cudaGetErrorName(e), cudaGetErrorString(e), b);
 }
 
 /* Copy the host line factors to the device and build the per-direction line sets. */
@@ -436,7 +452,8 @@ static tf_status setup_lines(cuda_impl *c, const cudaDeviceProp *prop)
     const tf_setup *su = c->su;
     const tf_grid *g = &c->g;
     const size_t per_field = (size_t)(g->n[0] + g->n[1] + g->n[2]);
-    TF_TRY(alloc_dev((void **)&c->factors, sizeof(tf_real) * 3 * per_field * TF_NFIELDS));
+    TF_TRY(alloc_dev((void **)&c->factors, sizeof(tf_real) * 3 * per_field * TF_NFIELDS,
+                     "the line factors"));
     tf_real *at = c->factors;
     for (int d = 0; d < 3; ++d)
         c->nlines[d] = 0;
@@ -512,25 +529,30 @@ static tf_status create_impl(cuda_impl *c, char *desc, size_t desc_len)
                         prop.name);
     }
 
-    TF_CUDA(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
-    TF_CUBLAS(cublasCreate(&c->blas));
+    /* Created into locals: destroy sees a handle only when its creation succeeded. */
+    cudaStream_t stream = NULL;
+    TF_CUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    c->stream = stream;
+    cublasHandle_t blas = NULL;
+    TF_CUBLAS(cublasCreate(&blas));
+    c->blas = blas;
     TF_CUBLAS(cublasSetStream(c->blas, c->stream));
     TF_CUBLAS(cublasSetPointerMode(c->blas, CUBLAS_POINTER_MODE_DEVICE));
 
     const size_t bytes = sizeof(tf_real) * (size_t)g->nalloc;
     for (int f = 0; f < TF_NFIELDS; ++f) {
-        TF_TRY(alloc_dev((void **)&c->f[f], bytes));
+        TF_TRY(alloc_dev((void **)&c->f[f], bytes, tf_field_name[f]));
         TF_CUDA(cudaMemsetAsync(c->f[f], 0, bytes, c->stream));
         if (explicit_scheme) {
-            TF_TRY(alloc_dev((void **)&c->next[f], bytes));
+            TF_TRY(alloc_dev((void **)&c->next[f], bytes, "a field's second buffer"));
             TF_CUDA(cudaMemsetAsync(c->next[f], 0, bytes, c->stream));
         }
     }
-    TF_TRY(alloc_dev((void **)&c->vessel, bytes));
+    TF_TRY(alloc_dev((void **)&c->vessel, bytes, "the vessel map"));
     TF_CUDA(cudaMemsetAsync(c->vessel, 0, bytes, c->stream));
-    TF_TRY(alloc_dev((void **)&c->d_diag, sizeof(diag_buf)));
-    TF_TRY(alloc_dev((void **)&c->d_idx, sizeof(int64_t) * TF_NFIELDS));
-    TF_TRY(alloc_dev((void **)&c->d_first, sizeof(unsigned long long)));
+    TF_TRY(alloc_dev((void **)&c->d_diag, sizeof(diag_buf), "the diagnostics buffer"));
+    TF_TRY(alloc_dev((void **)&c->d_idx, sizeof(int64_t) * TF_NFIELDS, "the maxima indices"));
+    TF_TRY(alloc_dev((void **)&c->d_first, sizeof(unsigned long long), "the check result"));
     TF_CUDA(cudaMallocHost((void **)&c->h_diag, sizeof(diag_buf)));
     c->stage_elems = g->nalloc < STAGING_ELEMS ? g->nalloc : STAGING_ELEMS;
     for (int b = 0; b < 2; ++b) {
