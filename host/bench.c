@@ -7,6 +7,9 @@
  *   LOD:      reaction (read 7, write 6) + per direction read and write
  *             each diffusing field (2 nd, nd = fields with D > 0) + reaction (7 + 6)
  *                                                                         = 26 + 6 nd (62 for nd = 6)
+ *             where the backend fuses passes (tf_solver_lod_fused), the fused directions move
+ *             nothing of their own: the reaction that shares their pass moves the arrays once
+ *             (26 with both fusions, the CPU backend on one process).
  * Copy bandwidth: a buffer the size of the six-field state copied into another, counting bytes
  * read plus written, median of several copies: memcpy in OpenMP threads on the CPU (beside it the
  * STREAM Copy loop, which pays write-allocate), cudaMemcpy device to device on the GPU.
@@ -279,9 +282,13 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     if (o->scheme == TF_SCHEME_EXPLICIT) {
         st[nst++] = (bench_stage){TF_STAGE_EXPLICIT, 2.0 * TF_NFIELDS + 1.0, 1.0};
     } else {
+        const unsigned fused = tf_solver_lod_fused(s);
         st[nst++] = (bench_stage){TF_STAGE_REACTION, 2.0 * TF_NFIELDS + 1.0, 2.0};
-        for (int d = 0; d < 3; ++d)
-            st[nst++] = (bench_stage){(tf_stage)(TF_STAGE_DIFFUSION_X + d), 2.0 * nd, 1.0};
+        for (int d = 0; d < 3; ++d) {
+            const int in_pass = d < 2 ? (fused & TF_LOD_FUSED_XY) : (fused & TF_LOD_FUSED_Z);
+            st[nst++] = (bench_stage){(tf_stage)(TF_STAGE_DIFFUSION_X + d),
+                                      in_pass ? 0.0 : 2.0 * nd, 1.0};
+        }
     }
     double arrays = 0.0;
     for (int i = 0; i < nst; ++i)

@@ -289,6 +289,11 @@ tf_status tf_solver_check_state(tf_solver *s, tf_bad_cell *bad)
 
 const tf_timers *tf_solver_timers(const tf_solver *s) { return &s->timers; }
 
+unsigned tf_solver_lod_fused(const tf_solver *s)
+{
+    return s->ops->lod_fused ? s->ops->lod_fused(s->impl) : 0;
+}
+
 void tf_solver_time_add(tf_solver *s, tf_stage st, double seconds)
 {
     s->timers.seconds[st] += seconds;

@@ -30,6 +30,9 @@ typedef struct {
     tf_status (*step)(void *impl, const tf_coeffs *c0, const tf_coeffs *c1);
     tf_status (*diagnostics)(void *impl, tf_diag *d);
     tf_status (*check_state)(void *impl, tf_bad_cell *bad);
+    /* Which parts of an LOD step run as fused passes (TF_LOD_FUSED_*), which lowers the
+     * fewest bytes a step moves (host/bench.c); NULL: none. */
+    unsigned (*lod_fused)(void *impl);
 } tf_backend_ops;
 
 #ifdef __cplusplus

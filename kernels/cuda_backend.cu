@@ -901,6 +901,7 @@ static tf_status cuda_check_state(void *impl, tf_bad_cell *bad)
 extern "C" const tf_backend_ops tf_cuda_backend = {
     "cuda",           cuda_create,      cuda_destroy,     cuda_set_state,
     cuda_get_state,   cuda_step,        cuda_diagnostics, cuda_check_state,
+    NULL, /* lod_fused: the LOD passes run separately */
 };
 
 /* ---------------------------------------------------------------------------------------- */
