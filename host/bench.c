@@ -7,9 +7,10 @@
  *   LOD:      reaction (read 7, write 6) + per direction read and write
  *             each diffusing field (2 nd, nd = fields with D > 0) + reaction (7 + 6)
  *                                                                         = 26 + 6 nd (62 for nd = 6)
- *             where the backend fuses passes (tf_solver_lod_fused), the fused directions move
- *             nothing of their own: the reaction that shares their pass moves the arrays once
- *             (26 with both fusions, the CPU backend on one process).
+ *             where the backend fuses the first reaction with the x and y lines
+ *             (tf_solver_lod_fused), x and y move nothing of their own: the reaction that
+ *             shares their pass moves the arrays once (26 + 2 nd = 38, the CPU backend where x
+ *             and y are not cut).
  * Copy bandwidth: a buffer the size of the six-field state copied into another, counting bytes
  * read plus written, median of several copies: memcpy in OpenMP threads on the CPU (beside it the
  * STREAM Copy loop, which pays write-allocate), cudaMemcpy device to device on the GPU.
@@ -285,7 +286,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         const unsigned fused = tf_solver_lod_fused(s);
         st[nst++] = (bench_stage){TF_STAGE_REACTION, 2.0 * TF_NFIELDS + 1.0, 2.0};
         for (int d = 0; d < 3; ++d) {
-            const int in_pass = d < 2 ? (fused & TF_LOD_FUSED_XY) : (fused & TF_LOD_FUSED_Z);
+            const int in_pass = d < 2 && (fused & TF_LOD_FUSED_XY);
             st[nst++] = (bench_stage){(tf_stage)(TF_STAGE_DIFFUSION_X + d),
                                       in_pass ? 0.0 : 2.0 * nd, 1.0};
         }

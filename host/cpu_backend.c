@@ -978,37 +978,32 @@ static void stage_add(cpu_impl *c, tf_stage s, double t0)
 
 static int any_cut(const cpu_impl *c) { return cut(c, 0) || cut(c, 1) || cut(c, 2); }
 
-/* ---- Fused LOD passes ----
+/* ---- Fused LOD pass ----
  *
- * The LOD step R(dt/2) X Y Z R(dt/2) in two passes over memory instead of five where the
- * directions involved are not cut between processes:
- *   xy: per z-plane k, the reaction of the plane's rows, then every diffusing field's x lines
- *       of the plane (blocks of XW rows) and its y lines;
- *   z:  per y-slab j, every diffusing field's z lines of the slab, then the reaction of the
- *       slab's rows.
- * A plane or slab of the seven arrays (1.8 MB at 256^2 floats) stays in cache between the
- * parts, so a step reads and writes each array twice (26 arrays per cell) instead of 62 times.
- * Every cell and every line sees the same operations in the same order as in the separate
- * passes (the reaction is per cell, the lines of one direction are independent of each other),
- * so the results are the same bits whichever path runs. The stage times of a fused pass are its
- * wall time split in proportion to the threads' summed time in each part. */
+ * The LOD step R(dt/2) X Y Z R(dt/2) takes three passes over memory instead of five where x
+ * and y are not cut between processes: per z-plane k, the reaction of the plane's rows, then
+ * every diffusing field's x lines of the plane (blocks of XW rows) and its y lines; then the z
+ * lines and the second reaction as separate passes. The plane of the seven arrays (1.8 MB at
+ * 256^2 floats) stays in cache between the parts, so a step moves 38 arrays per cell instead
+ * of 62. Every cell and every line sees the same operations in the same order as in the
+ * separate passes (the reaction is per cell, the lines of one direction are independent of each
+ * other), so the results are the same bits whichever path runs. The stage times of the fused
+ * pass are its wall time split in proportion to the threads' summed time in each part.
+ *
+ * The z lines with the second reaction, slab by slab, measured slower (docs/performance.md):
+ * a slab's rows lie a plane apart, so the reaction of a slab touches 7 n_z pages, more than the
+ * TLB holds. */
 
-/* Which fused passes a step takes (tf_backend_ops.lod_fused): the directions are not cut, and
- * there are enough planes (slabs) for every thread, or the grid runs on one thread; otherwise
- * the separate passes, whose loops collapse two dimensions, balance better. */
+/* Whether a step takes the fused pass (tf_backend_ops.lod_fused): x and y are not cut, and
+ * there are enough planes for every thread, or the grid runs on one thread; otherwise the
+ * separate passes, whose loops collapse two dimensions, balance better. */
 static unsigned cpu_lod_fused(void *impl)
 {
     const cpu_impl *c = impl;
     const tf_grid *g = &c->g;
-    if (c->su->scheme != TF_SCHEME_LOD)
+    if (c->su->scheme != TF_SCHEME_LOD || cut(c, 0) || cut(c, 1))
         return 0;
-    const tf_index need = 4 * (tf_index)c->nthreads;
-    unsigned m = 0;
-    if (!cut(c, 0) && !cut(c, 1) && (g->n[2] >= need || !PAR(g)))
-        m |= TF_LOD_FUSED_XY;
-    if (!cut(c, 2) && (g->n[1] >= need || !PAR(g)))
-        m |= TF_LOD_FUSED_Z;
-    return m;
+    return g->n[2] >= 4 * (tf_index)c->nthreads || !PAR(g) ? TF_LOD_FUSED_XY : 0;
 }
 
 /* Reaction of dt on the cells of row (j, k). */
@@ -1057,31 +1052,6 @@ static void lod_pass_xy(cpu_impl *c, const tf_coeffs *co, tf_real dt, double par
             t[2] += tf_wtime() - t2;
         }
         add_parts(part, t, 3);
-    }
-}
-
-/* Pass z: z lines, then reaction of dt, slab by slab. part: z, reaction. */
-static void lod_pass_z(cpu_impl *c, const tf_coeffs *co, tf_real dt, double part[2])
-{
-    const tf_grid *g = &c->g;
-    const tf_index ny = g->n[1], nz = g->n[2];
-#pragma omp parallel if (PAR(g))
-    {
-        double t[2] = {0.0, 0.0};
-#pragma omp for schedule(static)
-        for (tf_index j = 0; j < ny; ++j) {
-            const double t0 = tf_wtime();
-            for (int f = 0; f < TF_NFIELDS; ++f)
-                if (!identity(&c->su->lines[f][2]))
-                    solve_lines(&c->su->lines[f][2], c->f[f] + tf_at(g, 0, j, 0), g->sz,
-                                g->n[0]);
-            const double t1 = tf_wtime();
-            for (tf_index k = 0; k < nz; ++k)
-                react_at(c, co, j, k, dt);
-            t[0] += t1 - t0;
-            t[1] += tf_wtime() - t1;
-        }
-        add_parts(part, t, 2);
     }
 }
 
@@ -1145,18 +1115,10 @@ static tf_status cpu_step(void *impl, const tf_coeffs *c0, const tf_coeffs *c1)
         diffuse_stage(c, 0);
         diffuse_stage(c, 1);
     }
-    if (fused & TF_LOD_FUSED_Z) {
-        double part[2] = {0.0, 0.0};
-        t0 = tf_wtime();
-        lod_pass_z(c, c1, dt / 2, part);
-        const tf_stage st[2] = {TF_STAGE_DIFFUSION_Z, TF_STAGE_REACTION};
-        stage_split(c, st, part, 2, t0);
-    } else {
-        diffuse_stage(c, 2);
-        t0 = tf_wtime();
-        react(c, c1, dt / 2);
-        stage_add(c, TF_STAGE_REACTION, t0);
-    }
+    diffuse_stage(c, 2);
+    t0 = tf_wtime();
+    react(c, c1, dt / 2);
+    stage_add(c, TF_STAGE_REACTION, t0);
     return TF_OK;
 }
 
