@@ -6,6 +6,7 @@
 # medians. On a shared machine only such interleaved pairs say whether a change helped.
 # Set AB_ROUNDS, AB_GRIDS ("128 256") or AB_SCHEMES ("explicit lod") to change the plan.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 old=${1:?usage: ab-cpu.sh OLD NEW [OUTFILE]}
 new=${2:?usage: ab-cpu.sh OLD NEW [OUTFILE]}
 out=${3:-bench/results/$(date -u +%Y-%m-%d)-cpu-ab.md}
@@ -41,7 +42,7 @@ done
 {
   echo "# CPU before/after, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
-  echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), nproc $(nproc), $(free -g | awk '/Mem:/{print $2}') GiB"
+  machine_line
   echo "- old: $old (commit $(commit_of "$old")); new: $new (commit $(commit_of "$new"))"
   echo "- command: OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_PROC_BIND=close OMP_WAIT_POLICY=active EXE bench --backend cpu --scheme S --grid N --steps K --json, old and new alternating, $rounds rounds"
   echo
@@ -69,14 +70,8 @@ for sch, n in sorted({(r["scheme"], r["n"]) for r in rows}, key=lambda k: (k[0],
     for b in ("old", "new"):
         print("- %s %d %s: %s" % (sch, n, b, ", ".join("%.2f" % r["ms_per_step"] for r in rows
               if (r["scheme"], r["n"], r["build"]) == (sch, n, b))))
-print()
-print("Raw --json objects, one per run:")
-print()
-print("```json")
-for r in rows:
-    print(json.dumps(r))
-print("```")
 PY
+  raw_runs "$jsonl"
 } > "$out"
 rm -f "$jsonl"
 echo "wrote $out"

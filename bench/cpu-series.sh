@@ -5,6 +5,7 @@
 # loop), three runs each, written as a markdown record with the
 # machine, commit, command and load. Run it on an otherwise idle machine.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 tf=${1:-build/tumorfield}
 out=${2:-bench/results/$(date -u +%Y-%m-%d)-cpu-series.md}
 py=/usr/bin/python3
@@ -23,7 +24,7 @@ done
 {
   echo "# CPU benchmark series, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
-  echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), nproc $(nproc), $(free -g | awk '/Mem:/{print $2}') GiB"
+  machine_line
   echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- host include kernels || echo ' (with uncommitted changes)')"
   echo "- command: OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_PROC_BIND=close OMP_WAIT_POLICY=active $tf bench --backend cpu --scheme S --grid N --steps K --json (3 runs each; median shown)"
   echo "- bytes per step as host/bench.c counts them (docs/performance.md): LOD 62 arrays, explicit 13, of 4 bytes per cell"
@@ -42,14 +43,8 @@ for sch, n in keys:
         m["voxel_updates_per_s"], m["effective_bandwidth_GBps"], m["copy_bandwidth_GBps"],
         m["ratio_to_copy"], m.get("wa_copy_bandwidth_GBps", 0), m.get("ratio_to_wa_copy", 0),
         max(r["load"] for r in rs)))
-print()
-print("Raw --json objects, one per run:")
-print()
-print("```json")
-for r in rows:
-    print(json.dumps(r))
-print("```")
 PY
+  raw_runs "$jsonl"
 } > "$out"
 rm -f "$jsonl"
 echo "wrote $out"
