@@ -294,6 +294,11 @@ unsigned tf_solver_lod_fused(const tf_solver *s)
     return s->ops->lod_fused ? s->ops->lod_fused(s->impl) : 0;
 }
 
+tf_status tf_solver_flush(tf_solver *s)
+{
+    return s->ops->flush ? s->ops->flush(s->impl) : TF_OK;
+}
+
 void tf_solver_time_add(tf_solver *s, tf_stage st, double seconds)
 {
     s->timers.seconds[st] += seconds;

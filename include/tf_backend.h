@@ -33,6 +33,10 @@ typedef struct {
     /* Which parts of an LOD step run as fused passes (TF_LOD_FUSED_*), which lowers the
      * fewest bytes a step moves (host/bench.c); NULL: none. */
     unsigned (*lod_fused)(void *impl);
+    /* Run every part of the steps taken that the backend deferred (the state is then what
+     * the steps made it); NULL: nothing is ever deferred. get_state, diagnostics and
+     * check_state flush by themselves. */
+    tf_status (*flush)(void *impl);
 } tf_backend_ops;
 
 #ifdef __cplusplus

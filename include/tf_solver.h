@@ -106,9 +106,13 @@ tf_status tf_solver_check_state(tf_solver *s, tf_bad_cell *bad);
 const tf_timers *tf_solver_timers(const tf_solver *s);
 
 /* Parts of an LOD step the backend runs as fused passes: TF_LOD_FUSED_XY, the first reaction
- * with the x and y lines (one pass over memory). */
-enum { TF_LOD_FUSED_XY = 1 };
+ * with the x and y lines (one pass over memory); TF_LOD_DEFERRED_R2, the second reaction run
+ * in the next step's fused pass. */
+enum { TF_LOD_FUSED_XY = 1, TF_LOD_DEFERRED_R2 = 2 };
 unsigned tf_solver_lod_fused(const tf_solver *s);
+
+/* Finish every deferred part of the steps taken (a benchmark's timed loop ends with it). */
+tf_status tf_solver_flush(tf_solver *s);
 /* Time a host-side stage (output, checkpoint) into the same table. */
 void tf_solver_time_add(tf_solver *s, tf_stage st, double seconds);
 

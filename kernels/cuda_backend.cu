@@ -902,6 +902,7 @@ extern "C" const tf_backend_ops tf_cuda_backend = {
     "cuda",           cuda_create,      cuda_destroy,     cuda_set_state,
     cuda_get_state,   cuda_step,        cuda_diagnostics, cuda_check_state,
     NULL, /* lod_fused: the LOD passes run separately */
+    NULL, /* flush: nothing deferred */
 };
 
 /* ---------------------------------------------------------------------------------------- */
