@@ -296,19 +296,23 @@ TF_CLONES static void react_row(const tf_coeffs *co, tf_real *restrict f0, tf_re
     }
 }
 
+/* Reaction of dt on the cells of row (j, k). */
+static void react_at(const cpu_impl *c, const tf_coeffs *co, tf_index j, tf_index k, tf_real dt)
+{
+    tf_real *const *F = c->f;
+    const tf_index p = tf_at(&c->g, 0, j, k);
+    react_row(co, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p, F[5] + p, c->vessel + p,
+              c->g.n[0], dt);
+}
+
 /* Reaction sub-step of dt over every interior cell. */
 static void react(cpu_impl *c, const tf_coeffs *co, tf_real dt)
 {
     const tf_grid *g = &c->g;
-    tf_real *const *F = c->f;
-    const tf_real *v = c->vessel;
 #pragma omp parallel for collapse(2) schedule(static) if (PAR(g))
     for (tf_index k = 0; k < g->n[2]; ++k)
-        for (tf_index j = 0; j < g->n[1]; ++j) {
-            const tf_index p = tf_at(g, 0, j, k);
-            react_row(co, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p, F[5] + p, v + p,
-                      g->n[0], dt);
-        }
+        for (tf_index j = 0; j < g->n[1]; ++j)
+            react_at(c, co, j, k, dt);
 }
 
 /* x lines are solved XW at a time: rows j0..j0+w-1 of one plane are copied transposed into
@@ -1037,15 +1041,6 @@ static tf_status cpu_flush(void *impl)
 {
     flush_r2(impl);
     return TF_OK;
-}
-
-/* Reaction of dt on the cells of row (j, k). */
-static void react_at(const cpu_impl *c, const tf_coeffs *co, tf_index j, tf_index k, tf_real dt)
-{
-    tf_real *const *F = c->f;
-    const tf_index p = tf_at(&c->g, 0, j, k);
-    react_row(co, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p, F[5] + p, c->vessel + p,
-              c->g.n[0], dt);
 }
 
 /* Add this thread's part times t[0..n) to part[] (the pass's sums over threads). */
