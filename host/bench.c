@@ -289,11 +289,11 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         const unsigned fused = tf_solver_lod_fused(s);
         /* Two reaction half-steps, one pass when the second is deferred into the next step's
          * fused pass (their arrays are read and written once for both). */
-        st[nst++] = (bench_stage){TF_STAGE_REACTION,
-                                  (fused & TF_LOD_DEFERRED_R2 ? 1.0 : 2.0) * react_arrays};
+        st[nst++] = (bench_stage){TF_STAGE_REACTION, (fused ? 1.0 : 2.0) * react_arrays};
         for (int d = 0; d < 3; ++d) {
-            const int in_pass = d < 2 && (fused & TF_LOD_FUSED_XY);
-            st[nst++] = (bench_stage){(tf_stage)(TF_STAGE_DIFFUSION_X + d), in_pass ? 0.0 : 2.0 * nd};
+            const int in_pass = d < 2 && fused;
+            st[nst++] =
+                (bench_stage){(tf_stage)(TF_STAGE_DIFFUSION_X + d), in_pass ? 0.0 : 2.0 * nd};
         }
     }
     double arrays = 0.0;

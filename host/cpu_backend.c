@@ -1021,9 +1021,7 @@ static unsigned cpu_lod_fused(void *impl)
     const tf_grid *g = &c->g;
     if (c->su->scheme != TF_SCHEME_LOD || cut(c, 0) || cut(c, 1))
         return 0;
-    return g->n[2] >= 4 * (tf_index)c->nthreads || !PAR(g)
-               ? TF_LOD_FUSED_XY | TF_LOD_DEFERRED_R2
-               : 0;
+    return g->n[2] >= 4 * (tf_index)c->nthreads || !PAR(g);
 }
 
 /* Run a deferred second reaction now, as a pass of its own. */
@@ -1136,7 +1134,7 @@ static tf_status cpu_step(void *impl, const tf_coeffs *c0, const tf_coeffs *c1)
         return TF_OK;
     }
     const unsigned fused = cpu_lod_fused(c);
-    if (fused & TF_LOD_FUSED_XY) {
+    if (fused) {
         double part[3] = {0.0, 0.0, 0.0};
         const int r2 = c->r2_pending;
         lod_pass_xy(c, c0, dt / 2, r2, part);
@@ -1151,7 +1149,7 @@ static tf_status cpu_step(void *impl, const tf_coeffs *c0, const tf_coeffs *c1)
         diffuse_stage(c, 1);
     }
     diffuse_stage(c, 2);
-    if (fused & TF_LOD_DEFERRED_R2) {
+    if (fused) {
         c->r2_pending = 1;
         c->r2_co = *c1;
         c->r2_dt = dt / 2;

@@ -982,8 +982,8 @@ int tf_scenario_state_arrays(const tf_scenario *s)
 
 double tf_scenario_state_bytes(const tf_scenario *s)
 {
-    return (double)tf_scenario_state_arrays(s) * tf_grid_padded_elements(s->n[0], s->n[1], s->n[2]) *
-           (double)sizeof(tf_real);
+    return (double)tf_scenario_state_arrays(s) *
+           tf_grid_padded_elements(s->n[0], s->n[1], s->n[2]) * (double)sizeof(tf_real);
 }
 
 /* Largest state we accept: 1 TiB (the largest single nodes hold a few TiB; a GPU 141 GB). */

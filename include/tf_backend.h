@@ -30,8 +30,8 @@ typedef struct {
     tf_status (*step)(void *impl, const tf_coeffs *c0, const tf_coeffs *c1);
     tf_status (*diagnostics)(void *impl, tf_diag *d);
     tf_status (*check_state)(void *impl, tf_bad_cell *bad);
-    /* Which parts of an LOD step run as fused passes (TF_LOD_FUSED_*), which lowers the
-     * fewest bytes a step moves (host/bench.c); NULL: none. */
+    /* Nonzero when LOD steps run as the fused pass (tf_solver_lod_fused), which lowers the
+     * fewest bytes a step moves (host/bench.c); NULL: never. */
     unsigned (*lod_fused)(void *impl);
     /* Run every part of the steps taken that the backend deferred (the state is then what
      * the steps made it); NULL: nothing is ever deferred. get_state, diagnostics and

@@ -105,10 +105,8 @@ tf_status tf_solver_check_state(tf_solver *s, tf_bad_cell *bad);
 
 const tf_timers *tf_solver_timers(const tf_solver *s);
 
-/* Parts of an LOD step the backend runs as fused passes: TF_LOD_FUSED_XY, the first reaction
- * with the x and y lines (one pass over memory); TF_LOD_DEFERRED_R2, the second reaction run
- * in the next step's fused pass. */
-enum { TF_LOD_FUSED_XY = 1, TF_LOD_DEFERRED_R2 = 2 };
+/* Whether the backend runs LOD steps as one fused pass over memory (the first reaction with the
+ * x and y lines, and the second reaction deferred into the next step's pass): nonzero if so. */
 unsigned tf_solver_lod_fused(const tf_solver *s);
 
 /* Finish every deferred part of the steps taken (a benchmark's timed loop ends with it). */

@@ -158,8 +158,8 @@ __global__ void k_explicit(field_set U, field_set O, const tf_real *__restrict__
 /* Line solves in global memory: thread (ia, ib) solves the line starting at
  * origin + ia*sa + ib*sb with points line_stride apart; blockIdx.z: entry of the line set.
  * With sa = 1 consecutive threads touch consecutive addresses at every point (y and z lines). */
-__global__ void k_lines_global(const __grid_constant__ line_set S, tf_index na, tf_index nb, tf_index sa, tf_index sb,
-                               tf_index origin, tf_index line_stride)
+__global__ void k_lines_global(const __grid_constant__ line_set S, tf_index na, tf_index nb,
+                               tf_index sa, tf_index sb, tf_index origin, tf_index line_stride)
 {
     const tf_index ia = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
     if (ia >= na)
@@ -834,11 +834,11 @@ static tf_status cuda_diagnostics(void *impl, tf_diag *d)
     TF_TRY(flush_timers(c));
     nvtxRangePushA(tf_stage_name[TF_STAGE_DIAGNOSTICS]);
     /* Ghosts and row padding to 0 so the reductions over whole padded arrays see the interior
-     * only (ghosts are recomputed before they are read again). Fields are non-negative in a valid state
-     * (check_state), so asum is the sum and i?amax finds the maximum. In a bad state the row
-     * differs from the CPU's: total is the sum of |u|, max the value of largest magnitude (a
-     * negative one if that is it), NaN anywhere makes the sums NaN; the run driver's next
-     * check_state (at the next record) then stops the run naming the cell. */
+     * only (ghosts are recomputed before they are read again). Fields are non-negative in a
+     * valid state (check_state), so asum is the sum and i?amax finds the maximum. In a bad
+     * state the row differs from the CPU's: total is the sum of |u|, max the value of largest
+     * magnitude (a negative one if that is it), NaN anywhere makes the sums NaN; the run
+     * driver's next check_state (at the next record) then stops the run naming the cell. */
     const field_set F = state_set(c);
     const tf_index rows = (g->n[1] + 2) * (g->n[2] + 2) + 1;
     k_zero_outside<<<dim3(rows < 65536 ? (unsigned)rows : 65536u, TF_NFIELDS), 32, 0,
