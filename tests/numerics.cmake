@@ -6,6 +6,7 @@
 #   numerics_checks     explicit dt limit, check_state, refused set-ups
 #   systemic            schedule, driver ODEs vs closed forms, derived quantities
 #   grid_layout         padded array indexing, row alignment, what lies outside the cells
+#   cpu_explicit        the in-place explicit step against a plain loop, bit for bit, 1-5 threads
 #
 # OMP_WAIT_POLICY=PASSIVE: on a shared, oversubscribed machine, threads that spin at the end of
 # every parallel region hold the core the other thread needs; measured, the 150 short steps of
@@ -18,6 +19,8 @@ foreach(prec float double)
   endforeach()
   tf_add_test(systemic_${prec} ${prec} test_systemic.c LABELS numerics)
   tf_add_test(grid_layout_${prec} ${prec} test_grid.c LABELS numerics)
+  tf_add_test(cpu_explicit_${prec} ${prec} test_cpu_explicit.c LABELS numerics)
+  set_tests_properties(cpu_explicit_${prec} PROPERTIES ENVIRONMENT "OMP_WAIT_POLICY=PASSIVE")
 endforeach()
 
 # docs/model.md's parameter table must be the one generated from include/tf_params.def.

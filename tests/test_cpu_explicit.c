@@ -1,0 +1,165 @@
+/* test_cpu_explicit.c: the CPU backend's in-place explicit step against a plain reference.
+ *
+ *   inplace_matches_reference  On one process the explicit step updates the fields in place,
+ *       each thread keeping the old rows its stencils still need (host/cpu_backend.c,
+ *       "In-place explicit step"). A plain loop over the cells (tf_fill_ghosts_host, tf_lap7,
+ *       tf_explicit_voxel from one set of arrays into another) must give the same bits after
+ *       several steps: shapes with one j-tile of 16 rows and several, a last tile cut short,
+ *       one plane, fewer planes than threads, rows of one cell; 1 to 5 threads (grids from
+ *       32768 cells run threaded); every face no-flux, and no-flux, Dirichlet and periodic
+ *       mixed over fields and faces. The full model runs (every reaction term on, vessels
+ *       varying), so every operand of the update is exercised. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "tf_backend.h"
+#include "tf_model.h"
+#include "tf_test_util.h"
+
+/* Deterministic values in [lo, hi). */
+static double hash01(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return (double)(x >> 11) / 9007199254740992.0;
+}
+
+/* Mixed faces: tumor periodic along x and z, cortisol periodic along y, pro-cytokine Dirichlet
+ * on every face, effector Dirichlet on x_lo, anti-cytokine on z_hi; the rest no-flux. */
+static tf_bcs mixed_bcs(void)
+{
+    tf_bcs b = tt_bcs_all(TF_BC_NOFLUX);
+    for (int q = 0; q < TF_NFACES; ++q) {
+        if (q / 2 != 1)
+            b.bc[TF_TUMOR][q].kind = TF_BC_PERIODIC;
+        if (q / 2 == 1)
+            b.bc[TF_CORTISOL][q].kind = TF_BC_PERIODIC;
+        b.bc[TF_PRO][q] = (tf_bc){TF_BC_DIRICHLET, 5.0};
+    }
+    b.bc[TF_EFFECTOR][TF_FACE_XLO] = (tf_bc){TF_BC_DIRICHLET, 0.01};
+    b.bc[TF_ANTI][TF_FACE_ZHI] = (tf_bc){TF_BC_DIRICHLET, 3.0};
+    return b;
+}
+
+/* One reference step from cur into nxt (both padded; cur's ghosts are overwritten). */
+static void reference_step(const tf_grid *g, const tf_bcs *b, const tf_coeffs *co,
+                           const tf_real dif[TF_NFIELDS], tf_real dt, tf_real *cur[TF_NFIELDS],
+                           tf_real *nxt[TF_NFIELDS], const tf_real *vessel)
+{
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        tf_fill_ghosts_host(g, b->bc[f], cur[f]);
+    for (tf_index k = 0; k < g->n[2]; ++k)
+        for (tf_index j = 0; j < g->n[1]; ++j)
+            for (tf_index i = 0; i < g->n[0]; ++i) {
+                const tf_index p = tf_at(g, i, j, k);
+                tf_real u[TF_NFIELDS], lap[TF_NFIELDS], out[TF_NFIELDS];
+                for (int f = 0; f < TF_NFIELDS; ++f) {
+                    u[f] = cur[f][p];
+                    lap[f] = tf_lap7(cur[f], p, g->sy, g->sz);
+                }
+                tf_explicit_voxel(co, u, lap, dif, vessel[p], dt, out);
+                for (int f = 0; f < TF_NFIELDS; ++f)
+                    nxt[f][p] = out[f];
+            }
+}
+
+/* `steps` explicit steps of the solver on `threads` threads against the reference; returns
+ * the number of cells whose bits differ (and prints the first). */
+static long compare_shape(tf_index nx, tf_index ny, tf_index nz, const tf_bcs *b, int threads,
+                          int steps)
+{
+    const double h = 20.0;
+    tt_state s, ref, nxt;
+    tt_state_init(&s, nx, ny, nz, h);
+    tt_state_init(&ref, nx, ny, nz, h);
+    tt_state_init(&nxt, nx, ny, nz, h);
+    const tf_grid *g = &s.g;
+    /* Levels about the model's: tumor in [0, 1], cells, cytokines in pg/mL, cortisol nmol/L. */
+    const double scale[TF_NFIELDS] = {1.0, 0.3, 0.2, 40.0, 20.0, 15.0};
+    for (tf_index k = 0; k < nz; ++k)
+        for (tf_index j = 0; j < ny; ++j)
+            for (tf_index i = 0; i < nx; ++i) {
+                const tf_index p = tf_at(g, i, j, k);
+                const uint64_t cell = (uint64_t)((k * ny + j) * nx + i);
+                for (int f = 0; f < TF_NFIELDS; ++f)
+                    s.f[f][p] = ref.f[f][p] =
+                        (tf_real)(scale[f] * hash01(cell * 7 + (uint64_t)f));
+                s.vessel[p] = ref.vessel[p] = (tf_real)(0.2 * hash01(cell * 7 + 6));
+            }
+    tf_params p;
+    tf_params_default(&p);
+    const double dt = 0.9 * tf_explicit_dt_limit(&p, h);
+    const tf_derived drv = tt_derived(14.0, 6.0, 1.3);
+    const tf_coeffs co = tf_coeffs_make(&p, &drv);
+    const tf_real dif[TF_NFIELDS] = {(tf_real)(p.D_T / (h * h)), (tf_real)(p.D_E / (h * h)),
+                                     (tf_real)(p.D_S / (h * h)), (tf_real)(p.D_P / (h * h)),
+                                     (tf_real)(p.D_A / (h * h)), (tf_real)(p.D_C / (h * h))};
+
+    const int old = tt_threads_set(threads);
+    tf_solver *sv = NULL;
+    assert_int_equal(tt_solver(&sv, &s, b, &p, TF_SCHEME_EXPLICIT, dt), TF_OK);
+    assert_int_equal(tt_run(sv, &co, steps), TF_OK);
+    assert_int_equal(tf_solver_get_state(sv, s.f, (1u << TF_NFIELDS) - 1), TF_OK);
+    tf_solver_destroy(sv);
+    tt_threads_set(old);
+
+    tf_real **cur = ref.f, **next = nxt.f;
+    for (int n = 0; n < steps; ++n) {
+        reference_step(g, b, &co, dif, (tf_real)dt, cur, next, ref.vessel);
+        tf_real **t = cur;
+        cur = next;
+        next = t;
+    }
+    long bad = 0;
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        for (tf_index k = 0; k < nz; ++k)
+            for (tf_index j = 0; j < ny; ++j)
+                for (tf_index i = 0; i < nx; ++i) {
+                    const tf_index q = tf_at(g, i, j, k);
+                    if (memcmp(&s.f[f][q], &cur[f][q], sizeof(tf_real)) == 0)
+                        continue;
+                    if (bad++ == 0)
+                        print_message("%lld x %lld x %lld, %d threads: %s (%lld, %lld, %lld): "
+                                      "%.9g, reference %.9g\n",
+                                      (long long)nx, (long long)ny, (long long)nz, threads,
+                                      tf_field_name[f], (long long)i, (long long)j,
+                                      (long long)k, (double)s.f[f][q], (double)cur[f][q]);
+                }
+    tt_state_free(&s);
+    tt_state_free(&ref);
+    tt_state_free(&nxt);
+    return bad;
+}
+
+static void inplace_matches_reference(void **st)
+{
+    (void)st;
+    /* (nx, ny, nz): several tiles with a short last one, threaded (>= 32768 cells); exactly one
+     * tile; fewer planes than threads; one plane; rows of one cell; a small one-thread grid. */
+    const tf_index shapes[][3] = {{37, 41, 23}, {45, 16, 47}, {160, 70, 3},  {190, 180, 1},
+                                  {1, 190, 180}, {9, 7, 5}};
+    const int threads[] = {1, 2, 3, 5};
+    const tf_bcs sets[2] = {tt_bcs_all(TF_BC_NOFLUX), mixed_bcs()};
+    long bad = 0;
+    for (size_t a = 0; a < sizeof shapes / sizeof shapes[0]; ++a)
+        for (size_t t = 0; t < sizeof threads / sizeof threads[0]; ++t)
+            for (int b = 0; b < 2; ++b)
+                bad += compare_shape(shapes[a][0], shapes[a][1], shapes[a][2], &sets[b],
+                                     threads[t], 3);
+    assert_int_equal(bad, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(inplace_matches_reference),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
