@@ -49,6 +49,7 @@ struct tf_ncout {
     int varid[TF_NFIELDS];     /* -1 for fields not written */
     int time_varid;
     size_t nrec;               /* index of the next record */
+    double last_t;             /* time of record nrec - 1; NAN when there is none */
     size_t chunk[3];           /* chunk extent in z, y, x */
     double record_bytes;       /* upper bound of what one record adds to the file */
     double header_bytes;       /* upper bound of the definitions and the vessel map */
@@ -159,6 +160,7 @@ static tf_status ncout_alloc(tf_ncout **out, const char *path, const tf_scenario
     tf_ncout *o = calloc(1, sizeof *o);
     if (!o)
         return TF_ERROR(TF_ERR_NOMEM, "cannot allocate the NetCDF writer");
+    o->last_t = NAN;
     o->ncid = -1;
     snprintf(o->path, sizeof o->path, "%s", path);
     o->g = *g;
@@ -605,6 +607,7 @@ static tf_status find_restart_record(tf_ncout *o, double t)
     TF_NC(nc_inq_dimid(o->ncid, "time", &dim_t), o->path);
     TF_NC(nc_inq_dimlen(o->ncid, dim_t, &nt), o->path);
     o->nrec = 0;
+    o->last_t = NAN;
     if (nt == 0)
         return TF_OK;
     double *times = malloc(nt * sizeof *times);
@@ -619,6 +622,8 @@ static tf_status find_restart_record(tf_ncout *o, double t)
     const double limit = t + 1e-9 * fmax(1.0, fabs(t));
     while (o->nrec < nt && times[o->nrec] <= limit)
         ++o->nrec;
+    if (o->nrec > 0)
+        o->last_t = times[o->nrec - 1];
     free(times);
     return TF_OK;
 }
@@ -706,6 +711,7 @@ tf_status tf_ncout_write(tf_ncout *o, double t, tf_real *const f[TF_NFIELDS])
     TF_TRY(agree(o, put_time(o, o->nrec, t)));
     TF_TRY(agree(o, nc_step(o, nc_sync(o->ncid), "nc_sync(o->ncid)")));
     ++o->nrec;
+    o->last_t = t;
     return TF_OK;
 }
 
@@ -726,3 +732,5 @@ tf_status tf_ncout_close(tf_ncout *o)
 }
 
 size_t tf_ncout_records(const tf_ncout *o) { return o ? o->nrec : 0; }
+
+double tf_ncout_last_time(const tf_ncout *o) { return o ? o->last_t : NAN; }

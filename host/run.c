@@ -6,6 +6,7 @@
  * uninterrupted run writes: records at multiples of round(output.interval / dt) steps and at the
  * last step, rows likewise with output.timeseries_interval, checkpoints with checkpoint.interval
  * and at the end. The run ends at the first step at or past run.duration. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "tf_run.h"
 
 #include "tf_checkpoint.h"
@@ -14,6 +15,7 @@
 #include "tf_scenario_keys.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -155,6 +157,13 @@ typedef struct {
     /* The last state that passed the check, held in f[] on the host. */
     long long good_step;
     tf_drivers good_drv;
+    /* The last record handed to the writer: its set of arrays, step and drivers. That set is
+     * not refilled before the writer has said how the record went (fetch_checked), so after a
+     * failed record its state is still at hand for the checkpoint (save_after_output_failure). */
+    int rec_set; /* -1: none yet */
+    long long rec_step;
+    tf_drivers rec_drv;
+    int chk_written, chk_failed; /* this run wrote a checkpoint; a checkpoint write failed */
     tf_series_row last_row;
     int have_row;
     double wall0;
@@ -182,7 +191,7 @@ static tf_status fetch_checked(run_ctx *r)
     if (st != TF_OK)
         return st;
     const int target = r->good ^ 1;
-    if (r->writer && tf_writer_holds(r->writer, r->set[target]))
+    if (r->writer && target == r->rec_set)
         TF_TRY(tf_writer_wait(r->writer));
     TF_TRY(tf_solver_get_state(r->solver, r->set[target], (1u << TF_NFIELDS) - 1));
     r->good = target;
@@ -191,18 +200,28 @@ static tf_status fetch_checked(run_ctx *r)
     return TF_OK;
 }
 
+/* Checkpoint the state in set[set] at `step`. */
+static tf_status checkpoint_of(run_ctx *r, int set, long long step, const tf_drivers *drv)
+{
+    const double t0 = tf_wtime();
+    const tf_checkpoint_info info = {step, time_of(r, step), *drv};
+    tf_status st = tf_checkpoint_write(r->chk_path, &r->g, &r->par, r->set[set], r->vessel, &info,
+                                       r->effective);
+    tf_solver_time_add(r->solver, TF_STAGE_CHECKPOINT, tf_wtime() - t0);
+    r->chk_written |= st == TF_OK;
+    r->chk_failed |= st != TF_OK;
+    return st;
+}
+
+/* Checkpoint the last good state. NetCDF is not thread-safe, so the record in flight finishes
+ * first; if it failed, no checkpoint past it is written (a restart from there would leave the
+ * file without that record): the failure ends the run, and tf_run saves the failed record's
+ * state instead (save_after_output_failure). */
 static tf_status write_checkpoint(run_ctx *r)
 {
-    /* NetCDF is not thread-safe: no record may be in flight. A writer failure is kept by the
-     * writer and reported at the end; the checkpoint is still worth writing. */
     if (r->writer)
-        (void)tf_writer_wait(r->writer);
-    const double t0 = tf_wtime();
-    const tf_checkpoint_info info = {r->good_step, time_of(r, r->good_step), r->good_drv};
-    tf_status st = tf_checkpoint_write(r->chk_path, &r->g, &r->par, r->set[r->good], r->vessel,
-                                       &info, r->effective);
-    tf_solver_time_add(r->solver, TF_STAGE_CHECKPOINT, tf_wtime() - t0);
-    return st;
+        TF_TRY(tf_writer_wait(r->writer));
+    return checkpoint_of(r, r->good, r->good_step, &r->good_drv);
 }
 
 /* Diagnostics over all ranks; rank 0 writes the row. */
@@ -222,7 +241,54 @@ static tf_status write_row(run_ctx *r)
 static tf_status write_record(run_ctx *r)
 {
     TF_TRY(fetch_checked(r));
+    if (r->writer)
+        TF_TRY(tf_writer_wait(r->writer)); /* the previous record's failure is not this one's */
+    r->rec_set = r->good;
+    r->rec_step = r->step;
+    r->rec_drv = r->drv;
     return tf_writer_submit(r->writer, time_of(r, r->step), r->set[r->good]);
+}
+
+/* Whether a file's last entry (NAN: none) is the one at time t. */
+static int entry_at(double last, double t)
+{
+    return !isnan(last) && fabs(last - t) <= 1e-9 * fmax(1.0, fabs(t));
+}
+
+/* On a restart at a step where a record or a row is due whose file lacks it (an output failure
+ * ended the run that wrote the checkpoint there, see save_after_output_failure), write it
+ * first, so that the files have every record and row an uninterrupted run writes. */
+static tf_status restore_missing(run_ctx *r)
+{
+    const tf_scenario *s = r->s;
+    const double t = time_of(r, r->step);
+    const int last = r->step == r->nsteps;
+    const int row_due = due(r->step, steps_per(s->series_interval, s->dt)) || last;
+    const int row_missing = r->series && !entry_at(tf_series_last_time(r->series), t);
+    if (tf_par_any(&r->par, row_due && row_missing))
+        TF_TRY(write_row(r));
+    if ((due(r->step, steps_per(s->interval, s->dt)) || last) &&
+        !entry_at(tf_ncout_last_time(r->nc), t))
+        TF_TRY(write_record(r));
+    return TF_OK;
+}
+
+/* After an output failure (disk full, say), save a state from which a restart leaves no
+ * record or row missing: the state of the record that failed (the restart writes that record
+ * first), or, when the records are whole and a time-series row failed, the current state (the
+ * restart writes its row, and its record when one is due). After a failed checkpoint nothing
+ * more is tried: the previous checkpoint stays as it was. Returns the step saved, or -1. */
+static long long save_after_output_failure(run_ctx *r)
+{
+    if (r->chk_failed)
+        return -1;
+    if (r->writer && tf_writer_wait(r->writer) != TF_OK)
+        return r->rec_set >= 0 && checkpoint_of(r, r->rec_set, r->rec_step, &r->rec_drv) == TF_OK
+                   ? r->rec_step
+                   : -1;
+    if (r->good_step != r->step && fetch_checked(r) != TF_OK)
+        return -1;
+    return checkpoint_of(r, r->good, r->good_step, &r->good_drv) == TF_OK ? r->good_step : -1;
 }
 
 /* Fold the writer thread's time into the output stage. */
@@ -282,6 +348,13 @@ static void print_timers(const run_ctx *r)
                    total > 0 ? 100.0 * tm->seconds[i] / total : 0.0, tm->calls[i]);
 }
 
+/* Whether this run restarted from the file at `path`. */
+static int restarted_from(const run_ctx *r, const char *path)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    return r->o->restart && realpath(r->o->restart, a) && realpath(path, b) && strcmp(a, b) == 0;
+}
+
 static void write_summary(run_ctx *r, const char *status)
 {
     if (!tf_par_root(&r->par))
@@ -297,9 +370,10 @@ static void write_summary(run_ctx *r, const char *status)
             wall > 0 ? global_cells(&r->g) * (double)r->steps_this_run / wall : 0.0,
         .timers = r->solver ? tf_solver_timers(r->solver) : NULL,
         .final_row = r->have_row ? &r->last_row : NULL,
-        .output_path = r->nc_path,
-        .series_path = r->csv_path,
-        .checkpoint_path = r->chk_path,
+        /* Only the files this run wrote (or continued). */
+        .output_path = r->nc ? r->nc_path : NULL,
+        .series_path = r->series ? r->csv_path : NULL,
+        .checkpoint_path = r->chk_written || restarted_from(r, r->chk_path) ? r->chk_path : NULL,
     };
     tf_status st = tf_summary_write(r->sum_path, &sm);
     if (st != TF_OK)
@@ -452,6 +526,8 @@ static tf_status start(run_ctx *r)
     if (!r->o->restart) {
         TF_TRY(write_record(r));
         TF_TRY(write_row(r));
+    } else {
+        TF_TRY(restore_missing(r));
     }
     return TF_OK;
 }
@@ -520,6 +596,7 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
 {
     run_ctx r;
     memset(&r, 0, sizeof r);
+    r.rec_set = -1;
     r.s = s;
     r.o = o;
     /* The whole job until start_grid decomposes the grid (agreements before it need it). */
@@ -562,10 +639,16 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
                  r.step, time_of(&r, r.step), msg, r.good_step, time_of(&r, r.good_step),
                  cs == TF_OK ? "is saved in" : "could NOT be saved to", r.chk_path);
     } else if (st == TF_ERR_IO && r.steps_this_run > 0) {
-        /* Output failed (disk full, say): keep the last good state if it can still be written;
-         * a failure here leaves the previous checkpoint as it was. */
-        if (write_checkpoint(&r) == TF_OK && !o->quiet)
-            printf("the last good state (step %lld) is saved in '%s'\n", r.good_step, r.chk_path);
+        /* The failure's message is the run's; what the saving raises is not. */
+        tf_error_saved e;
+        tf_error_save(&e);
+        tf_error_clear();
+        const long long saved = save_after_output_failure(&r);
+        tf_error_restore(&e);
+        if (saved >= 0 && !o->quiet && tf_par_root(&r.par))
+            printf("the state at step %lld (t = %.6g min), whose output is the first missing, is "
+                   "saved in '%s': a restart from it completes the files\n",
+                   saved, time_of(&r, saved), r.chk_path);
     }
 
     collect_output_time(&r);

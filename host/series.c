@@ -16,6 +16,7 @@
 struct tf_series {
     FILE *fp;
     char path[TF_PATH_MAX];
+    double last_t; /* time of the last row in the file; NAN when there is none */
 };
 
 tf_series_row tf_series_row_make(double t, const tf_diag *d, const tf_grid *g,
@@ -187,6 +188,7 @@ static tf_status series_restart(tf_series *s, double t)
         if (end == line || *end != ',' || !(tr <= limit))
             break;
         keep = (size_t)(nl - text) + 1;
+        s->last_t = tr;
     }
 
     char tmp[TF_PATH_MAX + 8];
@@ -224,6 +226,7 @@ tf_status tf_series_open(tf_series **out, const char *path, int restart, double 
     if (!s)
         return TF_ERROR(TF_ERR_NOMEM, "cannot allocate the time series writer");
     snprintf(s->path, sizeof s->path, "%s", path);
+    s->last_t = NAN;
     const tf_status st = restart ? series_restart(s, t) : series_fresh(s);
     if (st != TF_OK) {
         if (s->fp)
@@ -247,8 +250,11 @@ tf_status tf_series_write(tf_series *s, const tf_series_row *row)
     if (bad)
         return TF_ERROR(TF_ERR_IO, "cannot write time series '%s': %s", s->path,
                         strerror(errno));
+    s->last_t = row->t;
     return TF_OK;
 }
+
+double tf_series_last_time(const tf_series *s) { return s ? s->last_t : NAN; }
 
 tf_status tf_series_close(tf_series *s)
 {

@@ -32,6 +32,20 @@ void tf_error_clear(void)
     msg[0] = where[0] = '\0';
 }
 
+void tf_error_save(tf_error_saved *e)
+{
+    memcpy(e->msg, msg, sizeof msg);
+    memcpy(e->where, where, sizeof where);
+    e->have = have;
+}
+
+void tf_error_restore(const tf_error_saved *e)
+{
+    memcpy(msg, e->msg, sizeof msg);
+    memcpy(where, e->where, sizeof where);
+    have = e->have;
+}
+
 const char *tf_status_name(tf_status st)
 {
     switch (st) {

@@ -79,6 +79,8 @@ tf_status tf_ncout_write(tf_ncout *o, double t, tf_real *const f[TF_NFIELDS]);
 tf_status tf_ncout_close(tf_ncout *o);
 /* Records written so far. */
 size_t tf_ncout_records(const tf_ncout *o);
+/* Time of the last record in the file (after a reopen: the last one kept); NAN when none. */
+double tf_ncout_last_time(const tf_ncout *o);
 
 /* ---- the record writer thread (host/writer.c) ---- */
 
@@ -123,6 +125,8 @@ typedef struct tf_series tf_series;
 /* Create (header written) or, for a restart at time t, reopen keeping rows with time <= t. */
 tf_status tf_series_open(tf_series **out, const char *path, int restart, double t);
 tf_status tf_series_write(tf_series *s, const tf_series_row *row);
+/* Time of the last row in the file (after a restart: the last one kept); NAN when none. */
+double tf_series_last_time(const tf_series *s);
 tf_status tf_series_close(tf_series *s);
 
 /* Summary of a finished (or stopped) run, written atomically to `path`. */

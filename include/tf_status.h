@@ -33,6 +33,14 @@ tf_status tf_error_set(tf_status st, const char *file, int line, const char *fun
 const char *tf_error_message(void);
 const char *tf_error_where(void);
 void tf_error_clear(void);
+/* A recorded error kept aside while other calls run (their errors are not the one to report),
+ * then put back as it was. */
+typedef struct {
+    char msg[2048], where[256];
+    int have;
+} tf_error_saved;
+void tf_error_save(tf_error_saved *e);
+void tf_error_restore(const tf_error_saved *e);
 const char *tf_status_name(tf_status st);
 
 #ifdef __cplusplus

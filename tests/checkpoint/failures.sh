@@ -51,6 +51,43 @@ expect 4 "NetCDF|File too large|cannot" -- bash -c "ulimit -f 1500; exec '$tf' r
 ncdump -h "$work/fill/tiny.nc" > /dev/null || { echo "FAIL: partial output unreadable"; fail=1; }
 grep -q '"status": *"io_failure"' "$work/fill/tiny.summary.json" 2>/dev/null || echo "note: summary could not be written under the limit"
 
+# 3c. the output fills up at a record (t = 2 h): the checkpoint holds that record's state, and a
+#     restart from it writes the record first, so the files end as an uninterrupted run's
+#     (time axis, fields and time series equal; nothing missing, nothing twice).
+fill=(--set grid.n=32 --set grid.spacing=15um --set output.interval=2h --set run.duration=8h
+      --set output.compression=0)
+"$tf" run "$here/tiny.ini" "${q[@]}" "${fill[@]}" --output "$work/gap2" ||
+  { echo "FAIL: the uninterrupted run"; fail=1; }
+out=$(bash -c 'ulimit -f 1500; exec "$0" "$@"' "$tf" run "$here/tiny.ini" "${fill[@]}" \
+      --output "$work/gap" 2>&1)
+rc=$?
+if [ $rc -eq 4 ] && grep -q "cannot write record 1 (t = 120 min)" <<<"$out" &&
+   grep -q "state at step 24 (t = 120 min), whose output is the first missing, is saved" <<<"$out"; then
+  echo "ok: exit 4, the failed record's state saved"
+else
+  echo "FAIL: expected exit 4 naming record 1 and the saved state; got exit $rc:"
+  tail -5 <<<"$out" | sed 's/^/    /'; fail=1
+fi
+grep -q "time_min = 120\." <<<"$(ncdump -h "$work/gap/tiny.chk.nc")" ||
+  { echo "FAIL: the checkpoint is not at the failed record (t = 120 min)"; fail=1; }
+"$tf" run "$here/tiny.ini" "${q[@]}" "${fill[@]}" --output "$work/gap" \
+  --restart "$work/gap/tiny.chk.nc" || { echo "FAIL: restart after the full disk"; fail=1; }
+for v in time tumor cortisol vessel; do
+  cmp -s <(ncdump -v "$v" "$work/gap2/tiny.nc" | sed -n '/^data:/,$p') \
+         <(ncdump -v "$v" "$work/gap/tiny.nc" | sed -n '/^data:/,$p') ||
+    { echo "FAIL: '$v' after the restart differs from the uninterrupted run"; fail=1; }
+done
+cmp -s "$work/gap2/tiny.timeseries.csv" "$work/gap/tiny.timeseries.csv" ||
+  { echo "FAIL: time series after the restart differs from the uninterrupted run"; fail=1; }
+
+# 3d. NAME.nc cannot be created (a directory is in the way): the summary names no file that
+#     was not written.
+mkdir -p "$work/blocked/tiny.nc"
+expect 4 "tiny.nc" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/blocked"
+grep -q '"netcdf": *null' "$work/blocked/tiny.summary.json" &&
+  grep -q '"checkpoint": *null' "$work/blocked/tiny.summary.json" ||
+  { echo "FAIL: the summary lists files that were not written:"; cat "$work/blocked/tiny.summary.json"; fail=1; }
+
 # 4. restart files that are missing, not NetCDF, or not a checkpoint
 expect 4 "cannot read checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/r" --restart "$work/missing.chk.nc"
 expect 2 "cannot read checkpoint|not a TumorField checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/r" --restart "$here/tiny.ini"
