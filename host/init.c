@@ -322,12 +322,11 @@ static tf_status generate_vessels(const tf_scenario *s, const tf_grid *g, const 
 
 static const char *dim_label[3] = {"z", "y", "x"};
 
-/* Read variable `name` of the open file into the interior of the padded local array dst,
- * one z plane at a time. The variable has shape (z, y, x) matching the global grid, or, when
- * allow_time, (time, z, y, x) whose last record is read. Values must be finite and in
- * [lo, hi]; otherwise TF_ERR_USAGE naming the file, variable and cell. */
-static tf_status read_field(int ncid, const char *path, const char *name, const tf_grid *g,
-                            tf_real *dst, int allow_time, double lo, double hi)
+/* The variable `name` of the open file and its shape, checked against the global grid:
+ * (z, y, x), or, when allow_time, (time, z, y, x) with at least one record; TF_ERR_USAGE naming
+ * the file, variable and shape otherwise. len: the variable's dimension lengths. */
+static tf_status field_shape(int ncid, const char *path, const char *name, const tf_grid *g,
+                             int allow_time, int *varid_out, int *has_time_out, size_t len[4])
 {
     int varid, ndims, dimids[NC_MAX_VAR_DIMS];
     int rc = nc_inq_varid(ncid, name, &varid);
@@ -344,7 +343,6 @@ static tf_status read_field(int ncid, const char *path, const char *name, const 
                         name, path, ndims, want[0], want[1], want[2],
                         allow_time ? " or (time, z, y, x)" : "");
     TF_NC(nc_inq_vardimid(ncid, varid, dimids), path);
-    size_t len[4];
     for (int d = 0; d < ndims; ++d)
         TF_NC(nc_inq_dimlen(ncid, dimids[d], &len[d]), path);
     const size_t *sp = len + has_time;
@@ -357,6 +355,21 @@ static tf_status read_field(int ncid, const char *path, const char *name, const 
     if (has_time && len[0] == 0)
         return TF_ERROR(TF_ERR_USAGE, "variable '%s' in '%s' has no time records", name, path);
 
+    *varid_out = varid;
+    *has_time_out = has_time;
+    return TF_OK;
+}
+
+/* Read variable `name` of the open file into the interior of the padded local array dst,
+ * one z plane at a time. The variable has shape (z, y, x) matching the global grid, or, when
+ * allow_time, (time, z, y, x) whose last record is read. Values must be finite and in
+ * [lo, hi]; otherwise TF_ERR_USAGE naming the file, variable and cell. */
+static tf_status read_field(int ncid, const char *path, const char *name, const tf_grid *g,
+                            tf_real *dst, int allow_time, double lo, double hi)
+{
+    int varid, has_time, rc;
+    size_t len[4];
+    TF_TRY(field_shape(ncid, path, name, g, allow_time, &varid, &has_time, len));
     const size_t nx = (size_t)g->n[0], ny = (size_t)g->n[1];
     double *plane = malloc(nx * ny * sizeof *plane);
     if (!plane)
@@ -412,6 +425,38 @@ static tf_status read_fields_file(const char *path, const tf_grid *g,
                         q == TF_TUMOR ? 1.0 : HUGE_VAL);
     nc_close(ncid);
     return st;
+}
+
+tf_status tf_initial_check_files(const tf_scenario *s)
+{
+    tf_grid g;
+    TF_TRY(tf_grid_init(&g, s->n[0], s->n[1], s->n[2], s->spacing));
+    int ncid, varid, has_time;
+    size_t len[4];
+    if (s->vessel_file[0]) {
+        const int rc = nc_open(s->vessel_file, NC_NOWRITE, &ncid);
+        if (rc != NC_NOERR)
+            return TF_ERROR(TF_ERR_IO, "cannot open vessels.file '%s': %s", s->vessel_file,
+                            nc_strerror(rc));
+        const tf_status st = field_shape(ncid, s->vessel_file,
+                                         s->vessel_variable[0] ? s->vessel_variable : "vessel",
+                                         &g, 0, &varid, &has_time, len);
+        nc_close(ncid);
+        TF_TRY(st);
+    }
+    if (s->initial_file[0]) {
+        const int rc = nc_open(s->initial_file, NC_NOWRITE, &ncid);
+        if (rc != NC_NOERR)
+            return TF_ERROR(TF_ERR_IO, "cannot open initial.file '%s': %s", s->initial_file,
+                            nc_strerror(rc));
+        tf_status st = TF_OK;
+        for (int q = 0; q < TF_NFIELDS && st == TF_OK; ++q)
+            st = field_shape(ncid, s->initial_file, tf_field_name[q], &g, 1, &varid, &has_time,
+                             len);
+        nc_close(ncid);
+        TF_TRY(st);
+    }
+    return TF_OK;
 }
 
 static tf_status read_vessel_file(const tf_scenario *s, const tf_grid *g, tf_real *v)

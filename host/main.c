@@ -6,6 +6,7 @@
  * options have been checked. */
 #define _POSIX_C_SOURCE 200809L
 
+#include "tf_io.h"
 #include "tf_par.h"
 #include "tf_run.h"
 #include "tf_scenario.h"
@@ -309,6 +310,16 @@ static tf_status cmd_check(int argc, char **argv)
     scenario_args a = {0};
     tf_scenario *s;
     tf_status st = load_scenario(argc, argv, 0, &a, &s);
+    /* What a run refuses before it writes anything, check refuses too: input files that do not
+     * open or do not fit the grid, a grid past this machine's memory (one process, with the
+     * backend `--backend auto` would take). */
+    if (st == TF_OK)
+        st = tf_initial_check_files(s);
+    tf_grid whole;
+    if (st == TF_OK && tf_par_world_size() == 1 &&
+        (st = tf_grid_init(&whole, s->n[0], s->n[1], s->n[2], s->spacing)) == TF_OK)
+        st = tf_run_host_memory(s, tf_cuda_device_count() > 0 ? TF_BACKEND_CUDA : TF_BACKEND_CPU,
+                                &whole);
     char *text = st == TF_OK ? tf_scenario_format(s) : NULL;
     if (st == TF_OK && !text)
         st = TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");

@@ -383,7 +383,7 @@ static void write_summary(run_ctx *r, const char *status)
 /* Refuse, before anything is written, a grid whose host arrays exceed the machine's physical
  * memory: the two host sets and the vessel map of the run (13 arrays) and, on the CPU backend,
  * the solver state (tf_scenario_state_arrays). */
-static tf_status check_host_memory(const tf_scenario *s, tf_backend_kind kind, const tf_grid *g)
+tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const tf_grid *g)
 {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0)
@@ -420,7 +420,7 @@ static tf_status start_grid(run_ctx *r)
      * any bad input (the solver makes the same choice). */
     tf_backend_kind kind;
     TF_TRY(tf_backend_choose(r->o->backend, r->par.size, &kind));
-    TF_TRY(check_host_memory(s, kind, &r->g));
+    TF_TRY(tf_run_host_memory(s, kind, &r->g));
     r->effective = tf_scenario_format(s);
     if (!r->effective)
         return TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");
@@ -483,9 +483,11 @@ static tf_status start(run_ctx *r)
         printf("# effective scenario\n%s", r->effective);
         fflush(stdout);
     }
-    TF_TRY(tf_par_agree(&r->par, root ? make_dirs(s->dir) : TF_OK));
     r->nsteps = (long long)ceil(s->duration / s->dt - 1e-9);
+    /* The inputs (a checkpoint, vessels.file, initial.file) are read before anything is
+     * created: a bad one leaves no trace. */
     TF_TRY(tf_par_agree(&r->par, start_state(r)));
+    TF_TRY(tf_par_agree(&r->par, root ? make_dirs(s->dir) : TF_OK));
     if (r->o->restart && !r->o->quiet)
         printf("restart: from '%s' at step %lld, t = %.6g min\n", r->o->restart, r->step,
                time_of(r, r->step));

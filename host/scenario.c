@@ -239,6 +239,29 @@ static void field_list(char *buf, size_t cap)
 }
 
 /* Parse `value` for key k into s. 0 on success, else -1 with the problem in err. */
+/* One spelling per path, so that a restart's `--output o/` is the `o` of the checkpoint: no
+ * repeated '/', no "." components, no trailing '/' ("" stays "", "./" becomes "."). */
+static void tidy_path(char *p)
+{
+    const int abs = p[0] == '/';
+    char *out = p + abs;
+    const char *in = p + abs;
+    while (*in) {
+        const char *end = strchr(in, '/');
+        const size_t n = end ? (size_t)(end - in) : strlen(in);
+        if (n > 0 && !(n == 1 && in[0] == '.')) {
+            if (out > p + abs)
+                *out++ = '/';
+            memmove(out, in, n);
+            out += n;
+        }
+        in += n + (end != NULL);
+    }
+    if (out == p + abs && !abs && p[0])
+        *out++ = '.';
+    *out = '\0';
+}
+
 static int set_value(tf_scenario *s, const key_desc *k, const char *value, char *err, size_t cap)
 {
     char *dst = (char *)s + k->off;
@@ -302,7 +325,14 @@ static int set_value(tf_scenario *s, const key_desc *k, const char *value, char 
             snprintf(err, cap, "empty: expected a path (%s)", k->help);
             return -1;
         }
+        for (const char *p = value + 1; *value && *p; ++p)
+            if ((*p == '#' || *p == ';') && (p[-1] == ' ' || p[-1] == '\t')) {
+                snprintf(err, cap, "'%c' after a blank starts a comment in a scenario file, so "
+                         "the effective scenario could not hold this path; rename it", *p);
+                return -1;
+            }
         strcpy(dst, value);
+        tidy_path(dst);
         return 0;
     case T_WORD: {
         int ok = (isalpha((unsigned char)value[0]) || value[0] == '_') && strlen(value) < k->size;
@@ -809,6 +839,21 @@ static char *read_line(char *str, int num, void *stream)
             snprintf(where, sizeof where, "%s:%d", L->path, L->line);
             if (!known_section(t))
                 section_error(L, L->line, where, *t ? t : "(empty)");
+            /* Nothing but a comment may follow the header: a key written there would be lost. */
+            const char *rest = close + 1;
+            while (*rest == ' ' || *rest == '\t')
+                ++rest;
+            if (*rest && *rest != '#' && *rest != ';') {
+                char txt[80];
+                printable(txt, sizeof txt, rest);
+                record(L, L->line, "%s: '%s' after the section header [%s]: put each key = value "
+                       "on a line of its own (after a header only a # comment may follow)",
+                       where, txt, t);
+            }
+            /* The header as inih reads it: blanks inside the brackets do not count. */
+            snprintf(str, (size_t)num, "[%s]", t);
+            L->long_line = 0;
+            return str;
         }
     }
     size_t n = (size_t)len - start;

@@ -52,6 +52,11 @@ int tf_nc_collective(int ncid, int varid, const tf_par *par);
 tf_status tf_initial_state(const tf_scenario *s, const tf_grid *g, const tf_par *par,
                            tf_real *const f[TF_NFIELDS], tf_real *vessel);
 
+/* What `tumorfield check` can say of vessels.file and initial.file without reading the values:
+ * they open as NetCDF and hold the variables in the scenario's grid shape (the messages and
+ * statuses of tf_initial_state). */
+tf_status tf_initial_check_files(const tf_scenario *s);
+
 /* ---- NetCDF field output (host/ncout.c) ---- */
 
 typedef struct tf_ncout tf_ncout;

@@ -30,6 +30,11 @@ extern "C" {
 /* Run the scenario to its end. Returns the exit status of CONTRACT.md. */
 tf_status tf_run(const tf_scenario *s, const tf_run_options *o);
 
+/* Refuse (TF_ERR_USAGE, with the numbers) a grid whose host arrays for block g exceed this
+ * machine's physical memory: the run's two host sets and vessel map, and with kind
+ * TF_BACKEND_CPU the solver state. */
+tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const tf_grid *g);
+
 /* Run the benchmark and print its report to stdout. */
 tf_status tf_bench(const tf_bench_options *o);
 

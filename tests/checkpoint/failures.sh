@@ -95,7 +95,12 @@ expect 2 "not a TumorField checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" -
 head -c 4096 /dev/urandom > "$work/garbage.chk.nc"
 expect 2 "cannot read checkpoint|not a TumorField checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/r" --restart "$work/garbage.chk.nc"
 
-# 5. a scenario that conflicts with the checkpoint
+# 5. the same output directory spelled another way ('dir/', './dir') is the same directory
+"$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --output "$work/full/" \
+  --restart "$work/full/tiny.chk.nc" && echo "ok: restart with --output DIR/" ||
+  { echo "FAIL: a restart with the output directory spelled 'DIR/' was refused"; fail=1; }
+
+# 5b. a scenario that conflicts with the checkpoint
 expect 2 "conflicts with the checkpoint.*\[patient\].*depression" -- "$tf" run "$here/tiny.ini" "${q[@]}" \
   "${big[@]}" --set patient.depression=0.1 --output "$work/full" --restart "$work/full/tiny.chk.nc"
 
