@@ -447,12 +447,20 @@ static tf_status cmd_info(int argc, char **argv)
     int rt = 0, drv = 0;
     cudaRuntimeGetVersion(&rt);
     cudaDriverGetVersion(&drv);
-    printf("cuda:           runtime %d.%d, driver %d.%d\n", rt / 1000, rt % 1000 / 10, drv / 1000,
-           drv % 1000 / 10);
+    if (drv > 0)
+        printf("cuda:           runtime %d.%d, driver %d.%d\n", rt / 1000, rt % 1000 / 10,
+               drv / 1000, drv % 1000 / 10);
+    else
+        printf("cuda:           runtime %d.%d, no driver installed\n", rt / 1000, rt % 1000 / 10);
 #else
     printf("cuda:           not built\n");
 #endif
-    printf("netcdf:         %s\n", nc_inq_libvers());
+    /* Some builds end the version string with an RCS keyword's " $". */
+    char ncv[128];
+    snprintf(ncv, sizeof ncv, "%s", nc_inq_libvers());
+    for (size_t n = strlen(ncv); n > 0 && (ncv[n - 1] == '$' || ncv[n - 1] == ' '); --n)
+        ncv[n - 1] = '\0';
+    printf("netcdf:         %s\n", ncv);
 #ifdef TF_HAVE_MPI
     char mpiv[MPI_MAX_LIBRARY_VERSION_STRING];
     int mpil = 0;
