@@ -355,10 +355,11 @@ static int restarted_from(const run_ctx *r, const char *path)
     return r->o->restart && realpath(r->o->restart, a) && realpath(path, b) && strcmp(a, b) == 0;
 }
 
-static void write_summary(run_ctx *r, const char *status)
+/* The summary (rank 0 writes it; the others return TF_OK). */
+static tf_status write_summary(run_ctx *r, const char *status)
 {
     if (!tf_par_root(&r->par))
-        return;
+        return TF_OK;
     const double wall = tf_wtime() - r->wall0;
     tf_summary sm = {
         .status = status,
@@ -375,9 +376,7 @@ static void write_summary(run_ctx *r, const char *status)
         .series_path = r->series ? r->csv_path : NULL,
         .checkpoint_path = r->chk_written || restarted_from(r, r->chk_path) ? r->chk_path : NULL,
     };
-    tf_status st = tf_summary_write(r->sum_path, &sm);
-    if (st != TF_OK)
-        fprintf(stderr, "tumorfield: warning: %s\n", tf_error_message());
+    return tf_summary_write(r->sum_path, &sm);
 }
 
 /* Refuse, before anything is written, a grid whose host arrays exceed the machine's physical
@@ -660,7 +659,18 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
                              : st == TF_ERR_NUMERIC   ? "numerical_failure"
                              : st == TF_ERR_IO        ? "io_failure"
                                                       : "failed";
-        write_summary(&r, status);
+        /* A summary that cannot be written fails a run that had not failed otherwise (exit 4);
+         * after another failure it is a warning beside that failure's message. */
+        if (st == TF_OK) {
+            st = tf_par_agree(&r.par, write_summary(&r, status));
+        } else {
+            tf_error_saved e;
+            tf_error_save(&e);
+            tf_error_clear();
+            if (write_summary(&r, status) != TF_OK)
+                fprintf(stderr, "tumorfield: warning: %s\n", tf_error_message());
+            tf_error_restore(&e);
+        }
         if (!o->quiet) {
             print_timers(&r);
             printf("status: %s after %lld steps (t = %.6g min), %.2f s wall\n", status, r.step,

@@ -88,6 +88,11 @@ grep -q '"netcdf": *null' "$work/blocked/tiny.summary.json" &&
   grep -q '"checkpoint": *null' "$work/blocked/tiny.summary.json" ||
   { echo "FAIL: the summary lists files that were not written:"; cat "$work/blocked/tiny.summary.json"; fail=1; }
 
+# 3e. the summary cannot be written (a directory is in the way): the run fails with exit 4
+mkdir -p "$work/nosum/tiny.summary.json"
+expect 4 "tiny.summary.json" -- "$tf" run "$here/tiny.ini" "${q[@]}" --set run.duration=1h \
+  --output "$work/nosum"
+
 # 4. restart files that are missing, not NetCDF, or not a checkpoint
 expect 4 "cannot read checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/r" --restart "$work/missing.chk.nc"
 expect 2 "cannot read checkpoint|not a TumorField checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/r" --restart "$here/tiny.ini"
