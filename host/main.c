@@ -383,7 +383,7 @@ static tf_status parse_bench(int argc, char **argv, tf_bench_options *o)
         if ((v = option_value(argc, argv, &i, "--grid", &m)) || m) {
             if (!v)
                 return TF_ERR_USAGE;
-            TF_TRY(parse_count("--grid", v, 1, 4096, &x));
+            TF_TRY(parse_count("--grid", v, 3, 4096, &x));
             o->n = x;
         } else if ((v = option_value(argc, argv, &i, "--steps", &m)) || m) {
             if (!v)
@@ -506,15 +506,19 @@ static int exit_code(tf_status st)
 
 static int run_command(int argc, char **argv)
 {
+    /* collective: the command's ranks agree on its failures themselves (run, bench); the
+     * others work alone on every rank (each sees the same failure) and agree below. */
     static const struct {
         const char *name;
         tf_status (*fn)(int, char **);
         const char **usage;
+        int collective;
     } commands[] = {
-        {"run", cmd_run, &usage_run},       {"check", cmd_check, &usage_check},
-        {"bench", cmd_bench, &usage_bench}, {"info", cmd_info, &usage_info},
-        {"keys", cmd_keys, &usage_keys},
+        {"run", cmd_run, &usage_run, 1},       {"check", cmd_check, &usage_check, 0},
+        {"bench", cmd_bench, &usage_bench, 1}, {"info", cmd_info, &usage_info, 0},
+        {"keys", cmd_keys, &usage_keys, 0},
     };
+    int collective = 0;
     tf_status st;
     if (argc < 2) {
         st = USAGE_ERROR("missing COMMAND (run, check, bench, info or keys)");
@@ -538,8 +542,16 @@ static int run_command(int argc, char **argv)
                     return 0;
                 }
                 st = commands[c].fn(argc, argv);
+                collective = commands[c].collective;
                 break;
             }
+    }
+    if (!collective && tf_par_world_size() > 1) {
+        /* Under mpirun: one report, from rank 0, and no abort of the job. */
+        const tf_par world = {.rank = tf_par_world_rank(), .size = tf_par_world_size()};
+        const int cmdline = cmdline_error;
+        st = tf_par_agree(&world, st);
+        cmdline_error = cmdline;
     }
     if (st == TF_OK)
         return 0;

@@ -123,6 +123,16 @@ tf_status tf_par_choose_dims(int size, const int want[3], int dims[3])
         }
         return TF_OK;
     }
+    /* MPI_Dims_create aborts the job on a want that does not divide size: check it here, in
+     * 64 bits (each count is at most 1e6, so the product cannot overflow). */
+    long long fixed = 1;
+    for (int d = 0; d < 3; ++d)
+        fixed *= want[d] > 0 ? want[d] : 1;
+    if (want[0] > size || want[1] > size || want[2] > size || size % fixed != 0)
+        return TF_ERROR(TF_ERR_USAGE,
+                        "process grid %dx%dx%d (0 = chosen) does not divide the %d processes of "
+                        "the run",
+                        want[0], want[1], want[2], size);
 #ifdef TF_HAVE_MPI
     int mdims[3] = {want[2], want[1], want[0]}; /* MPI order: z, y, x */
     if (MPI_Dims_create(size, 3, mdims) != MPI_SUCCESS)
@@ -177,12 +187,10 @@ tf_status tf_par_decompose(tf_par *p, tf_grid *g, const int want[3], const int p
     p->size = tf_par_world_size();
     p->rank = tf_par_world_rank();
     p->node_size = 1;
-    int fixed = 1;
     for (int d = 0; d < 3; ++d) {
         if (want[d] < 0)
             return TF_ERROR(TF_ERR_USAGE, "process grid: %d processes along %c; expected 0 "
                                           "(chosen) or a positive number", want[d], "xyz"[d]);
-        fixed *= want[d] > 0 ? want[d] : 1;
         p->dims[d] = 1;
         p->periodic[d] = periodic[d] != 0;
     }
@@ -197,11 +205,6 @@ tf_status tf_par_decompose(tf_par *p, tf_grid *g, const int want[3], const int p
         set_block(g, p->dims, p->coords);
         return TF_OK;
     }
-    if (p->size % fixed != 0)
-        return TF_ERROR(TF_ERR_USAGE,
-                        "process grid %dx%dx%d (0 = chosen) does not divide the %d processes "
-                        "of the run",
-                        want[0], want[1], want[2], p->size);
     TF_TRY(tf_par_choose_dims(p->size, want, p->dims));
     fit_dims(p->size, want, g->gn, p->dims);
     for (int d = 0; d < 3; ++d)

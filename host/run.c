@@ -479,7 +479,7 @@ static tf_status start(run_ctx *r)
     TF_TRY(tf_par_agree(&r->par, start_grid(r)));
     const int root = tf_par_root(&r->par); /* set by the decomposition in start_grid */
     if (!r->o->quiet) {
-        printf("# effective scenario\n%s", r->effective);
+        fputs(r->effective, stdout);
         fflush(stdout);
     }
     r->nsteps = (long long)ceil(s->duration / s->dt - 1e-9);

@@ -48,6 +48,14 @@ expect 2 2 "process grid 1x1x2 cuts the 1 cells along z into 2 blocks" nowrite -
 expect 4 2 "process grid 4x1x1 cuts the 3 cells along x into 4 blocks" nowrite -- \
   "${run[@]}" --set "grid.n=3 12 10" --procs 4x1x1
 expect 2 2 "--procs '2x1': expected PXxPYxPZ" nowrite -- "${run[@]}" --procs 2x1
+# Counts whose product overflows 32 bits (it once divided by zero), and the same for bench.
+expect 2 2 "process grid 65536x65536x1 .*does not divide the 2 processes" nowrite -- \
+  "${run[@]}" --procs 65536x65536x1
+expect 2 2 "process grid 3x1x1 .*does not divide the 2 processes" - -- \
+  bench --grid 8 --steps 1 --procs 3x1x1
+# Commands that do not run the solver (check, an unknown command): reported once too.
+expect 2 2 "run.bogus.*unknown key" nowrite -- check "$ini" --set run.bogus=1
+expect 2 2 "unknown command 'frobnicate'" - -- frobnicate
 # The CUDA backend runs on one process (a build without CUDA refuses it first).
 if ! "$tf" info | grep -q "cuda not built"; then
   expect 2 2 "backend cuda: runs on one process" nowrite -- "${run[@]}" --backend cuda
