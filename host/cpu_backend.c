@@ -566,22 +566,26 @@ static void diffuse(cpu_impl *c, int d)
  * Cf is the cell's own row (x neighbours Cf[-1] and Cf[n]), Cf + ym and Cf + zm the rows at
  * j - 1 and k - 1 (ym, zm: signed offsets), Yf and Zf the rows at j + 1 and k + 1, Nf receives
  * the new values. The rows at j - 1, k - 1 come from the same array as Cf so that they cost no
- * pointer of their own (registers: 25 pointers already). */
-TF_CLONES static void explicit_row(const tf_coeffs *co, const tf_real *dif,
-                                   const tf_real *restrict C0, const tf_real *restrict C1,
-                                   const tf_real *restrict C2, const tf_real *restrict C3,
-                                   const tf_real *restrict C4, const tf_real *restrict C5,
-                                   const tf_real *restrict Y0, const tf_real *restrict Y1,
-                                   const tf_real *restrict Y2, const tf_real *restrict Y3,
-                                   const tf_real *restrict Y4, const tf_real *restrict Y5,
-                                   const tf_real *restrict Z0, const tf_real *restrict Z1,
-                                   const tf_real *restrict Z2, const tf_real *restrict Z3,
-                                   const tf_real *restrict Z4, const tf_real *restrict Z5,
-                                   tf_real *restrict N0, tf_real *restrict N1,
-                                   tf_real *restrict N2, tf_real *restrict N3,
-                                   tf_real *restrict N4, tf_real *restrict N5,
-                                   const tf_real *restrict v, tf_index n, tf_index ym,
-                                   tf_index zm, tf_real dt)
+ * pointer of their own (25 pointers already). With `keep`, the old values of the j + 1 row,
+ * loaded anyway, are also stored to Kf (the in-place step's copy of that row, below). */
+#define ROW_PARAMS                                                                                \
+    const tf_coeffs *co, const tf_real *dif, const tf_real *restrict C0,                         \
+        const tf_real *restrict C1, const tf_real *restrict C2, const tf_real *restrict C3,      \
+        const tf_real *restrict C4, const tf_real *restrict C5, const tf_real *restrict Y0,      \
+        const tf_real *restrict Y1, const tf_real *restrict Y2, const tf_real *restrict Y3,      \
+        const tf_real *restrict Y4, const tf_real *restrict Y5, const tf_real *restrict Z0,      \
+        const tf_real *restrict Z1, const tf_real *restrict Z2, const tf_real *restrict Z3,      \
+        const tf_real *restrict Z4, const tf_real *restrict Z5, tf_real *restrict N0,            \
+        tf_real *restrict N1, tf_real *restrict N2, tf_real *restrict N3, tf_real *restrict N4,  \
+        tf_real *restrict N5, const tf_real *restrict v, tf_index n, tf_index ym, tf_index zm,   \
+        tf_real dt
+#define ROW_ARGS                                                                                  \
+    co, dif, C0, C1, C2, C3, C4, C5, Y0, Y1, Y2, Y3, Y4, Y5, Z0, Z1, Z2, Z3, Z4, Z5, N0, N1, N2, \
+        N3, N4, N5, v, n, ym, zm, dt
+
+static inline __attribute__((always_inline)) void
+explicit_row_body(ROW_PARAMS, tf_real *restrict K0, tf_real *restrict K1, tf_real *restrict K2,
+                  tf_real *restrict K3, tf_real *restrict K4, tf_real *restrict K5, int keep)
 {
     const tf_coeffs cl = *co;
     const tf_real d[TF_NFIELDS] = {dif[0], dif[1], dif[2], dif[3], dif[4], dif[5]};
@@ -602,23 +606,53 @@ TF_CLONES static void explicit_row(const tf_coeffs *co, const tf_real *dif,
         N3[i] = out[3];
         N4[i] = out[4];
         N5[i] = out[5];
+        if (keep) {
+            K0[i] = Y0[i];
+            K1[i] = Y1[i];
+            K2[i] = Y2[i];
+            K3[i] = Y3[i];
+            K4[i] = Y4[i];
+            K5[i] = Y5[i];
+        }
     }
 }
 
-/* The rows of one explicit row update, per field (explicit_row). */
+TF_CLONES static void explicit_row(ROW_PARAMS)
+{
+    explicit_row_body(ROW_ARGS, NULL, NULL, NULL, NULL, NULL, NULL, 0);
+}
+
+TF_CLONES static void explicit_row_keep(ROW_PARAMS, tf_real *restrict K0, tf_real *restrict K1,
+                                        tf_real *restrict K2, tf_real *restrict K3,
+                                        tf_real *restrict K4, tf_real *restrict K5)
+{
+    explicit_row_body(ROW_ARGS, K0, K1, K2, K3, K4, K5, 1);
+}
+#undef ROW_PARAMS
+#undef ROW_ARGS
+
+/* The rows of one explicit row update, per field (explicit_row); keep[0] NULL: keep nothing. */
 typedef struct {
     const tf_real *c[TF_NFIELDS], *y[TF_NFIELDS], *z[TF_NFIELDS];
-    tf_real *out[TF_NFIELDS];
+    tf_real *out[TF_NFIELDS], *keep[TF_NFIELDS];
     tf_index ym, zm;
 } row_set;
 
 static void explicit_rows(const cpu_impl *c, const tf_coeffs *co, const row_set *r,
                           const tf_real *v, tf_index n)
 {
-    explicit_row(co, c->su->dif, r->c[0], r->c[1], r->c[2], r->c[3], r->c[4], r->c[5], r->y[0],
-                 r->y[1], r->y[2], r->y[3], r->y[4], r->y[5], r->z[0], r->z[1], r->z[2],
-                 r->z[3], r->z[4], r->z[5], r->out[0], r->out[1], r->out[2], r->out[3],
-                 r->out[4], r->out[5], v, n, r->ym, r->zm, (tf_real)c->su->dt);
+    const tf_real *const *C = r->c, *const *Y = r->y, *const *Z = r->z;
+    tf_real *const *N = r->out, *const *K = r->keep;
+    const tf_real dt = (tf_real)c->su->dt;
+    if (K[0])
+        explicit_row_keep(co, c->su->dif, C[0], C[1], C[2], C[3], C[4], C[5], Y[0], Y[1], Y[2],
+                          Y[3], Y[4], Y[5], Z[0], Z[1], Z[2], Z[3], Z[4], Z[5], N[0], N[1], N[2],
+                          N[3], N[4], N[5], v, n, r->ym, r->zm, dt, K[0], K[1], K[2], K[3],
+                          K[4], K[5]);
+    else
+        explicit_row(co, c->su->dif, C[0], C[1], C[2], C[3], C[4], C[5], Y[0], Y[1], Y[2], Y[3],
+                     Y[4], Y[5], Z[0], Z[1], Z[2], Z[3], Z[4], Z[5], N[0], N[1], N[2], N[3],
+                     N[4], N[5], v, n, r->ym, r->zm, dt);
 }
 
 /* Forward Euler from f[] into next[] over the box lo[d] <= (i, j, k) < hi[d] of interior
@@ -674,15 +708,18 @@ static void swap_next(cpu_impl *c)
  * needs 7 arrays of memory instead of 13. The walk is explicit_box's (each thread its planes,
  * j-tiles, k inside a tile, j inside a plane). A row's update needs the old values of the rows
  * at j - 1 and k - 1, which the walk has overwritten by then, so each thread keeps the old
- * values of its tile's rows for two planes in a ring: before a row is updated its old values
- * (x ghosts included, filled just before) are copied into the ring, and the update reads the
- * row itself and its j - 1 and k - 1 rows from the ring, its j + 1 and k + 1 rows (not yet
- * updated) from the arrays. Three more copies close the gaps: the last row of a tile, kept for
- * every plane (the next tile's j - 1 rows: `side`, indexed by plane, so threads write disjoint
+ * values of its tile's rows for two planes in a ring. The update of row j reads its own row
+ * and the rows at j - 1 and k - 1 from the ring and the rows at j + 1 and k + 1 (not yet
+ * updated) from the arrays, writes the new values in place, and stores the j + 1 row's old
+ * values, which it loads anyway, into the ring as that row's copy (explicit_row_keep): the
+ * ring costs one store per value and no loads of its own. Copies close the gaps: the tile's
+ * first row of each plane, the j - 1 row of the tile (the ghost row, or the previous tile's
+ * last row, kept for every plane in `side`, indexed by plane so that threads write disjoint
  * rows), and each thread's first and last plane (its neighbouring threads' k + 1 and k - 1
  * planes), saved before the barrier that starts the updates. Every cell sees the same
- * operations on the same values as in explicit_box, so the results are the same bits (the MPI
- * tests compare a decomposed run, which takes explicit_box, with one process). */
+ * operations on the same values as in explicit_box, so the results are the same bits
+ * (tests/test_cpu_explicit.c compares with a plain loop; the MPI tests compare a decomposed
+ * run, which takes explicit_box, with one process). */
 
 /* Rows of the ring: the tile's j - 1 row, its TF_CPU_TILE_J rows, and one row of room for the
  * last row's high x ghost. */
@@ -706,6 +743,37 @@ static tf_status ip_setup(cpu_impl *c)
     return ok ? TF_OK
               : TF_ERROR(TF_ERR_NOMEM, "cpu backend: out of memory for the explicit step's "
                                        "row buffers");
+}
+
+/* d_f[i] = s_f[i] for i < n and the six fields, inline: six calls of libc's memcpy per row
+ * cost as much as the copies (GCC would turn this loop back into memcpy calls without the
+ * attribute). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TF_NO_MEMCPY_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define TF_NO_MEMCPY_CALLS
+#endif
+TF_CLONES TF_NO_MEMCPY_CALLS static void copy_rows(tf_real *restrict d0, tf_real *restrict d1, tf_real *restrict d2,
+                                tf_real *restrict d3, tf_real *restrict d4, tf_real *restrict d5,
+                                const tf_real *restrict s0, const tf_real *restrict s1,
+                                const tf_real *restrict s2, const tf_real *restrict s3,
+                                const tf_real *restrict s4, const tf_real *restrict s5,
+                                tf_index n)
+{
+    for (tf_index i = 0; i < n; ++i) {
+        d0[i] = s0[i];
+        d1[i] = s1[i];
+        d2[i] = s2[i];
+        d3[i] = s3[i];
+        d4[i] = s4[i];
+        d5[i] = s5[i];
+    }
+}
+
+static void copy_rows6(tf_real *const d[TF_NFIELDS], const tf_real *const s[TF_NFIELDS],
+                       tf_index n)
+{
+    copy_rows(d[0], d[1], d[2], d[3], d[4], d[5], s[0], s[1], s[2], s[3], s[4], s[5], n);
 }
 
 /* Field f's row jj (0: the tile's j - 1 row) of plane k in this thread's ring: cell 0. */
@@ -734,39 +802,50 @@ static void explicit_inplace(cpu_impl *c, const tf_coeffs *co, tf_index k0, tf_i
     const int t = thread_id();
     const ip_scratch *s = &c->ip[t];
     const tf_index nx = g->n[0], ny = g->n[1], nz = g->n[2], sy = g->sy, sz = g->sz;
-    const size_t cells = sizeof(tf_real) * (size_t)nx;
     tf_real *const *F = c->f;
+    tf_real *dst[TF_NFIELDS];
+    const tf_real *src[TF_NFIELDS];
     for (tf_index j0 = 0; j0 < ny; j0 += TF_CPU_TILE_J) {
         const tf_index j1 = j0 + TF_CPU_TILE_J < ny ? j0 + TF_CPU_TILE_J : ny;
         /* The old plane k0 - 1 of the tile's rows: the ghost plane or the thread below's last
          * plane. */
-        for (int f = 0; f < TF_NFIELDS; ++f)
-            for (tf_index j = j0; j < j1; ++j)
-                memcpy(ip_ring(c, s, f, k0 - 1, j - j0 + 1),
-                       k0 == 0 ? F[f] + tf_at(g, 0, j, -1) : c->ip[t - 1].last + (f * ny + j) * sy,
-                       cells);
+        for (tf_index j = j0; j < j1; ++j) {
+            for (int f = 0; f < TF_NFIELDS; ++f) {
+                dst[f] = ip_ring(c, s, f, k0 - 1, j - j0 + 1);
+                src[f] = k0 == 0 ? F[f] + tf_at(g, 0, j, -1) : c->ip[t - 1].last + (f * ny + j) * sy;
+            }
+            copy_rows6(dst, src, nx);
+        }
         for (tf_index k = k0; k < k1; ++k) {
             /* The old row j0 - 1 of this plane: the ghost row or the previous tile's last. */
-            for (int f = 0; f < TF_NFIELDS; ++f)
-                memcpy(ip_ring(c, s, f, k, 0),
-                       j0 == 0 ? F[f] + tf_at(g, 0, -1, k) : c->ip_side + (f * nz + k) * sy,
-                       cells);
+            for (int f = 0; f < TF_NFIELDS; ++f) {
+                dst[f] = ip_ring(c, s, f, k, 0);
+                src[f] = j0 == 0 ? F[f] + tf_at(g, 0, -1, k) : c->ip_side + (f * nz + k) * sy;
+            }
+            copy_rows6(dst, src, nx);
+            /* The tile's first row; every other row was kept by the update of the row before. */
+            for (int f = 0; f < TF_NFIELDS; ++f) {
+                dst[f] = ip_ring(c, s, f, k, 1);
+                src[f] = F[f] + tf_at(g, 0, j0, k);
+            }
+            copy_rows6(dst, src, nx);
             const tf_index zm = ip_ring(c, s, 0, k - 1, 0) - ip_ring(c, s, 0, k, 0);
             const int top = k == k1 - 1 && k1 < nz; /* the k + 1 plane is the next thread's */
             for (tf_index j = j0; j < j1; ++j) {
-                const tf_index p = tf_at(g, 0, j, k);
+                const tf_index p = tf_at(g, 0, j, k), jj = j - j0 + 1;
                 row_set r = {.ym = -sy, .zm = zm};
                 for (int f = 0; f < TF_NFIELDS; ++f) {
-                    tf_real *a = F[f] + p, *own = ip_ring(c, s, f, k, j - j0 + 1);
-                    row_x_ghosts(c->su->bcs.bc[f], a, nx, 1, 1);
-                    memcpy(own - 1, a - 1, cells + 2 * sizeof(tf_real));
-                    if (j == j1 - 1 && j1 < ny)
-                        memcpy(c->ip_side + (f * nz + k) * sy, a, cells);
+                    tf_real *a = F[f] + p, *own = ip_ring(c, s, f, k, jj);
+                    row_x_ghosts(c->su->bcs.bc[f], own, nx, 1, 1);
                     r.c[f] = own;
                     r.y[f] = a + sy;
                     r.z[f] = top ? c->ip[t + 1].first + (f * ny + j) * sy : a + sz;
                     r.out[f] = a;
+                    r.keep[f] = j + 1 < j1 ? ip_ring(c, s, f, k, jj + 1) : NULL;
+                    dst[f] = c->ip_side + (f * nz + k) * sy;
                 }
+                if (j == j1 - 1 && j1 < ny)
+                    copy_rows6(dst, r.c, nx);
                 explicit_rows(c, co, &r, c->vessel + p, nx);
             }
         }

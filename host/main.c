@@ -338,8 +338,11 @@ static tf_status cmd_check(int argc, char **argv)
                (long long)s->n[0], (long long)s->n[1], (long long)s->n[2], cells, s->spacing,
                s->n[0] * s->spacing, s->n[1] * s->spacing, s->n[2] * s->spacing);
         printf("# memory: %s of state (%d arrays of %.0f cells with ghosts, %s, %zu bytes each; "
-               "scheme %s)\n", mem, tf_scenario_state_arrays(s), padded, TF_REAL_NAME,
-               sizeof(tf_real), s->scheme == TF_SCHEME_EXPLICIT ? "explicit" : "lod");
+               "scheme %s%s)\n", mem, tf_scenario_state_arrays(s), padded, TF_REAL_NAME,
+               sizeof(tf_real), s->scheme == TF_SCHEME_EXPLICIT ? "explicit" : "lod",
+               s->scheme == TF_SCHEME_EXPLICIT
+                   ? "; 7 arrays with the cpu backend on one process, which updates in place"
+                   : "");
         /* host/run.c keeps two host sets of the six fields and the vessel map for the record
          * writer and checkpoints, whatever the backend. */
         char host[32];

@@ -381,14 +381,16 @@ static tf_status write_summary(run_ctx *r, const char *status)
 
 /* Refuse, before anything is written, a grid whose host arrays exceed the machine's physical
  * memory: the two host sets and the vessel map of the run (13 arrays) and, on the CPU backend,
- * the solver state (tf_scenario_state_arrays). */
+ * the solver state (7 arrays on one process, else tf_scenario_state_arrays). */
 tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const tf_grid *g)
 {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0)
         return TF_OK; /* unknown: the allocations decide */
     const int cpu = kind == TF_BACKEND_CPU;
-    const int arrays = 13 + (cpu ? tf_scenario_state_arrays(s) : 0);
+    /* The cpu backend updates explicit steps in place on one process (no second set). */
+    const int state = tf_grid_is_whole(g) ? 1 + TF_NFIELDS : tf_scenario_state_arrays(s);
+    const int arrays = 13 + (cpu ? state : 0);
     const double padded = (double)g->nalloc; /* this process's block */
     const double need = (double)arrays * padded * (double)sizeof(tf_real);
     const double have = (double)pages * (double)page;
