@@ -2,8 +2,7 @@
  * the same in the first-touch initialisation, so each thread's planes live in its memory).
  *
  * Arrays: every field is one padded array of g.nalloc elements (tf_grid.h); the explicit scheme
- * updates them in place on one process and keeps a second set (`next`), swapped after each
- * step, on a decomposed grid. The per-voxel physics is tf_model.h's. */
+ * keeps a second set (`next`) and swaps. The per-voxel physics is tf_model.h's. */
 #include "tf_backend.h"
 
 #include <math.h>
@@ -54,19 +53,11 @@ static void static_share(tf_index n, tf_index *lo, tf_index *hi)
 #endif
 }
 
-/* Per-thread buffers of the in-place explicit step (see "In-place explicit step"). */
-typedef struct {
-    tf_real *ring;         /* TF_NFIELDS x 2 planes x IP_ROWS rows of sy */
-    tf_real *first, *last; /* the thread's first and last plane (with more than one thread) */
-} ip_scratch;
-
 typedef struct {
     const tf_setup *su;
     tf_grid g;
     tf_real *f[TF_NFIELDS];
-    tf_real *next[TF_NFIELDS]; /* explicit scheme on a decomposed grid only */
-    ip_scratch *ip;            /* explicit scheme on one process: [nthreads] */
-    tf_real *ip_side;          /* and the tiles' last rows, TF_NFIELDS x n_z rows of sy */
+    tf_real *next[TF_NFIELDS]; /* explicit scheme only */
     tf_real *vessel;
     tf_real **xbuf; /* [nthreads], per thread: XW * n[0] elements for the x-line solves */
     int nthreads;
@@ -84,8 +75,6 @@ typedef struct {
 } cpu_impl;
 
 static tf_status par_setup(cpu_impl *c);
-static tf_status ip_setup(cpu_impl *c);
-static int any_cut(const cpu_impl *c);
 
 static tf_real *alloc_field(const tf_grid *g)
 {
@@ -122,14 +111,6 @@ static void cpu_destroy(void *impl)
         for (int t = 0; t < c->nthreads; ++t)
             free(c->xbuf[t]);
     free(c->xbuf);
-    if (c->ip)
-        for (int t = 0; t < c->nthreads; ++t) {
-            free(c->ip[t].ring);
-            free(c->ip[t].first);
-            free(c->ip[t].last);
-        }
-    free(c->ip);
-    free(c->ip_side);
     free(c);
 }
 
@@ -168,22 +149,18 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
     for (int t = 0; t < threads && ok; ++t)
         if ((ok = (c->xbuf[t] = aligned_alloc(64, xbytes)) != NULL))
             memset(c->xbuf[t], 0, xbytes);
-    /* The explicit scheme keeps a second set of fields only on a decomposed grid. */
-    const int next = su->scheme == TF_SCHEME_EXPLICIT && any_cut(c);
     for (int f = 0; f < TF_NFIELDS && ok; ++f) {
         ok = (c->f[f] = alloc_field(&c->g)) != NULL;
-        if (ok && next)
+        if (ok && su->scheme == TF_SCHEME_EXPLICIT)
             ok = (c->next[f] = alloc_field(&c->g)) != NULL;
     }
     if (!ok) {
-        const int nbuf = 1 + TF_NFIELDS * (next ? 2 : 1);
+        const int nbuf = 1 + TF_NFIELDS * (su->scheme == TF_SCHEME_EXPLICIT ? 2 : 1);
         cpu_destroy(c);
         return TF_ERROR(TF_ERR_NOMEM, "cpu backend: cannot allocate %.3f GiB for the state",
                         (double)nbuf * (double)su->g.nalloc * sizeof(tf_real) / 1073741824.0);
     }
     tf_status st = par_setup(c);
-    if (st == TF_OK && su->scheme == TF_SCHEME_EXPLICIT && !next)
-        st = ip_setup(c);
     if (st != TF_OK) {
         cpu_destroy(c);
         return st;
@@ -562,42 +539,25 @@ static void diffuse(cpu_impl *c, int d)
     }
 }
 
-/* Forward Euler over n consecutive cells of one row (tf_lap7_rows, tf_explicit_voxel). Field f:
- * Cf is the cell's own row (x neighbours Cf[-1] and Cf[n]), Cf + ym and Cf + zm the rows at
- * j - 1 and k - 1 (ym, zm: signed offsets), Yf and Zf the rows at j + 1 and k + 1, Nf receives
- * the new values. The rows at j - 1, k - 1 come from the same array as Cf so that they cost no
- * pointer of their own (25 pointers already). With `keep`, the old values of the j + 1 row,
- * loaded anyway, are also stored to Kf (the in-place step's copy of that row, below). */
-#define ROW_PARAMS                                                                                \
-    const tf_coeffs *co, const tf_real *dif, const tf_real *restrict C0,                         \
-        const tf_real *restrict C1, const tf_real *restrict C2, const tf_real *restrict C3,      \
-        const tf_real *restrict C4, const tf_real *restrict C5, const tf_real *restrict Y0,      \
-        const tf_real *restrict Y1, const tf_real *restrict Y2, const tf_real *restrict Y3,      \
-        const tf_real *restrict Y4, const tf_real *restrict Y5, const tf_real *restrict Z0,      \
-        const tf_real *restrict Z1, const tf_real *restrict Z2, const tf_real *restrict Z3,      \
-        const tf_real *restrict Z4, const tf_real *restrict Z5, tf_real *restrict N0,            \
-        tf_real *restrict N1, tf_real *restrict N2, tf_real *restrict N3, tf_real *restrict N4,  \
-        tf_real *restrict N5, const tf_real *restrict v, tf_index n, tf_index ym, tf_index zm,   \
-        tf_real dt
-#define ROW_ARGS                                                                                  \
-    co, dif, C0, C1, C2, C3, C4, C5, Y0, Y1, Y2, Y3, Y4, Y5, Z0, Z1, Z2, Z3, Z4, Z5, N0, N1, N2, \
-        N3, N4, N5, v, n, ym, zm, dt
-
-static inline __attribute__((always_inline)) void
-explicit_row_body(ROW_PARAMS, tf_real *restrict K0, tf_real *restrict K1, tf_real *restrict K2,
-                  tf_real *restrict K3, tf_real *restrict K4, tf_real *restrict K5, int keep)
+/* Forward Euler over n consecutive cells from the padded fields F (stencil strides sy, sz) into
+ * N (tf_lap7, tf_explicit_voxel). */
+TF_CLONES static void explicit_row(const tf_coeffs *co, const tf_real *dif,
+                                   const tf_real *restrict F0, const tf_real *restrict F1,
+                                   const tf_real *restrict F2, const tf_real *restrict F3,
+                                   const tf_real *restrict F4, const tf_real *restrict F5,
+                                   tf_real *restrict N0, tf_real *restrict N1,
+                                   tf_real *restrict N2, tf_real *restrict N3,
+                                   tf_real *restrict N4, tf_real *restrict N5,
+                                   const tf_real *restrict v, tf_index n, tf_index sy,
+                                   tf_index sz, tf_real dt)
 {
     const tf_coeffs cl = *co;
     const tf_real d[TF_NFIELDS] = {dif[0], dif[1], dif[2], dif[3], dif[4], dif[5]};
     for (tf_index i = 0; i < n; ++i) {
-        const tf_real u[TF_NFIELDS] = {C0[i], C1[i], C2[i], C3[i], C4[i], C5[i]};
-        const tf_real lap[TF_NFIELDS] = {
-            tf_lap7_rows(C0, C0 + ym, Y0, C0 + zm, Z0, i),
-            tf_lap7_rows(C1, C1 + ym, Y1, C1 + zm, Z1, i),
-            tf_lap7_rows(C2, C2 + ym, Y2, C2 + zm, Z2, i),
-            tf_lap7_rows(C3, C3 + ym, Y3, C3 + zm, Z3, i),
-            tf_lap7_rows(C4, C4 + ym, Y4, C4 + zm, Z4, i),
-            tf_lap7_rows(C5, C5 + ym, Y5, C5 + zm, Z5, i)};
+        const tf_real u[TF_NFIELDS] = {F0[i], F1[i], F2[i], F3[i], F4[i], F5[i]};
+        const tf_real lap[TF_NFIELDS] = {tf_lap7(F0, i, sy, sz), tf_lap7(F1, i, sy, sz),
+                                         tf_lap7(F2, i, sy, sz), tf_lap7(F3, i, sy, sz),
+                                         tf_lap7(F4, i, sy, sz), tf_lap7(F5, i, sy, sz)};
         tf_real out[TF_NFIELDS];
         tf_explicit_voxel(&cl, u, lap, d, v[i], dt, out);
         N0[i] = out[0];
@@ -606,72 +566,30 @@ explicit_row_body(ROW_PARAMS, tf_real *restrict K0, tf_real *restrict K1, tf_rea
         N3[i] = out[3];
         N4[i] = out[4];
         N5[i] = out[5];
-        if (keep) {
-            K0[i] = Y0[i];
-            K1[i] = Y1[i];
-            K2[i] = Y2[i];
-            K3[i] = Y3[i];
-            K4[i] = Y4[i];
-            K5[i] = Y5[i];
-        }
     }
 }
 
-TF_CLONES static void explicit_row(ROW_PARAMS)
-{
-    explicit_row_body(ROW_ARGS, NULL, NULL, NULL, NULL, NULL, NULL, 0);
-}
-
-TF_CLONES static void explicit_row_keep(ROW_PARAMS, tf_real *restrict K0, tf_real *restrict K1,
-                                        tf_real *restrict K2, tf_real *restrict K3,
-                                        tf_real *restrict K4, tf_real *restrict K5)
-{
-    explicit_row_body(ROW_ARGS, K0, K1, K2, K3, K4, K5, 1);
-}
-#undef ROW_PARAMS
-#undef ROW_ARGS
-
-/* The rows of one explicit row update, per field (explicit_row); keep[0] NULL: keep nothing. */
-typedef struct {
-    const tf_real *c[TF_NFIELDS], *y[TF_NFIELDS], *z[TF_NFIELDS];
-    tf_real *out[TF_NFIELDS], *keep[TF_NFIELDS];
-    tf_index ym, zm;
-} row_set;
-
-static void explicit_rows(const cpu_impl *c, const tf_coeffs *co, const row_set *r,
-                          const tf_real *v, tf_index n)
-{
-    const tf_real *const *C = r->c, *const *Y = r->y, *const *Z = r->z;
-    tf_real *const *N = r->out, *const *K = r->keep;
-    const tf_real dt = (tf_real)c->su->dt;
-    if (K[0])
-        explicit_row_keep(co, c->su->dif, C[0], C[1], C[2], C[3], C[4], C[5], Y[0], Y[1], Y[2],
-                          Y[3], Y[4], Y[5], Z[0], Z[1], Z[2], Z[3], Z[4], Z[5], N[0], N[1], N[2],
-                          N[3], N[4], N[5], v, n, r->ym, r->zm, dt, K[0], K[1], K[2], K[3],
-                          K[4], K[5]);
-    else
-        explicit_row(co, c->su->dif, C[0], C[1], C[2], C[3], C[4], C[5], Y[0], Y[1], Y[2], Y[3],
-                     Y[4], Y[5], Z[0], Z[1], Z[2], Z[3], Z[4], Z[5], N[0], N[1], N[2], N[3],
-                     N[4], N[5], v, n, r->ym, r->zm, dt);
-}
-
-/* Forward Euler from f[] into next[] over the box lo[d] <= (i, j, k) < hi[d] of interior
- * cells (a decomposed grid, whose ghosts hold the neighbours' layers), called from inside a
- * parallel region. Each thread takes the static share of the box's z-planes (the share it
+/* Forward Euler over the box lo[d] <= (i, j, k) < hi[d] of interior cells, called from inside
+ * a parallel region. Each thread takes the static share of the box's z-planes (the share it
  * first touched when the box is the whole block) and walks it in j-tiles of TF_CPU_TILE_J rows,
  * k inside a tile, so the three planes of the stencil of the tile (3 x TF_CPU_TILE_J rows x 6
- * fields) stay in L2 while k advances. Writes only next[], so boxes need no barrier between
- * them. */
+ * fields) stay in L2 while k advances. Writes only next[] (and with x_ghosts the x ghosts of
+ * the box's own rows, which only those rows read), so boxes need no barrier between them.
+ * x_ghosts: the box spans whole rows and both x faces are local boundaries: fill each row's
+ * x ghosts of all six fields just before the row is updated, instead of in a pass of their own
+ * (which touches two more cache lines per row and field). */
 static void explicit_box(cpu_impl *c, const tf_coeffs *co, const tf_index lo[3],
-                         const tf_index hi[3])
+                         const tf_index hi[3], int x_ghosts)
 {
     if (hi[0] <= lo[0] || hi[1] <= lo[1] || hi[2] <= lo[2])
         return;
     const tf_grid *g = &c->g;
+    const tf_real dt = (tf_real)c->su->dt;
     tf_real *const *F = c->f;
     tf_real *const *N = c->next;
     const tf_real *v = c->vessel;
     const tf_index sy = g->sy, sz = g->sz, nx = hi[0] - lo[0];
+    const tf_real *dif = c->su->dif;
     tf_index k0 = 0, k1 = 0;
     static_share(hi[2] - lo[2], &k0, &k1);
     for (tf_index j0 = lo[1]; j0 < hi[1]; j0 += TF_CPU_TILE_J) {
@@ -679,14 +597,12 @@ static void explicit_box(cpu_impl *c, const tf_coeffs *co, const tf_index lo[3],
         for (tf_index k = lo[2] + k0; k < lo[2] + k1; ++k)
             for (tf_index j = j0; j < j1; ++j) {
                 const tf_index p = tf_at(g, lo[0], j, k);
-                row_set r = {.ym = -sy, .zm = -sz};
-                for (int f = 0; f < TF_NFIELDS; ++f) {
-                    r.c[f] = F[f] + p;
-                    r.y[f] = F[f] + p + sy;
-                    r.z[f] = F[f] + p + sz;
-                    r.out[f] = N[f] + p;
-                }
-                explicit_rows(c, co, &r, v + p, nx);
+                if (x_ghosts)
+                    for (int f = 0; f < TF_NFIELDS; ++f)
+                        row_x_ghosts(c->su->bcs.bc[f], F[f] + p, nx, 1, 1);
+                explicit_row(co, dif, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p,
+                             F[5] + p, N[0] + p, N[1] + p, N[2] + p, N[3] + p, N[4] + p,
+                             N[5] + p, v + p, nx, sy, sz, dt);
             }
     }
 }
@@ -700,184 +616,25 @@ static void swap_next(cpu_impl *c)
     }
 }
 
-/* ---- In-place explicit step (one process) ----
- *
- * On one process the explicit step updates the fields in place instead of writing a second
- * set of arrays: a step then moves the 13 arrays it must (docs/performance.md) instead of 19
- * (a store to memory that is not in cache first reads the line: 6 more arrays), and the scheme
- * needs 7 arrays of memory instead of 13. The walk is explicit_box's (each thread its planes,
- * j-tiles, k inside a tile, j inside a plane). A row's update needs the old values of the rows
- * at j - 1 and k - 1, which the walk has overwritten by then, so each thread keeps the old
- * values of its tile's rows for two planes in a ring. The update of row j reads its own row
- * and the rows at j - 1 and k - 1 from the ring and the rows at j + 1 and k + 1 (not yet
- * updated) from the arrays, writes the new values in place, and stores the j + 1 row's old
- * values, which it loads anyway, into the ring as that row's copy (explicit_row_keep): the
- * ring costs one store per value and no loads of its own. Copies close the gaps: the tile's
- * first row of each plane, the j - 1 row of the tile (the ghost row, or the previous tile's
- * last row, kept for every plane in `side`, indexed by plane so that threads write disjoint
- * rows), and each thread's first and last plane (its neighbouring threads' k + 1 and k - 1
- * planes), saved before the barrier that starts the updates. Every cell sees the same
- * operations on the same values as in explicit_box, so the results are the same bits
- * (tests/test_cpu_explicit.c compares with a plain loop; the MPI tests compare a decomposed
- * run, which takes explicit_box, with one process). */
-
-/* Rows of the ring: the tile's j - 1 row, its TF_CPU_TILE_J rows, and one row of room for the
- * last row's high x ghost. */
-enum { IP_ROWS = TF_CPU_TILE_J + 2 };
-
-static tf_status ip_setup(cpu_impl *c)
-{
-    const tf_grid *g = &c->g;
-    const size_t sy = (size_t)g->sy, plane = sy * (size_t)g->n[1] * TF_NFIELDS;
-    const size_t ring = sy * IP_ROWS * 2 * TF_NFIELDS;
-    const size_t side = g->n[1] > TF_CPU_TILE_J ? sy * (size_t)g->n[2] * TF_NFIELDS : 0;
-    int ok = (c->ip = calloc((size_t)c->nthreads, sizeof *c->ip)) != NULL;
-    ok = ok && (side == 0 || (c->ip_side = calloc(side, sizeof(tf_real))) != NULL);
-    for (int t = 0; t < c->nthreads && ok; ++t) {
-        ip_scratch *s = &c->ip[t];
-        ok = (s->ring = calloc(ring, sizeof(tf_real))) != NULL;
-        if (ok && c->nthreads > 1)
-            ok = (s->first = calloc(plane, sizeof(tf_real))) != NULL &&
-                 (s->last = calloc(plane, sizeof(tf_real))) != NULL;
-    }
-    return ok ? TF_OK
-              : TF_ERROR(TF_ERR_NOMEM, "cpu backend: out of memory for the explicit step's "
-                                       "row buffers");
-}
-
-/* d_f[i] = s_f[i] for i < n and the six fields, inline: six calls of libc's memcpy per row
- * cost as much as the copies (GCC would turn this loop back into memcpy calls without the
- * attribute). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define TF_NO_MEMCPY_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
-#else
-#define TF_NO_MEMCPY_CALLS
-#endif
-TF_CLONES TF_NO_MEMCPY_CALLS static void copy_rows(tf_real *restrict d0, tf_real *restrict d1, tf_real *restrict d2,
-                                tf_real *restrict d3, tf_real *restrict d4, tf_real *restrict d5,
-                                const tf_real *restrict s0, const tf_real *restrict s1,
-                                const tf_real *restrict s2, const tf_real *restrict s3,
-                                const tf_real *restrict s4, const tf_real *restrict s5,
-                                tf_index n)
-{
-    for (tf_index i = 0; i < n; ++i) {
-        d0[i] = s0[i];
-        d1[i] = s1[i];
-        d2[i] = s2[i];
-        d3[i] = s3[i];
-        d4[i] = s4[i];
-        d5[i] = s5[i];
-    }
-}
-
-static void copy_rows6(tf_real *const d[TF_NFIELDS], const tf_real *const s[TF_NFIELDS],
-                       tf_index n)
-{
-    copy_rows(d[0], d[1], d[2], d[3], d[4], d[5], s[0], s[1], s[2], s[3], s[4], s[5], n);
-}
-
-/* Field f's row jj (0: the tile's j - 1 row) of plane k in this thread's ring: cell 0. */
-static tf_real *ip_ring(const cpu_impl *c, const ip_scratch *s, int f, tf_index k, tf_index jj)
-{
-    const tf_index sy = c->g.sy;
-    return s->ring + ((2 * f + (k & 1)) * IP_ROWS + jj) * sy + TF_ROW_ALIGN;
-}
-
-/* Copy the interior cells of plane k of every field to dst (field f's row j at
- * dst + (f n_y + j) sy). */
-static void ip_save_plane(const cpu_impl *c, tf_index k, tf_real *dst)
-{
-    const tf_grid *g = &c->g;
-    for (int f = 0; f < TF_NFIELDS; ++f)
-        for (tf_index j = 0; j < g->n[1]; ++j)
-            memcpy(dst + (f * g->n[1] + j) * g->sy, c->f[f] + tf_at(g, 0, j, k),
-                   sizeof(tf_real) * (size_t)g->n[0]);
-}
-
-/* This thread's planes k0 .. k1-1, in place; called after the barrier that follows the ghost
- * faces and ip_save_plane of every thread. */
-static void explicit_inplace(cpu_impl *c, const tf_coeffs *co, tf_index k0, tf_index k1)
-{
-    const tf_grid *g = &c->g;
-    const int t = thread_id();
-    const ip_scratch *s = &c->ip[t];
-    const tf_index nx = g->n[0], ny = g->n[1], nz = g->n[2], sy = g->sy, sz = g->sz;
-    tf_real *const *F = c->f;
-    tf_real *dst[TF_NFIELDS];
-    const tf_real *src[TF_NFIELDS];
-    for (tf_index j0 = 0; j0 < ny; j0 += TF_CPU_TILE_J) {
-        const tf_index j1 = j0 + TF_CPU_TILE_J < ny ? j0 + TF_CPU_TILE_J : ny;
-        /* The old plane k0 - 1 of the tile's rows: the ghost plane or the thread below's last
-         * plane. */
-        for (tf_index j = j0; j < j1; ++j) {
-            for (int f = 0; f < TF_NFIELDS; ++f) {
-                dst[f] = ip_ring(c, s, f, k0 - 1, j - j0 + 1);
-                src[f] = k0 == 0 ? F[f] + tf_at(g, 0, j, -1) : c->ip[t - 1].last + (f * ny + j) * sy;
-            }
-            copy_rows6(dst, src, nx);
-        }
-        for (tf_index k = k0; k < k1; ++k) {
-            /* The old row j0 - 1 of this plane: the ghost row or the previous tile's last. */
-            for (int f = 0; f < TF_NFIELDS; ++f) {
-                dst[f] = ip_ring(c, s, f, k, 0);
-                src[f] = j0 == 0 ? F[f] + tf_at(g, 0, -1, k) : c->ip_side + (f * nz + k) * sy;
-            }
-            copy_rows6(dst, src, nx);
-            /* The tile's first row; every other row was kept by the update of the row before. */
-            for (int f = 0; f < TF_NFIELDS; ++f) {
-                dst[f] = ip_ring(c, s, f, k, 1);
-                src[f] = F[f] + tf_at(g, 0, j0, k);
-            }
-            copy_rows6(dst, src, nx);
-            const tf_index zm = ip_ring(c, s, 0, k - 1, 0) - ip_ring(c, s, 0, k, 0);
-            const int top = k == k1 - 1 && k1 < nz; /* the k + 1 plane is the next thread's */
-            for (tf_index j = j0; j < j1; ++j) {
-                const tf_index p = tf_at(g, 0, j, k), jj = j - j0 + 1;
-                row_set r = {.ym = -sy, .zm = zm};
-                for (int f = 0; f < TF_NFIELDS; ++f) {
-                    tf_real *a = F[f] + p, *own = ip_ring(c, s, f, k, jj);
-                    row_x_ghosts(c->su->bcs.bc[f], own, nx, 1, 1);
-                    r.c[f] = own;
-                    r.y[f] = a + sy;
-                    r.z[f] = top ? c->ip[t + 1].first + (f * ny + j) * sy : a + sz;
-                    r.out[f] = a;
-                    r.keep[f] = j + 1 < j1 ? ip_ring(c, s, f, k, jj + 1) : NULL;
-                    dst[f] = c->ip_side + (f * nz + k) * sy;
-                }
-                if (j == j1 - 1 && j1 < ny)
-                    copy_rows6(dst, r.c, nx);
-                explicit_rows(c, co, &r, c->vessel + p, nx);
-            }
-        }
-    }
-}
-
-/* One explicit step on one process: y and z ghosts of all six fields and each thread's
- * boundary planes, one barrier, then each thread its planes in place with the x ghosts filled
- * row by row (a step costs two synchronisations, which matters when the cores are shared and a
- * waiting thread may have been descheduled). Returns when the barrier was passed: the
- * ghosts/explicit stage split. */
+/* One explicit step on one process: y and z ghosts of all six fields, one barrier, the whole
+ * block with the x ghosts filled row by row (a step costs two synchronisations, which matters
+ * when the cores are shared and a waiting thread may have been descheduled). Returns when the
+ * y and z ghosts were filled: the ghosts/explicit stage split. */
 static double explicit_step(cpu_impl *c, const tf_coeffs *co)
 {
     double ghosts_done = 0.0;
     const tf_grid *g = &c->g;
-#pragma omp parallel if (PAR(g)) num_threads(c->nthreads)
+    const tf_index lo[3] = {0, 0, 0};
+#pragma omp parallel if (PAR(g))
     {
         for (int f = 0; f < TF_NFIELDS; ++f)
             ghost_faces(g, c->su->bcs.bc[f], c->f[f], TF_ALL_FACES & ~TF_X_FACES);
-        tf_index k0 = 0, k1 = 0;
-        static_share(g->n[2], &k0, &k1);
-        const ip_scratch *s = &c->ip[thread_id()];
-        if (k0 < k1 && s->first) {
-            ip_save_plane(c, k0, s->first);
-            ip_save_plane(c, k1 - 1, s->last);
-        }
 #pragma omp barrier
 #pragma omp master
         ghosts_done = tf_wtime();
-        if (k0 < k1)
-            explicit_inplace(c, co, k0, k1);
+        explicit_box(c, co, lo, g->n, 1);
     }
+    swap_next(c);
     return ghosts_done;
 }
 
@@ -1049,7 +806,7 @@ static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
             tm->calls[TF_STAGE_GHOSTS] += 1;
             t0 = tf_wtime();
         }
-        explicit_box(c, co, lo, hi);
+        explicit_box(c, co, lo, hi, 0);
     }
     const double t1 = tf_wtime();
     halo += halo_finish(c, 6u);
@@ -1066,7 +823,7 @@ static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
     };
 #pragma omp parallel if (PAR(g))
     for (int b = 0; b < 4; ++b)
-        explicit_box(c, co, box[b][0], box[b][1]);
+        explicit_box(c, co, box[b][0], box[b][1], 0);
     swap_next(c);
     tm->seconds[TF_STAGE_EXPLICIT] += (t1 - t0) + (tf_wtime() - t2);
     tm->calls[TF_STAGE_EXPLICIT] += 1;

@@ -338,11 +338,8 @@ static tf_status cmd_check(int argc, char **argv)
                (long long)s->n[0], (long long)s->n[1], (long long)s->n[2], cells, s->spacing,
                s->n[0] * s->spacing, s->n[1] * s->spacing, s->n[2] * s->spacing);
         printf("# memory: %s of state (%d arrays of %.0f cells with ghosts, %s, %zu bytes each; "
-               "scheme %s%s)\n", mem, tf_scenario_state_arrays(s), padded, TF_REAL_NAME,
-               sizeof(tf_real), s->scheme == TF_SCHEME_EXPLICIT ? "explicit" : "lod",
-               s->scheme == TF_SCHEME_EXPLICIT
-                   ? "; 7 arrays with the cpu backend on one process, which updates in place"
-                   : "");
+               "scheme %s)\n", mem, tf_scenario_state_arrays(s), padded, TF_REAL_NAME,
+               sizeof(tf_real), s->scheme == TF_SCHEME_EXPLICIT ? "explicit" : "lod");
         /* host/run.c keeps two host sets of the six fields and the vessel map for the record
          * writer and checkpoints, whatever the backend. */
         char host[32];
@@ -352,6 +349,23 @@ static tf_status cmd_check(int argc, char **argv)
         if (s->scheme == TF_SCHEME_EXPLICIT)
             printf("# explicit stability limit: dt <= %.4g min\n",
                    tf_explicit_dt_limit(&s->p, s->spacing));
+        /* Time is counted in steps: say where that moves the end or an interval. */
+        if (fabs(steps * s->dt - s->duration) > 1e-9 * s->duration)
+            printf("# note: run.duration = %g min is not a whole number of steps of %g min: the "
+                   "run ends at t = %.6g min, after %.0f steps\n",
+                   s->duration, s->dt, steps * s->dt, steps);
+        const struct {
+            const char *key;
+            double v;
+        } every[3] = {{"output.interval", s->interval},
+                      {"output.timeseries_interval", s->series_interval},
+                      {"checkpoint.interval", s->checkpoint_interval}};
+        for (int e = 0; e < 3; ++e) {
+            const long long n = tf_run_steps_per(every[e].v, s->dt);
+            if (n > 0 && fabs((double)n * s->dt - every[e].v) > 1e-9 * every[e].v)
+                printf("# note: %s = %g min is taken as every %lld steps, every %.6g min\n",
+                       every[e].key, every[e].v, n, (double)n * s->dt);
+        }
         printf("# cost: %.0f steps x %.0f cells = %.4g voxel updates; roughly %s at %.0e/s "
                "(assumed 2-core CPU), %s at %.0e/s (assumed one H100); measure with "
                "`tumorfield bench`\n", steps, cells, updates, tc, TF_ASSUMED_CPU_RATE, tg,

@@ -96,10 +96,14 @@ static int scenario_diff(const char *chk, const char *cur, char *msg, size_t len
             memcpy(section, a, n);
             section[n] = '\0';
         }
+        /* run.duration may change (extend a run), and output.dir (a run's directory moved or
+         * copied elsewhere, --output pointing there). */
         const int is_duration = strcmp(section, "[run]") == 0 && al >= 8 &&
                                 strncmp(a, "duration", 8) == 0 && bl >= 8 &&
                                 strncmp(b, "duration", 8) == 0;
-        if (!is_duration && (al != bl || memcmp(a, b, al) != 0)) {
+        const int is_dir = strcmp(section, "[output]") == 0 && al >= 4 &&
+                           strncmp(a, "dir ", 4) == 0 && bl >= 4 && strncmp(b, "dir ", 4) == 0;
+        if (!is_duration && !is_dir && (al != bl || memcmp(a, b, al) != 0)) {
             snprintf(msg, len, "%s: the checkpoint has '%.*s', the scenario has '%.*s'", section,
                      (int)al, a, (int)bl, b);
             return 1;
@@ -122,7 +126,7 @@ static tf_status out_path(char out[TF_OUT_PATH], const tf_scenario *s, const cha
     return TF_OK;
 }
 
-static long long steps_per(double interval, double dt)
+long long tf_run_steps_per(double interval, double dt)
 {
     if (!(interval > 0.0))
         return 0;
@@ -263,11 +267,11 @@ static tf_status restore_missing(run_ctx *r)
     const tf_scenario *s = r->s;
     const double t = time_of(r, r->step);
     const int last = r->step == r->nsteps;
-    const int row_due = due(r->step, steps_per(s->series_interval, s->dt)) || last;
+    const int row_due = due(r->step, tf_run_steps_per(s->series_interval, s->dt)) || last;
     const int row_missing = r->series && !entry_at(tf_series_last_time(r->series), t);
     if (tf_par_any(&r->par, row_due && row_missing))
         TF_TRY(write_row(r));
-    if ((due(r->step, steps_per(s->interval, s->dt)) || last) &&
+    if ((due(r->step, tf_run_steps_per(s->interval, s->dt)) || last) &&
         !entry_at(tf_ncout_last_time(r->nc), t))
         TF_TRY(write_record(r));
     return TF_OK;
@@ -381,16 +385,14 @@ static tf_status write_summary(run_ctx *r, const char *status)
 
 /* Refuse, before anything is written, a grid whose host arrays exceed the machine's physical
  * memory: the two host sets and the vessel map of the run (13 arrays) and, on the CPU backend,
- * the solver state (7 arrays on one process, else tf_scenario_state_arrays). */
+ * the solver state (tf_scenario_state_arrays). */
 tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const tf_grid *g)
 {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0)
         return TF_OK; /* unknown: the allocations decide */
     const int cpu = kind == TF_BACKEND_CPU;
-    /* The cpu backend updates explicit steps in place on one process (no second set). */
-    const int state = tf_grid_is_whole(g) ? 1 + TF_NFIELDS : tf_scenario_state_arrays(s);
-    const int arrays = 13 + (cpu ? state : 0);
+    const int arrays = 13 + (cpu ? tf_scenario_state_arrays(s) : 0);
     const double padded = (double)g->nalloc; /* this process's block */
     const double need = (double)arrays * padded * (double)sizeof(tf_real);
     const double have = (double)pages * (double)page;
@@ -453,7 +455,7 @@ static tf_status start_state(run_ctx *r)
         if (differs)
             return TF_ERROR(TF_ERR_USAGE,
                             "restart from '%s': the scenario conflicts with the checkpoint in %s "
-                            "(only run.duration may change on a restart)",
+                            "(only run.duration and output.dir may change on a restart)",
                             r->o->restart, diff);
         tf_checkpoint_info info;
         TF_TRY(tf_checkpoint_read(r->o->restart, &r->g, r->set[0], r->vessel, &info));
@@ -538,9 +540,9 @@ static tf_status start(run_ctx *r)
 static tf_status loop(run_ctx *r)
 {
     const tf_scenario *s = r->s;
-    const long long rec_every = steps_per(s->interval, s->dt);
-    const long long row_every = steps_per(s->series_interval, s->dt);
-    const long long chk_every = steps_per(s->checkpoint_interval, s->dt);
+    const long long rec_every = tf_run_steps_per(s->interval, s->dt);
+    const long long row_every = tf_run_steps_per(s->series_interval, s->dt);
+    const long long chk_every = tf_run_steps_per(s->checkpoint_interval, s->dt);
     while (r->step < r->nsteps) {
         const double t = time_of(r, r->step);
         const tf_derived q0 = derive_at(r, &r->drv, t);

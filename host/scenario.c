@@ -1228,7 +1228,11 @@ void tf_scenario_print_keys(FILE *out, int md)
                 "dimension take a unit; a bare number is in the default unit of the tables. "
                 "Unknown sections or keys, duplicate keys, malformed numbers, NaN or infinity, "
                 "values out of range and wrong units are errors naming the file, the line and "
-                "the key (exit code 2); nothing runs on a bad scenario.\n\n"
+                "the key (exit code 2); nothing runs on a bad scenario. Simulated time is "
+                "counted in steps of `run.dt`: a run ends at the first step at or past "
+                "`run.duration`, and every interval is taken as the nearest whole number of "
+                "steps (at least one); `tumorfield check` prints a note where that moves a "
+                "time.\n\n"
                 "| quantity | default unit | accepted units |\n|---|---|---|\n");
         for (int k = 0; k < TF_UNIT_NKINDS; ++k)
             fprintf(out, "| %s | %s | %s |\n", tf_unit_quantity((tf_unit_kind)k),

@@ -103,21 +103,11 @@ TF_HD void tf_react_voxel(const tf_coeffs *c, tf_real u[TF_NFIELDS], tf_real v, 
     u[TF_CORTISOL] = (u[TF_CORTISOL] + dt * prod[TF_CORTISOL]) / d[TF_CORTISOL];
 }
 
-/* 7-point Laplacian sum (without the 1/h^2 factor) at cell i of a row whose neighbours lie in
- * five rows: c (the cell's own row, which also gives the x neighbours c[i - 1] and c[i + 1]),
- * ym and yp (the rows at j - 1 and j + 1), zm and zp (at k - 1 and k + 1). The rows may sit in
- * one padded array or in separate copies (the CPU's in-place explicit step). */
-TF_HD tf_real tf_lap7_rows(const tf_real *c, const tf_real *ym, const tf_real *yp,
-                           const tf_real *zm, const tf_real *zp, tf_index i)
-{
-    return (c[i - 1] + c[i + 1]) + (ym[i] + yp[i]) + (zm[i] + zp[i]) - (tf_real)6 * c[i];
-}
-
-/* The same of the padded array `a` at linear index p (row strides sy, sz). */
+/* 7-point Laplacian sum (without the 1/h^2 factor) of the padded array `a` at linear index p. */
 TF_HD tf_real tf_lap7(const tf_real *a, tf_index p, tf_index sy, tf_index sz)
 {
-    const tf_real *c = a + p;
-    return tf_lap7_rows(c, c - sy, c + sy, c - sz, c + sz, 0);
+    return (a[p - 1] + a[p + 1]) + (a[p - sy] + a[p + sy]) + (a[p - sz] + a[p + sz])
+           - (tf_real)6 * a[p];
 }
 
 /* Forward Euler update of one voxel of the explicit scheme:

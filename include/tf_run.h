@@ -35,6 +35,10 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o);
  * TF_BACKEND_CPU the solver state. */
 tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const tf_grid *g);
 
+/* Steps between outputs of `interval` min at steps of dt: the nearest whole number, at least
+ * one; 0 for interval 0 (none). Runs end at the first step at or past run.duration. */
+long long tf_run_steps_per(double interval, double dt);
+
 /* Run the benchmark and print its report to stdout. */
 tf_status tf_bench(const tf_bench_options *o);
 

@@ -16,10 +16,8 @@ extern "C" {
  * text, or as the Markdown of docs/scenario-keys.md when `markdown` is set. */
 void tf_scenario_print_keys(FILE *out, int markdown);
 
-/* Arrays of the solver state for the scheme at most (six fields and the vessel map; the
- * explicit scheme keeps a second set of fields on the GPU and across MPI processes, not on the
- * cpu backend of one process, which updates in place), each tf_grid_padded_elements(n)
- * elements. */
+/* Arrays of the solver state for the scheme (six fields and the vessel map; the explicit
+ * scheme keeps a second set of fields), each tf_grid_padded_elements(n) elements. */
 int tf_scenario_state_arrays(const tf_scenario *s);
 /* Bytes of that state in this build's precision, as a double (no overflow). */
 double tf_scenario_state_bytes(const tf_scenario *s);

@@ -6,7 +6,7 @@
 #   numerics_checks     explicit dt limit, check_state, refused set-ups
 #   systemic            schedule, driver ODEs vs closed forms, derived quantities
 #   grid_layout         padded array indexing, row alignment, what lies outside the cells
-#   cpu_explicit        the in-place explicit step against a plain loop, bit for bit, 1-5 threads
+#   cpu_explicit        the explicit step against a plain loop, bit for bit, 1-5 threads
 #
 # OMP_WAIT_POLICY=PASSIVE: on a shared, oversubscribed machine, threads that spin at the end of
 # every parallel region hold the core the other thread needs; measured, the 150 short steps of

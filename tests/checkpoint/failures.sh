@@ -105,6 +105,12 @@ expect 2 "cannot read checkpoint|not a TumorField checkpoint" -- "$tf" run "$her
   --restart "$work/full/tiny.chk.nc" && echo "ok: restart with --output DIR/" ||
   { echo "FAIL: a restart with the output directory spelled 'DIR/' was refused"; fail=1; }
 
+# 5a. a run's directory copied elsewhere restarts there (output.dir may differ)
+cp -r "$work/full" "$work/moved"
+"$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set run.duration=3d --output "$work/moved" \
+  --restart "$work/moved/tiny.chk.nc" && echo "ok: restart in a copied directory" ||
+  { echo "FAIL: a restart in a copied directory was refused"; fail=1; }
+
 # 5b. a scenario that conflicts with the checkpoint
 expect 2 "conflicts with the checkpoint.*\[patient\].*depression" -- "$tf" run "$here/tiny.ini" "${q[@]}" \
   "${big[@]}" --set patient.depression=0.1 --output "$work/full" --restart "$work/full/tiny.chk.nc"
