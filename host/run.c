@@ -520,10 +520,14 @@ static tf_status start(run_ctx *r)
      * writer thread is used by one process only: with MPI only the main thread may call it. */
     const double t = time_of(r, r->step);
     const int threaded = r->par.size == 1;
-    if (r->o->restart)
+    if (r->o->restart) {
         TF_TRY(tf_ncout_reopen(&r->nc, r->nc_path, s, &r->g, &r->par, t));
-    else
+    } else {
+        if (root && !r->o->quiet && access(r->nc_path, F_OK) == 0)
+            printf("note: replacing the files of an earlier run '%s' in '%s' (a new run of the "
+                   "same name starts them afresh; --restart continues them)\n", s->name, s->dir);
         TF_TRY(tf_ncout_create(&r->nc, r->nc_path, s, &r->g, &r->par, r->effective, r->vessel));
+    }
     TF_TRY(tf_par_agree(&r->par, root ? tf_series_open(&r->series, r->csv_path,
                                                        r->o->restart != NULL, t)
                                       : TF_OK));
