@@ -1009,11 +1009,13 @@ tf_status tf_scenario_load(tf_scenario *s, const char *path, const char *const *
     TF_TRY(status);
     status = tf_scenario_validate(s);
     if (status != TF_OK) {
-        /* Name the file in front of the relation that failed. */
+        /* Name the file (and the overrides, which may hold the values) in front of the
+         * relation that failed. */
         char msg[2048];
         snprintf(msg, sizeof msg, "%s", tf_error_message());
         tf_error_clear();
-        return TF_ERROR(status, "%s: %s", path, msg);
+        return TF_ERROR(status, "%s%s: %s", path, nsets > 0 ? " with its --set overrides" : "",
+                        msg);
     }
     return TF_OK;
 }
