@@ -45,7 +45,7 @@ static const char *usage_main =
     "\n"
     "commands:\n"
     "  run SCENARIO [--set KEY=VALUE]... [--output PATH] [--backend auto|cpu|cuda]\n"
-    "               [--restart CHECKPOINT] [--procs PXxPYxPZ] [--quiet]\n"
+    "               [--restart CHECKPOINT | --resume] [--procs PXxPYxPZ] [--quiet]\n"
     "                   run a scenario (see `tumorfield run --help`)\n"
     "  check SCENARIO [--set KEY=VALUE]...\n"
     "                   validate, print the effective scenario, its memory and cost; run nothing\n"
@@ -63,7 +63,7 @@ static const char *usage_main =
 
 static const char *usage_run =
     "usage: tumorfield run SCENARIO [--set KEY=VALUE]... [--output PATH]\n"
-    "                      [--backend auto|cpu|cuda] [--restart CHECKPOINT]\n"
+    "                      [--backend auto|cpu|cuda] [--restart CHECKPOINT | --resume]\n"
     "                      [--procs PXxPYxPZ] [--quiet]\n"
     "\n"
     "Run SCENARIO (an INI file) to its end, writing NAME.nc, NAME.timeseries.csv, NAME.chk.nc\n"
@@ -75,6 +75,8 @@ static const char *usage_run =
     "  --backend auto|cpu|cuda  auto (default) takes CUDA when a device is present\n"
     "  --restart CHECKPOINT     continue from a checkpoint (NAME.chk.nc) of the same scenario\n"
     "                           (written by any number of processes)\n"
+    "  --resume                 continue from OUTPUT/NAME.chk.nc if it exists, else start\n"
+    "                           afresh: one command line for every start of a requeued job\n"
     "  --procs PXxPYxPZ         with mpirun -n N: processes along x, y, z (0 = chosen by\n"
     "                           MPI_Dims_create; default 0x0x0)\n"
     "  --quiet                  no scenario echo or progress\n"
@@ -248,6 +250,10 @@ static tf_status parse_scenario_args(int argc, char **argv, int is_run, scenario
                 a->run.quiet = 1;
                 continue;
             }
+            if (strcmp(argv[i], "--resume") == 0) {
+                a->run.resume = 1;
+                continue;
+            }
         }
         if (argv[i][0] == '-' && argv[i][1] != '\0')
             return USAGE_ERROR("%s: unknown option '%s'", argv[1], argv[i]);
@@ -258,6 +264,9 @@ static tf_status parse_scenario_args(int argc, char **argv, int is_run, scenario
     }
     if (!a->scenario)
         return USAGE_ERROR("%s: missing SCENARIO (an .ini file)", argv[1]);
+    if (a->run.restart && a->run.resume)
+        return USAGE_ERROR("%s: --restart and --resume: give one (--resume finds the checkpoint "
+                           "in the output directory itself)", argv[1]);
     if (output) {
         const size_t n = strlen(output) + sizeof "output.dir=";
         a->output_set = malloc(n);

@@ -142,6 +142,7 @@ static int due(long long step, long long every) { return every > 0 && step % eve
 typedef struct {
     const tf_scenario *s;
     const tf_run_options *o;
+    const char *restart; /* the checkpoint this run continues from (--restart, --resume), or NULL */
     tf_grid g;   /* this rank's block */
     tf_par par;  /* the decomposition (1 x 1 x 1 without MPI) */
     /* Two sets of host field arrays (padded): set[good] holds the last state that passed its
@@ -356,7 +357,7 @@ static void print_timers(const run_ctx *r)
 static int restarted_from(const run_ctx *r, const char *path)
 {
     char a[PATH_MAX], b[PATH_MAX];
-    return r->o->restart && realpath(r->o->restart, a) && realpath(path, b) && strcmp(a, b) == 0;
+    return r->restart && realpath(r->restart, a) && realpath(path, b) && strcmp(a, b) == 0;
 }
 
 /* The summary (rank 0 writes it; the others return TF_OK). */
@@ -446,9 +447,9 @@ static tf_status start_state(run_ctx *r)
     if (!(r->vessel = calloc((size_t)r->g.nalloc, sizeof(tf_real))))
         return TF_ERROR(TF_ERR_NOMEM, "out of memory for the vessel map");
 
-    if (r->o->restart) {
+    if (r->restart) {
         char *chk_text = NULL;
-        TF_TRY(tf_checkpoint_scenario(r->o->restart, &chk_text));
+        TF_TRY(tf_checkpoint_scenario(r->restart, &chk_text));
         char diff[1024];
         const int differs = scenario_diff(chk_text, r->effective, diff, sizeof diff);
         free(chk_text);
@@ -456,15 +457,15 @@ static tf_status start_state(run_ctx *r)
             return TF_ERROR(TF_ERR_USAGE,
                             "restart from '%s': the scenario conflicts with the checkpoint in %s "
                             "(only run.duration and output.dir may change on a restart)",
-                            r->o->restart, diff);
+                            r->restart, diff);
         tf_checkpoint_info info;
-        TF_TRY(tf_checkpoint_read(r->o->restart, &r->g, r->set[0], r->vessel, &info));
+        TF_TRY(tf_checkpoint_read(r->restart, &r->g, r->set[0], r->vessel, &info));
         if (info.step > r->nsteps)
             return TF_ERROR(TF_ERR_USAGE,
                             "restart from '%s': the checkpoint is at step %lld (t = %.6g min), "
                             "past the end of this run (run.duration = %g min, %lld steps); "
                             "restart with a longer run.duration",
-                            r->o->restart, info.step, info.t, s->duration, r->nsteps);
+                            r->restart, info.step, info.t, s->duration, r->nsteps);
         r->step = info.step;
         r->drv = info.drv;
     } else {
@@ -482,17 +483,20 @@ static tf_status start(run_ctx *r)
     const tf_scenario *s = r->s;
     TF_TRY(tf_par_agree(&r->par, start_grid(r)));
     const int root = tf_par_root(&r->par); /* set by the decomposition in start_grid */
+    /* --resume: the run's own checkpoint when there is one (rank 0 looks, all follow). */
+    if (r->o->resume && tf_par_any(&r->par, root && access(r->chk_path, F_OK) == 0))
+        r->restart = r->chk_path;
+    r->nsteps = (long long)ceil(s->duration / s->dt - 1e-9);
+    /* The inputs (a checkpoint, vessels.file, initial.file) are read before anything is
+     * created or printed: a bad one leaves no trace but its message. */
+    TF_TRY(tf_par_agree(&r->par, start_state(r)));
     if (!r->o->quiet) {
         fputs(r->effective, stdout);
         fflush(stdout);
     }
-    r->nsteps = (long long)ceil(s->duration / s->dt - 1e-9);
-    /* The inputs (a checkpoint, vessels.file, initial.file) are read before anything is
-     * created: a bad one leaves no trace. */
-    TF_TRY(tf_par_agree(&r->par, start_state(r)));
     TF_TRY(tf_par_agree(&r->par, root ? make_dirs(s->dir) : TF_OK));
-    if (r->o->restart && !r->o->quiet)
-        printf("restart: from '%s' at step %lld, t = %.6g min\n", r->o->restart, r->step,
+    if (r->restart && !r->o->quiet)
+        printf("restart: from '%s' at step %lld, t = %.6g min\n", r->restart, r->step,
                time_of(r, r->step));
     r->good_step = r->step;
     r->good_drv = r->drv;
@@ -520,7 +524,7 @@ static tf_status start(run_ctx *r)
      * writer thread is used by one process only: with MPI only the main thread may call it. */
     const double t = time_of(r, r->step);
     const int threaded = r->par.size == 1;
-    if (r->o->restart) {
+    if (r->restart) {
         TF_TRY(tf_ncout_reopen(&r->nc, r->nc_path, s, &r->g, &r->par, t));
     } else {
         if (root && !r->o->quiet && access(r->nc_path, F_OK) == 0)
@@ -529,10 +533,10 @@ static tf_status start(run_ctx *r)
         TF_TRY(tf_ncout_create(&r->nc, r->nc_path, s, &r->g, &r->par, r->effective, r->vessel));
     }
     TF_TRY(tf_par_agree(&r->par, root ? tf_series_open(&r->series, r->csv_path,
-                                                       r->o->restart != NULL, t)
+                                                       r->restart != NULL, t)
                                       : TF_OK));
     TF_TRY(tf_writer_start(&r->writer, r->nc, threaded));
-    if (!r->o->restart) {
+    if (!r->restart) {
         TF_TRY(write_record(r));
         TF_TRY(write_row(r));
     } else {
@@ -606,6 +610,7 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
     run_ctx r;
     memset(&r, 0, sizeof r);
     r.rec_set = -1;
+    r.restart = o->restart;
     r.s = s;
     r.o = o;
     /* The whole job until start_grid decomposes the grid (agreements before it need it). */

@@ -8,6 +8,7 @@
 typedef struct {
     tf_backend_kind backend;
     const char *restart;   /* checkpoint to continue from, or NULL */
+    int resume;            /* continue from output.dir/NAME.chk.nc when it exists */
     int quiet;             /* no progress or scenario echo */
     int procs[3];          /* processes along x, y, z under MPI; 0: MPI_Dims_create chooses */
 } tf_run_options;
