@@ -27,7 +27,8 @@ done
   machine_line
   echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- host include kernels || echo ' (with uncommitted changes)')"
   echo "- command: OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_PROC_BIND=close OMP_WAIT_POLICY=active $tf bench --backend cpu --scheme S --grid N --steps K --json (3 runs each; median shown)"
-  echo "- bytes per step as host/bench.c counts them (docs/performance.md): LOD 62 arrays, explicit 13, of 4 bytes per cell"
+  arrays=$("$py" -c 'import json,sys; print(", ".join(sorted({"%s %d" % (json.loads(l)["scheme"], json.loads(l)["arrays_per_step"]) for l in open(sys.argv[1])})))' "$jsonl")
+  echo "- bytes per step as host/bench.c counts them (docs/performance.md; arrays per step: $arrays), of sizeof(tf_real) bytes per cell"
   echo
   "$py" - "$jsonl" <<'PY'
 import json, statistics, sys

@@ -659,10 +659,11 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
         tf_error_clear();
         const long long saved = save_after_output_failure(&r);
         tf_error_restore(&e);
-        if (saved >= 0 && !o->quiet && tf_par_root(&r.par))
-            printf("the state at step %lld (t = %.6g min), whose output is the first missing, is "
-                   "saved in '%s': a restart from it completes the files\n",
-                   saved, time_of(&r, saved), r.chk_path);
+        /* On stderr, beside the error (also with --quiet): what to restart from. */
+        if (saved >= 0 && tf_par_root(&r.par))
+            fprintf(stderr, "tumorfield: note: the state at step %lld (t = %.6g min), whose "
+                    "output is the first missing, is saved in '%s': a restart from it completes "
+                    "the files\n", saved, time_of(&r, saved), r.chk_path);
     }
 
     collect_output_time(&r);

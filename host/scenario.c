@@ -1014,7 +1014,10 @@ tf_status tf_scenario_load(tf_scenario *s, const char *path, const char *const *
         char msg[2048];
         snprintf(msg, sizeof msg, "%s", tf_error_message());
         tf_error_clear();
-        return TF_ERROR(status, "%s%s: %s", path, nsets > 0 ? " with its --set overrides" : "",
+        int overrides = 0; /* output.dir (also --output's) is in no relation between keys */
+        for (int i = 0; i < nsets; ++i)
+            overrides += strncmp(sets[i], "output.dir=", 11) != 0;
+        return TF_ERROR(status, "%s%s: %s", path, overrides ? " with its --set overrides" : "",
                         msg);
     }
     return TF_OK;

@@ -70,6 +70,9 @@ class Run:
                 rows = list(csv.reader(fh))
         except OSError as e:
             raise InputError("cannot read %s: %s" % (path, e.strerror or e))
+        except (UnicodeDecodeError, csv.Error):
+            raise InputError("%s is not a text CSV file: give a run's NAME.timeseries.csv (the "
+                             "fields in NAME.nc go to tf_render.py or ParaView)" % path)
         rows = [r for r in rows if r and not r[0].lstrip().startswith("#")]
         if not rows:
             raise InputError("%s is empty: expected a header line and data rows" % path)

@@ -162,6 +162,22 @@ def run_with_display(argv):
             proc.wait()
 
 
+def check_netcdf(path):
+    """The file exists and starts as a NetCDF file does (classic CDF or netCDF-4/HDF5)."""
+    if os.path.isdir(path):
+        raise UsageError("%s is a directory: give the run's NAME.nc file" % path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except FileNotFoundError:
+        raise UsageError("cannot read %s: no such file" % path)
+    except OSError as e:
+        raise UsageError("cannot read %s: %s" % (path, e.strerror or e))
+    if not (head[:3] == b"CDF" or head == b"\x89HDF\r\n\x1a\n"):
+        raise UsageError("%s is not a NetCDF file: give the run's NAME.nc (the time series "
+                         "NAME.timeseries.csv goes to tf_plot.py)" % path)
+
+
 def file_units(path):
     """Units and long names of the variables, from the file (netCDF4) or the contract."""
     units = dict(FIELD_UNITS)
@@ -340,8 +356,7 @@ def main(argv):
     except SystemExit as e:      # argparse: 0 for --help, 2 for a bad command line
         return e.code
     try:
-        if not os.path.isfile(args.file):
-            raise UsageError("cannot read %s: no such file" % args.file)
+        check_netcdf(args.file)
         rc = run_with_display(argv)
         if rc is not None:
             return rc

@@ -106,6 +106,11 @@ def main():
     expect_error(tool, [csv1, os.path.join(work, "missing.csv")], ["cannot read", "missing.csv"],
                  bad_out)
     expect_error(tool, [empty], ["no data rows"], bad_out)
+    nc = csv1[:-len(".timeseries.csv")] + ".nc"
+    if os.path.exists(nc):   # the run's field file instead of its time series
+        expect_error(tool, [nc], ["is not a text CSV file"], bad_out)
+    else:
+        failures.append("no %s beside %s to give tf_plot by mistake" % (nc, csv1))
     expect_error(tool, [text], ["line 2", "'lots' is not a number"], bad_out)
     expect_error(tool, [csv1, csv2, "--labels", "one"], ["1 labels for 2 CSV files"], bad_out)
     expect_error(tool, [csv1, csv2, "--final", "label"], ["numeric labels"], bad_out)

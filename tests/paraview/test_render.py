@@ -118,6 +118,8 @@ def main():
     bad = os.path.join(a.workdir, "bad")
     for args, expect in (
             ([a.file + ".missing"], "no such file"),
+            ([os.path.dirname(os.path.abspath(a.file))], "is a directory"),
+            ([a.file[:-len(".nc")] + ".timeseries.csv"], "is not a NetCDF file"),
             ([a.file, "--size", "400by300"], "WIDTHxHEIGHT"),
             ([a.file, "--times", "soon"], "list of times")):
         rc, log = run(a.tool, args + ["--outdir", bad], env)
