@@ -189,7 +189,7 @@ static void test_defaults(void **state)
     assert_int_equal(s.n[0], 64);
     assert_int_equal(s.n[2], 64);
     near(s.spacing, 10);
-    assert_string_equal(s.dir, "./output");
+    assert_string_equal(s.dir, "output"); /* ./output, stored tidied */
     assert_int_equal(s.fields_mask, (1u << TF_NFIELDS) - 1);
     assert_true(isinf(s.exercise.end));
     near(s.p.D_C, 15000);
@@ -339,6 +339,32 @@ static void test_set_wins(void **state)
     load_bad(file, unknown, 1, "did you mean [exercise] intensity?");
 }
 
+/* Paths are stored in one spelling (a restart's `--output o/` is the checkpoint's `o`), and a
+ * --set path that a scenario file could not hold is refused; [ run ] is [run]; nothing may
+ * follow a section header but a comment. */
+static void test_paths_and_headers(void **state)
+{
+    (void)state;
+    const char *spell[][2] = {{"a//b/./c/", "a/b/c"}, {"./", "."}, {".", "."}, {"/", "/"},
+                              {"/tmp//x/", "/tmp/x"}, {"../up/.", "../up"}, {"o", "o"}};
+    for (size_t i = 0; i < sizeof spell / sizeof spell[0]; ++i) {
+        char set[64];
+        snprintf(set, sizeof set, "output.dir=%s", spell[i][0]);
+        const char *sets[] = {set};
+        tf_scenario s;
+        load_ok(&s, "[run]\nduration = 1 h\n", sets, 1);
+        assert_string_equal(s.dir, spell[i][1]);
+    }
+    const char *hash[] = {"output.dir=./a #b"};
+    load_bad("[run]\n", hash, 1, "'#' after a blank starts a comment in a scenario file");
+    tf_scenario s;
+    load_ok(&s, "[ run ]\nduration = 2 h\n[grid]   # the grid\nn = 8\n", NULL, 0);
+    near(s.duration, 120);
+    assert_int_equal(s.n[1], 8);
+    load_bad("[run] duration = 5 d\n", NULL, 0,
+             "test_scenario_tmp.ini:1: 'duration = 5 d' after the section header [run]");
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -441,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_set_wins),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_paths_and_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
