@@ -100,6 +100,18 @@ expect 2 "not a TumorField checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" -
 head -c 4096 /dev/urandom > "$work/garbage.chk.nc"
 expect 2 "cannot read checkpoint|not a TumorField checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/r" --restart "$work/garbage.chk.nc"
 
+# 4b. a checkpoint whose values no run saves (a negative cortisol; a variable never written
+#     holds the fill value): refused, naming the variable and the cell, nothing overwritten
+if /usr/bin/python3 -c 'import netCDF4' 2>/dev/null; then
+  cp "$work/full/tiny.chk.nc" "$work/bad_value.chk.nc"
+  /usr/bin/python3 -c 'import netCDF4, sys
+with netCDF4.Dataset(sys.argv[1], "a") as d: d["cortisol"][3, 2, 1] = -1.0' "$work/bad_value.chk.nc"
+  expect 2 "variable 'cortisol' holds -1 at cell \(i,j,k\) = \(1, 2, 3\)" -- "$tf" run "$here/tiny.ini" \
+    "${q[@]}" "${big[@]}" --set run.duration=3d --output "$work/full" --restart "$work/bad_value.chk.nc"
+else
+  echo "note: no python3 netCDF4: the bad-value checkpoint case is skipped"
+fi
+
 # 5. the same output directory spelled another way ('dir/', './dir') is the same directory
 "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --output "$work/full/" \
   --restart "$work/full/tiny.chk.nc" && echo "ok: restart with --output DIR/" ||
