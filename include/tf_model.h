@@ -47,16 +47,20 @@ TF_HD void tf_reaction_rates(const tf_coeffs *c, const tf_real u[TF_NFIELDS], tf
     const tf_real phi = one / ((one + cc * cc) * (one + S * c->inv_K_S));
     /* The two saturations of P and the two of C take one division per pair:
      * x/(x+K1) = x (x+K2) / ((x+K1)(x+K2)). Divisions dominate the cost of a voxel on the CPU
-     * and the GPU; the product stays in range for every K and level the parameter bounds allow
-     * (at most about 1e18, at least 1e-24). */
-    const tf_real dP1 = P + c->K_P, dP2 = P + c->K_PS;
+     * and the GPU. The levels enter capped at 1e18 (the quotients are then 1 to float precision
+     * for every K the parameter bounds allow, K <= 1e9), so the products stay between 1e-24 and
+     * 1e37 however high a level climbs: without the cap, (C + K)^2 overflows float above
+     * C = 1.8e19 and the quotient becomes inf * 0 = NaN. */
+    const tf_real cap = (tf_real)1e18;
+    const tf_real Ps = P < cap ? P : cap, Cs = C < cap ? C : cap;
+    const tf_real dP1 = Ps + c->K_P, dP2 = Ps + c->K_PS;
     const tf_real rP = one / (dP1 * dP2);
-    const tf_real p_sat = P * dP2 * rP;    /* P / (P + K_P) */
-    const tf_real p_sup = P * dP1 * rP;    /* P / (P + K_PS) */
-    const tf_real dC1 = C + c->K_CD, dC2 = C + c->K_GC;
+    const tf_real p_sat = Ps * dP2 * rP;   /* P / (P + K_P) */
+    const tf_real p_sup = Ps * dP1 * rP;   /* P / (P + K_PS) */
+    const tf_real dC1 = Cs + c->K_CD, dC2 = Cs + c->K_GC;
     const tf_real rC = one / (dC1 * dC2);
-    const tf_real c_apo = C * dC2 * rC;    /* C / (C + K_CD) */
-    const tf_real c_gc = C * dC1 * rC;     /* C / (C + K_GC) */
+    const tf_real c_apo = Cs * dC2 * rC;   /* C / (C + K_CD) */
+    const tf_real c_gc = Cs * dC1 * rC;    /* C / (C + K_GC) */
 
     /* T: logistic growth r g T (1 - T), split so that T stays in [0, 1]. */
     const tf_real growth = c->r_T * (one + c->beta_P * p_sat);
@@ -95,7 +99,9 @@ TF_HD void tf_react_voxel(const tf_coeffs *c, tf_real u[TF_NFIELDS], tf_real v, 
         d[f] = one + dt * loss[f];
     const tf_real rES = one / (d[TF_EFFECTOR] * d[TF_SUPPRESSOR]);
     const tf_real rPA = one / (d[TF_PRO] * d[TF_ANTI]);
-    u[TF_TUMOR] = (u[TF_TUMOR] + dt * prod[TF_TUMOR]) / d[TF_TUMOR];
+    /* T <= 1 also when diffusion's rounding left it a few ulp above (a NaN stays a NaN). */
+    const tf_real t_new = (u[TF_TUMOR] + dt * prod[TF_TUMOR]) / d[TF_TUMOR];
+    u[TF_TUMOR] = t_new > one ? one : t_new;
     u[TF_EFFECTOR] = (u[TF_EFFECTOR] + dt * prod[TF_EFFECTOR]) * d[TF_SUPPRESSOR] * rES;
     u[TF_SUPPRESSOR] = (u[TF_SUPPRESSOR] + dt * prod[TF_SUPPRESSOR]) * d[TF_EFFECTOR] * rES;
     u[TF_PRO] = (u[TF_PRO] + dt * prod[TF_PRO]) * d[TF_ANTI] * rPA;
@@ -120,6 +126,8 @@ TF_HD void tf_explicit_voxel(const tf_coeffs *c, const tf_real u[TF_NFIELDS],
     tf_reaction_rates(c, u, v, prod, loss);
     for (int f = 0; f < TF_NFIELDS; ++f)
         out[f] = u[f] + dt * (dif[f] * lap[f] + prod[f] - loss[f] * u[f]);
+    if (out[TF_TUMOR] > (tf_real)1) /* a volume fraction (a NaN stays a NaN) */
+        out[TF_TUMOR] = (tf_real)1;
 }
 
 /* Factors of one backward-Euler diffusion line solve along a direction of n cells:

@@ -12,7 +12,12 @@
  *   well_mixed   uniform fields on a 4^3 grid, the whole six-field model with default parameters,
  *                a depressed patient (D0 = 0.8) exercising daily at 90% VO2max, against RK4 of the
  *                equations of docs/model.md written out below (not tf_reaction_rates), over 3
- *                days: error first order in dt and below a stated tolerance. */
+ *                days: error first order in dt and below a stated tolerance.
+ *   bounds       the voxel functions at the edges: cortisol and pro-cytokine levels near the
+ *                float range keep every loss rate finite and the saturations at 1 (the paired
+ *                divisions once overflowed to NaN above 1.8e19), and the updates give no NaN; a
+ *                tumor fraction a few ulp above 1 (diffusion's rounding) comes back to 1 in both
+ *                updates, and a NaN stays a NaN. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -343,6 +348,45 @@ static void well_mixed(void **st)
     }
 }
 
+static void bounds(void **st)
+{
+    (void)st;
+    tf_params p;
+    tf_params_default(&p);
+    const tf_derived q = tt_derived(250.0, 2.0, 1.0);
+    const tf_coeffs c = tf_coeffs_make(&p, &q);
+    const tf_real big = (tf_real)(TT_IS_DOUBLE ? 1e300 : 1e38);
+    const tf_real u0[TF_NFIELDS] = {(tf_real)0.5, (tf_real)0.3, (tf_real)0.2, big, 20, big};
+    tf_real prod[TF_NFIELDS], loss[TF_NFIELDS];
+    tf_reaction_rates(&c, u0, (tf_real)0.5, prod, loss);
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        assert_true(isfinite((double)loss[f]));
+    /* C / (C + K_CD) = 1: the effector loss is mu_E + k_ex T + mu_CE, as at saturation. */
+    const double e_loss = p.mu_E + p.k_ex * 0.5 + p.mu_CE;
+    assert_true(fabs((double)loss[TF_EFFECTOR] - e_loss) <= 8 * TT_EPS * e_loss);
+    tf_real u[TF_NFIELDS];
+    memcpy(u, u0, sizeof u);
+    tf_react_voxel(&c, u, (tf_real)0.5, 1);
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        assert_false(isnan((double)u[f]));
+
+    /* T a few ulp above 1, everything else quiet: back to exactly 1 in both updates. */
+    const tf_params off = tt_params_off();
+    const tf_coeffs c0 = tf_coeffs_make(&off, &q);
+    const tf_real above = (tf_real)1 + 4 * (tf_real)TF_REAL_EPS;
+    tf_real w[TF_NFIELDS] = {above, 0, 0, 0, 0, 0};
+    tf_react_voxel(&c0, w, 0, 1);
+    assert_true(w[TF_TUMOR] == (tf_real)1);
+    const tf_real zero[TF_NFIELDS] = {0, 0, 0, 0, 0, 0};
+    const tf_real v6[TF_NFIELDS] = {above, 0, 0, 0, 0, 0};
+    tf_real out[TF_NFIELDS];
+    tf_explicit_voxel(&c0, v6, zero, zero, 0, 1, out);
+    assert_true(out[TF_TUMOR] == (tf_real)1);
+    tf_real n6[TF_NFIELDS] = {(tf_real)NAN, 0, 0, 0, 0, 0};
+    tf_react_voxel(&c0, n6, 0, 1);
+    assert_true(isnan((double)n6[TF_TUMOR]));
+}
+
 int main(int argc, char **argv)
 {
     /* Tiny grids and many steps: one thread (tt_threads_set). */
@@ -354,6 +398,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(relaxation),
         cmocka_unit_test(fisher_kpp),
         cmocka_unit_test(well_mixed),
+        cmocka_unit_test(bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,7 +86,7 @@ static tf_bcs make_bcs(kind_case kc)
 {
     tf_bcs b = tt_bcs_all(TF_BC_NOFLUX);
     for (int q = 0; q < TF_NFACES; ++q) {
-        tf_bc *w = &b.bc[TF_TUMOR][q];
+        tf_bc *w = &b.bc[TF_CORTISOL][q];
         switch (kc) {
         case K_NOFLUX: w->kind = TF_BC_NOFLUX; break;
         case K_DIRICHLET: w->kind = TF_BC_DIRICHLET; break;
@@ -117,18 +117,18 @@ static double line_case(const int n[3], kind_case kc, double *scale)
         seed ^= seed << 13;
         seed ^= seed >> 17;
         seed ^= seed << 5;
-        s.f[TF_TUMOR][p] = (tf_real)(0.5 + (seed % 1000) / 1000.0);
-        ref[p] = (double)s.f[TF_TUMOR][p];
+        s.f[TF_CORTISOL][p] = (tf_real)(0.5 + (seed % 1000) / 1000.0);
+        ref[p] = (double)s.f[TF_CORTISOL][p];
     }
     tf_params p = tt_params_off();
-    p.D_T = D;
+    p.D_C = D; /* cortisol: a field without bounds (the tumor fraction is capped at 1) */
     const tf_bcs b = make_bcs(kc);
     const tf_derived q = tt_derived(0, 0, 0);
     const tf_coeffs c = tf_coeffs_make(&p, &q);
     tf_solver *sv = NULL;
     assert_int_equal(tt_solver(&sv, &s, &b, &p, TF_SCHEME_LOD, dt), TF_OK);
     assert_int_equal(tf_solver_step(sv, &c, &c), TF_OK);
-    assert_int_equal(tf_solver_get_state(sv, s.f, 1u << TF_TUMOR), TF_OK);
+    assert_int_equal(tf_solver_get_state(sv, s.f, 1u << TF_CORTISOL), TF_OK);
     tf_solver_destroy(sv);
 
     /* Reference: x lines, then y lines, then z lines. */
@@ -142,7 +142,7 @@ static double line_case(const int n[3], kind_case kc, double *scale)
                 idx[d2] = b2;
                 for (idx[d] = 0; idx[d] < n[d]; ++idx[d])
                     line[idx[d]] = ref[tf_at(g, idx[0], idx[1], idx[2])];
-                reference_line(n[d], r, &b.bc[TF_TUMOR][2 * d], &b.bc[TF_TUMOR][2 * d + 1],
+                reference_line(n[d], r, &b.bc[TF_CORTISOL][2 * d], &b.bc[TF_CORTISOL][2 * d + 1],
                                line);
                 for (idx[d] = 0; idx[d] < n[d]; ++idx[d])
                     ref[tf_at(g, idx[0], idx[1], idx[2])] = line[idx[d]];
@@ -153,7 +153,7 @@ static double line_case(const int n[3], kind_case kc, double *scale)
         for (int j = 0; j < n[1]; ++j)
             for (int i = 0; i < n[0]; ++i) {
                 const tf_index at = tf_at(g, i, j, k);
-                err = fmax(err, fabs(s.f[TF_TUMOR][at] - ref[at]));
+                err = fmax(err, fabs(s.f[TF_CORTISOL][at] - ref[at]));
                 mx = fmax(mx, fabs(ref[at]));
             }
     free(ref);
