@@ -216,7 +216,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     const tf_derived q = tf_drivers_derive(&drv, &p, &sched, 0.5, 500.0);
     const tf_coeffs co = tf_coeffs_make(&p, &q);
 
-    const double dt = o->scheme == TF_SCHEME_EXPLICIT ? 0.9 * tf_explicit_dt_limit(&p, g.h) : 1.0;
+    const double dt = o->scheme == TF_SCHEME_EXPLICIT ? 0.9 * tf_explicit_dt_limit(&p, g.h, NULL) : 1.0;
     TF_TRY(tf_par_agree(par, tf_solver_create_par(sp, o->backend, &g, par, &bcs, &p, o->scheme,
                                                   dt)));
     tf_solver *s = *sp;

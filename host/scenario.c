@@ -1090,13 +1090,14 @@ tf_status tf_scenario_validate(const tf_scenario *s)
         return TF_ERROR(TF_ERR_USAGE, "[run] duration / dt = %.3g steps, above the limit of %.0e",
                         s->duration / s->dt, TF_STEPS_MAX);
     if (s->scheme == TF_SCHEME_EXPLICIT) {
-        const double lim = tf_explicit_dt_limit(&s->p, s->spacing);
+        int f = 0;
+        const double lim = tf_explicit_dt_limit(&s->p, s->spacing, &f);
         if (s->dt > lim)
             return TF_ERROR(TF_ERR_USAGE,
                             "[run] dt = %g min with scheme = explicit is above the stability "
-                            "limit h^2/(6 D_max) = %.4g min (spacing %g um, D_max from [model]); "
-                            "use dt <= %.4g min or scheme = lod",
-                            s->dt, lim, s->spacing, lim);
+                            "limit 1/(6 D/h^2 + loss) = %.4g min of %s (spacing %g um, D and "
+                            "the loss rates from [model]); use dt <= %.4g min or scheme = lod",
+                            s->dt, lim, tf_field_name[f], s->spacing, lim);
     }
     if (s->interval < s->dt)
         return TF_ERROR(TF_ERR_USAGE, "[output] interval = %g min is shorter than [run] dt = %g min",

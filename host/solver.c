@@ -31,13 +31,30 @@ double tf_wtime(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-double tf_explicit_dt_limit(const tf_params *p, double h)
+double tf_explicit_dt_limit(const tf_params *p, double h, int *field)
 {
     const double D[TF_NFIELDS] = {p->D_T, p->D_E, p->D_S, p->D_P, p->D_A, p->D_C};
-    double dmax = 0.0;
-    for (int f = 0; f < TF_NFIELDS; ++f)
-        dmax = fmax(dmax, D[f]);
-    return dmax > 0.0 ? h * h / (6.0 * dmax) : INFINITY;
+    /* The largest loss rate of each field's reaction for states in range (T, v and every
+     * saturation at most 1, depression in [0, 1]); the tumor's killing k_kill Phi E grows with
+     * E, which has no bound, and is left out. */
+    const double loss[TF_NFIELDS] = {
+        p->r_T * (1.0 + p->beta_P),              /* T: g T */
+        p->mu_E + p->k_ex + p->mu_CE,            /* E */
+        p->mu_S,                                 /* S */
+        p->mu_P + p->gamma_C,                    /* P: gamma_eff <= gamma_C */
+        p->lambda_A + p->mu_A,                   /* A */
+        p->lambda_C + p->mu_C,                   /* C */
+    };
+    double lim = INFINITY;
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        const double rate = 6.0 * D[f] / (h * h) + loss[f];
+        if (rate > 0.0 && 1.0 / rate < lim) {
+            lim = 1.0 / rate;
+            if (field)
+                *field = f;
+        }
+    }
+    return lim;
 }
 
 static tf_status validate_bcs(const tf_bcs *b)
@@ -189,13 +206,14 @@ tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_g
         return TF_ERROR(TF_ERR_INTERNAL, "a block of a grid needs its decomposition");
     const int nproc = par ? par->size : 1;
     if (scheme == TF_SCHEME_EXPLICIT) {
-        const double lim = tf_explicit_dt_limit(p, g->h);
+        int f = 0;
+        const double lim = tf_explicit_dt_limit(p, g->h, &f);
         if (dt > lim)
             return TF_ERROR(TF_ERR_USAGE,
                             "explicit scheme: dt = %g min is above the stability limit "
-                            "h^2/(6 D_max) = %g min for spacing %g um; use a smaller "
-                            "run.dt or run.scheme = lod",
-                            dt, lim, g->h);
+                            "1/(6 D/h^2 + loss) = %g min of field '%s' for spacing %g um; use a "
+                            "smaller run.dt or run.scheme = lod",
+                            dt, lim, tf_field_name[f], g->h);
     }
     TF_TRY(tf_backend_choose(kind, nproc, &kind));
     const tf_backend_ops *ops = &tf_cpu_backend;

@@ -60,8 +60,11 @@ typedef struct tf_solver tf_solver;
 extern "C" {
 #endif
 
-/* Stable explicit dt limit h^2 / (6 D_max) in minutes (infinite when every D is zero). */
-double tf_explicit_dt_limit(const tf_params *p, double h);
+/* The explicit scheme's dt limit in minutes: min over the fields of 1 / (6 D/h^2 + loss), loss
+ * the largest reaction loss rate the parameters allow (docs/numerics.md); below it every
+ * update keeps the fields non-negative and the diffusion stable. Infinite when every D and
+ * loss is zero. field (may be NULL): the field that sets it. */
+double tf_explicit_dt_limit(const tf_params *p, double h, int *field);
 
 /* The backend a run of nproc processes gets for `asked`: auto takes CUDA when a device is
  * present and the run is one process (the CUDA backend runs on one process in this version),

@@ -210,7 +210,7 @@ static double explicit_dt(void)
 {
     tf_params p;
     tf_params_default(&p);
-    return 0.9 * tf_explicit_dt_limit(&p, H);
+    return 0.9 * tf_explicit_dt_limit(&p, H, NULL);
 }
 
 static void explicit_agrees_with_cpu(void **state)

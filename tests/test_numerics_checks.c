@@ -1,8 +1,9 @@
 /* test_numerics_checks.c: the solver's refusals and state checks.
  *
- *   explicit_limit  the explicit scheme accepts dt at its limit h^2 / (6 D_max) and refuses
- *                   dt just above it with TF_ERR_USAGE and a message naming the limit; LOD
- *                   accepts any dt.
+ *   explicit_limit  the explicit scheme's limit is min over the fields of 1/(6 D/h^2 + loss)
+ *                   (loss: the largest reaction loss rate); it accepts dt at the limit and
+ *                   refuses dt just above it with TF_ERR_USAGE and a message naming the limit
+ *                   and the field; a loss rate alone sets one; LOD accepts any dt.
  *   check_state     a planted NaN, infinity or negative value gives TF_ERR_NUMERIC with the
  *                   right field, cell and value (the lowest field first, then the lowest
  *                   linear index); a clean state gives TF_OK.
@@ -22,9 +23,11 @@ static void explicit_limit(void **st)
     tt_state s;
     tt_state_init(&s, 4, 3, 2, 10.0);
     tf_params p;
-    tf_params_default(&p); /* D_max = D_C = 15000 um^2/min */
-    const double lim = tf_explicit_dt_limit(&p, 10.0);
-    assert_true(fabs(lim - 100.0 / (6.0 * 15000.0)) <= 1e-15);
+    tf_params_default(&p); /* D_max = D_C = 15000 um^2/min; C's loss lambda_C + mu_C */
+    int field = -1;
+    const double lim = tf_explicit_dt_limit(&p, 10.0, &field);
+    assert_true(fabs(lim - 1.0 / (6.0 * 15000.0 / 100.0 + p.lambda_C + p.mu_C)) <= 1e-15);
+    assert_int_equal(field, TF_CORTISOL);
     const tf_bcs b = tt_bcs_all(TF_BC_NOFLUX);
     tf_solver *sv = NULL;
 
@@ -37,7 +40,8 @@ static void explicit_limit(void **st)
     print_message("refusal: %s\n", msg);
     char lim_text[64];
     snprintf(lim_text, sizeof lim_text, "%g", lim);
-    assert_non_null(strstr(msg, "h^2/(6 D_max)"));
+    assert_non_null(strstr(msg, "1/(6 D/h^2 + loss)"));
+    assert_non_null(strstr(msg, "cortisol"));
     assert_non_null(strstr(msg, lim_text));
     assert_non_null(strstr(msg, "explicit"));
 
@@ -49,9 +53,13 @@ static void explicit_limit(void **st)
                      TF_OK);
     tf_solver_destroy(sv);
 
-    /* Without diffusion there is no limit. */
+    /* Without diffusion or loss there is no limit; a loss alone sets one. */
     tf_params off = tt_params_off();
-    assert_true(isinf(tf_explicit_dt_limit(&off, 10.0)));
+    assert_true(isinf(tf_explicit_dt_limit(&off, 10.0, NULL)));
+    tf_params decay = off;
+    decay.mu_S = 0.25;
+    assert_true(fabs(tf_explicit_dt_limit(&decay, 10.0, &field) - 4.0) <= 1e-15);
+    assert_int_equal(field, TF_SUPPRESSOR);
     assert_int_equal(tf_solver_create(&sv, TF_BACKEND_CPU, &s.g, &b, &off, TF_SCHEME_EXPLICIT, 5.0),
                      TF_OK);
     tf_solver_destroy(sv);

@@ -140,7 +140,7 @@ static void mass_check(tf_scheme scheme, const tf_bcs *b, const char *what)
     p.D_A = 100.0;
     p.D_C = 400.0;
     /* LOD: r up to D_C dt / h^2 = 100; explicit: 0.9 of the limit. */
-    const double dt = scheme == TF_SCHEME_LOD ? 1.0 : 0.9 * tf_explicit_dt_limit(&p, h);
+    const double dt = scheme == TF_SCHEME_LOD ? 1.0 : 0.9 * tf_explicit_dt_limit(&p, h, NULL);
     const tf_derived q = tt_derived(0, 0, 0);
     const tf_coeffs c = tf_coeffs_make(&p, &q);
     tf_solver *sv = NULL;

@@ -116,11 +116,12 @@ static void decay(void **st)
     cortisol_case("decay", 0.0, 0.01, 0.0, 0.0, 4.0);
 }
 
-/* Production and loss together: vessels v = 0.02, C_b = 400, lambda_C = 1, mu_C = 0.005. */
+/* Production and loss together: vessels v = 0.4, C_b = 400, lambda_C = 0.05 (exchange
+ * lambda_C v = 0.02 /min; the explicit dt limit assumes v up to 1), mu_C = 0.005. */
 static void relaxation(void **st)
 {
     (void)st;
-    cortisol_case("relaxation", 0.02, 0.005, 1.0, 400.0, 2.0);
+    cortisol_case("relaxation", 0.4, 0.005, 0.05, 400.0, 2.0);
 }
 
 /* ---- Fisher-KPP front --------------------------------------------------------------------- */

@@ -21,10 +21,11 @@ expect() {
 }
 q=(--quiet)
 
-# 1. numerical failure: explicit forward Euler with dt * mu_C = 10 drives cortisol negative.
+# 1. numerical failure: explicit forward Euler with a killing rate the dt limit does not bound
+#    (k_kill Phi E grows with E; rho_E = 100 recruits effectors fast) drives the tumor negative.
 expect 3 "numerical failure at step [0-9]+.*field '[a-z_]+' has the bad value.*last good state.*is saved in" -- \
   "$tf" run "$here/tiny.ini" "${q[@]}" --set run.scheme=explicit --set grid.spacing=100um \
-  --set run.dt=0.1min --set model.mu_C=100 --set run.duration=2h --set output.interval=30min \
+  --set run.dt=0.09min --set model.k_kill=100 --set model.rho_E=100 --set run.duration=2h --set output.interval=30min \
   --output "$work/blowup"
 [ -f "$work/blowup/tiny.chk.nc" ] || { echo "FAIL: no checkpoint after numerical failure"; fail=1; }
 grep -q '"status": *"numerical_failure"' "$work/blowup/tiny.summary.json" || { echo "FAIL: summary status"; fail=1; }

@@ -72,7 +72,7 @@ expect serial 2 "process grid 2x1x1 for a run of one process \(start it with mpi
 # last good state saved): reported once.
 expect 2 4 "cannot read checkpoint" - -- "${run[@]}" --restart missing.chk.nc
 expect 2 3 "numerical failure at step [0-9]+.*last good state.*is saved in" - -- "${run[@]}" \
-  --set run.scheme=explicit --set grid.spacing=100um --set run.dt=0.1min --set model.mu_C=100 \
+  --set run.scheme=explicit --set grid.spacing=100um --set run.dt=0.09min --set model.k_kill=100 --set model.rho_E=100 \
   --set run.duration=2h --set output.interval=30min
 [ -f out/tiny.chk.nc ] || note_fail "no checkpoint after the numerical failure on 2 ranks"
 grep -q '"status": *"numerical_failure"' out/tiny.summary.json 2>/dev/null ||

@@ -18,8 +18,9 @@ common=(--set "grid.n=15 11 9" --set run.scheme="$scheme" --quiet
 # and a row, which a restart keeps (docs/output.md), so a part ending off the cadence would
 # leave one record more than the uninterrupted run.
 if [ "$scheme" = explicit ]; then
-  # explicit limit 0.11 min at 100 um; session 01:00-02:30, stopped at 01:40
-  common+=(--set grid.spacing=100um --set tumor.radius=250um --set run.dt=0.1min
+  # explicit limit 0.0999 min at 100 um; 0.05 min puts 100 min on the cadences; session
+  # 01:00-02:30, stopped at 01:40
+  common+=(--set grid.spacing=100um --set tumor.radius=250um --set run.dt=0.05min
            --set exercise.time_of_day=01:00 --set output.interval=50min
            --set output.timeseries_interval=20min)
   half=100min full=3h
