@@ -53,7 +53,10 @@ void tf_drivers_advance(tf_drivers *d, const tf_params *p, const tf_schedule *s,
 {
     if (dt <= 0.0)
         return;
-    const int nsub = (int)ceil(dt / 0.25);
+    /* RK4 sub-steps of at most 0.25 min and half the shortest time constant (the relaxations
+     * are stable for h / tau up to 2.78; the bounds keep tau >= 0.01 min). */
+    const double hmax = fmin(0.25, 0.5 * fmin(p->tau_x, fmin(p->tau_z, p->tau_L)));
+    const int nsub = (int)ceil(dt / hmax);
     const double h = dt / nsub;
     double y[3] = {d->x, d->z, d->L};
     for (int i = 0; i < nsub; ++i) {

@@ -7,7 +7,8 @@
  *                continuous exercise; z stays 0 below I_hi and settles at
  *                k_z tau_z (I - I_hi)/(1 - I_hi) above it. Tolerance 1e-7 relative: RK4 on
  *                0.25 min sub-steps has a global error near t/tau (h/tau)^4 / 120 <= 1e-8 for
- *                the shortest time constant, tau_x = 10 min.
+ *                the shortest default time constant, tau_x = 10 min; with the shortest the
+ *                bounds allow (0.01 min) the sub-steps are tau/2 and x, z, L settle.
  *   derive       B, O, D, C_b, M_E, A_b at hand-picked driver states, written out from the
  *                formulas, and tf_coeffs_make's folding of them. */
 #include <setjmp.h>
@@ -138,6 +139,22 @@ static void drivers_x_and_L(void **st)
     tf_drivers r = {0.5, 0.0, 0.0};
     tf_drivers_advance(&r, &p, &none, 0.0, 25.0);
     close_rel(r.x, 0.5 * exp(-25.0 / tx), 1e-7, "x decay");
+
+    /* The shortest time constants the bounds allow (0.01 min): the sub-steps shrink with them
+     * (0.25 min sub-steps made RK4 blow up below tau = 0.09 min), and x, z and L still follow
+     * their relaxations, at every dt up to a day. */
+    tf_params fast = p;
+    fast.tau_x = fast.tau_z = fast.tau_L = 0.01;
+    const tf_schedule hard = continuous(0.9);
+    const double dts[] = {0.5, 60.0, DAY};
+    for (size_t i = 0; i < sizeof dts / sizeof dts[0]; ++i) {
+        tf_drivers q = {0, 0, 0};
+        tf_drivers_advance(&q, &fast, &hard, 0.0, dts[i]);
+        close_rel(q.x, 0.9, 1e-7, "x with tau_x = 0.01 min");
+        close_rel(q.z, fast.k_z * fast.tau_z * (0.9 - fast.I_hi) / (1.0 - fast.I_hi), 1e-6,
+                  "z with tau_z = 0.01 min");
+        close_rel(q.L, w * 0.9, 1e-6, "L with tau_L = 0.01 min");
+    }
 }
 
 static void drivers_z(void **st)
