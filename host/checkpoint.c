@@ -269,11 +269,10 @@ static tf_status read_state(int nc, const char *path, const tf_grid *g,
             return TF_ERROR(TF_ERR_USAGE, "checkpoint '%s': variable '%s' missing or not %s",
                             path, name, TF_REAL_NAME);
         TF_NC(tf_nc_get_vara(nc, id, start, count, buf), path);
-        /* Values no run saves: not finite, negative, a tumor or vessel fraction above 1 (with
-         * room for rounding), or the fill value of a variable never written (9.97e36). */
-        const double hi = v == TF_TUMOR || v == TF_NFIELDS ? 1.0 + 1e-5 : 1e30;
+        /* Values no run saves: not finite, negative, or the fill value of a variable never
+         * written (9.97e36). */
         for (size_t q = 0; q < (size_t)g->ncells; ++q)
-            if (!(buf[q] >= 0 && buf[q] <= hi)) {
+            if (!(buf[q] >= 0 && buf[q] <= (tf_real)1e30)) {
                 const size_t nx = count[2], ny = count[1];
                 return TF_ERROR(TF_ERR_USAGE,
                                 "checkpoint '%s': variable '%s' holds %g at cell (i,j,k) = "
