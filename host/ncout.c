@@ -356,6 +356,10 @@ static tf_status define_vars(tf_ncout *o, const tf_scenario *s, const char *effe
                     path));
     TF_TRY(put_text(nc, NC_GLOBAL, "tumorfield_version", TF_VERSION_STRING, path));
     TF_TRY(put_text(nc, NC_GLOBAL, "tumorfield_precision", TF_REAL_NAME, path));
+    /* How many processes made the file: a file one process made cannot be continued by
+     * several (check_layout). */
+    const int nproc = is_parallel(&o->par) ? o->par.size : 1;
+    TF_NC(nc_put_att_int(nc, NC_GLOBAL, "tumorfield_processes", NC_INT, 1, &nproc), path);
     TF_TRY(put_text(nc, NC_GLOBAL, "scenario", effective ? effective : "", path));
 
     /* Dimensions and coordinates; the dimension order of every variable is (time, z, y, x). */
@@ -521,6 +525,19 @@ static tf_status check_layout(tf_ncout *o)
     TF_NC(nc_inq_format(nc, &format), path);
     if (format != NC_FORMAT_NETCDF4)
         return TF_ERROR(TF_ERR_USAGE, "'%s' is not a netCDF-4 file written by TumorField", path);
+    /* One process lays out a variable's storage as it writes it; parallel HDF5 needs it laid
+     * out when the variable is defined, and hangs or fails writing to such a file. */
+    int made_by = 1;
+    if (nc_get_att_int(nc, NC_GLOBAL, "tumorfield_processes", &made_by) != NC_NOERR)
+        made_by = 1;
+    if (is_parallel(&o->par) && made_by <= 1)
+        return TF_ERROR(TF_ERR_USAGE,
+                        "'%s' was written by one process, and several processes cannot add "
+                        "records to it (parallel netCDF-4 needs the storage of its variables "
+                        "laid out when they are defined): continue this run on one process; "
+                        "its checkpoint restarts on any number, its NetCDF file only on one or "
+                        "on several if several made it",
+                        path);
 
     static const char *const dname[4] = {"time", "z", "y", "x"};
     const size_t want[4] = {0, (size_t)g->gn[2], (size_t)g->gn[1], (size_t)g->gn[0]};

@@ -68,6 +68,12 @@ expect 4 2 "model.D_C" nowrite -- "${run[@]}" --set model.D_C=-1
 # Without mpirun: one process.
 expect serial 2 "process grid 2x1x1 for a run of one process \(start it with mpirun -n N\)" \
   nowrite -- "${run[@]}" --procs 2x1x1
+# A NetCDF file made by one process cannot take records from several (parallel HDF5 would hang
+# or fail writing): refused at once; the checkpoint alone would restart on any number.
+"$tf" run "$ini" --quiet --set run.duration=2h --output serial_made ||
+  note_fail "the one-process run for the restart case"
+expect 2 2 "'serial_made/tiny.nc' was written by one process" - -- run "$ini" --quiet \
+  --set run.duration=4h --output serial_made --restart serial_made/tiny.chk.nc
 # Failures while running: a missing checkpoint (exit 4) and a numerical blow-up (exit 3, the
 # last good state saved): reported once.
 expect 2 4 "cannot read checkpoint" - -- "${run[@]}" --restart missing.chk.nc

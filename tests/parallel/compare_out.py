@@ -5,7 +5,8 @@ them on several MPI ranks (or restarted), must be the same run.
 - NAME.nc and NAME.chk.nc: every field of every record, the vessel map and the coordinates are
   compared bit for bit with tests/tools/ncdiff.py; both files hold the same variables; global
   attributes are equal (the checkpoint's step, time and systemic drivers exactly), except the
-  .nc's `history` (a date) and, with --restarted, its `scenario` (the first part's duration).
+  .nc's `history` (a date), `tumorfield_processes` (how many processes made it) and, with
+  --restarted, its `scenario` (the first part's duration).
   The runs must use the same output.dir text (the scenario records it).
 - NAME.timeseries.csv: same header and rows; time and systemic driver columns (computed alike on
   every rank) identical text. The diagnostics are sums over cells, added in another order on
@@ -132,7 +133,8 @@ def main():
     path = lambda d, suffix: os.path.join(d, o.name + suffix)
     errs = []
     e, names = attrs_and_vars(path(o.a, ".nc"), path(o.b, ".nc"),
-                              {"history", "scenario"} if o.restarted else {"history"})
+                              {"history", "tumorfield_processes", "scenario"} if o.restarted
+                              else {"history", "tumorfield_processes"})
     errs += e
     errs += ncdiff(path(o.a, ".nc"), path(o.b, ".nc"), names)
     e, names = attrs_and_vars(path(o.a, ".chk.nc"), path(o.b, ".chk.nc"), set())
