@@ -276,10 +276,15 @@ static tf_status generate_vessels(const tf_scenario *s, const tf_grid *g, const 
     ss.len_max = fmax(VESSEL_LEN_MAX * r, 6.0 * h);
     ss.reach = r + 0.5 * h;
 
-    /* Cells of one segment without overlap; give up after far more segments than that needs. */
-    const double seg_cells = fmax(3.14159265358979 * r * r * 0.5 * (ss.len_min + ss.len_max) /
-                                      (h * h * h),
-                                  1e-3);
+    /* Cells of one segment without overlap: its length times the cross-section of the painted
+     * profile clamp(0.5 + (r - d)/h, 0, 1) (1 out to d = r - h/2, then falling to 0 at
+     * r + h/2), which is pi r^2 when r >> h but pi h^2/24 when r << h: with pi r^2 alone the
+     * batches overshot the fraction by 2-8x on grids coarser than the vessels. Give up after
+     * far more segments than that needs. */
+    const double a = fmax(0.0, r - 0.5 * h), b = r + 0.5 * h;
+    const double section = 2.0 * 3.14159265358979 *
+                           (0.5 * a * a + (0.5 * b * (b * b - a * a) - (b * b * b - a * a * a) / 3.0) / h);
+    const double seg_cells = fmax(section * 0.5 * (ss.len_min + ss.len_max) / (h * h * h), 1e-3);
     const double max_segments = 100.0 * target / (seg_cells * VESSEL_UNIT) + 10000.0;
 
     segment *batch = malloc(VESSEL_BATCH_MAX * sizeof *batch);
