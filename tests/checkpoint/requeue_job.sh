@@ -7,6 +7,7 @@
 set -uo pipefail
 tf=$1 work=$2
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 job=$here/../../jobs/requeue.sbatch
 py=/usr/bin/python3
 "$py" -c 'import netCDF4' 2>/dev/null || py=python3
@@ -19,11 +20,7 @@ unset SLURM_JOB_ID
 
 bash "$job" "$here/tiny.ini" "${args[@]}" > first.log 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-  rows=$(wc -l < "$OUTDIR/tiny.timeseries.csv" 2>/dev/null || echo 0)
-  [ "$rows" -ge 4 ] && break
-  sleep 0.05
-done
+wait_rows "$OUTDIR/tiny.timeseries.csv" 4
 kill -s USR1 "$pid"
 wait "$pid"; rc=$?
 [ "$rc" -eq 75 ] || { echo "FAIL: first start: exit $rc, expected 75"; cat first.log; exit 1; }

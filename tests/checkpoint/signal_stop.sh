@@ -5,6 +5,7 @@
 set -uo pipefail
 tf=$1 sig=$2 work=$3
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 # Debian's python3 has netCDF4; elsewhere (the GPU machine) ncdiff.py falls back to h5py.
 py=/usr/bin/python3
 "$py" -c 'import netCDF4' 2>/dev/null || py=python3
@@ -15,11 +16,7 @@ args=(--set grid.n=32 --set grid.spacing=15um --set run.duration=4d --set run.dt
 
 "$tf" run "$here/tiny.ini" "${args[@]}" --output "$work/stop" &
 pid=$!
-for _ in $(seq 1 600); do
-  rows=$(wc -l < "$work/stop/tiny.timeseries.csv" 2>/dev/null || echo 0)
-  [ "$rows" -ge 4 ] && break
-  sleep 0.05
-done
+wait_rows "$work/stop/tiny.timeseries.csv" 4
 kill -s "$sig" "$pid"
 wait "$pid"; rc=$?
 if [ "$rc" -ne 75 ]; then echo "expected exit 75 after SIG$sig, got $rc"; exit 1; fi
