@@ -588,6 +588,8 @@ static int run_command(int argc, char **argv)
         return exit_code(st);
     if (st == TF_ERR_INTERNAL)
         fprintf(stderr, "tumorfield: error: %s [%s]\n", tf_error_message(), tf_error_where());
+    else if (st == TF_ERR_STOPPED) /* a planned stop with its checkpoint, not a failure */
+        fprintf(stderr, "tumorfield: %s\n", tf_error_message());
     else
         fprintf(stderr, "tumorfield: error: %s\n", tf_error_message());
     if (cmdline_error)

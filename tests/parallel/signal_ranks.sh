@@ -43,7 +43,7 @@ sed 's/^/    /' stderr.txt
 [ "$rc" -eq 75 ] || note_fail "mpirun exit $rc after SIG$sig to $target, expected 75"
 [ -f out/tiny.chk.nc ] || note_fail "no checkpoint"
 grep -q '"status": *"stopped"' out/tiny.summary.json || note_fail "summary not 'stopped'"
-nmsg=$(grep -c "tumorfield: error: .*stopped by signal" stderr.txt)
+nmsg=$(grep -c "^tumorfield: .*stopped by signal" stderr.txt)
 [ "$nmsg" -eq 1 ] || note_fail "the stop message is printed $nmsg times, expected once"
 steps=$(sed -n 's/^ *"steps": *\([0-9]*\),$/\1/p' out/tiny.summary.json)
 [ -n "$steps" ] && [ "$steps" -lt 5760 ] ||
