@@ -200,7 +200,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     tf_grid g;
     int dims[3];
     const int nproc = tf_par_world_size();
-    const tf_par world = {.rank = tf_par_world_rank(), .size = nproc};
+    const tf_par world = tf_par_world();
     TF_TRY(tf_par_agree(&world, tf_par_choose_dims(nproc, o->procs, dims)));
     TF_TRY(tf_par_agree(&world, tf_grid_init(&g, n * dims[0], n * dims[1], n * dims[2], 10.0)));
     const int no_wrap[3] = {0, 0, 0};
@@ -432,7 +432,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
 tf_status tf_bench(const tf_bench_options *o)
 {
     /* Every rank sees the same bad option: agreed, so that rank 0 alone reports it. */
-    const tf_par world = {.rank = tf_par_world_rank(), .size = tf_par_world_size()};
+    const tf_par world = tf_par_world();
     if (o->n < 3)
         return tf_par_agree(&world, TF_ERROR(TF_ERR_USAGE, "bench: --grid %lld: need at least 3 "
                                                            "cells per direction", (long long)o->n));

@@ -418,12 +418,20 @@ static tf_status read_field(int ncid, const char *path, const char *name, const 
     return status;
 }
 
+/* Open the input file of scenario key `key` (vessels.file, initial.file) read-only. */
+static tf_status open_input(const char *path, const char *key, int *ncid)
+{
+    const int rc = nc_open(path, NC_NOWRITE, ncid);
+    return rc == NC_NOERR
+               ? TF_OK
+               : TF_ERROR(TF_ERR_IO, "cannot open %s '%s': %s", key, path, nc_strerror(rc));
+}
+
 static tf_status read_fields_file(const char *path, const tf_grid *g,
                                   tf_real *const f[TF_NFIELDS])
 {
-    int ncid, rc = nc_open(path, NC_NOWRITE, &ncid);
-    if (rc != NC_NOERR)
-        return TF_ERROR(TF_ERR_IO, "cannot open initial.file '%s': %s", path, nc_strerror(rc));
+    int ncid;
+    TF_TRY(open_input(path, "initial.file", &ncid));
     tf_status st = TF_OK;
     for (int q = 0; q < TF_NFIELDS && st == TF_OK; ++q)
         st = read_field(ncid, path, tf_field_name[q], g, f[q], 1, 0.0,
@@ -439,10 +447,7 @@ tf_status tf_initial_check_files(const tf_scenario *s)
     int ncid, varid, has_time;
     size_t len[4];
     if (s->vessel_file[0]) {
-        const int rc = nc_open(s->vessel_file, NC_NOWRITE, &ncid);
-        if (rc != NC_NOERR)
-            return TF_ERROR(TF_ERR_IO, "cannot open vessels.file '%s': %s", s->vessel_file,
-                            nc_strerror(rc));
+        TF_TRY(open_input(s->vessel_file, "vessels.file", &ncid));
         const tf_status st = field_shape(ncid, s->vessel_file,
                                          s->vessel_variable[0] ? s->vessel_variable : "vessel",
                                          &g, 0, &varid, &has_time, len);
@@ -450,10 +455,7 @@ tf_status tf_initial_check_files(const tf_scenario *s)
         TF_TRY(st);
     }
     if (s->initial_file[0]) {
-        const int rc = nc_open(s->initial_file, NC_NOWRITE, &ncid);
-        if (rc != NC_NOERR)
-            return TF_ERROR(TF_ERR_IO, "cannot open initial.file '%s': %s", s->initial_file,
-                            nc_strerror(rc));
+        TF_TRY(open_input(s->initial_file, "initial.file", &ncid));
         tf_status st = TF_OK;
         for (int q = 0; q < TF_NFIELDS && st == TF_OK; ++q)
             st = field_shape(ncid, s->initial_file, tf_field_name[q], &g, 1, &varid, &has_time,
@@ -467,10 +469,8 @@ tf_status tf_initial_check_files(const tf_scenario *s)
 static tf_status read_vessel_file(const tf_scenario *s, const tf_grid *g, tf_real *v)
 {
     const char *name = s->vessel_variable[0] ? s->vessel_variable : "vessel";
-    int ncid, rc = nc_open(s->vessel_file, NC_NOWRITE, &ncid);
-    if (rc != NC_NOERR)
-        return TF_ERROR(TF_ERR_IO, "cannot open vessels.file '%s': %s", s->vessel_file,
-                        nc_strerror(rc));
+    int ncid;
+    TF_TRY(open_input(s->vessel_file, "vessels.file", &ncid));
     const tf_status st = read_field(ncid, s->vessel_file, name, g, v, 0, 0.0, 1.0);
     nc_close(ncid);
     return st;

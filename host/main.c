@@ -325,10 +325,11 @@ static tf_status cmd_check(int argc, char **argv)
     if (st == TF_OK)
         st = tf_initial_check_files(s);
     tf_grid whole;
+    tf_backend_kind kind = TF_BACKEND_CPU;
     if (st == TF_OK && tf_par_world_size() == 1 &&
-        (st = tf_grid_init(&whole, s->n[0], s->n[1], s->n[2], s->spacing)) == TF_OK)
-        st = tf_run_host_memory(s, tf_cuda_device_count() > 0 ? TF_BACKEND_CUDA : TF_BACKEND_CPU,
-                                &whole);
+        (st = tf_grid_init(&whole, s->n[0], s->n[1], s->n[2], s->spacing)) == TF_OK &&
+        (st = tf_backend_choose(TF_BACKEND_AUTO, 1, &kind)) == TF_OK)
+        st = tf_run_host_memory(s, kind, &whole);
     char *text = st == TF_OK ? tf_scenario_format(s) : NULL;
     if (st == TF_OK && !text)
         st = TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");
@@ -391,7 +392,7 @@ static tf_status cmd_run(int argc, char **argv)
     scenario_args a = {0};
     tf_scenario *s;
     /* Every process reads the scenario; they agree before anything collective starts. */
-    const tf_par world = {.rank = tf_par_world_rank(), .size = tf_par_world_size()};
+    const tf_par world = tf_par_world();
     tf_status st = tf_par_agree(&world, load_scenario(argc, argv, 1, &a, &s));
     if (st == TF_OK)
         st = tf_run(s, &a.run);
@@ -446,7 +447,7 @@ static tf_status cmd_bench(int argc, char **argv)
 {
     tf_bench_options o = {.n = 128, .steps = 20, .scheme = TF_SCHEME_LOD,
                           .backend = TF_BACKEND_AUTO, .json = 0};
-    const tf_par world = {.rank = tf_par_world_rank(), .size = tf_par_world_size()};
+    const tf_par world = tf_par_world();
     TF_TRY(tf_par_agree(&world, parse_bench(argc, argv, &o)));
     return tf_bench(&o);
 }
@@ -574,7 +575,7 @@ static int run_command(int argc, char **argv)
     }
     if (!collective && tf_par_world_size() > 1) {
         /* Under mpirun: one report, from rank 0, and no abort of the job. */
-        const tf_par world = {.rank = tf_par_world_rank(), .size = tf_par_world_size()};
+        const tf_par world = tf_par_world();
         const int cmdline = cmdline_error;
         st = tf_par_agree(&world, st);
         cmdline_error = cmdline;

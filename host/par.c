@@ -94,6 +94,15 @@ int tf_par_built(void) { return 0; }
 int tf_par_error_agreed(void) { return 0; }
 #endif
 
+tf_par tf_par_world(void)
+{
+    tf_par p;
+    memset(&p, 0, sizeof p);
+    p.rank = tf_par_world_rank();
+    p.size = tf_par_world_size();
+    return p;
+}
+
 void tf_par_split(tf_index n, int parts, int c, tf_index *start, tf_index *count)
 {
     const tf_index q = n / parts, r = n % parts;

@@ -98,12 +98,15 @@ static int scenario_diff(const char *chk, const char *cur, char *msg, size_t len
         }
         /* run.duration may change (extend a run), and output.dir (a run's directory moved or
          * copied elsewhere, --output pointing there). */
-        const int is_duration = strcmp(section, "[run]") == 0 && al >= 8 &&
-                                strncmp(a, "duration", 8) == 0 && bl >= 8 &&
-                                strncmp(b, "duration", 8) == 0;
-        const int is_dir = strcmp(section, "[output]") == 0 && al >= 4 &&
-                           strncmp(a, "dir ", 4) == 0 && bl >= 4 && strncmp(b, "dir ", 4) == 0;
-        if (!is_duration && !is_dir && (al != bl || memcmp(a, b, al) != 0)) {
+        static const char *const free_keys[2][2] = {{"[run]", "duration "}, {"[output]", "dir "}};
+        int may_differ = 0;
+        for (int k = 0; k < 2; ++k) {
+            const size_t kl = strlen(free_keys[k][1]);
+            may_differ |= strcmp(section, free_keys[k][0]) == 0 && al >= kl && bl >= kl &&
+                          strncmp(a, free_keys[k][1], kl) == 0 &&
+                          strncmp(b, free_keys[k][1], kl) == 0;
+        }
+        if (!may_differ && (al != bl || memcmp(a, b, al) != 0)) {
             snprintf(msg, len, "%s: the checkpoint has '%.*s', the scenario has '%.*s'", section,
                      (int)al, a, (int)bl, b);
             return 1;

@@ -48,6 +48,9 @@ void tf_par_finalize(int code);
 /* Rank and size of the whole job (0 and 1 without MPI), for messages before a decomposition. */
 int tf_par_world_rank(void);
 int tf_par_world_size(void);
+/* The whole job as a tf_par without a decomposition (rank and size only): for agreeing on
+ * failures that every rank meets alike before a decomposition exists (tf_par_agree). */
+tf_par tf_par_world(void);
 /* Whether this build has MPI. */
 int tf_par_built(void);
 
