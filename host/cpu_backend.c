@@ -475,12 +475,6 @@ TF_CLONES static void solve_x_block(const tf_line_factors *L, tf_real *restrict 
     tile_out(buf, a, sy, w, L->n);
 }
 
-/* Whether the line solve is the identity (D = 0, no Dirichlet source): skipped. */
-static int identity(const tf_line_factors *L)
-{
-    return L->r == 0 && L->rhs_lo == 0 && L->rhs_hi == 0;
-}
-
 /* count lines of stride `stride` (y or z lines of one plane or slab), tf_thomas_lines. */
 TF_CLONES static void solve_lines(const tf_line_factors *L, tf_real *a, tf_index stride,
                                   tf_index count)
@@ -518,7 +512,7 @@ static void diffuse(cpu_impl *c, int d)
         tf_real *buf = c->xbuf[thread_id()];
         for (int f = 0; f < TF_NFIELDS; ++f) {
             const tf_line_factors *L = &c->su->lines[f][d];
-            if (identity(L))
+            if (tf_line_identity(L))
                 continue;
             tf_real *a = c->f[f];
             if (d == 0) {
@@ -872,7 +866,7 @@ static void line_pass(cpu_impl *c, int d, int fwd, tf_index b0, tf_index b1)
         tf_real *buf = c->xbuf[thread_id()];
         for (int f = 0; f < TF_NFIELDS; ++f) {
             const tf_line_factors *L = &c->su->lines[f][d];
-            if (identity(L))
+            if (tf_line_identity(L))
                 continue;
             tf_real *a = c->f[f];
 #pragma omp for collapse(2) schedule(static) nowait
@@ -1069,12 +1063,12 @@ static void lod_pass_xy(cpu_impl *c, const tf_coeffs *co, tf_real dt, int r2, do
                 react_at(c, co, j, k, dt);
             const double t1 = tf_wtime();
             for (int f = 0; f < TF_NFIELDS; ++f)
-                if (!identity(&c->su->lines[f][0]))
+                if (!tf_line_identity(&c->su->lines[f][0]))
                     for (tf_index b = 0; b < nb; ++b)
                         x_block(c, &c->su->lines[f][0], c->f[f], k, b, buf);
             const double t2 = tf_wtime();
             for (int f = 0; f < TF_NFIELDS; ++f)
-                if (!identity(&c->su->lines[f][1]))
+                if (!tf_line_identity(&c->su->lines[f][1]))
                     solve_lines(&c->su->lines[f][1], c->f[f] + tf_at(g, 0, 0, k), g->sy,
                                 g->n[0]);
             t[0] += t1 - t0;

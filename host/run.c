@@ -426,7 +426,7 @@ static tf_status start_grid(run_ctx *r)
     /* A backend that cannot be had is refused here, before the output directory exists, as
      * any bad input (the solver makes the same choice). */
     tf_backend_kind kind;
-    TF_TRY(tf_backend_choose(r->o->backend, r->par.size, &kind));
+    TF_TRY(tf_backend_choose(r->o->backend, &r->par, &kind));
     TF_TRY(tf_run_host_memory(s, kind, &r->g));
     r->effective = tf_scenario_format(s);
     if (!r->effective)
@@ -512,7 +512,7 @@ static tf_status start(run_ctx *r)
             why = tf_solver_backend(r->solver) == TF_BACKEND_CUDA
                       ? " (auto: a CUDA device is present)"
                   : r->par.size > 1 && tf_cuda_device_count() > 0
-                      ? " (auto: the CUDA backend runs on one process)"
+                      ? " (auto: not every process sees a CUDA device)"
                   : tf_cuda_built() ? " (auto: no CUDA device found)"
                                     : " (auto: this build has no CUDA backend)";
         printf("backend: %s%s\n", tf_solver_description(r->solver), why);

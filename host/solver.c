@@ -173,22 +173,27 @@ tf_status tf_solver_create(tf_solver **out, tf_backend_kind kind, const tf_grid 
     return tf_solver_create_par(out, kind, g, NULL, bcs, p, scheme, dt);
 }
 
-tf_status tf_backend_choose(tf_backend_kind asked, int nproc, tf_backend_kind *chosen)
+tf_status tf_backend_choose(tf_backend_kind asked, const tf_par *par, tf_backend_kind *chosen)
 {
+    const int nproc = par ? par->size : 1;
+    const int here = tf_cuda_device_count() > 0;
+    /* Collective with several processes: one backend for all (their messages differ). */
+    const int everywhere = nproc > 1 ? !tf_par_any(par, !here) : here;
     *chosen = asked;
     if (asked == TF_BACKEND_AUTO)
-        *chosen = tf_cuda_device_count() > 0 && nproc == 1 ? TF_BACKEND_CUDA : TF_BACKEND_CPU;
+        *chosen = everywhere ? TF_BACKEND_CUDA : TF_BACKEND_CPU;
     if (*chosen != TF_BACKEND_CUDA)
         return TF_OK;
     if (!tf_cuda_built())
         return TF_ERROR(TF_ERR_USAGE,
                         "backend cuda: this build has no CUDA backend (built without nvcc)");
-    if (nproc > 1)
+    if (!everywhere && nproc > 1)
         return TF_ERROR(TF_ERR_USAGE,
-                        "backend cuda: runs on one process in this version, and this run has "
-                        "%d MPI processes; use --backend cpu (or auto) with MPI",
+                        "backend cuda: not every one of the %d MPI processes sees a CUDA "
+                        "device (each takes a GPU of its node by node-local rank); use "
+                        "--backend cpu or auto",
                         nproc);
-    if (tf_cuda_device_count() <= 0)
+    if (!everywhere)
         return TF_ERROR(TF_ERR_USAGE, "backend cuda: no CUDA device is present "
                                       "(use --backend cpu or auto)");
     return TF_OK;
@@ -204,7 +209,6 @@ tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_g
     TF_TRY(validate_bcs(bcs));
     if (!par && !tf_grid_is_whole(g))
         return TF_ERROR(TF_ERR_INTERNAL, "a block of a grid needs its decomposition");
-    const int nproc = par ? par->size : 1;
     if (scheme == TF_SCHEME_EXPLICIT) {
         int f = 0;
         const double lim = tf_explicit_dt_limit(p, g->h, &f);
@@ -215,7 +219,7 @@ tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_g
                             "smaller run.dt or run.scheme = lod",
                             dt, lim, tf_field_name[f], g->h);
     }
-    TF_TRY(tf_backend_choose(kind, nproc, &kind));
+    TF_TRY(tf_backend_choose(kind, par, &kind));
     const tf_backend_ops *ops = &tf_cpu_backend;
 #ifdef TF_HAVE_CUDA
     if (kind == TF_BACKEND_CUDA)

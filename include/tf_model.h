@@ -149,6 +149,12 @@ typedef struct {
     const tf_real *cp, *inv, *z;
 } tf_line_factors;
 
+/* Whether solving a line with these factors leaves it as it is (D = 0: no solve is run). */
+TF_HD int tf_line_identity(const tf_line_factors *L)
+{
+    return L->r == 0 && L->rhs_lo == 0 && L->rhs_hi == 0;
+}
+
 /* The three parts of a line solve, over rows g0 .. g0+m-1 of the n rows of the lines (global row
  * numbers: with a domain decomposition a rank holds a slice of each line and the factors of the
  * whole line). `count` lines are solved together: row g0+i of line q is u[i*stride + q], so

@@ -66,10 +66,11 @@ extern "C" {
  * loss is zero. field (may be NULL): the field that sets it. */
 double tf_explicit_dt_limit(const tf_params *p, double h, int *field);
 
-/* The backend a run of nproc processes gets for `asked`: auto takes CUDA when a device is
- * present and the run is one process (the CUDA backend runs on one process in this version),
- * else the CPU. TF_ERR_USAGE, saying why, when cuda is asked for and cannot be had. */
-tf_status tf_backend_choose(tf_backend_kind asked, int nproc, tf_backend_kind *chosen);
+/* The backend a run of the processes of par (NULL: one process) gets for `asked`: auto takes
+ * CUDA when every process sees a device (each takes one GPU of its node by node-local rank),
+ * else the CPU. TF_ERR_USAGE, saying why, when cuda is asked for and cannot be had.
+ * Collective when par has several processes. */
+tf_status tf_backend_choose(tf_backend_kind asked, const tf_par *par, tf_backend_kind *chosen);
 
 /* Create a solver. TF_BACKEND_AUTO takes CUDA when a device is present, else the CPU.
  * The explicit scheme refuses dt above tf_explicit_dt_limit (TF_ERR_USAGE, naming the limit).
@@ -79,8 +80,8 @@ tf_status tf_solver_create(tf_solver **out, tf_backend_kind kind, const tf_grid 
 /* The same for one block of a decomposed grid (tf_par.h); collective. g is this rank's block,
  * par the decomposition, which must outlive the solver. Steps exchange ghost layers and solve
  * the diffusion lines across the blocks exactly (the same operations as one process), and
- * diagnostics and checks are reduced over all ranks. The CUDA backend runs on one rank only in
- * this version. par NULL: one process. */
+ * diagnostics and checks are reduced over all ranks. With the CUDA backend each rank takes one
+ * GPU of its node (by node-local rank). par NULL: one process. */
 tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_grid *g,
                                tf_par *par, const tf_bcs *bcs, const tf_params *p,
                                tf_scheme scheme, double dt);

@@ -49,6 +49,7 @@ struct real6 {
 struct ghost_bcs {
     int kind[TF_NFIELDS][TF_NFACES];
     tf_real wall[TF_NFIELDS][TF_NFACES];
+    unsigned local[TF_NFIELDS]; /* bit q: face q is filled here (else received from a rank) */
 };
 
 /* The fields that diffuse in one direction (compacted: entries 0..count-1 are used); the
@@ -96,7 +97,8 @@ __global__ void k_react(field_set F, const tf_real *__restrict__ vessel, tf_grid
 }
 
 /* Ghost values of the six faces of every field (interior extents of each face, as
- * tf_fill_ghosts_host). blockIdx.y: direction, blockIdx.z: field. */
+ * tf_fill_ghosts_host), of the faces in B.local only (the others come from the neighbouring
+ * ranks, k_face). blockIdx.y: direction, blockIdx.z: field. */
 __global__ void k_ghosts(const __grid_constant__ field_set F, tf_grid g,
                          const __grid_constant__ ghost_bcs B)
 {
@@ -125,9 +127,12 @@ __global__ void k_ghosts(const __grid_constant__ field_set F, tf_grid g,
     }
     tf_real *a = F.a[f];
     const tf_real in_lo = a[lo], in_hi = a[hi];
-    a[lo - step] = tf_ghost_value((tf_bc_kind)B.kind[f][2 * d], B.wall[f][2 * d], in_lo, in_hi);
-    a[hi + step] =
-        tf_ghost_value((tf_bc_kind)B.kind[f][2 * d + 1], B.wall[f][2 * d + 1], in_hi, in_lo);
+    if (B.local[f] >> (2 * d) & 1)
+        a[lo - step] =
+            tf_ghost_value((tf_bc_kind)B.kind[f][2 * d], B.wall[f][2 * d], in_lo, in_hi);
+    if (B.local[f] >> (2 * d + 1) & 1)
+        a[hi + step] =
+            tf_ghost_value((tf_bc_kind)B.kind[f][2 * d + 1], B.wall[f][2 * d + 1], in_hi, in_lo);
 }
 
 /* Explicit step, fused: each thread reads the 7-point stencil of all six fields (ghosts filled)
@@ -200,6 +205,112 @@ __global__ void k_lines_x_tile(const __grid_constant__ line_set S, tf_grid g, in
                 row[x] = s[x * stride + l];
         }
         __syncthreads();
+    }
+}
+
+/* Across processes (a decomposed grid, one GPU per rank). */
+
+/* Cell q of layer `layer` (-1 .. n[d]) of the face direction d: x faces (j, k), y faces (i, k),
+ * z faces (i, j), first index fastest (the order of the CPU backend's face buffers). */
+__device__ tf_index face_at(const tf_grid *g, int d, tf_index layer, tf_index q)
+{
+    if (d == 0)
+        return tf_at(g, layer, q % g->n[1], q / g->n[1]);
+    if (d == 1)
+        return tf_at(g, q % g->n[0], layer, q / g->n[0]);
+    return tf_at(g, q % g->n[0], q / g->n[0], layer);
+}
+
+/* Copy layer `layer` of direction d of the fields in `mask` to buf (to_buf) or buf to it; field
+ * f at buf[f * cells ...]. blockIdx.y: field. */
+__global__ void k_face(const __grid_constant__ field_set F, tf_grid g, int d, tf_index layer,
+                       tf_real *buf, tf_index cells, unsigned mask, int to_buf)
+{
+    const int f = blockIdx.y;
+    const tf_index q = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
+    if (q >= cells || !(mask >> f & 1))
+        return;
+    tf_real *e = F.a[f] + face_at(&g, d, layer, q), *b = buf + f * cells + q;
+    if (to_buf)
+        *b = *e;
+    else
+        *e = *b;
+}
+
+/* First element and point stride of line (a, b) along d of a block: x lines (j, k), y lines
+ * (i, k), z lines (i, j). */
+__device__ tf_index line_at(const tf_grid *g, int d, tf_index a, tf_index b, tf_index *stride)
+{
+    *stride = d == 0 ? 1 : d == 1 ? g->sy : g->sz;
+    return d == 0 ? tf_at(g, 0, a, b) : d == 1 ? tf_at(g, a, 0, b) : tf_at(g, a, b, 0);
+}
+
+/* One sweep of the block's slice of the lines along a cut direction d, outer planes b0 .. b1-1:
+ * the forward elimination (fwd) reading the previous rank's last eliminated row from `in`, or
+ * the back substitution reading the next rank's first solved row; the row handed on (the last
+ * after a forward sweep, the first after a backward one) goes to `out`. Entry (b, e, a) of a
+ * plane buffer is element (b * gridDim.z + e) * A + a (a chunk of b is contiguous). Thread a,
+ * blockIdx.z: entry e of the line set. The same calls (tf_thomas_forward/backward) and order
+ * as the CPU backend and the one-process solve. */
+__global__ void k_lines_pass(const __grid_constant__ line_set S, tf_grid g, int d, int fwd,
+                             tf_index b0, tf_index b1, tf_index A, const tf_real *in,
+                             tf_real *out)
+{
+    const tf_index a = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
+    if (a >= A)
+        return;
+    const int e = blockIdx.z;
+    const tf_line_factors L = S.L[e];
+    const tf_index m = g.n[d], g0 = g.start[d];
+    for (tf_index b = b0 + blockIdx.y; b < b1; b += gridDim.y) {
+        tf_index stride;
+        tf_real *u = S.a[e] + line_at(&g, d, a, b, &stride);
+        const tf_index x = (b * gridDim.z + e) * A + a;
+        if (fwd) {
+            tf_thomas_forward(&L, u, stride, 1, g0, m, in + x);
+            out[x] = u[(m - 1) * stride];
+        } else {
+            tf_thomas_backward(&L, u, stride, 1, g0, m, in + x);
+            out[x] = u[0];
+        }
+    }
+}
+
+/* The rows 0 (at_lo: this rank holds the lines' first rows) and n-1 (at_hi) of the periodic
+ * lines along d, to plane buffers as in k_lines_pass. */
+__global__ void k_line_ends(const __grid_constant__ line_set S, tf_grid g, int d, tf_index A,
+                            tf_index B, int at_lo, int at_hi, tf_real *first, tf_real *last)
+{
+    const tf_index a = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
+    const int e = blockIdx.z;
+    if (a >= A || !S.L[e].periodic)
+        return;
+    for (tf_index b = blockIdx.y; b < B; b += gridDim.y) {
+        tf_index stride;
+        const tf_real *u = S.a[e] + line_at(&g, d, a, b, &stride);
+        const tf_index x = (b * gridDim.z + e) * A + a;
+        if (at_lo)
+            first[x] = u[0];
+        if (at_hi)
+            last[x] = u[(g.n[d] - 1) * stride];
+    }
+}
+
+/* Sherman-Morrison correction of this block's slice of the periodic lines along d, from the
+ * lines' end rows (tf_thomas_periodic, as the CPU backend). */
+__global__ void k_lines_periodic(const __grid_constant__ line_set S, tf_grid g, int d, tf_index A,
+                                 tf_index B, const tf_real *first, const tf_real *last)
+{
+    const tf_index a = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
+    const int e = blockIdx.z;
+    if (a >= A || !S.L[e].periodic)
+        return;
+    const tf_line_factors L = S.L[e];
+    for (tf_index b = blockIdx.y; b < B; b += gridDim.y) {
+        tf_index stride;
+        tf_real *u = S.a[e] + line_at(&g, d, a, b, &stride);
+        const tf_index x = (b * gridDim.z + e) * A + a;
+        tf_thomas_periodic(&L, u, stride, 1, g.start[d], g.n[d], first + x, last + x);
     }
 }
 
@@ -296,6 +407,11 @@ static cublasStatus_t blas_iamax(cublasHandle_t h, int64_t n, const float *x, in
 /* The backend                                                                               */
 
 static const int MAX_STAGES_PER_STEP = 6;
+/* Line-end planes of the pipelined solves across processes: received from the rank before
+ * (forward) or after (backward), handed on forward or backward, and the periodic lines' rows
+ * 0 and n-1. */
+enum { EDGE_PREV, EDGE_NEXT, EDGE_SEND_FWD, EDGE_SEND_BWD, EDGE_FIRST, EDGE_LAST, EDGES };
+enum { TAG_FACE = 100, TAG_FORWARD = 110, TAG_BACKWARD = 120 };
 static const tf_index STAGING_ELEMS = 8 << 20; /* elements per pinned staging buffer */
 
 /* Events of one step: ev[i]..ev[i+1] bracket stage st[i]. */
@@ -335,6 +451,13 @@ struct cuda_impl {
     cudaEvent_t stage_ev[2];   /* last copy that used stage[b] */
     stage_set sets[2];
     int cur_set;
+    /* Across processes (su->par cuts the grid): buffers for the ghost layers and the line-end
+     * planes of the cut directions, carved from one device and one pinned host allocation. */
+    int cut[3];                           /* direction d is cut between ranks */
+    int shared_by;                        /* processes of this node per GPU, rounded up */
+    tf_real *d_comm, *h_comm;
+    tf_real *d_face[2][TF_NFACES], *h_face[2][TF_NFACES]; /* [0] out, [1] in, per face */
+    tf_real *d_edge[EDGES], *h_edge[EDGES];
 };
 
 static void print_bytes(char *buf, size_t len, double bytes)
@@ -409,6 +532,8 @@ static void cuda_destroy(void *impl)
     cudaFree(c->d_idx);
     cudaFree(c->d_first);
     cudaFreeHost(c->h_diag);
+    cudaFree(c->d_comm);
+    cudaFreeHost(c->h_comm);
     for (int b = 0; b < 2; ++b) {
         cudaFreeHost(c->stage[b]);
         if (c->stage_ev[b])
@@ -451,7 +576,8 @@ static tf_status setup_lines(cuda_impl *c, const cudaDeviceProp *prop)
 {
     const tf_setup *su = c->su;
     const tf_grid *g = &c->g;
-    const size_t per_field = (size_t)(g->n[0] + g->n[1] + g->n[2]);
+    /* The factors of the whole line (tf_setup): a decomposed block holds a slice of it. */
+    const size_t per_field = (size_t)(g->gn[0] + g->gn[1] + g->gn[2]);
     TF_TRY(alloc_dev((void **)&c->factors, sizeof(tf_real) * 3 * per_field * TF_NFIELDS,
                      "the line factors"));
     tf_real *at = c->factors;
@@ -460,7 +586,7 @@ static tf_status setup_lines(cuda_impl *c, const cudaDeviceProp *prop)
     for (int f = 0; f < TF_NFIELDS; ++f)
         for (int d = 0; d < 3; ++d) {
             const tf_line_factors *H = &su->lines[f][d];
-            const size_t n = (size_t)g->n[d];
+            const size_t n = (size_t)g->gn[d];
             tf_line_factors L = *H;
             /* On the solver's stream: a plain cudaMemcpy from pageable memory may return before
              * its DMA completes, and the non-blocking stream does not wait for the legacy one.
@@ -473,7 +599,7 @@ static tf_status setup_lines(cuda_impl *c, const cudaDeviceProp *prop)
             L.inv = at + n;
             L.z = at + 2 * n;
             at += 3 * n;
-            if (L.r == 0 && L.rhs_lo == 0 && L.rhs_hi == 0)
+            if (tf_line_identity(&L))
                 continue; /* D = 0: the solve is the identity, as on the CPU */
             const int e = c->nlines[d]++;
             c->lines[d].a[e] = NULL; /* field pointers are set per step (buffers swap) */
@@ -500,11 +626,114 @@ static tf_status setup_lines(cuda_impl *c, const cudaDeviceProp *prop)
     return TF_OK;
 }
 
+/* Cells of a face of direction d. */
+static tf_index face_cells(const tf_grid *g, int d)
+{
+    return d == 0 ? g->n[1] * g->n[2] : g->n[0] * (d == 1 ? g->n[2] : g->n[1]);
+}
+
+/* Lines of the plane of line ends along d, (A, B) as in k_lines_pass. */
+static void line_plane(const tf_grid *g, int d, tf_index *A, tf_index *B)
+{
+    *A = d == 0 ? g->n[1] : g->n[0];
+    *B = d == 2 ? g->n[1] : g->n[2];
+}
+
+/* Diffusing fields along d (the entries of the line set; the same on every rank). */
+static int diffusing(const tf_setup *su, int d)
+{
+    int n = 0;
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        n += !tf_line_identity(&su->lines[f][d]);
+    return n;
+}
+
+/* Elements of the exchange buffers of one kind (device or pinned host): out and in for both
+ * faces of every cut direction (explicit), six line-end planes as large as the largest cut
+ * direction's (LOD). Sets c->cut. */
+static size_t comm_elems(cuda_impl *c)
+{
+    const tf_setup *su = c->su;
+    size_t faces = 0, plane = 0;
+    for (int d = 0; d < 3; ++d) {
+        c->cut[d] = su->par && su->par->dims[d] > 1;
+        if (!c->cut[d])
+            continue;
+        if (su->scheme == TF_SCHEME_EXPLICIT) {
+            faces += 4 * (size_t)face_cells(&c->g, d) * TF_NFIELDS;
+        } else {
+            tf_index A, B;
+            line_plane(&c->g, d, &A, &B);
+            const size_t p = (size_t)(A * B) * (size_t)diffusing(su, d);
+            plane = p > plane ? p : plane;
+        }
+    }
+    return faces + EDGES * plane;
+}
+
+/* The exchange buffers (comm_elems) and the faces this rank fills itself (the others are
+ * received): a face is local where its direction is not cut, or at the edge of the process
+ * grid unless the field is periodic there (the grid wraps). */
+static tf_status setup_par(cuda_impl *c)
+{
+    const tf_setup *su = c->su;
+    const tf_par *par = su->par;
+    const size_t n = comm_elems(c);
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        c->bcs.local[f] = 0;
+        for (int q = 0; q < TF_NFACES; ++q) {
+            const int d = q / 2;
+            const int edge = (q & 1) ? par->coords[d] == par->dims[d] - 1 : par->coords[d] == 0;
+            const int periodic = su->bcs.bc[f][q].kind == TF_BC_PERIODIC;
+            if (!c->cut[d] || (edge && !periodic))
+                c->bcs.local[f] |= 1u << q;
+        }
+    }
+    if (n == 0)
+        return TF_OK;
+    TF_TRY(alloc_dev((void **)&c->d_comm, sizeof(tf_real) * n, "the exchange buffers"));
+    TF_CUDA(cudaMallocHost((void **)&c->h_comm, sizeof(tf_real) * n));
+    size_t at = 0;
+    for (int d = 0; d < 3; ++d) {
+        if (!c->cut[d] || su->scheme != TF_SCHEME_EXPLICIT)
+            continue;
+        const size_t len = (size_t)face_cells(&c->g, d) * TF_NFIELDS;
+        for (int io = 0; io < 2; ++io)
+            for (int q = 2 * d; q < 2 * d + 2; ++q, at += len) {
+                c->d_face[io][q] = c->d_comm + at;
+                c->h_face[io][q] = c->h_comm + at;
+            }
+    }
+    const size_t plane = (n - at) / EDGES;
+    for (int e = 0; e < EDGES; ++e, at += plane) {
+        c->d_edge[e] = c->d_comm + at;
+        c->h_edge[e] = c->h_comm + at;
+    }
+    return TF_OK;
+}
+
+/* With several processes each takes one GPU of its node, by node-local rank (round robin when
+ * the node has fewer GPUs than processes: they share). One process keeps the current device. */
+static tf_status pick_device(cuda_impl *c)
+{
+    const tf_par *par = c->su->par;
+    if (par && par->size > 1) {
+        int count = 0;
+        TF_CUDA(cudaGetDeviceCount(&count));
+        if (count <= 0)
+            return TF_ERROR(TF_ERR_USAGE, "backend cuda: rank %d sees no CUDA device", par->rank);
+        TF_CUDA(cudaSetDevice(par->node_rank % count));
+        c->shared_by = (par->node_size + count - 1) / count;
+    }
+    TF_CUDA(cudaGetDevice(&c->device));
+    return TF_OK;
+}
+
 static tf_status create_impl(cuda_impl *c, char *desc, size_t desc_len)
 {
     const tf_setup *su = c->su;
     const tf_grid *g = &c->g;
-    TF_CUDA(cudaGetDevice(&c->device));
+    TF_TRY(pick_device(c));
     cudaDeviceProp prop;
     TF_CUDA(cudaGetDeviceProperties(&prop, c->device));
 
@@ -512,8 +741,9 @@ static tf_status create_impl(cuda_impl *c, char *desc, size_t desc_len)
     const int explicit_scheme = su->scheme == TF_SCHEME_EXPLICIT;
     const double nbuf = 1 + TF_NFIELDS * (explicit_scheme ? 2 : 1);
     const double need = nbuf * (double)g->nalloc * sizeof(tf_real) +
-                        3.0 * (double)(g->n[0] + g->n[1] + g->n[2]) * TF_NFIELDS *
+                        3.0 * (double)(g->gn[0] + g->gn[1] + g->gn[2]) * TF_NFIELDS *
                             sizeof(tf_real) +
+                        (double)comm_elems(c) * sizeof(tf_real) +
                         (double)(sizeof(diag_buf) + 64 * TF_NFIELDS + 64);
     size_t free_b = 0, total_b = 0;
     TF_CUDA(cudaMemGetInfo(&free_b, &total_b));
@@ -572,6 +802,7 @@ static tf_status create_impl(cuda_impl *c, char *desc, size_t desc_len)
             c->bcs.wall[f][s] = (tf_real)su->bcs.bc[f][s].value;
         }
     }
+    TF_TRY(setup_par(c));
     TF_CUDA(cudaStreamSynchronize(c->stream));
 
     char lines[64] = "";
@@ -581,9 +812,13 @@ static tf_status create_impl(cuda_impl *c, char *desc, size_t desc_len)
         else
             snprintf(lines, sizeof lines, "; x lines in global memory");
     }
-    snprintf(desc, desc_len, "cuda (device %d: %s, %.1f GiB, cc %d.%d, %d SMs; %s%s)", c->device,
+    char procs[96] = "";
+    if (su->par && su->par->size > 1)
+        snprintf(procs, sizeof procs, "; %d processes, one GPU each by node-local rank%s",
+                 su->par->size, c->shared_by > 1 ? " (more processes than GPUs: shared)" : "");
+    snprintf(desc, desc_len, "cuda (device %d: %s, %.1f GiB, cc %d.%d, %d SMs; %s%s%s)", c->device,
              prop.name, (double)prop.totalGlobalMem / 1073741824.0, prop.major, prop.minor,
-             prop.multiProcessorCount, TF_REAL_NAME, lines);
+             prop.multiProcessorCount, TF_REAL_NAME, lines, procs);
     return TF_OK;
 }
 
@@ -720,20 +955,25 @@ static tf_status launch_react(cuda_impl *c, const tf_coeffs *co, tf_real dt)
     return TF_OK;
 }
 
+/* The line set of direction d with the current field pointers. */
+static line_set lines_now(const cuda_impl *c, int d)
+{
+    line_set S = c->lines[d];
+    int e = 0;
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        if (!tf_line_identity(&c->su->lines[f][d]))
+            S.a[e++] = c->f[f];
+    }
+    return S;
+}
+
 static tf_status launch_lines(cuda_impl *c, int d)
 {
     const int nl = c->nlines[d];
     if (nl == 0)
         return TF_OK;
     const tf_grid *g = &c->g;
-    line_set S = c->lines[d];
-    int e = 0;
-    for (int f = 0; f < TF_NFIELDS; ++f) {
-        const tf_line_factors *H = &c->su->lines[f][d];
-        if (H->r == 0 && H->rhs_lo == 0 && H->rhs_hi == 0)
-            continue;
-        S.a[e++] = c->f[f];
-    }
+    const line_set S = lines_now(c, d);
     const tf_index origin = tf_at(g, 0, 0, 0);
     const unsigned lb = TF_CUDA_LINE_BLOCK;
     if (d == 0 && c->tile_w) {
@@ -757,21 +997,23 @@ static tf_status launch_lines(cuda_impl *c, int d)
     return TF_OK;
 }
 
-static tf_status step_explicit(cuda_impl *c, stage_set *s, const tf_coeffs *c0)
+static tf_status launch_ghosts(cuda_impl *c)
 {
     const tf_grid *g = &c->g;
     const tf_index nx = g->n[0], ny = g->n[1], nz = g->n[2];
     tf_index face = ny * nz;
     face = nx * nz > face ? nx * nz : face;
     face = nx * ny > face ? nx * ny : face;
-
-    stage_begin(TF_STAGE_GHOSTS);
     k_ghosts<<<dim3(blocks_for(face, 256), 3, TF_NFIELDS), 256, 0, c->stream>>>(state_set(c), *g,
                                                                               c->bcs);
     TF_CUDA_LAUNCH("k_ghosts");
-    TF_TRY(stage_end(c, s, TF_STAGE_GHOSTS));
+    return TF_OK;
+}
 
-    stage_begin(TF_STAGE_EXPLICIT);
+/* The fused explicit kernel into the second buffer, then the buffers swap. */
+static tf_status launch_explicit(cuda_impl *c, const tf_coeffs *c0)
+{
+    const tf_grid *g = &c->g;
     field_set O;
     for (int f = 0; f < TF_NFIELDS; ++f)
         O.a[f] = c->next[f];
@@ -782,12 +1024,22 @@ static tf_status step_explicit(cuda_impl *c, stage_set *s, const tf_coeffs *c0)
                                                   (tf_real)c->su->dt, j_off);
         TF_CUDA_LAUNCH("k_explicit");
     }
-    TF_TRY(stage_end(c, s, TF_STAGE_EXPLICIT));
     for (int f = 0; f < TF_NFIELDS; ++f) {
         tf_real *t = c->f[f];
         c->f[f] = c->next[f];
         c->next[f] = t;
     }
+    return TF_OK;
+}
+
+static tf_status step_explicit(cuda_impl *c, stage_set *s, const tf_coeffs *c0)
+{
+    stage_begin(TF_STAGE_GHOSTS);
+    TF_TRY(launch_ghosts(c));
+    TF_TRY(stage_end(c, s, TF_STAGE_GHOSTS));
+    stage_begin(TF_STAGE_EXPLICIT);
+    TF_TRY(launch_explicit(c, c0));
+    TF_TRY(stage_end(c, s, TF_STAGE_EXPLICIT));
     return TF_OK;
 }
 
@@ -809,9 +1061,223 @@ static tf_status step_lod(cuda_impl *c, stage_set *s, const tf_coeffs *c0, const
     return TF_OK;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Steps across processes: the same kernels, with the ghost layers and the line solves of the
+ * cut directions passed between ranks through pinned host buffers (host/par.c; the messages,
+ * tags and pipeline are those of the CPU backend). The host waits for the device at every
+ * exchange, so these steps are timed by the host clock, stage by stage, the time spent
+ * waiting for other ranks counted as the halo stage. */
+
+static int any_cut(const cuda_impl *c) { return c->cut[0] || c->cut[1] || c->cut[2]; }
+
+/* The host clock once the device has finished everything queued. */
+static tf_status synced_time(cuda_impl *c, double *t)
+{
+    TF_CUDA(cudaStreamSynchronize(c->stream));
+    *t = tf_wtime();
+    return TF_OK;
+}
+
+/* Close the stage begun at *t0 (its NVTX range, the device work) and start the next. */
+static tf_status host_stage(cuda_impl *c, tf_stage st, double *t0, double waited)
+{
+    double t1 = 0.0;
+    TF_TRY(synced_time(c, &t1));
+    nvtxRangePop();
+    c->su->timers->seconds[st] += t1 - *t0 - waited;
+    c->su->timers->calls[st] += 1;
+    if (waited > 0.0) {
+        c->su->timers->seconds[TF_STAGE_HALO] += waited;
+        c->su->timers->calls[TF_STAGE_HALO] += 1;
+    }
+    *t0 = t1;
+    return TF_OK;
+}
+
+static tf_status launch_face(cuda_impl *c, int d, tf_index layer, tf_real *buf, unsigned mask,
+                             int to_buf)
+{
+    const tf_index cells = face_cells(&c->g, d);
+    k_face<<<dim3(blocks_for(cells, 256), TF_NFIELDS), 256, 0, c->stream>>>(
+        state_set(c), c->g, d, layer, buf, cells, mask, to_buf);
+    TF_CUDA_LAUNCH("k_face");
+    return TF_OK;
+}
+
+/* Ghost layers of the cut directions: the boundary layers of all six fields go to the face
+ * neighbours, theirs come into the ghosts of the faces this rank does not fill itself. Adds
+ * the seconds spent waiting for the messages to *waited. */
+static tf_status halo_exchange(cuda_impl *c, double *waited)
+{
+    const tf_grid *g = &c->g;
+    tf_par *par = c->su->par;
+    for (int q = 0; q < TF_NFACES; ++q) {
+        const int d = q / 2;
+        if (!c->cut[d])
+            continue;
+        const size_t bytes = sizeof(tf_real) * (size_t)face_cells(g, d) * TF_NFIELDS;
+        TF_TRY(launch_face(c, d, (q & 1) ? g->n[d] - 1 : 0, c->d_face[0][q], 0x3fu, 1));
+        TF_CUDA(cudaMemcpyAsync(c->h_face[0][q], c->d_face[0][q], bytes, cudaMemcpyDeviceToHost,
+                                c->stream));
+    }
+    TF_CUDA(cudaStreamSynchronize(c->stream));
+    const double t0 = tf_wtime();
+    for (int q = 0; q < TF_NFACES; ++q) {
+        const int d = q / 2;
+        if (!c->cut[d])
+            continue;
+        const size_t bytes = sizeof(tf_real) * (size_t)face_cells(g, d) * TF_NFIELDS;
+        /* My lo layer fills the ghosts on my lo neighbour's hi side: the tag names my face. */
+        tf_par_recv_start(par, q, c->h_face[1][q], bytes, TAG_FACE + (q ^ 1));
+        tf_par_send(par, q, c->h_face[0][q], bytes, TAG_FACE + q);
+    }
+    tf_par_wait(par);
+    *waited += tf_wtime() - t0;
+    for (int q = 0; q < TF_NFACES; ++q) {
+        const int d = q / 2;
+        unsigned mask = 0;
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            mask |= (c->bcs.local[f] >> q & 1) ? 0u : 1u << f;
+        if (!c->cut[d] || !mask)
+            continue;
+        const size_t bytes = sizeof(tf_real) * (size_t)face_cells(g, d) * TF_NFIELDS;
+        TF_CUDA(cudaMemcpyAsync(c->d_face[1][q], c->h_face[1][q], bytes, cudaMemcpyHostToDevice,
+                                c->stream));
+        TF_TRY(launch_face(c, d, (q & 1) ? g->n[d] : -1, c->d_face[1][q], mask, 0));
+    }
+    return TF_OK;
+}
+
+static tf_status step_explicit_par(cuda_impl *c, const tf_coeffs *c0)
+{
+    double t0 = 0.0, waited = 0.0;
+    TF_TRY(synced_time(c, &t0));
+    nvtxRangePushA(tf_stage_name[TF_STAGE_GHOSTS]);
+    TF_TRY(halo_exchange(c, &waited));
+    TF_TRY(launch_ghosts(c));
+    TF_TRY(host_stage(c, TF_STAGE_GHOSTS, &t0, waited));
+    nvtxRangePushA(tf_stage_name[TF_STAGE_EXPLICIT]);
+    TF_TRY(launch_explicit(c, c0));
+    return host_stage(c, TF_STAGE_EXPLICIT, &t0, 0.0);
+}
+
+/* Sherman-Morrison correction of the periodic lines along a cut direction d: the ranks at the
+ * two ends of each line share its rows 0 and n-1 along the line, then each corrects its slice. */
+static tf_status periodic_par(cuda_impl *c, int d, const line_set *S)
+{
+    const tf_grid *g = &c->g;
+    const tf_par *par = c->su->par;
+    tf_index A, B;
+    line_plane(g, d, &A, &B);
+    const int nl = c->nlines[d];
+    const size_t bytes = sizeof(tf_real) * (size_t)(A * B) * (size_t)nl;
+    const int at_lo = par->coords[d] == 0, at_hi = par->coords[d] == par->dims[d] - 1;
+    const dim3 grid(blocks_for(A, TF_CUDA_LINE_BLOCK), clamp_yz(B), (unsigned)nl);
+    tf_real *df = c->d_edge[EDGE_FIRST], *dl = c->d_edge[EDGE_LAST];
+    tf_real *hf = c->h_edge[EDGE_FIRST], *hl = c->h_edge[EDGE_LAST];
+    k_line_ends<<<grid, TF_CUDA_LINE_BLOCK, 0, c->stream>>>(*S, *g, d, A, B, at_lo, at_hi, df, dl);
+    TF_CUDA_LAUNCH("k_line_ends");
+    TF_CUDA(cudaMemcpyAsync(hf, df, bytes, cudaMemcpyDeviceToHost, c->stream));
+    TF_CUDA(cudaMemcpyAsync(hl, dl, bytes, cudaMemcpyDeviceToHost, c->stream));
+    TF_CUDA(cudaStreamSynchronize(c->stream));
+    tf_par_line_bcast(par, d, hf, bytes, 0);
+    tf_par_line_bcast(par, d, hl, bytes, par->dims[d] - 1);
+    TF_CUDA(cudaMemcpyAsync(df, hf, bytes, cudaMemcpyHostToDevice, c->stream));
+    TF_CUDA(cudaMemcpyAsync(dl, hl, bytes, cudaMemcpyHostToDevice, c->stream));
+    k_lines_periodic<<<grid, TF_CUDA_LINE_BLOCK, 0, c->stream>>>(*S, *g, d, A, B, df, dl);
+    TF_CUDA_LAUNCH("k_lines_periodic");
+    return TF_OK;
+}
+
+/* Backward-Euler diffusion along a cut direction d as a pipeline over the ranks along d, in
+ * chunks of outer planes (4 per rank, as on the CPU): the forward sweep passes each chunk's
+ * last eliminated rows to the next rank, the back substitution its first solved rows to the
+ * previous one. Adds the seconds spent waiting for other ranks to *waited. */
+static tf_status diffuse_par(cuda_impl *c, int d, double *waited)
+{
+    const int nl = c->nlines[d];
+    if (nl == 0)
+        return TF_OK; /* the same on every rank: nothing is sent either */
+    const tf_grid *g = &c->g;
+    tf_par *par = c->su->par;
+    const line_set S = lines_now(c, d);
+    tf_index A, B;
+    line_plane(g, d, &A, &B);
+    const tf_index nch = B < 4 * par->dims[d] ? B : 4 * par->dims[d];
+    const tf_index per_b = A * nl;
+    int periodic = 0;
+    for (int e = 0; e < nl; ++e)
+        periodic |= S.L[e].periodic;
+    for (int fwd = 1; fwd >= 0; --fwd) {
+        const int from = fwd ? 2 * d : 2 * d + 1; /* the face the pipeline comes in by */
+        const int tag = (fwd ? TAG_FORWARD : TAG_BACKWARD) + d;
+        tf_real *din = c->d_edge[fwd ? EDGE_PREV : EDGE_NEXT];
+        tf_real *hin = c->h_edge[fwd ? EDGE_PREV : EDGE_NEXT];
+        tf_real *dout = c->d_edge[fwd ? EDGE_SEND_FWD : EDGE_SEND_BWD];
+        tf_real *hout = c->h_edge[fwd ? EDGE_SEND_FWD : EDGE_SEND_BWD];
+        /* The ends of the lines neither receive nor send, also where the process grid wraps
+         * (periodic lines are closed by periodic_par). */
+        const int first = fwd ? par->coords[d] == 0 : par->coords[d] == par->dims[d] - 1;
+        const int last = fwd ? par->coords[d] == par->dims[d] - 1 : par->coords[d] == 0;
+        for (tf_index ch = 0; ch < nch; ++ch) {
+            const tf_index b0 = B * ch / nch, b1 = B * (ch + 1) / nch, off = b0 * per_b;
+            const size_t bytes = sizeof(tf_real) * (size_t)((b1 - b0) * per_b);
+            if (!first) {
+                const double t0 = tf_wtime();
+                tf_par_recv(par, from, hin + off, bytes, tag);
+                *waited += tf_wtime() - t0;
+                TF_CUDA(cudaMemcpyAsync(din + off, hin + off, bytes, cudaMemcpyHostToDevice,
+                                        c->stream));
+            }
+            const dim3 grid(blocks_for(A, TF_CUDA_LINE_BLOCK), clamp_yz(b1 - b0), (unsigned)nl);
+            k_lines_pass<<<grid, TF_CUDA_LINE_BLOCK, 0, c->stream>>>(S, *g, d, fwd, b0, b1, A,
+                                                                     din, dout);
+            TF_CUDA_LAUNCH("k_lines_pass");
+            if (!last) {
+                TF_CUDA(cudaMemcpyAsync(hout + off, dout + off, bytes, cudaMemcpyDeviceToHost,
+                                        c->stream));
+                TF_CUDA(cudaStreamSynchronize(c->stream));
+                tf_par_send(par, from ^ 1, hout + off, bytes, tag);
+            }
+        }
+    }
+    const double t0 = tf_wtime();
+    tf_par_wait(par);
+    *waited += tf_wtime() - t0;
+    return periodic ? periodic_par(c, d, &S) : TF_OK;
+}
+
+static tf_status step_lod_par(cuda_impl *c, const tf_coeffs *c0, const tf_coeffs *c1)
+{
+    const tf_real half = (tf_real)c->su->dt / 2;
+    double t0 = 0.0;
+    TF_TRY(synced_time(c, &t0));
+    nvtxRangePushA(tf_stage_name[TF_STAGE_REACTION]);
+    TF_TRY(launch_react(c, c0, half));
+    TF_TRY(host_stage(c, TF_STAGE_REACTION, &t0, 0.0));
+    for (int d = 0; d < 3; ++d) {
+        const tf_stage st = (tf_stage)(TF_STAGE_DIFFUSION_X + d);
+        double waited = 0.0;
+        nvtxRangePushA(tf_stage_name[st]);
+        if (c->cut[d])
+            TF_TRY(diffuse_par(c, d, &waited));
+        else
+            TF_TRY(launch_lines(c, d));
+        TF_TRY(host_stage(c, st, &t0, waited));
+    }
+    nvtxRangePushA(tf_stage_name[TF_STAGE_REACTION]);
+    TF_TRY(launch_react(c, c1, half));
+    return host_stage(c, TF_STAGE_REACTION, &t0, 0.0);
+}
+
 static tf_status cuda_step(void *impl, const tf_coeffs *c0, const tf_coeffs *c1)
 {
     cuda_impl *c = (cuda_impl *)impl;
+    if (any_cut(c)) {
+        TF_TRY(flush_timers(c));
+        return c->su->scheme == TF_SCHEME_EXPLICIT ? step_explicit_par(c, c0)
+                                                   : step_lod_par(c, c0, c1);
+    }
     stage_set *s = &c->sets[c->cur_set];
     TF_TRY(resolve_set(c, s)); /* normally already folded in by the step after it */
     s->n = 0;

@@ -14,30 +14,7 @@ source "$here/lib.sh" "$@"
 scheme=${args[0]} bounds=${args[1]}
 specs=("${args[@]:2}")
 
-common=(--set "grid.n=15 11 9" --set run.scheme="$scheme" --quiet)
-if [ "$scheme" = explicit ]; then
-  # 100 um cells: the explicit limit 1/(6 D_C/h^2 + lambda_C + mu_C) is 0.0999 min; 3 h of
-  # 0.06 min steps with an exercise session from 01:00 to 02:30 (the systemic drivers move).
-  common+=(--set grid.spacing=100um --set tumor.radius=250um --set run.dt=0.06min
-           --set exercise.time_of_day=01:00 --set run.duration=3h --set output.interval=1h
-           --set output.timeseries_interval=20min)
-else
-  # 20 um cells, 5 min steps, one day with the session at 07:00 (tiny.ini).
-  common+=(--set run.duration=1d --set output.interval=6h --set output.timeseries_interval=1h)
-fi
-case $bounds in
-  noflux) ;;
-  mixed)
-    # periodic: tumor along every direction (the process grid wraps along x, y and z), cortisol
-    # along y only; dirichlet: pro_cytokine on every face, effector on x_lo, anti_cytokine on
-    # z_hi; noflux: suppressor and every other face.
-    common+=(--set boundary.tumor=periodic
-             --set boundary.cortisol.y_lo=periodic --set boundary.cortisol.y_hi=periodic
-             --set "boundary.pro_cytokine=dirichlet 5"
-             --set "boundary.effector.x_lo=dirichlet 0.01"
-             --set "boundary.anti_cytokine.z_hi=dirichlet 3") ;;
-  *) echo "unknown boundary set '$bounds'"; exit 2 ;;
-esac
+scenario_args "$scheme" "$bounds" || exit 2
 
 if [ "$scheme" = explicit ]; then
   # The step must stay below the limit the program prints.
