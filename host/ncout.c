@@ -615,9 +615,10 @@ static tf_status check_layout(tf_ncout *o)
     return TF_OK;
 }
 
-/* Keep the leading records with time <= t (plus a relative tolerance of 1e-9); later records
- * are overwritten by the records that follow. */
-static tf_status find_restart_record(tf_ncout *o, double t)
+/* Keep the leading records with time <= t (plus the tolerance TF_TIME_TOL); later records
+ * are overwritten by the records that follow. Refused when the record of t_due is missing
+ * (tf_restart_gap). */
+static tf_status find_restart_record(tf_ncout *o, double t, double t_due)
 {
     int dim_t;
     size_t nt;
@@ -626,7 +627,7 @@ static tf_status find_restart_record(tf_ncout *o, double t)
     o->nrec = 0;
     o->last_t = NAN;
     if (nt == 0)
-        return TF_OK;
+        return tf_restart_gap(o->path, "record", t, t_due, NAN);
     double *times = malloc(nt * sizeof *times);
     if (!times)
         return TF_ERROR(TF_ERR_NOMEM, "cannot allocate %zu times", nt);
@@ -636,13 +637,17 @@ static tf_status find_restart_record(tf_ncout *o, double t)
         free(times);
         TF_NC(rc, o->path);
     }
-    const double limit = t + 1e-9 * fmax(1.0, fabs(t));
-    while (o->nrec < nt && times[o->nrec] <= limit)
+    const double tol = TF_TIME_TOL * fmax(1.0, fabs(t));
+    double before = NAN;
+    while (o->nrec < nt && times[o->nrec] <= t + tol) {
+        if (times[o->nrec] < t - tol)
+            before = times[o->nrec];
         ++o->nrec;
+    }
     if (o->nrec > 0)
         o->last_t = times[o->nrec - 1];
     free(times);
-    return TF_OK;
+    return tf_restart_gap(o->path, "record", t, t_due, before);
 }
 
 /* Add a history line for a restart at t, made at `when`: an attribute change that reaches the
@@ -681,7 +686,7 @@ static tf_status set_collective(tf_ncout *o)
 }
 
 tf_status tf_ncout_reopen(tf_ncout **out, const char *path, const tf_scenario *s,
-                          const tf_grid *g, const tf_par *par, double t)
+                          const tf_grid *g, const tf_par *par, double t, double t_due)
 {
     *out = NULL;
     tf_ncout *o;
@@ -691,7 +696,7 @@ tf_status tf_ncout_reopen(tf_ncout **out, const char *path, const tf_scenario *s
     if (st == TF_OK)
         st = agree(o, check_layout(o));
     if (st == TF_OK)
-        st = agree(o, find_restart_record(o, t));
+        st = agree(o, find_restart_record(o, t, t_due));
     if (st == TF_OK)
         st = room(o, 65536.0, "the restart's history line");
     if (st == TF_OK)

@@ -180,6 +180,16 @@ typedef struct {
 
 static double time_of(const run_ctx *r, long long step) { return (double)step * r->s->dt; }
 
+/* Time of the last output of an `interval` (records, rows; every run writes one at step 0)
+ * due before the current step; -1 at step 0. */
+static double due_before(const run_ctx *r, double interval)
+{
+    if (r->step <= 0)
+        return -1.0;
+    const long long every = tf_run_steps_per(interval, r->s->dt);
+    return every > 0 ? time_of(r, (r->step - 1) / every * every) : 0.0;
+}
+
 static double global_cells(const tf_grid *g)
 {
     return (double)g->gn[0] * (double)g->gn[1] * (double)g->gn[2];
@@ -260,7 +270,7 @@ static tf_status write_record(run_ctx *r)
 /* Whether a file's last entry (NAN: none) is the one at time t. */
 static int entry_at(double last, double t)
 {
-    return !isnan(last) && fabs(last - t) <= 1e-9 * fmax(1.0, fabs(t));
+    return !isnan(last) && fabs(last - t) <= TF_TIME_TOL * fmax(1.0, fabs(t));
 }
 
 /* On a restart at a step where a record or a row is due whose file lacks it (an output failure
@@ -528,11 +538,29 @@ static tf_status start(run_ctx *r)
     const double t = time_of(r, r->step);
     const int threaded = r->par.size == 1;
     if (r->restart) {
-        TF_TRY(tf_ncout_reopen(&r->nc, r->nc_path, s, &r->g, &r->par, t));
+        /* Both files checked before either changes: every record and row due before the
+         * checkpoint's step must be there (a file of another run is refused). */
+        const double rec_due = due_before(r, s->interval);
+        const double row_due = due_before(r, s->series_interval);
+        TF_TRY(tf_par_agree(&r->par, root ? tf_series_check_restart(r->csv_path, t, row_due)
+                                          : TF_OK));
+        TF_TRY(tf_ncout_reopen(&r->nc, r->nc_path, s, &r->g, &r->par, t, rec_due));
     } else {
-        if (root && !r->o->quiet && access(r->nc_path, F_OK) == 0)
-            printf("note: replacing the files of an earlier run '%s' in '%s' (a new run of the "
-                   "same name starts them afresh; --restart continues them)\n", s->name, s->dir);
+        /* An earlier run's checkpoint goes with its files: a restart from it would continue
+         * these new files from another run's state. */
+        tf_status st_chk = TF_OK;
+        const int old_files = access(r->nc_path, F_OK) == 0,
+                  old_chk = access(r->chk_path, F_OK) == 0;
+        if (root && !r->o->quiet && (old_files || old_chk)) {
+            printf("note: replacing the files of an earlier run '%s' in '%s'%s (a new run of the "
+                   "same name starts them afresh; --restart continues them)\n",
+                   s->name, s->dir, old_chk ? ", its checkpoint removed" : "");
+            fflush(stdout);
+        }
+        if (root && old_chk && unlink(r->chk_path) != 0 && errno != ENOENT)
+            st_chk = TF_ERROR(TF_ERR_IO, "cannot remove the earlier run's checkpoint '%s': %s",
+                              r->chk_path, strerror(errno));
+        TF_TRY(tf_par_agree(&r->par, st_chk));
         TF_TRY(tf_ncout_create(&r->nc, r->nc_path, s, &r->g, &r->par, r->effective, r->vessel));
     }
     TF_TRY(tf_par_agree(&r->par, root ? tf_series_open(&r->series, r->csv_path,

@@ -144,52 +144,102 @@ static tf_status slurp(FILE *fp, const char *path, char **out, size_t *outlen)
     return TF_OK;
 }
 
-/* Restart at time t: keep the header and the leading complete rows with time <= t (relative
- * tolerance 1e-9), write them to PATH.tmp, rename it over PATH and append from there. A row
- * cut short by a crash (no newline, or no number first) ends what is kept. */
-static tf_status series_restart(tf_series *s, double t)
+/* What a restart at time t keeps of a time series: the file's text, the bytes kept (the header
+ * and the leading complete rows with time <= t, tolerance TF_TIME_TOL; a row cut short by a
+ * crash, without a newline or a number first, ends them), the time of the last row kept and of
+ * the last one before t. *text NULL (nothing read) when the file does not exist or is empty. */
+typedef struct {
+    char *text;
+    size_t len, keep;
+    double last_t, last_before;
+} series_scan;
+
+static tf_status scan_restart(const char *path, double t, series_scan *sc)
 {
-    FILE *in = fopen(s->path, "r");
+    *sc = (series_scan){NULL, 0, 0, NAN, NAN};
+    FILE *in = fopen(path, "r");
     if (!in) {
         if (errno == ENOENT)
-            return series_fresh(s);
-        return TF_ERROR(TF_ERR_IO, "cannot read time series '%s' for the restart: %s", s->path,
+            return TF_OK;
+        return TF_ERROR(TF_ERR_IO, "cannot read time series '%s' for the restart: %s", path,
                         strerror(errno));
     }
-    char *text = NULL;
-    size_t len = 0;
-    const tf_status st = slurp(in, s->path, &text, &len);
+    const tf_status st = slurp(in, path, &sc->text, &sc->len);
     fclose(in);
     TF_TRY(st);
-
+    if (sc->len == 0) {
+        free(sc->text);
+        sc->text = NULL;
+        return TF_OK;
+    }
     char header[2048];
     header_line(header, sizeof header);
     const size_t hlen = strlen(header);
-    if (len == 0) {
-        free(text);
-        return series_fresh(s);
-    }
-    if (strncmp(text, header, hlen) != 0 || text[hlen] != '\n') {
-        free(text);
+    if (strncmp(sc->text, header, hlen) != 0 || sc->text[hlen] != '\n') {
+        free(sc->text);
+        sc->text = NULL;
         return TF_ERROR(TF_ERR_USAGE,
                         "time series '%s' has other columns than this version writes; move it "
                         "away to restart (expected the header '%s')",
-                        s->path, header);
+                        path, header);
     }
-    const double limit = t + 1e-9 * fmax(1.0, fabs(t));
-    size_t keep = hlen + 1;
-    while (keep < len) {
-        const char *line = text + keep;
-        const char *nl = memchr(line, '\n', len - keep);
+    const double tol = TF_TIME_TOL * fmax(1.0, fabs(t));
+    sc->keep = hlen + 1;
+    while (sc->keep < sc->len) {
+        const char *line = sc->text + sc->keep;
+        const char *nl = memchr(line, '\n', sc->len - sc->keep);
         if (!nl)
             break;
         char *end;
         const double tr = strtod(line, &end);
-        if (end == line || *end != ',' || !(tr <= limit))
+        if (end == line || *end != ',' || !(tr <= t + tol))
             break;
-        keep = (size_t)(nl - text) + 1;
-        s->last_t = tr;
+        sc->keep = (size_t)(nl - sc->text) + 1;
+        sc->last_t = tr;
+        if (tr < t - tol)
+            sc->last_before = tr;
     }
+    return TF_OK;
+}
+
+/* TF_ERR_USAGE when entries of a file (records, rows) are missing before a restart at t: the
+ * last one kept before t is not the last one due before t (t_due; negative: none due). */
+tf_status tf_restart_gap(const char *path, const char *what, double t, double t_due,
+                         double last_before)
+{
+    const double tol = TF_TIME_TOL * fmax(1.0, fabs(t));
+    if (t_due < 0.0 || last_before >= t_due - tol)
+        return TF_OK;
+    char have[64] = "none";
+    if (!isnan(last_before))
+        snprintf(have, sizeof have, "the last at t = %.9g min", last_before);
+    return TF_ERROR(TF_ERR_USAGE,
+                    "restart at t = %.9g min: '%s' lacks the %s of t = %.9g min (it holds %s "
+                    "before the checkpoint's time): the checkpoint is not from the run that "
+                    "wrote this file (a later run of the same name replaced it?); restart from "
+                    "that run's own checkpoint, or start afresh",
+                    t, path, what, t_due, have);
+}
+
+tf_status tf_series_check_restart(const char *path, double t, double t_due)
+{
+    series_scan sc;
+    TF_TRY(scan_restart(path, t, &sc));
+    free(sc.text);
+    return tf_restart_gap(path, "row", t, t_due, sc.last_before);
+}
+
+/* Restart at time t: keep what scan_restart keeps, write it to PATH.tmp, rename it over PATH
+ * and append from there. */
+static tf_status series_restart(tf_series *s, double t)
+{
+    series_scan sc;
+    TF_TRY(scan_restart(s->path, t, &sc));
+    if (!sc.text)
+        return series_fresh(s);
+    char *text = sc.text;
+    const size_t keep = sc.keep;
+    s->last_t = sc.last_t;
 
     char tmp[TF_PATH_MAX + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", s->path);

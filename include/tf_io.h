@@ -74,10 +74,11 @@ tf_status tf_ncout_create(tf_ncout **out, const char *path, const tf_scenario *s
                           const tf_real *vessel);
 /* Reopen an existing output for a restart at time t: records with time <= t (plus a small
  * tolerance) are kept, the next record goes after them. TF_ERR_IO or TF_ERR_USAGE (naming the
- * difference) when the file does not match the scenario's grid and fields. The file may have
- * been written by any number of ranks. */
+ * difference) when the file does not match the scenario's grid and fields, or lacks the record
+ * of t_due, the last one due before t (t_due < 0: none; tf_restart_gap); nothing in the file
+ * changes then. The file may have been written by any number of ranks. */
 tf_status tf_ncout_reopen(tf_ncout **out, const char *path, const tf_scenario *s,
-                          const tf_grid *g, const tf_par *par, double t);
+                          const tf_grid *g, const tf_par *par, double t, double t_due);
 /* Append one record at time t (min) from padded arrays; synced to disk before returning. */
 tf_status tf_ncout_write(tf_ncout *o, double t, tf_real *const f[TF_NFIELDS]);
 /* Close the file and free the writer, also after a failure. */
@@ -126,12 +127,25 @@ typedef struct {
 tf_series_row tf_series_row_make(double t, const tf_diag *d, const tf_grid *g,
                                  const tf_drivers *drv, const tf_derived *der);
 
+/* Relative tolerance of output times compared with step times (restarts): above the rounding of
+ * the time series' 9 significant digits, far below the spacing of any two outputs. */
+#define TF_TIME_TOL 1e-8
+
 typedef struct tf_series tf_series;
 /* Create (header written) or, for a restart at time t, reopen keeping rows with time <= t. */
 tf_status tf_series_open(tf_series **out, const char *path, int restart, double t);
 tf_status tf_series_write(tf_series *s, const tf_series_row *row);
 /* Time of the last row in the file (after a restart: the last one kept); NAN when none. */
 double tf_series_last_time(const tf_series *s);
+/* Before a restart at time t changes anything: TF_ERR_USAGE when the time series at path (which
+ * may be absent) has another header, or lacks the row due at t_due, the last before t (t_due < 0:
+ * none due), as tf_restart_gap says. */
+tf_status tf_series_check_restart(const char *path, double t, double t_due);
+/* The refusal of a restart at t whose file `path` holds entries (`what`: "record", "row") up to
+ * last_before (NAN: none) before t, where the one of t_due is due (t_due < 0: none): a file made
+ * by another run than the checkpoint. TF_OK when nothing is missing. */
+tf_status tf_restart_gap(const char *path, const char *what, double t, double t_due,
+                         double last_before);
 tf_status tf_series_close(tf_series *s);
 
 /* Summary of a finished (or stopped) run, written atomically to `path`. */

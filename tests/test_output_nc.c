@@ -206,7 +206,7 @@ static void test_round_trip(void **state)
     to_state_random(&fresh, 999);
     const double t_restart[2] = {30.0, 30.0 + 1e-9};
     for (int trial = 0; trial < 2; ++trial) {
-        assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, NULL, t_restart[trial]), TF_OK);
+        assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, NULL, t_restart[trial], -1.0), TF_OK);
         assert_int_equal(tf_ncout_records(o), 2);
         assert_int_equal(tf_ncout_write(o, 60.5, fresh.f), TF_OK);
         assert_int_equal(tf_ncout_records(o), 3);
@@ -226,17 +226,36 @@ static void test_round_trip(void **state)
     NC_OK(nc_close(nc));
 
     /* Restart after the last record appends; before the first keeps none. */
-    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, NULL, 90.0), TF_OK);
+    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, NULL, 90.0, -1.0), TF_OK);
     assert_int_equal(tf_ncout_records(o), 3);
     assert_int_equal(tf_ncout_write(o, 90.0, st[2].f), TF_OK);
     assert_int_equal(tf_ncout_close(o), TF_OK);
-    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, NULL, 29.9), TF_OK);
+    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, NULL, 29.9, -1.0), TF_OK);
     assert_int_equal(tf_ncout_records(o), 1);
     assert_int_equal(tf_ncout_close(o), TF_OK);
     NC_OK(nc_open(path, NC_NOWRITE, &nc));
     assert_int_equal(time_len(nc), 4);
     check_values(nc, "tumor", 3, &g, st[2].f[TF_TUMOR]);
+    size_t hist_len = 0;
+    NC_OK(nc_inq_attlen(nc, NC_GLOBAL, "history", &hist_len));
     NC_OK(nc_close(nc));
+
+    /* A restart at 120 whose record of 100 is due but missing (the file ends at 90: it is not
+     * the checkpoint's run) is refused, naming both times, and leaves the file as it was; the
+     * record of 90 due is there. */
+    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, NULL, 120.0, 100.0), TF_ERR_USAGE);
+    assert_non_null(strstr(tf_error_message(), "lacks the record of t = 100 min"));
+    assert_non_null(strstr(tf_error_message(), "the last at t = 90 min"));
+    assert_null(o);
+    NC_OK(nc_open(path, NC_NOWRITE, &nc));
+    assert_int_equal(time_len(nc), 4);
+    size_t hist_after = 0;
+    NC_OK(nc_inq_attlen(nc, NC_GLOBAL, "history", &hist_after));
+    assert_int_equal(hist_after, hist_len);
+    NC_OK(nc_close(nc));
+    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, NULL, 120.0, 90.0), TF_OK);
+    assert_int_equal(tf_ncout_records(o), 4);
+    assert_int_equal(tf_ncout_close(o), TF_OK);
 
     to_state_free(&fresh);
     for (int r = 0; r < 3; ++r)
@@ -275,7 +294,7 @@ static void test_mismatch(void **state)
     tf_scenario all = s;
     all.fields_mask = (1u << TF_NFIELDS) - 1;
     tf_error_clear();
-    assert_int_equal(tf_ncout_reopen(&o, path, &all, &g, NULL, 5.0), TF_ERR_USAGE);
+    assert_int_equal(tf_ncout_reopen(&o, path, &all, &g, NULL, 5.0, -1.0), TF_ERR_USAGE);
     assert_null(o);
     assert_non_null(strstr(tf_error_message(), "'effector'"));
     assert_non_null(strstr(tf_error_message(), path));
@@ -283,18 +302,18 @@ static void test_mismatch(void **state)
     tf_grid g2;
     grid(&g2, 6, 4, 6, 10.0);
     tf_error_clear();
-    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g2, NULL, 5.0), TF_ERR_USAGE);
+    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g2, NULL, 5.0, -1.0), TF_ERR_USAGE);
     assert_non_null(strstr(tf_error_message(), "5 cells along z"));
     assert_non_null(strstr(tf_error_message(), "has 6"));
 
     grid(&g2, 6, 4, 5, 20.0);
     tf_error_clear();
-    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g2, NULL, 5.0), TF_ERR_USAGE);
+    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g2, NULL, 5.0, -1.0), TF_ERR_USAGE);
     assert_non_null(strstr(tf_error_message(), "spacing"));
 
     path_in_tmp(path, sizeof path, "missing.nc");
     tf_error_clear();
-    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, NULL, 5.0), TF_ERR_IO);
+    assert_int_equal(tf_ncout_reopen(&o, path, &s, &g, NULL, 5.0, -1.0), TF_ERR_IO);
     assert_non_null(strstr(tf_error_message(), path));
     tf_error_clear();
     to_state_free(&st);
@@ -361,7 +380,7 @@ static void test_blocks(void **state)
     assert_int_equal(tf_ncout_write(o, 1.0, part[0].f), TF_OK);
     assert_int_equal(tf_ncout_close(o), TF_OK);
     /* The second block joins at record 0 (a restart before the first record keeps none). */
-    assert_int_equal(tf_ncout_reopen(&o, path, &s, &blk[1], NULL, -1.0), TF_OK);
+    assert_int_equal(tf_ncout_reopen(&o, path, &s, &blk[1], NULL, -1.0, -1.0), TF_OK);
     assert_int_equal(tf_ncout_records(o), 0);
     assert_int_equal(tf_ncout_write(o, 1.0, part[1].f), TF_OK);
     assert_int_equal(tf_ncout_close(o), TF_OK);

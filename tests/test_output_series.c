@@ -184,6 +184,22 @@ static void test_csv(void **state)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     assert_int_equal(access(tmp, F_OK), -1);
 
+    /* Before a restart: the rows due before its time must be there (the file ends at 25). */
+    assert_int_equal(tf_series_check_restart(path, 60.0, 25.0), TF_OK);
+    assert_int_equal(tf_series_check_restart(path, 25.0, 20.0 + 1.0 / 3.0), TF_OK);
+    assert_int_equal(tf_series_check_restart(path, 10.0, -1.0), TF_OK);
+    tf_error_clear();
+    assert_int_equal(tf_series_check_restart(path, 60.0, 50.0), TF_ERR_USAGE);
+    assert_non_null(strstr(tf_error_message(), "lacks the row of t = 50 min"));
+    assert_non_null(strstr(tf_error_message(), "the last at t = 25 min"));
+    tf_error_clear();
+    char *before = read_all(path);
+    assert_int_equal(tf_series_check_restart(path, 25.0, 25.0 - 1e-3), TF_ERR_USAGE);
+    text = read_all(path);
+    assert_string_equal(text, before); /* a check changes nothing */
+    free(text);
+    free(before);
+
     /* Restart before every row keeps only the header. */
     assert_int_equal(tf_series_open(&s, path, 1, 0.0), TF_OK);
     assert_int_equal(tf_series_close(s), TF_OK);
@@ -208,6 +224,9 @@ static void test_csv(void **state)
     tf_error_clear();
     assert_int_equal(tf_series_open(&s, path, 1, 5.0), TF_ERR_USAGE);
     assert_non_null(strstr(tf_error_message(), path));
+    tf_error_clear();
+    assert_int_equal(tf_series_check_restart(path, 5.0, -1.0), TF_ERR_USAGE);
+    assert_non_null(strstr(tf_error_message(), "other columns"));
     text = read_all(path);
     assert_string_equal(text, "time,volume\n1,2\n");
     free(text);

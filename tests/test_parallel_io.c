@@ -380,7 +380,7 @@ int main(int argc, char **argv)
     to_state r2;
     to_state_init(&r2, &g2);
     fill(&r2, 2);
-    MUST(tf_ncout_reopen(&o, out, &s, &g2, &par2, 10.0));
+    MUST(tf_ncout_reopen(&o, out, &s, &g2, &par2, 10.0, -1.0));
     CHECK(tf_ncout_records(o) == 1, "restart at t = 10 keeps %zu records, want 1",
           tf_ncout_records(o));
     MUST(tf_ncout_write(o, 20.0, r2.f));
@@ -411,7 +411,7 @@ int main(int argc, char **argv)
     check_failure(tf_ncout_create(&o, bad, &s, &g, &par, scenario, r0.v),
                   "cannot create NetCDF output", bad, __LINE__);
     CHECK(o == NULL, "a failed create returns a writer");
-    check_failure(tf_ncout_reopen(&o, bad, &s, &g, &par, 10.0), "cannot reopen NetCDF output",
+    check_failure(tf_ncout_reopen(&o, bad, &s, &g, &par, 10.0, -1.0), "cannot reopen NetCDF output",
                   NULL, __LINE__);
     /* The ranks are still in step: a checkpoint goes through (over the previous one). */
     MUST(tf_checkpoint_write(chk, &g, &par, r1.f, r1.v, &info, scenario));

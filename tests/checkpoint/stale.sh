@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# A later run of the same name in the same directory, and an earlier run's checkpoint:
+#  1. a fresh run that replaces an earlier run's files removes its checkpoint (says so), so a
+#     run killed without a checkpoint of its own (SIGKILL, out of memory) leaves none that
+#     --resume would take;
+#  2. a restart from such a checkpoint kept elsewhere, whose step lies beyond the new files' last
+#     record and row, is refused (exit 2, naming the missing record) and changes no file; before,
+#     it continued the new files from the old run's state, leaving hours of records out.
+# usage: stale.sh TUMORFIELD WORKDIR
+set -uo pipefail
+tf=$1 work=$2
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+fail() { echo "FAIL: $*"; exit 1; }
+args=(--set run.dt=1min --set output.interval=2h --set output.timeseries_interval=30min
+      --output out)
+
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=1d --quiet || fail "the first run failed"
+[ -f out/tiny.chk.nc ] || fail "the first run left no checkpoint"
+cp out/tiny.chk.nc old.chk.nc
+
+# The second run, 40 days, killed once a few rows are out (no checkpoint of its own yet). (The
+# first run's time series goes first, so that the rows counted are the second run's.)
+rm out/tiny.timeseries.csv
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=40d > second.log 2>&1 &
+pid=$!
+wait_rows out/tiny.timeseries.csv 4
+kill -KILL $pid
+wait $pid 2>/dev/null
+grep -q "replacing the files of an earlier run 'tiny' in 'out', its checkpoint removed" second.log ||
+  { cat second.log; fail "the second run did not say it removed the earlier checkpoint"; }
+[ ! -e out/tiny.chk.nc ] || fail "the earlier run's checkpoint is still there"
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=4d --resume --quiet > resume.log 2>&1
+rc=$?
+[ $rc -eq 0 ] || { cat resume.log; fail "--resume without a checkpoint: exit $rc (a fresh run)"; }
+
+# Kill a second one again, then restart it from the first run's checkpoint (t = 1440 min).
+rm out/tiny.timeseries.csv out/tiny.chk.nc
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=40d --quiet &
+pid=$!
+wait_rows out/tiny.timeseries.csv 4
+kill -KILL $pid
+wait $pid 2>/dev/null
+cp out/tiny.nc nc.before && cp out/tiny.timeseries.csv csv.before
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=40d --restart old.chk.nc --quiet > restart.log 2>&1
+rc=$?
+[ $rc -eq 2 ] || { cat restart.log; fail "restart from another run's checkpoint: exit $rc, expected 2"; }
+grep -q "lacks the row of t = 1410 min" restart.log ||
+  { cat restart.log; fail "the refusal does not name the missing row"; }
+cmp -s out/tiny.nc nc.before || fail "the refused restart changed tiny.nc"
+cmp -s out/tiny.timeseries.csv csv.before || fail "the refused restart changed the time series"
+echo "stale: a new run removes the earlier checkpoint; another run's checkpoint is refused"
