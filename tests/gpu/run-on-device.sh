@@ -8,6 +8,8 @@
 #   env        nvidia-smi, library resolution, tumorfield info
 #   tests      test_gpu_float, test_gpu_double (CPU vs CUDA, determinism, check_state, diagnostics),
 #              bit-for-bit restart on cuda for both schemes
+#   mpi        with .bundle/openmpi.tar.xz: the CUDA backend on 2 and 4 processes sharing the GPU,
+#              cut along x, y, z, against one process (tests/gpu/mpi_ranks.sh), both schemes
 #   sanitizer  compute-sanitizer memcheck (bench, both schemes, small grid) and racecheck (the
 #              shared-memory x-line tiles), if compute-sanitizer is there; memcheck of
 #              test_gpu_float last, after the benches
@@ -98,6 +100,23 @@ for s in lod explicit; do
   run_step "restart bitwise cuda $s" "$OUT/tests.log" 120 \
     bash tests/checkpoint/restart_bitwise.sh "$TF" $s "$WORK/restart_$s" cuda
 done
+
+# ---- across processes: Open MPI from the bundle, the GPU shared by the processes ----------
+if [ -f .bundle/openmpi.tar.xz ] && [ -x "$B/bin/tumorfield-mpi" ] &&
+   tar -xJf .bundle/openmpi.tar.xz -C "$WORK"; then
+  (
+    eval "$(bash tests/gpu/mpi-bundle.sh env "$WORK/openmpi")"
+    run_step "mpirun -n 2 tumorfield info" "$OUT/tests.log" 60 \
+      mpirun -n 2 -x OMP_NUM_THREADS=1 "$B/bin/tumorfield-mpi" info
+    for s in lod explicit; do
+      run_step "mpi_ranks cuda $s mixed" "$OUT/tests.log" 150 \
+        bash tests/gpu/mpi_ranks.sh "$B/bin/tumorfield-mpi" "$WORK/mpi_$s" $s mixed \
+        2:2x1x1 2:1x2x1 2:1x1x2 4:2x2x1 -- mpirun --oversubscribe -n
+    done
+  )
+else
+  note "no .bundle/openmpi.tar.xz or tumorfield-mpi: the checks across processes not run"
+fi
 
 # ---- compute-sanitizer -----------------------------------------------------------------
 CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
