@@ -312,10 +312,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
             stage_sum += dtm.seconds[i];
     stage_sum /= (double)o->steps;
 
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads();
-#endif
+    const int threads = tf_omp_threads();
     const char *scheme = o->scheme == TF_SCHEME_EXPLICIT ? "explicit" : "lod";
     const char *backend = kind == TF_BACKEND_CUDA ? "cuda" : "cpu";
     char date[32];

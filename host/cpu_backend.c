@@ -134,10 +134,7 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
     c->su = su;
     c->g = su->g;
     c->par = su->par;
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads();
-#endif
+    const int threads = tf_omp_threads();
     c->nthreads = threads;
 #ifdef TF_X_V4
     c->x_v4 = __builtin_cpu_supports("x86-64-v4");

@@ -393,6 +393,7 @@ static tf_status cmd_run(int argc, char **argv)
     tf_scenario *s;
     /* Every process reads the scenario; they agree before anything collective starts. */
     const tf_par world = tf_par_world();
+    TF_TRY(tf_par_launch_check());
     tf_status st = tf_par_agree(&world, load_scenario(argc, argv, 1, &a, &s));
     if (st == TF_OK)
         st = tf_run(s, &a.run);
@@ -448,6 +449,7 @@ static tf_status cmd_bench(int argc, char **argv)
     tf_bench_options o = {.n = 128, .steps = 20, .scheme = TF_SCHEME_LOD,
                           .backend = TF_BACKEND_AUTO, .json = 0};
     const tf_par world = tf_par_world();
+    TF_TRY(tf_par_launch_check());
     TF_TRY(tf_par_agree(&world, parse_bench(argc, argv, &o)));
     return tf_bench(&o);
 }
@@ -456,10 +458,7 @@ static tf_status cmd_info(int argc, char **argv)
 {
     if (argc > 2)
         return USAGE_ERROR("info: unexpected argument '%s'", argv[2]);
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads();
-#endif
+    const int threads = tf_omp_threads();
     printf("tumorfield %s\n", TF_VERSION_STRING);
     printf("precision:      %s\n", TF_REAL_NAME);
     printf("backends:       cpu (OpenMP)%s\n", tf_cuda_built() ? ", cuda" : "; cuda not built");

@@ -461,7 +461,8 @@ static tf_status open_file(tf_ncout *o, int create)
         o->ncid = -1;
         st = create ? TF_ERROR(TF_ERR_IO,
                                "cannot create NetCDF output '%s': %s (check that its directory "
-                               "exists and is writable)",
+                               "exists and is writable, and that no other program has the file "
+                               "open)",
                                o->path, nc_strerror(rc))
                     : TF_ERROR(TF_ERR_IO, "cannot reopen NetCDF output '%s' for the restart: %s",
                                o->path, nc_strerror(rc));

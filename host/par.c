@@ -94,6 +94,24 @@ int tf_par_built(void) { return 0; }
 int tf_par_error_agreed(void) { return 0; }
 #endif
 
+tf_status tf_par_launch_check(void)
+{
+    const char *n = getenv("SLURM_STEP_NUM_TASKS"), *force = getenv("TF_MPI");
+    const long tasks = n ? strtol(n, NULL, 10) : 1;
+    if (tasks <= 1 || tf_par_world_size() > 1 || (force && strcmp(force, "0") == 0))
+        return TF_OK;
+    return TF_ERROR(TF_ERR_USAGE,
+                    "Slurm started this program as %ld tasks (SLURM_STEP_NUM_TASKS), but it runs "
+                    "as one process: %s; as it is, every task would run the whole grid into the "
+                    "same files (for tasks that each run a run of their own: TF_MPI=0)",
+                    tasks,
+                    tf_par_built() ? "no MPI process manager is visible to it (start it with "
+                                     "`srun --mpi=pmix` or `srun --mpi=pmi2`, as the site's MPI "
+                                     "needs, or with mpirun)"
+                                   : "this build has no MPI (rebuild with -DTF_MPI=ON, or run "
+                                     "one task)");
+}
+
 tf_par tf_par_world(void)
 {
     tf_par p;

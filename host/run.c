@@ -15,6 +15,7 @@
 #include "tf_scenario_keys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_signal;
@@ -176,6 +178,8 @@ typedef struct {
     int have_row;
     double wall0;
     long long steps_this_run;
+    int lock_fd; /* rank 0: NAME.lock held for the run (lock_outputs); -1: none */
+    char lock_path[TF_OUT_PATH];
 } run_ctx;
 
 static double time_of(const run_ctx *r, long long step) { return (double)step * r->s->dt; }
@@ -489,6 +493,74 @@ static tf_status start_state(run_ctx *r)
     return TF_OK;
 }
 
+/* Rank 0: hold DIR/NAME.lock (a POSIX record lock, released when the process ends, also by a
+ * crash) for the whole run, so that a second run of the same name in the same directory (a
+ * sweep that forgot run.name, a job started twice) stops before it touches the files the first
+ * one writes. The file says who holds it; it is removed at the end. Where the file system has
+ * no locks, a note says so and the run goes on. */
+static tf_status lock_outputs(run_ctx *r)
+{
+    const tf_scenario *s = r->s;
+    TF_TRY(out_path(r->lock_path, s, ".lock"));
+    for (int tries = 0; tries < 8; ++tries) {
+        const int fd = open(r->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return TF_ERROR(TF_ERR_IO, "cannot create the lock file '%s': %s", r->lock_path,
+                            strerror(errno));
+        struct flock fl;
+        memset(&fl, 0, sizeof fl);
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        if (fcntl(fd, F_SETLK, &fl) != 0) {
+            const int e = errno;
+            if (e == EACCES || e == EAGAIN) {
+                char who[256] = "";
+                const ssize_t n = read(fd, who, sizeof who - 1);
+                who[n > 0 ? n : 0] = '\0';
+                who[strcspn(who, "\n")] = '\0';
+                close(fd);
+                return TF_ERROR(TF_ERR_USAGE,
+                                "the output '%s/%s.*' is in use by another run (%s); give each "
+                                "run its own run.name or output.dir, or wait for that one to end",
+                                s->dir, s->name, who[0] ? who : "its lock file says nothing more");
+            }
+            close(fd);
+            if (!r->o->quiet)
+                printf("note: cannot lock '%s' (%s): nothing stops another run of the same name "
+                       "from writing into '%s' meanwhile\n",
+                       r->lock_path, strerror(e), s->dir);
+            return TF_OK;
+        }
+        /* A run that ended removed the file after this one opened it: lock the new one. */
+        struct stat held, named;
+        if (fstat(fd, &held) == 0 && stat(r->lock_path, &named) == 0 &&
+            held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
+            char host[256] = "?", when[64] = "?";
+            gethostname(host, sizeof host - 1);
+            const time_t now = time(NULL);
+            struct tm tm;
+            if (gmtime_r(&now, &tm))
+                strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+            if (ftruncate(fd, 0) == 0)
+                dprintf(fd, "pid %ld on host %s since %s\n", (long)getpid(), host, when);
+            r->lock_fd = fd;
+            return TF_OK;
+        }
+        close(fd);
+    }
+    return TF_ERROR(TF_ERR_IO, "cannot take the lock file '%s': it keeps being replaced",
+                    r->lock_path);
+}
+
+static void unlock_outputs(run_ctx *r)
+{
+    if (r->lock_fd < 0)
+        return;
+    unlink(r->lock_path); /* while held: a run that opened it before takes the next one */
+    close(r->lock_fd);
+    r->lock_fd = -1;
+}
+
 /* Everything before the first step. Each part that may fail on some ranks only ends in an
  * agreement, so that all ranks go on or all stop with the same error. */
 static tf_status start(run_ctx *r)
@@ -508,6 +580,7 @@ static tf_status start(run_ctx *r)
         fflush(stdout);
     }
     TF_TRY(tf_par_agree(&r->par, root ? make_dirs(s->dir) : TF_OK));
+    TF_TRY(tf_par_agree(&r->par, root ? lock_outputs(r) : TF_OK));
     if (r->restart && !r->o->quiet)
         printf("restart: from '%s' at step %lld, t = %.6g min\n", r->restart, r->step,
                time_of(r, r->step));
@@ -641,6 +714,7 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
     run_ctx r;
     memset(&r, 0, sizeof r);
     r.rec_set = -1;
+    r.lock_fd = -1;
     r.restart = o->restart;
     r.s = s;
     r.o = o;
@@ -723,6 +797,7 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
         }
     }
     cleanup(&r);
+    unlock_outputs(&r);
     signals_restore(&gd);
     return st;
 }

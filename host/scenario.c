@@ -1067,6 +1067,16 @@ tf_status tf_scenario_validate(const tf_scenario *s)
                                 tf_face_name[2 * d + lo], tf_face_name[2 * d],
                                 tf_face_name[2 * d + 1]);
         }
+    /* The longest path a run writes: DIR/NAME.timeseries.csv.tmp (the output files take paths
+     * of at most TF_PATH_MAX - 1 characters). */
+    const char *longest = ".timeseries.csv.tmp";
+    const size_t plen = strlen(s->dir) + 1 + strlen(s->name) + strlen(longest);
+    if (plen >= TF_PATH_MAX)
+        return TF_ERROR(TF_ERR_USAGE,
+                        "[output] dir: the run's files would have paths of up to %zu characters "
+                        "('%s/%s%s'), above the limit of %d; use a shorter output.dir or "
+                        "run.name",
+                        plen, s->dir, s->name, longest, TF_PATH_MAX - 1);
     /* Grid memory. */
     const double cells = (double)s->n[0] * (double)s->n[1] * (double)s->n[2];
     /* The limit holds per process: an MPI run splits the state between them. */

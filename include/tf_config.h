@@ -41,4 +41,20 @@ typedef int64_t tf_index;
 
 #define TF_VERSION_STRING "0.1.0"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+/* The most threads a parallel region of this process gets: OMP_NUM_THREADS (or the cores)
+ * capped by OMP_THREAD_LIMIT; 1 without OpenMP. What the logs report and what per-thread
+ * buffers are sized for. */
+static inline int tf_omp_threads(void)
+{
+#ifdef _OPENMP
+    const int n = omp_get_max_threads(), limit = omp_get_thread_limit();
+    return n < limit ? n : limit;
+#else
+    return 1;
+#endif
+}
+
 #endif

@@ -53,6 +53,11 @@ int tf_par_world_size(void);
 tf_par tf_par_world(void);
 /* Whether this build has MPI. */
 int tf_par_built(void);
+/* TF_ERR_USAGE when Slurm started this program as several tasks of one step but it runs as one
+ * process (no MPI in the build, or srun without the MPI plugin the site's MPI needs): each task
+ * would run the whole grid into the same files. TF_MPI=0 (tasks that each run a run of their
+ * own) turns the check off. */
+tf_status tf_par_launch_check(void);
 
 /* The process grid for `size` processes: want[d] > 0 fixes direction d, 0 leaves it to
  * MPI_Dims_create (largest factor along z). TF_ERR_USAGE when want cannot hold size. */

@@ -6,6 +6,8 @@
 #   sbatch scenarios/sweep_intensity.sh                 # all intensities
 #   SCENARIO=my.ini sbatch scenarios/sweep_intensity.sh
 #
+# Outputs: OUTDIR (default sweep_intensity/SCENARIO'S BASE NAME)/sweep_I<intensity>.*, so the
+# sweeps of two scenarios do not meet.
 # A task stopped before its time limit (SIGUSR1 from --signal) writes a checkpoint and exits
 # 75; the script then requeues it and the next start continues from the checkpoint.
 # SWEEP_COMMAND=check runs `tumorfield check` instead (no Slurm needed; used by the tests).
@@ -24,7 +26,7 @@ intensities=(0.3 0.4 0.5 0.6 0.7 0.8 0.9 1)   # fraction of VO2max, one per arra
 
 SCENARIO=${SCENARIO:-scenarios/depressed_moderate_exercise.ini}
 TUMORFIELD=${TUMORFIELD:-tumorfield}
-OUTDIR=${OUTDIR:-sweep_intensity}
+OUTDIR=${OUTDIR:-sweep_intensity/$(basename "$SCENARIO" .ini)}
 SWEEP_COMMAND=${SWEEP_COMMAND:-run}
 task=${SLURM_ARRAY_TASK_ID:?set SLURM_ARRAY_TASK_ID (an index of intensities)}
 if (( task < 0 || task >= ${#intensities[@]} )); then
@@ -39,13 +41,9 @@ if [[ $SWEEP_COMMAND == check ]]; then
     exec "$TUMORFIELD" check "$SCENARIO" "${sets[@]}"
 fi
 
-restart=()
-if [[ -f "$OUTDIR/$name.chk.nc" ]]; then
-    restart=(--restart "$OUTDIR/$name.chk.nc")
-fi
-
-# The program gets the signal: run it in the background and pass USR1/TERM on.
-"$TUMORFIELD" run "$SCENARIO" "${sets[@]}" --output "$OUTDIR" "${restart[@]}" &
+# The program gets the signal: run it in the background and pass USR1/TERM on. --resume: continue
+# from the task's checkpoint when an earlier start (requeued) left one.
+"$TUMORFIELD" run "$SCENARIO" "${sets[@]}" --output "$OUTDIR" --resume &
 pid=$!
 trap 'kill -USR1 "$pid" 2>/dev/null' USR1
 trap 'kill -TERM "$pid" 2>/dev/null' TERM
@@ -55,6 +53,12 @@ wait "$pid" || rc=$?
 while kill -0 "$pid" 2>/dev/null; do
     wait "$pid" || rc=$?
 done
+# A signal that came as the program ended (already reaped) left 128 + its number: bash keeps the
+# program's own status for one more wait.
+if (( rc > 128 )); then
+    rc=0
+    wait "$pid" || rc=$?
+fi
 
 if (( rc == 75 )) && [[ -n ${SLURM_JOB_ID:-} ]]; then
     echo "sweep_intensity.sh: intensity $intensity stopped at a checkpoint; requeueing"

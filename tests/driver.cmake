@@ -57,6 +57,27 @@ foreach(c ${tf_cmdline_cases})
                    ${TF_DRIVER_WORK}/cmdline_${case} ${args})
   set_tests_properties(cmdline_${case} PROPERTIES LABELS driver)
 endforeach()
+# srun without MPI start-up (no PMI plugin, or a build without MPI): several tasks would each run
+# the whole grid into the same files; refused before anything is written, also by bench.
+foreach(cmd run bench)
+  if(cmd STREQUAL run)
+    set(args run ${tf_q} --output @OUT@)
+  else()
+    set(args bench --grid 8 --steps 1)
+  endif()
+  add_test(NAME cmdline_srun_without_mpi_${cmd}
+           COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> 2
+                   "Slurm started this program as 3 tasks (SLURM_STEP_NUM_TASKS), but it runs as one process"
+                   ${TF_DRIVER_WORK}/cmdline_srun_${cmd} ${args})
+  set_tests_properties(cmdline_srun_without_mpi_${cmd} PROPERTIES LABELS driver
+                       ENVIRONMENT "SLURM_STEP_NUM_TASKS=3")
+endforeach()
+# The threads reported are those a parallel region gets: OMP_THREAD_LIMIT caps OMP_NUM_THREADS.
+add_test(NAME info_thread_limit
+         COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> 0 "openmp threads: 1"
+                 ${TF_DRIVER_WORK}/info_thread_limit info)
+set_tests_properties(info_thread_limit PROPERTIES LABELS driver
+                     ENVIRONMENT "OMP_NUM_THREADS=2;OMP_THREAD_LIMIT=1")
 if(NOT TF_HAVE_CUDA)
   add_test(NAME cmdline_cuda_not_built
            COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> 2 "no CUDA backend"

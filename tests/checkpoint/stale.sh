@@ -5,7 +5,10 @@
 #     --resume would take;
 #  2. a restart from such a checkpoint kept elsewhere, whose step lies beyond the new files' last
 #     record and row, is refused (exit 2, naming the missing record) and changes no file; before,
-#     it continued the new files from the old run's state, leaving hours of records out.
+#     it continued the new files from the old run's state, leaving hours of records out;
+#  3. a second run of the same name in the same directory while the first one runs stops at
+#     once (exit 2, naming the first one's process) and writes nothing, not even a summary; one
+#     of another name runs beside it; the lock file is gone after the runs.
 # usage: stale.sh TUMORFIELD WORKDIR
 set -uo pipefail
 tf=$1 work=$2
@@ -50,4 +53,25 @@ grep -q "lacks the row of t = 1410 min" restart.log ||
   { cat restart.log; fail "the refusal does not name the missing row"; }
 cmp -s out/tiny.nc nc.before || fail "the refused restart changed tiny.nc"
 cmp -s out/tiny.timeseries.csv csv.before || fail "the refused restart changed the time series"
-echo "stale: a new run removes the earlier checkpoint; another run's checkpoint is refused"
+
+rm -rf out
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=40d --quiet &
+pid=$!
+wait_rows out/tiny.timeseries.csv 4
+[ -f out/tiny.lock ] && grep -q "^pid $pid on host " out/tiny.lock ||
+  fail "no lock file naming the running process"
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=1d --quiet > second_run.log 2>&1
+rc=$?
+[ $rc -eq 2 ] || { cat second_run.log; fail "a second run of the same name: exit $rc, expected 2"; }
+grep -q "the output 'out/tiny.\*' is in use by another run (pid $pid on host" second_run.log ||
+  { cat second_run.log; fail "the refusal does not name the running process"; }
+[ ! -e out/tiny.summary.json ] || fail "the refused run wrote a summary"
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=1d --set run.name=other --quiet ||
+  fail "a run of another name in the same directory failed"
+kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc -eq 75 ] || fail "the first run, stopped by SIGTERM: exit $rc, expected 75"
+[ ! -e out/tiny.lock ] && [ ! -e out/other.lock ] || fail "a lock file is left after the runs"
+echo "stale: a new run removes the earlier checkpoint; another run's checkpoint is refused;" \
+     "a second run of the same name is refused while the first runs"
