@@ -369,15 +369,17 @@ static tf_status define_vars(tf_ncout *o, const tf_scenario *s, const char *effe
         TF_NC(nc_def_dim(nc, axis_name[d], (size_t)g->gn[d], &dim_sp[d]), path);
     const int dims4[4] = {dim_t, dim_sp[2], dim_sp[1], dim_sp[0]};
 
-    static const char *const std_name[3] = {"projection_x_coordinate", "projection_y_coordinate",
-                                            "projection_z_coordinate"};
+    /* No standard_name for the axes: CF's projection_x/y_coordinate are map-projection axes (a
+     * tissue block has none) and there is no projection_z_coordinate. z is vertical (axis Z):
+     * CF 4.3 asks for `positive` with a length unit. */
     static const char *const axis_attr[3] = {"X", "Y", "Z"};
     for (int d = 0; d < 3; ++d) {
         TF_NC(nc_def_var(nc, axis_name[d], NC_DOUBLE, 1, &dim_sp[d], &vid[d]), path);
         TF_NC(tf_nc_collective(nc, vid[d], &o->par), path);
         TF_TRY(put_text(nc, vid[d], "units", "um", path));
         TF_TRY(put_text(nc, vid[d], "axis", axis_attr[d], path));
-        TF_TRY(put_text(nc, vid[d], "standard_name", std_name[d], path));
+        if (d == 2)
+            TF_TRY(put_text(nc, vid[d], "positive", "up", path));
         snprintf(text, sizeof text, "%s of the cell centre", axis_name[d]);
         TF_TRY(put_text(nc, vid[d], "long_name", text, path));
     }

@@ -143,6 +143,23 @@ long long tf_run_steps_per(double interval, double dt)
 
 static int due(long long step, long long every) { return every > 0 && step % every == 0; }
 
+int tf_run_flat_note(const tf_scenario *s, char *buf, size_t len)
+{
+    char axes[16] = "";
+    for (int d = 0; d < 3; ++d)
+        if (s->n[d] == 1)
+            snprintf(axes + strlen(axes), sizeof axes - strlen(axes), "%s%c", axes[0] ? " and " : "",
+                     "xyz"[d]);
+    if (!axes[0])
+        return 0;
+    snprintf(buf, len,
+             "one cell along %s: the files are whole, but ParaView's NetCDF CF reader cannot "
+             "place a one-cell axis (tools/tf_render.py refuses it); 2 cells along it can be "
+             "viewed (docs/visualisation.md)",
+             axes);
+    return 1;
+}
+
 /* Everything one run holds. */
 typedef struct {
     const tf_scenario *s;
@@ -602,6 +619,9 @@ static tf_status start(run_ctx *r)
         printf("run: %lld steps of %g min (%s), grid %lld x %lld x %lld at %g um\n", r->nsteps,
                s->dt, s->scheme == TF_SCHEME_LOD ? "lod" : "explicit", (long long)s->n[0],
                (long long)s->n[1], (long long)s->n[2], s->spacing);
+        char flat[256];
+        if (tf_run_flat_note(s, flat, sizeof flat))
+            printf("note: %s\n", flat);
         fflush(stdout);
     }
     TF_TRY(tf_solver_set_state(r->solver, r->set[0], r->vessel));

@@ -1271,6 +1271,13 @@ void tf_scenario_print_keys(FILE *out, int md)
                     *tf_unit_default((tf_unit_kind)k) ? tf_unit_default((tf_unit_kind)k) : "-",
                     tf_unit_accepted((tf_unit_kind)k));
     }
+    /* The text table's default column is as wide as its widest entry (the model rates print
+     * with all their digits). */
+    int wdef = 16;
+    for (int i = 0; i < NKEYS && !md; ++i) {
+        default_text(def, sizeof def, &key_table[i]);
+        wdef = (int)strlen(def) > wdef ? (int)strlen(def) : wdef;
+    }
     const char *cur = "";
     for (int i = 0; i < NKEYS; ++i) {
         const key_desc *k = &key_table[i];
@@ -1291,7 +1298,7 @@ void tf_scenario_print_keys(FILE *out, int md)
             fprintf(out, "| `%s` | %s | %s | %s | %s |%s%s%s\n", k->key, def, *u ? u : "-", rng,
                     k->help, model ? " " : "", model ? k->basis : "", model ? " |" : "");
         else
-            fprintf(out, "  %-22s %-16s %-18s %-16s %s\n", k->key, def, *u ? u : "-", rng,
+            fprintf(out, "  %-22s %-*s %-18s %-16s %s\n", k->key, wdef, def, *u ? u : "-", rng,
                     k->help);
     }
     if (md)

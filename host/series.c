@@ -28,8 +28,14 @@ tf_series_row tf_series_row_make(double t, const tf_diag *d, const tf_grid *g,
     r.tumor_volume = d->tumor_sum * g->h * g->h * g->h * 1e-9; /* um^3 -> mm^3 */
     for (int f = 0; f < TF_NFIELDS; ++f)
         r.mean_in_tumor[f] = d->tumor_sum > 0.0 ? d->weighted[f] / d->tumor_sum : 0.0;
-    r.effector_infiltration =
-        d->total[TF_EFFECTOR] > 0.0 ? d->weighted[TF_EFFECTOR] / d->total[TF_EFFECTOR] : 0.0;
+    /* Effector density in the tumor over that of the whole domain: 1 where the tumor holds its
+     * share, below 1 where effectors are kept out (immune exclusion), above where they home in.
+     * (Not sum(T E) / sum(E): with E nearly uniform that is the tumor's share of the domain.) */
+    const double cells = (double)g->gn[0] * (double)g->gn[1] * (double)g->gn[2];
+    r.effector_infiltration = d->tumor_sum > 0.0 && d->total[TF_EFFECTOR] > 0.0
+                                  ? (d->weighted[TF_EFFECTOR] / d->tumor_sum) /
+                                        (d->total[TF_EFFECTOR] / cells)
+                                  : 0.0;
     r.drv = *drv;
     r.der = *der;
     return r;

@@ -40,6 +40,10 @@ tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const t
  * one; 0 for interval 0 (none). Runs end at the first step at or past run.duration. */
 long long tf_run_steps_per(double interval, double dt);
 
+/* When the grid has one cell along some axis (a 2D run): 1 and the note that says what that
+ * means for viewing the output (ParaView's CF reader cannot place a one-cell axis); else 0. */
+int tf_run_flat_note(const tf_scenario *s, char *buf, size_t len);
+
 /* Run the benchmark and print its report to stdout. */
 tf_status tf_bench(const tf_bench_options *o);
 

@@ -46,7 +46,10 @@ add_test(NAME paraview_run_tiny
 add_test(NAME paraview_run_tiny_healthy
          COMMAND $<TARGET_FILE:tumorfield> run ${TF_PV_SRC}/tiny.ini --output ${TF_PV_WORK}/run
                  --set run.name=tiny_healthy --set patient.depression=0 --quiet)
-set_tests_properties(paraview_run_tiny paraview_run_tiny_healthy PROPERTIES
+add_test(NAME paraview_run_flat
+         COMMAND $<TARGET_FILE:tumorfield> run ${TF_PV_SRC}/tiny.ini --output ${TF_PV_WORK}/run
+                 --set run.name=flat --set "grid.n=12 10 1" --quiet)
+set_tests_properties(paraview_run_tiny paraview_run_tiny_healthy paraview_run_flat PROPERTIES
                      FIXTURES_REQUIRED tf_pv_clean FIXTURES_SETUP tf_pv_runs
                      ENVIRONMENT "OMP_NUM_THREADS=1")
 
@@ -57,7 +60,8 @@ add_test(NAME paraview_reader
 # 2. tf_render.py makes the images asked for, of the size asked for, not blank.
 add_test(NAME paraview_render
          COMMAND ${tf_pv_py} ${TF_PV_SRC}/test_render.py ${TF_PV_TOOLS}/tf_render.py
-                 ${TF_PV_WORK}/run/tiny.nc ${TF_PV_WORK}/render --times 0 60 120)
+                 ${TF_PV_WORK}/run/tiny.nc ${TF_PV_WORK}/render --times 0 60 120
+                 --flat ${TF_PV_WORK}/run/flat.nc)
 # 3. tf_plot.py overlays the two runs, draws the final-value plot, rejects bad input with exit 2.
 add_test(NAME paraview_plot
          COMMAND ${tf_pv_py} ${TF_PV_SRC}/test_plot.py ${TF_PV_TOOLS}/tf_plot.py
@@ -83,6 +87,7 @@ set_tests_properties(paraview_reader_sample paraview_reader_sample_mismatch PROP
 set_tests_properties(paraview_reader_sample_mismatch PROPERTIES
                      PASS_REGULAR_EXPRESSION "spacing \\(10\\.0, 10\\.0, 10\\.0\\), expected 12 um")
 
-set_tests_properties(paraview_clean paraview_run_tiny paraview_run_tiny_healthy paraview_reader
+set_tests_properties(paraview_clean paraview_run_tiny paraview_run_tiny_healthy paraview_run_flat
+                     paraview_reader
                      paraview_render paraview_plot paraview_sample_make paraview_reader_sample
                      paraview_reader_sample_mismatch PROPERTIES LABELS paraview TIMEOUT 120)

@@ -133,10 +133,9 @@ static void test_round_trip(void **state)
     assert_int_equal(nunlim, 1);
     assert_int_equal(unlim[0], did[0]);
 
-    /* Coordinates: cell centres (i + 0.5) h in um, CF axis and standard names. */
+    /* Coordinates: cell centres (i + 0.5) h in um, CF axis attributes, z positive up, no
+     * map-projection standard names. */
     const char *ax[3] = {"x", "y", "z"}, *AX[3] = {"X", "Y", "Z"};
-    const char *sn[3] = {"projection_x_coordinate", "projection_y_coordinate",
-                         "projection_z_coordinate"};
     for (int d = 0; d < 3; ++d) {
         int vid, nd, vd[4];
         nc_type type;
@@ -147,7 +146,11 @@ static void test_round_trip(void **state)
         assert_int_equal(vd[0], did[3 - d]);
         check_text_att(nc, vid, "units", "um");
         check_text_att(nc, vid, "axis", AX[d]);
-        check_text_att(nc, vid, "standard_name", sn[d]);
+        assert_int_equal(nc_inq_att(nc, vid, "standard_name", NULL, NULL), NC_ENOTATT);
+        if (d == 2)
+            check_text_att(nc, vid, "positive", "up");
+        else
+            assert_int_equal(nc_inq_att(nc, vid, "positive", NULL, NULL), NC_ENOTATT);
         double x[8];
         NC_OK(nc_get_var_double(nc, vid, x));
         for (tf_index i = 0; i < g.gn[d]; ++i)

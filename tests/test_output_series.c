@@ -48,8 +48,25 @@ static void test_row(void **state)
     assert_true(fabs(r.tumor_volume - 4e-3) <= 1e-15);
     for (int f = 0; f < TF_NFIELDS; ++f)
         assert_true(fabs(r.mean_in_tumor[f] - 100.0 * (f + 1) / 500.0) <= 1e-15);
-    assert_true(fabs(r.effector_infiltration - 200.0 / 1001.0) <= 1e-15);
+    /* Effector density in the tumor (200 / 500) over that of the 64 cells (1001 / 64). */
+    assert_true(fabs(r.effector_infiltration - (200.0 / 500.0) / (1001.0 / 64.0)) <= 1e-15);
     assert_true(r.drv.L == 1.5 && r.der.C_b == 360.0);
+
+    /* Effectors spread evenly (0.03 in every cell): infiltration 1 whatever the tumor's share
+     * of the domain (the earlier sum(T E) / sum(E) gave that share, 0.3 here). */
+    {
+        tf_grid g4;
+        assert_int_equal(tf_grid_init(&g4, 4, 4, 4, 20.0), TF_OK);
+        tf_diag u;
+        memset(&u, 0, sizeof u);
+        u.tumor_sum = u.total[TF_TUMOR] = 0.3 * 64;
+        u.total[TF_EFFECTOR] = 0.03 * 64;
+        u.weighted[TF_EFFECTOR] = 0.03 * u.tumor_sum;
+        const tf_drivers dz = {0};
+        const tf_derived qz = {0};
+        const tf_series_row ru = tf_series_row_make(0.0, &u, &g4, &dz, &qz);
+        assert_true(fabs(ru.effector_infiltration - 1.0) <= 1e-12);
+    }
 
     /* No tumor and no effectors: the ratios are 0, not NaN. */
     tf_grid g;

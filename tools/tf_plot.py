@@ -16,7 +16,7 @@ word "label" (the --labels, read as numbers). Points are joined in order of X, s
 exercise intensity shows the J-curve.
 
 A column is named exactly, or by its name without the unit suffix (mean_cortisol_in_tumor finds
-mean_cortisol_in_tumor_nmol_per_L). Labels default to the file names without
+mean_cortisol_in_tumor_nmol_L). Labels default to the file names without
 .timeseries.csv. Uses matplotlib with the Agg backend (no display needed).
 
 Exit status: 0 figure written; 2 bad command line or input (missing file or column, no rows,

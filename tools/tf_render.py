@@ -3,7 +3,8 @@
 
     tf_render.py FILE.nc [--times all|last|LIST] [--outdir DIR] [--size WxH] [--iso T]
 
-One PNG per chosen output record, named NAME_tNNNNNNNmin.png (the record time in minutes):
+One PNG per chosen output record, named NAME_tNNNNNNNmin.png (the record time in minutes; with
+three decimals, NAME_tNNNNNNN.NNNmin.png, where records lie less than a minute apart):
 the tumor as an isosurface at T = 0.5 (--iso; light blue, partly transparent; a note in the image
 says when no voxel reaches it), effector cells on the horizontal
 slice through the domain centre, the pro-inflammatory cytokine on the vertical slice through the
@@ -216,6 +217,20 @@ def choose_records(available, wanted):
     return chosen
 
 
+def image_names(base, records):
+    """PNG names of the records: BASE_t0001440min.png (whole minutes), or with three decimals
+    (BASE_t0000000.500min.png) for all of them when whole minutes would not tell two apart."""
+    whole = ["%s_t%07dmin.png" % (base, int(round(t))) for t in records]
+    if len(set(whole)) == len(whole) and all(abs(t - round(t)) < 1e-6 for t in records):
+        return whole
+    return ["%s_t%011.3fmin.png" % (base, t) for t in records]
+
+
+def flat_axes(extent):
+    """The axes (x, y, z) along which an image extent holds one point."""
+    return [a for a, lo, hi in zip("xyz", extent[0::2], extent[1::2]) if hi <= lo]
+
+
 def render(args):
     path = os.path.abspath(args.file)
     if not os.path.isfile(path):
@@ -237,7 +252,16 @@ def render(args):
     if ISO_FIELD not in offered:
         raise UsageError("%s has no (z, y, x) variable %r: is it a TumorField output? It offers %s"
                          % (args.file, ISO_FIELD, offered or "none"))
-    records = choose_records([float(t) for t in reader.TimestepValues], args.times)
+    times = [float(t) for t in reader.TimestepValues]
+    reader.UpdatePipeline(times[0] if times else 0.0)
+    flat = flat_axes(reader.GetDataInformation().GetExtent())
+    if flat:
+        raise UsageError(
+            "%s has one cell along %s: ParaView's NetCDF CF reader cannot place a one-cell axis "
+            "(it takes the spacing as (last - first) / (n - 1) = 0/0), so there is nothing to "
+            "draw. Run with at least 2 cells along every axis (e.g. grid.n = 64 64 2), or plot "
+            "the fields with Python (netCDF4, docs/visualisation.md)" % (args.file, " and ".join(flat)))
+    records = choose_records(times, args.times)
     slices = [f for f in SLICE_FIELDS if f in offered]
     for f in SLICE_FIELDS:
         if f not in offered:
@@ -284,6 +308,10 @@ def render(args):
         sl.SliceType.Normal = [0.0, 0.0, 1.0] if n == 0 else [0.0, 1.0, 0.0]
         sd = Show(sl, view)
         ColorBy(sd, ("POINTS", f))
+        # Unlit: a colour-coded slice must show its legend's colours whatever its angle to the
+        # light (lit, the vertical slice came out at about half brightness).
+        sd.Ambient = 1.0
+        sd.Diffuse = 0.0
         lut = GetColorTransferFunction(f)
         lut.ApplyPreset("Viridis (matplotlib)" if n == 0 else "Black-Body Radiation", True)
         lo, hi = ranges[f]
@@ -330,7 +358,7 @@ def render(args):
     os.makedirs(args.outdir, exist_ok=True)
     base = os.path.splitext(os.path.basename(path))[0]
     written = []
-    for t in records:
+    for t, name in zip(records, image_names(base, records)):
         view.ViewTime = t
         title.Text = "%s   day %.2f  (t = %g min)   max T = %.3g" % (base, t / 1440.0, t,
                                                                     tumor_max[t])
@@ -340,7 +368,7 @@ def render(args):
             print("tf_render: t = %g min: max T = %.3g < %g, no isosurface to draw"
                   % (t, tumor_max[t], args.iso))
         Render(view)
-        out = os.path.join(args.outdir, "%s_t%07dmin.png" % (base, int(round(t))))
+        out = os.path.join(args.outdir, name)
         SaveScreenshot(out, view, ImageResolution=list(args.size), TransparentBackground=0)
         written.append(out)
         print("tf_render: wrote %s" % out)

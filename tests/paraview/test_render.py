@@ -12,8 +12,10 @@ Checks (PNG pixels read with matplotlib):
   - --times last makes exactly the last record's image;
   - a time list with units picks the nearest records, and a time far from every record is
     refused (tf_render's functions, called without ParaView);
-  - bad input exits 2 with a message naming the problem (missing file, bad --size, bad --times)
-    and makes no image.
+  - bad input exits 2 with a message naming the problem (missing file, bad --size, bad --times,
+    with --flat a run with one cell along z, which ParaView's reader cannot place) and makes no
+    image;
+  - image names tell records less than a minute apart from each other.
 The script runs with DISPLAY unset, so tf_render.py's private Xvfb is exercised.
 """
 import argparse
@@ -66,6 +68,7 @@ def main():
     ap.add_argument("file")
     ap.add_argument("workdir")
     ap.add_argument("--times", type=float, nargs="+", required=True)
+    ap.add_argument("--flat", help="an output with one cell along z")
     a = ap.parse_args()
     env = dict(os.environ)
     env.pop("DISPLAY", None)
@@ -114,6 +117,13 @@ def main():
             check(False, "choose_records took a time far after the last record")
         except tf_render.UsageError as e:
             check("no record near" in str(e), "choose_records message: %s" % e)
+    check(tf_render.image_names("r", [0.0, 1440.0]) == ["r_t0000000min.png", "r_t0001440min.png"],
+          "image_names of whole minutes: %s" % tf_render.image_names("r", [0.0, 1440.0]))
+    sub = tf_render.image_names("r", [0.0, 0.5, 1.0])
+    check(len(set(sub)) == 3 and sub[1] == "r_t0000000.500min.png",
+          "image_names of records 0.5 min apart: %s" % sub)
+    check(tf_render.flat_axes((0, 11, 0, 9, 0, 0)) == ["z"] and
+          tf_render.flat_axes((0, 11, 0, 9, 0, 7)) == [], "flat_axes")
 
     bad = os.path.join(a.workdir, "bad")
     for args, expect in (
@@ -121,7 +131,8 @@ def main():
             ([os.path.dirname(os.path.abspath(a.file))], "is a directory"),
             ([a.file[:-len(".nc")] + ".timeseries.csv"], "is not a NetCDF file"),
             ([a.file, "--size", "400by300"], "WIDTHxHEIGHT"),
-            ([a.file, "--times", "soon"], "list of times")):
+            ([a.file, "--times", "soon"], "list of times")) + (
+            (([a.flat], "has one cell along z"),) if a.flat else ()):
         rc, log = run(a.tool, args + ["--outdir", bad], env)
         check(rc == 2, "tf_render %s exited %d, expected 2:\n%s" % (" ".join(args), rc, log))
         check(expect in log, "tf_render %s: message does not say %r:\n%s"
