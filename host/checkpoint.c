@@ -165,7 +165,7 @@ tf_status tf_checkpoint_write(const char *path, const tf_grid *g, const tf_par *
                                                      "%s", tmp, nc_strerror(rc)));
     if (st == TF_OK) {
         st = define_and_write(nc, tmp, g, par, f, vessel, info, scenario_text, buf);
-        rc = nc_close(nc);
+        rc = tf_nc_close(nc);
         if (st == TF_OK && rc != NC_NOERR)
             st = TF_ERROR(TF_ERR_IO, "cannot write checkpoint '%s': %s", tmp, nc_strerror(rc));
         st = tf_par_agree(par, st);

@@ -118,6 +118,17 @@ int tf_nc_open(const char *path, int mode, const tf_par *par, int *ncid)
 #endif
 }
 
+static int close_failed;
+
+int tf_nc_close(int ncid)
+{
+    const int rc = nc_close(ncid);
+    close_failed |= rc != NC_NOERR;
+    return rc;
+}
+
+int tf_nc_close_failed(void) { return close_failed; }
+
 int tf_nc_collective(int ncid, int varid, const tf_par *par)
 {
     if (!is_parallel(par))
@@ -198,7 +209,7 @@ static void ncout_free(tf_ncout *o)
     if (!o)
         return;
     if (o->ncid >= 0)
-        nc_close(o->ncid);
+        tf_nc_close(o->ncid);
     free(o->buf);
     free(o);
 }
@@ -744,7 +755,7 @@ tf_status tf_ncout_close(tf_ncout *o)
 {
     if (!o)
         return TF_OK;
-    const int rc = nc_close(o->ncid);
+    const int rc = tf_nc_close(o->ncid);
     o->ncid = -1;
     const tf_par par = o->par;
     char path[TF_PATH_MAX];

@@ -40,6 +40,11 @@ int tf_nc_open(const char *path, int mode, const tf_par *par, int *ncid);
 /* Collective access for a variable of a file opened over several ranks (parallel HDF5 needs it
  * to extend the unlimited dimension and to write through filters); NC_NOERR for one rank. */
 int tf_nc_collective(int ncid, int varid, const tf_par *par);
+/* nc_close of a file that was written. When it fails (a full disk, the file size limit) HDF5
+ * may keep the file open, half-torn down, and crash in its exit handler: tf_nc_close_failed()
+ * then says the process must end without the exit handlers (host/main.c). */
+int tf_nc_close(int ncid);
+int tf_nc_close_failed(void);
 
 /* ---- initial state (host/init.c) ---- */
 
