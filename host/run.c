@@ -264,10 +264,28 @@ static tf_status write_checkpoint(run_ctx *r)
 }
 
 /* Diagnostics over all ranks; rank 0 writes the row. */
+/* Whether diagnostics can come from a valid state: every sum and maximum finite and none
+ * negative (NaN spreads into the sums; a field gone negative pulls its sum down on the CPU). */
+static int diag_sane(const tf_diag *d)
+{
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        if (!(isfinite(d->total[f]) && isfinite(d->weighted[f]) && isfinite(d->max[f]) &&
+              d->total[f] >= 0.0 && d->max[f] >= 0.0))
+            return 0;
+    return 1;
+}
+
 static tf_status write_row(run_ctx *r)
 {
     tf_diag d;
     TF_TRY(tf_solver_diagnostics(r->solver, &d));
+    if (!diag_sane(&d)) {
+        /* A state gone bad stops the run here, before its row: the check names the cell. */
+        tf_bad_cell bad;
+        TF_TRY(tf_solver_check_state(r->solver, &bad));
+        return TF_ERROR(TF_ERR_NUMERIC, "the diagnostics are not finite (a sum past the range of "
+                                        "the field precision?)");
+    }
     const double t = time_of(r, r->step);
     const tf_derived q = derive_at(r, &r->drv, t);
     r->last_row = tf_series_row_make(t, &d, &r->g, &r->drv, &q);

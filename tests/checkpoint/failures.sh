@@ -30,6 +30,16 @@ expect 3 "numerical failure at step [0-9]+.*field '[a-z_]+' has the bad value.*l
 [ -f "$work/blowup/tiny.chk.nc" ] || { echo "FAIL: no checkpoint after numerical failure"; fail=1; }
 grep -q '"status": *"numerical_failure"' "$work/blowup/tiny.summary.json" || { echo "FAIL: summary status"; fail=1; }
 
+# 1b. the same with a row every minute: the first row whose sums show the bad state stops the
+#     run (step 11), before that row is written; no NaN or negative row reaches the CSV (before,
+#     rows went on to the record at 30 min).
+expect 3 "numerical failure at step 11 \(t = 0.99 min\): field 'tumor' has the bad value" -- \
+  "$tf" run "$here/tiny.ini" "${q[@]}" --set run.scheme=explicit --set grid.spacing=100um \
+  --set run.dt=0.09min --set model.k_kill=100 --set model.rho_E=100 --set run.duration=2h --set output.interval=30min \
+  --set output.timeseries_interval=1min --output "$work/blowup_rows"
+awk -F, 'NR > 1 && ($3 < 0 || /nan/) { bad = 1 } END { exit bad }' "$work/blowup_rows/tiny.timeseries.csv" ||
+  { echo "FAIL: a NaN or negative row in the time series"; fail=1; }
+
 # 2. output directory that cannot exist (under a regular file)
 touch "$work/plainfile"
 expect 4 "plainfile" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/plainfile/out"
