@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cpu-series.sh [TUMORFIELD] [OUTFILE]: the CPU benchmark series of issue 7 on this machine:
-# both schemes at 64^3 .. 320^3 (time per step against grid size) with the ratios to the two copy
+# both schemes from 64^3 to the largest grid that fits this machine's memory (time per step
+# against grid size; SIZES overrides the list) with the ratios to the two copy
 # bandwidths measured in the same run (memcpy, the reference, and the write-allocate STREAM Copy
 # loop), three runs each, written as a markdown record with the
 # machine, commit, command and load. Run it on an otherwise idle machine.
@@ -11,9 +12,17 @@ out=${2:-bench/results/$(date -u +%Y-%m-%d)-cpu-series.md}
 py=/usr/bin/python3
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_PROC_BIND=close OMP_WAIT_POLICY=active
 jsonl=$(mktemp)
-for n in 64 128 192 256 320; do
-  for s in lod explicit; do
-    steps=$(( n <= 128 ? 40 : 10 ))
+# The largest n (a multiple of 32) whose peak host memory fits in 85% of this machine's: bench
+# holds the solver's arrays and the 7 host arrays it hands over, 14 (LOD) or 20 (explicit)
+# arrays of n^3 floats with ghosts and padding (about 5% more at these sizes).
+largest() {
+  awk -v a="$1" -v kb="$(awk '/MemTotal/ {print $2}' /proc/meminfo)" \
+    'BEGIN { n = int(exp(log(0.85 * kb * 1024 / (a * 4 * 1.06)) / 3) / 32) * 32; print n }'
+}
+for s in lod explicit; do
+  top=$(largest $([ $s = lod ] && echo 14 || echo 20))
+  for n in ${SIZES:-64 128 192 256 320 448 $top}; do
+    steps=$(( n <= 128 ? 40 : n <= 320 ? 10 : 3 ))
     for run in 1 2 3; do
       load=$(cut -d' ' -f1 /proc/loadavg)
       "$tf" bench --backend cpu --scheme $s --grid $n --steps $steps --json |

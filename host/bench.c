@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -217,6 +218,26 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     const tf_coeffs co = tf_coeffs_make(&p, &q);
 
     const double dt = o->scheme == TF_SCHEME_EXPLICIT ? 0.9 * tf_explicit_dt_limit(&p, g.h, NULL) : 1.0;
+    /* Host memory at the peak (the state handed to the solver, and with the cpu backend the
+     * solver's arrays) checked first, as run does: past it the allocations may all succeed and
+     * the first touch of the pages end the process (or a neighbour) by the OOM killer. */
+    tf_backend_kind want;
+    TF_TRY(tf_par_agree(par, tf_backend_choose(o->backend, par, &want)));
+    const int host_arrays = TF_NFIELDS + 1 + (want == TF_BACKEND_CPU
+                                             ? (o->scheme == TF_SCHEME_EXPLICIT ? 2 * TF_NFIELDS + 1
+                                                                                : TF_NFIELDS + 1)
+                                             : 0);
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    const double need = (double)host_arrays * (double)g.nalloc * (double)sizeof(tf_real);
+    if (pages > 0 && page > 0 && need > (double)pages * (double)page)
+        return tf_par_agree(par, TF_ERROR(TF_ERR_USAGE,
+                                          "bench: --grid %lld needs %.4g GiB of host memory per "
+                                          "process (%d arrays of %.4g cells with ghosts, %zu bytes "
+                                          "each), more than the %.4g GiB of this machine; use a "
+                                          "smaller --grid",
+                                          (long long)n, need / 1073741824.0, host_arrays,
+                                          (double)g.nalloc, sizeof(tf_real),
+                                          (double)pages * (double)page / 1073741824.0));
     TF_TRY(tf_par_agree(par, tf_solver_create_par(sp, o->backend, &g, par, &bcs, &p, o->scheme,
                                                   dt)));
     tf_solver *s = *sp;
@@ -237,6 +258,10 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         f[i] = buf[i];
     bench_state(&g, &p, f, buf[TF_NFIELDS]);
     TF_TRY(tf_solver_set_state(s, f, buf[TF_NFIELDS]));
+    for (int i = 0; i < TF_NFIELDS + 1; ++i) { /* the solver holds the state now */
+        free(buf[i]);
+        buf[i] = NULL;
+    }
 
     /* Warm-up, then the timed steps between two synchronisations. */
     tf_bad_cell bad;
@@ -258,6 +283,13 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     tf_par_sum(par, dtm.seconds, TF_NSTAGES);
     for (int i = 0; i < TF_NSTAGES; ++i)
         dtm.seconds[i] /= (double)par->size;
+    /* What the report needs of the solver; then it goes, so that the copy below does not add
+     * its buffers to the solver's arrays (the largest grid that fits is the solver's). */
+    const unsigned fused = tf_solver_lod_fused(s);
+    char desc[256];
+    snprintf(desc, sizeof desc, "%s", tf_solver_description(s));
+    tf_solver_destroy(s);
+    *sp = s = NULL;
 
     /* Copy bandwidth on the same device, buffer the size of the six-field state; all processes
      * at once, summed. */
@@ -287,7 +319,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     if (o->scheme == TF_SCHEME_EXPLICIT) {
         st[nst++] = (bench_stage){TF_STAGE_EXPLICIT, react_arrays};
     } else {
-        const unsigned fused = tf_solver_lod_fused(s);
+
         /* Two reaction half-steps, one pass when the second is deferred into the next step's
          * fused pass (their arrays are read and written once for both). */
         st[nst++] = (bench_stage){TF_STAGE_REACTION, (fused ? 1.0 : 2.0) * react_arrays};
@@ -325,7 +357,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         cJSON_AddStringToObject(j, "version", TF_VERSION_STRING);
         cJSON_AddStringToObject(j, "date", date);
         cJSON_AddStringToObject(j, "backend", backend);
-        cJSON_AddStringToObject(j, "device", tf_solver_description(s));
+        cJSON_AddStringToObject(j, "device", desc);
         cJSON_AddNumberToObject(j, "threads", threads);
         cJSON_AddNumberToObject(j, "processes", par->size);
         cJSON *pd = cJSON_AddArrayToObject(j, "process_grid");
@@ -382,7 +414,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     }
 
     printf("tumorfield bench %s, %s\n", TF_VERSION_STRING, date);
-    printf("backend           %s\n", tf_solver_description(s));
+    printf("backend           %s\n", desc);
     printf("scheme            %s, dt = %g min, %s\n", scheme, dt, TF_REAL_NAME);
     if (par->size > 1)
         printf("grid              %lld x %lld x %lld = %.0f cells: %d processes as %dx%dx%d, "

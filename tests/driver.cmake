@@ -43,6 +43,7 @@ set(tf_cmdline_cases
   "unknown_backend|expected auto, cpu or cuda|run ${tf_q} --backend gpu --output @OUT@"
   "bench_bad_grid|--grid '0': expected a whole number|bench --grid 0"
   "bench_bad_scheme|expected lod or explicit|bench --scheme rk4"
+  "bench_past_memory|bench: --grid 4096 needs|bench --grid 4096 --steps 1"
   "info_extra|unexpected argument|info now"
   "keys_extra|unexpected argument|keys --html"
   "output_empty|--output: empty path|run ${tf_q} --output=")
