@@ -164,7 +164,17 @@ tf_status tf_checkpoint_write(const char *path, const tf_grid *g, const tf_par *
                                           : TF_ERROR(TF_ERR_IO, "cannot create checkpoint '%s': "
                                                      "%s", tmp, nc_strerror(rc)));
     if (st == TF_OK) {
-        st = define_and_write(nc, tmp, g, par, f, vessel, info, scenario_text, buf);
+        /* Room for it first: a full disk or the file size limit named as such (HDF5 says no
+         * more than "HDF error" when a write fails). Seven arrays of the whole grid, the
+         * scenario text and room for the header. */
+        const double need = 7.0 * (double)g->gn[0] * (double)g->gn[1] * (double)g->gn[2] *
+                                sizeof(tf_real) +
+                            (scenario_text ? (double)strlen(scenario_text) : 0.0) + 65536.0;
+        st = tf_par_agree(par, root ? tf_file_room(tmp, "checkpoint", "the state", need,
+                                                   "the previous checkpoint is kept")
+                                    : TF_OK);
+        if (st == TF_OK)
+            st = define_and_write(nc, tmp, g, par, f, vessel, info, scenario_text, buf);
         rc = tf_nc_close(nc);
         if (st == TF_OK && rc != NC_NOERR)
             st = TF_ERROR(TF_ERR_IO, "cannot write checkpoint '%s': %s", tmp, nc_strerror(rc));

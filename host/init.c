@@ -7,6 +7,7 @@
  * the results do not depend on the number of OpenMP threads. */
 #include "tf_io.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,12 +420,14 @@ static tf_status read_field(int ncid, const char *path, const char *name, const 
 }
 
 /* Open the input file of scenario key `key` (vessels.file, initial.file) read-only. */
+/* A file that is not there or may not be read is an I/O failure (exit 4); one that opens but
+ * is no NetCDF file is bad input (exit 2), as for a restart file. */
 static tf_status open_input(const char *path, const char *key, int *ncid)
 {
     const int rc = nc_open(path, NC_NOWRITE, ncid);
-    return rc == NC_NOERR
-               ? TF_OK
-               : TF_ERROR(TF_ERR_IO, "cannot open %s '%s': %s", key, path, nc_strerror(rc));
+    return rc == NC_NOERR ? TF_OK
+                          : TF_ERROR(rc == ENOENT || rc == EACCES ? TF_ERR_IO : TF_ERR_USAGE,
+                                     "cannot open %s '%s': %s", key, path, nc_strerror(rc));
 }
 
 static tf_status read_fields_file(const char *path, const tf_grid *g,

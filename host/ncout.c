@@ -278,14 +278,12 @@ static void human_bytes(double b, char *buf, size_t len)
     snprintf(buf, len, "%.4g %s", b, unit[u]);
 }
 
-/* TF_ERR_IO, naming the path and the numbers, unless the file can grow by `need` bytes under
- * the file size limit and the free space of its file system. Rank 0 looks; room() below makes
- * it the verdict of every rank. */
-static tf_status check_room(const tf_ncout *o, double need, const char *what)
+tf_status tf_file_room(const char *path, const char *kind, const char *what, double need,
+                       const char *kept)
 {
     struct stat sb;
-    if (stat(o->path, &sb) != 0)
-        return TF_ERROR(TF_ERR_IO, "cannot stat NetCDF output '%s'", o->path);
+    if (stat(path, &sb) != 0)
+        return TF_ERROR(TF_ERR_IO, "cannot stat %s '%s'", kind, path);
     const double size = (double)sb.st_size;
     char a[32], b[32], c[32];
     human_bytes(need, a, sizeof a);
@@ -295,23 +293,30 @@ static tf_status check_room(const tf_ncout *o, double need, const char *what)
         size + need > (double)rl.rlim_cur) {
         human_bytes((double)rl.rlim_cur, b, sizeof b);
         return TF_ERROR(TF_ERR_IO,
-                        "cannot write %s to NetCDF output '%s': it needs up to %s more, and "
-                        "the file (%s) would pass the file size limit (ulimit -f) of %s; the "
-                        "file keeps the records written so far",
-                        what, o->path, a, c, b);
+                        "cannot write %s to %s '%s': it needs up to %s more, and the file (%s) "
+                        "would pass the file size limit (ulimit -f) of %s; %s",
+                        what, kind, path, a, c, b, kept);
     }
     struct statvfs fs;
-    if (statvfs(o->path, &fs) == 0) {
+    if (statvfs(path, &fs) == 0) {
         const double avail = (double)fs.f_bavail * (double)fs.f_frsize;
         if (need > avail) {
             human_bytes(avail, b, sizeof b);
             return TF_ERROR(TF_ERR_IO,
-                            "cannot write %s to NetCDF output '%s': disk full (it needs up to "
-                            "%s, %s free); the file keeps the records written so far",
-                            what, o->path, a, b);
+                            "cannot write %s to %s '%s': disk full (it needs up to %s, %s "
+                            "free); %s",
+                            what, kind, path, a, b, kept);
         }
     }
     return TF_OK;
+}
+
+/* TF_ERR_IO, naming the numbers, unless the output can take `need` more bytes. Rank 0 looks;
+ * room() below makes it the verdict of every rank. */
+static tf_status check_room(const tf_ncout *o, double need, const char *what)
+{
+    return tf_file_room(o->path, "NetCDF output", what, need,
+                        "the file keeps the records written so far");
 }
 
 /* Collective. check_room of rank 0, agreed by all. */

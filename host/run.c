@@ -423,7 +423,10 @@ static tf_status write_summary(run_ctx *r, const char *status)
         .steps = r->step,
         .t_end = time_of(r, r->step),
         .wall_seconds = wall,
-        .backend = r->solver ? tf_solver_description(r->solver) : "none",
+        .backend = !r->solver                                           ? NULL
+                   : tf_solver_backend(r->solver) == TF_BACKEND_CUDA ? "cuda"
+                                                                     : "cpu",
+        .device = r->solver ? tf_solver_description(r->solver) : NULL,
         .voxel_updates_per_second =
             wall > 0 ? global_cells(&r->g) * (double)r->steps_this_run / wall : 0.0,
         .timers = r->solver ? tf_solver_timers(r->solver) : NULL,

@@ -341,6 +341,8 @@ static cJSON *summary_json(const tf_summary *sm)
     OKP(cJSON_AddNumberToObject(root, "wall_seconds", sm->wall_seconds));
     OKP(sm->backend ? cJSON_AddStringToObject(root, "backend", sm->backend)
                     : cJSON_AddNullToObject(root, "backend"));
+    OKP(sm->device ? cJSON_AddStringToObject(root, "device", sm->device)
+                   : cJSON_AddNullToObject(root, "device"));
     OKP(cJSON_AddNumberToObject(root, "voxel_updates_per_second",
                                 sm->voxel_updates_per_second));
     OKP(cJSON_AddStringToObject(root, "tumorfield_version", TF_VERSION_STRING));

@@ -45,6 +45,11 @@ int tf_nc_collective(int ncid, int varid, const tf_par *par);
  * then says the process must end without the exit handlers (host/main.c). */
 int tf_nc_close(int ncid);
 int tf_nc_close_failed(void);
+/* TF_ERR_IO naming the numbers ("cannot write WHAT to KIND 'PATH': disk full (it needs up to
+ * ..., ... free); KEPT", or the file size limit) unless the file at path can grow by `need`
+ * bytes under the file size limit (ulimit -f) and the free space of its file system. */
+tf_status tf_file_room(const char *path, const char *kind, const char *what, double need,
+                       const char *kept);
 
 /* ---- initial state (host/init.c) ---- */
 
@@ -159,7 +164,8 @@ typedef struct {
     long long steps;
     double t_end;             /* min */
     double wall_seconds;
-    const char *backend;      /* tf_solver_description */
+    const char *backend;      /* "cpu" or "cuda"; NULL: no solver was made */
+    const char *device;       /* tf_solver_description: threads, or the GPU and processes */
     double voxel_updates_per_second;
     const tf_timers *timers;
     const tf_series_row *final_row;

@@ -268,9 +268,18 @@ static void test_summary(void **state)
         tm.calls[i] = 10 * (i + 1);
     }
     const tf_series_row row = make_row(1440.0, 2.0);
-    const tf_summary sm = {"finished", 1440,   1440.0, 12.5,       "cpu (2 OpenMP threads)",
-                           3.5e8,      &tm,    &row,   "out/r.nc", "out/r.timeseries.csv",
-                           NULL};
+    const tf_summary sm = {.status = "finished",
+                           .steps = 1440,
+                           .t_end = 1440.0,
+                           .wall_seconds = 12.5,
+                           .backend = "cpu",
+                           .device = "cpu (2 OpenMP threads)",
+                           .voxel_updates_per_second = 3.5e8,
+                           .timers = &tm,
+                           .final_row = &row,
+                           .output_path = "out/r.nc",
+                           .series_path = "out/r.timeseries.csv",
+                           .checkpoint_path = NULL};
     assert_int_equal(tf_summary_write(path, &sm), TF_OK);
     char tmp[1200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -287,7 +296,8 @@ static void test_summary(void **state)
     assert_true(cJSON_GetObjectItem(root, "steps")->valuedouble == 1440.0);
     assert_true(cJSON_GetObjectItem(root, "t_end_min")->valuedouble == 1440.0);
     assert_true(cJSON_GetObjectItem(root, "wall_seconds")->valuedouble == 12.5);
-    assert_string_equal(cJSON_GetObjectItem(root, "backend")->valuestring,
+    assert_string_equal(cJSON_GetObjectItem(root, "backend")->valuestring, "cpu");
+    assert_string_equal(cJSON_GetObjectItem(root, "device")->valuestring,
                         "cpu (2 OpenMP threads)");
     assert_true(cJSON_GetObjectItem(root, "voxel_updates_per_second")->valuedouble == 3.5e8);
     assert_string_equal(cJSON_GetObjectItem(root, "tumorfield_version")->valuestring,

@@ -69,6 +69,12 @@ for lim in 100 300 500 700; do
     --set grid.n=32 --set grid.spacing=15um --set output.interval=2h --output '$work/fill_$lim'"
 done
 
+# 3b''. the output fits but the checkpoint does not: the message names the checkpoint and the
+#       limit (HDF5 alone says "HDF error"), and the run exits 4.
+expect 4 "cannot write the state to checkpoint '.*tiny.chk.nc.tmp': it needs up to .* file size limit \(ulimit -f\) of 700 KiB; the previous checkpoint is kept" -- \
+  bash -c "ulimit -f 700; exec '$tf' run '$here/tiny.ini' --quiet --set grid.n=32 --set grid.spacing=15um \
+  --set run.duration=2h --set output.fields=tumor --output '$work/chk_limit'"
+
 # 3c. the output fills up at a record (t = 2 h): the checkpoint holds that record's state, and a
 #     restart from it writes the record first, so the files end as an uninterrupted run's
 #     (time axis, fields and time series equal; nothing missing, nothing twice).

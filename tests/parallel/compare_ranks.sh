@@ -44,7 +44,7 @@ for spec in "${specs[@]}"; do
   # The summary names the decomposition: N processes, and the process grid when fixed.
   want="$n MPI processes as"
   [[ $procs == *0* ]] || want="$want $procs"
-  [ "$n" = 1 ] || grep -q "\"backend\": \"cpu ($want" "$d/out/tiny.summary.json" ||
+  [ "$n" = 1 ] || grep -q "\"device\": \"cpu ($want" "$d/out/tiny.summary.json" ||
     note_fail "$n ranks as $procs: the summary's backend is not '$want...'"
   same_outputs "$work/serial/out" "$d/out" || note_fail "$n ranks as $procs differ from one process"
 done

@@ -46,9 +46,19 @@ for scheme, arrays in (("explicit", 13), ("lod", 25)):
                                                         eff / j["wa_copy_bandwidth_GBps"], 1e-6),
         "updates = cells x steps / wall": close(j["voxel_updates_per_s"],
                                                 cells * j["steps"] / j["wall_s"], 1e-6),
-        "stage bytes sum to the step's": sum(s.get("min_bytes_per_step", 0)
+        "stage bytes sum to the step's": sum(s["min_bytes_per_step"] or 0
                                              for s in j["stages"].values())
                                          == j["min_bytes_per_step"],
+        "every stage has every key (null where not counted)": all(
+            set(s) == {"ms_per_step", "calls_per_step", "min_bytes_per_step", "GBps",
+                       "apportioned"} for s in j["stages"].values()),
+        "ghosts and halo not counted": all(
+            j["stages"][k]["min_bytes_per_step"] is None for k in ("ghosts", "halo")
+            if k in j["stages"]),
+        "the fused pass's stages marked apportioned": scheme == "explicit" or all(
+            j["stages"][k]["apportioned"] for k in ("reaction", "diffusion_x", "diffusion_y"))
+            and not j["stages"]["diffusion_z"]["apportioned"],
+        "in_cache at a small grid": j["in_cache"] is True,
         "stage time within the step time": j["stage_ms_per_step"] <= j["ms_per_step"] * 1.001,
         "reactions 13 arrays, x and y nothing of their own, z its 2 nd arrays":
             scheme == "explicit" or ([j["stages"][k]["min_bytes_per_step"] for k in
