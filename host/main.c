@@ -377,9 +377,11 @@ static tf_status cmd_check(int argc, char **argv)
                 printf("# note: %s = %g min is taken as every %lld steps, every %.6g min\n",
                        every[e].key, every[e].v, n, (double)n * s->dt);
         }
-        char flat[256];
-        if (tf_run_flat_note(s, flat, sizeof flat))
-            printf("# note: %s\n", flat);
+        char note[512];
+        if (tf_run_flat_note(s, note, sizeof note))
+            printf("# note: %s\n", note);
+        if (tf_run_dt_note(s, note, sizeof note))
+            printf("# note: %s\n", note);
         printf("# cost: %.0f steps x %.0f cells = %.4g voxel updates; roughly %s at %.0e/s "
                "(assumed 2-core CPU), %s at %.0e/s (assumed one H100); measure with "
                "`tumorfield bench`\n", steps, cells, updates, tc, TF_ASSUMED_CPU_RATE, tg,

@@ -143,6 +143,28 @@ long long tf_run_steps_per(double interval, double dt)
 
 static int due(long long step, long long every) { return every > 0 && step % every == 0; }
 
+int tf_run_dt_note(const tf_scenario *s, char *buf, size_t len)
+{
+    const tf_schedule *e = &s->exercise;
+    const int sessions = e->sessions_per_week > 0 && e->intensity > 0.0 && e->session_duration > 0;
+    size_t n = 0;
+    buf[0] = '\0';
+    if (sessions && s->dt > 0.5 * e->session_duration)
+        n += (size_t)snprintf(buf + n, len - n,
+                              "run.dt = %g min is more than half an exercise session (%g min): "
+                              "the tissue sees the exercise signal at the ends of each step "
+                              "only, so the sessions are under-resolved (dt <= %g min resolves "
+                              "them)",
+                              s->dt, e->session_duration, e->session_duration / 4);
+    if (s->dt > 60.0 && n < len)
+        n += (size_t)snprintf(buf + n, len - n,
+                              "%srun.dt = %g min samples the daily cortisol rhythm %s", n ? "; " : "",
+                              s->dt,
+                              s->dt >= 1440.0 ? "at one time of day only"
+                                              : "at fewer than 24 points a day");
+    return n > 0;
+}
+
 int tf_run_flat_note(const tf_scenario *s, char *buf, size_t len)
 {
     char axes[16] = "";
@@ -640,9 +662,11 @@ static tf_status start(run_ctx *r)
         printf("run: %lld steps of %g min (%s), grid %lld x %lld x %lld at %g um\n", r->nsteps,
                s->dt, s->scheme == TF_SCHEME_LOD ? "lod" : "explicit", (long long)s->n[0],
                (long long)s->n[1], (long long)s->n[2], s->spacing);
-        char flat[256];
-        if (tf_run_flat_note(s, flat, sizeof flat))
-            printf("note: %s\n", flat);
+        char note[512];
+        if (tf_run_flat_note(s, note, sizeof note))
+            printf("note: %s\n", note);
+        if (tf_run_dt_note(s, note, sizeof note))
+            printf("note: %s\n", note);
         fflush(stdout);
     }
     TF_TRY(tf_solver_set_state(r->solver, r->set[0], r->vessel));

@@ -44,6 +44,11 @@ long long tf_run_steps_per(double interval, double dt);
  * means for viewing the output (ParaView's CF reader cannot place a one-cell axis); else 0. */
 int tf_run_flat_note(const tf_scenario *s, char *buf, size_t len);
 
+/* When run.dt is coarse for the systemic drivers the tissue sees (they enter each step at its
+ * two ends): 1 and a note on what is under-resolved (exercise sessions shorter than 2 dt, the
+ * daily cortisol rhythm at dt > 60 min); else 0. */
+int tf_run_dt_note(const tf_scenario *s, char *buf, size_t len);
+
 /* Run the benchmark and print its report to stdout. */
 tf_status tf_bench(const tf_bench_options *o);
 

@@ -73,6 +73,22 @@ foreach(cmd run bench)
   set_tests_properties(cmdline_srun_without_mpi_${cmd} PROPERTIES LABELS driver
                        ENVIRONMENT "SLURM_STEP_NUM_TASKS=3")
 endforeach()
+# check notes what a coarse step under-resolves (sessions, the daily cortisol rhythm) and a
+# one-cell axis (ParaView cannot place it); run prints the same notes.
+foreach(c "dt_sessions|more than half an exercise session (30 min)|--set run.dt=20min"
+          "dt_circadian|samples the daily cortisol rhythm at fewer than 24 points a day|--set run.dt=90min --set output.timeseries_interval=90min --set output.interval=6h --set exercise.sessions_per_week=0"
+          "flat_axis|one cell along z: the files are whole, but ParaView|--set grid.n=16x16x1")
+  string(REPLACE "|" ";" parts "${c}")
+  list(GET parts 0 case)
+  list(GET parts 1 frag)
+  list(GET parts 2 args)
+  separate_arguments(args UNIX_COMMAND "${args}")
+  add_test(NAME check_note_${case}
+           COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> 0 "${frag}"
+                   ${TF_DRIVER_WORK}/check_note_${case} check ${tf_q} ${args})
+  set_tests_properties(check_note_${case} PROPERTIES LABELS driver)
+endforeach()
+
 # The threads reported are those a parallel region gets: OMP_THREAD_LIMIT caps OMP_NUM_THREADS.
 add_test(NAME info_thread_limit
          COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> 0 "openmp threads: 1"
