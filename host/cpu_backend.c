@@ -899,8 +899,8 @@ static void periodic_pass(cpu_impl *c, int d)
     const tf_index sa = d == 0 ? g->sy : 1;                /* next line along a */
     const tf_index sl = d == 0 ? 1 : d == 1 ? g->sy : g->sz; /* next row of a line */
     for (int f = 0; f < TF_NFIELDS; ++f) {
-        if (!c->su->lines[f][d].periodic)
-            continue;
+        if (!c->su->lines[f][d].periodic || tf_line_identity(&c->su->lines[f][d]))
+            continue; /* D = 0: no solve, so nothing to correct */
         for (tf_index b = 0; b < B; ++b) {
             const tf_real *a = c->f[f] + (d == 2 ? tf_at(g, 0, b, 0) : tf_at(g, 0, 0, b));
             for (tf_index q = 0; q < na; ++q) {
@@ -917,7 +917,7 @@ static void periodic_pass(cpu_impl *c, int d)
     tf_par_line_bcast(par, d, last, bytes, par->dims[d] - 1);
     for (int f = 0; f < TF_NFIELDS; ++f) {
         const tf_line_factors *L = &c->su->lines[f][d];
-        if (!L->periodic)
+        if (!L->periodic || tf_line_identity(L))
             continue;
 #pragma omp parallel for schedule(static) if (PAR(g))
         for (tf_index b = 0; b < B; ++b) {
@@ -944,7 +944,7 @@ static double diffuse_par(cpu_impl *c, int d)
     const size_t per_b = sizeof(tf_real) * (size_t)A * TF_NFIELDS;
     int periodic = 0;
     for (int f = 0; f < TF_NFIELDS; ++f)
-        periodic |= c->su->lines[f][d].periodic;
+        periodic |= c->su->lines[f][d].periodic && !tf_line_identity(&c->su->lines[f][d]);
     double waited = 0.0;
     for (int fwd = 1; fwd >= 0; --fwd) {
         const int from = fwd ? 2 * d : 2 * d + 1; /* the face the pipeline comes in by */

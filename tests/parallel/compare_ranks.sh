@@ -6,7 +6,7 @@
 # operations, whatever the blocks. Only sums over cells (time series diagnostics) may differ in
 # their last bits, see compare_out.py.
 # usage: compare_ranks.sh TUMORFIELD WORKDIR SCHEME BOUNDARIES N:PXxPYxPZ... -- LAUNCHER...
-#   SCHEME lod|explicit; BOUNDARIES noflux (the default everywhere) or mixed (see below);
+#   SCHEME lod|explicit; BOUNDARIES noflux, mixed or still (scenario_args in lib.sh);
 #   N:PXxPYxPZ a rank count and its --procs (0 = chosen by MPI_Dims_create).
 # The grid is 15 x 11 x 9 (odd: blocks of unequal size, 1-cell blocks at 8 ranks along z).
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,6 +15,7 @@ scheme=${args[0]} bounds=${args[1]}
 specs=("${args[@]:2}")
 
 scenario_args "$scheme" "$bounds" || exit 2
+common+=(--backend cpu) # the CPU's decomposition (tests/gpu/mpi_ranks.sh: the CUDA one's)
 
 if [ "$scheme" = explicit ]; then
   # The step must stay below the limit the program prints.

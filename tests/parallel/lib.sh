@@ -38,7 +38,8 @@ note_fail() { echo "FAIL: $*"; fail=1; }
 # scenario_args SCHEME BOUNDARIES: the options of the runs that the multi-process tests compare,
 # in the array `common` (tiny.ini on a 15 x 11 x 9 grid: odd, so blocks of unequal size and
 # 1-cell blocks at 8 ranks along z). SCHEME lod|explicit; BOUNDARIES noflux (the default
-# everywhere) or mixed (periodic, Dirichlet and no-flux faces, below).
+# everywhere), mixed (periodic, Dirichlet and no-flux faces) or still (a periodic field with
+# D = 0), below.
 scenario_args() {
   common=(--set "grid.n=15 11 9" --set run.scheme="$1" --quiet)
   if [ "$1" = explicit ]; then
@@ -62,6 +63,12 @@ scenario_args() {
                --set "boundary.pro_cytokine=dirichlet 5"
                --set "boundary.effector.x_lo=dirichlet 0.01"
                --set "boundary.anti_cytokine.z_hi=dirichlet 3") ;;
+    still)
+      # a periodic field that does not diffuse (suppressor, D_S = 0): its lines are not solved,
+      # so across the cuts nothing may correct them either (the periodic end-row correction once
+      # changed plane 0 every step on several processes).
+      common+=(--set boundary.suppressor=periodic --set model.D_S=0
+               --set boundary.tumor=periodic) ;;
     *) echo "unknown boundary set '$2'"; return 2 ;;
   esac
 }
