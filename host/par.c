@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef TF_HAVE_MPI
 #include <mpi.h>
@@ -94,12 +95,37 @@ int tf_par_built(void) { return 0; }
 int tf_par_error_agreed(void) { return 0; }
 #endif
 
+void tf_par_abort(const tf_par *p, tf_status st)
+{
+    if (!p || p->size <= 1)
+        return;
+    const int code = st == TF_ERR_USAGE     ? 2
+                     : st == TF_ERR_NUMERIC ? 3
+                     : st == TF_ERR_IO || st == TF_ERR_NOMEM ? 4
+                     : st == TF_ERR_STOPPED ? 75
+                                            : 70;
+    fflush(stdout);
+    fprintf(stderr, "tumorfield: error: rank %d: %s (the other processes cannot go on without "
+                    "it: the job is ended)\n",
+            p->rank, tf_error_message());
+    fflush(stderr);
+#ifdef TF_HAVE_MPI
+    if (started)
+        MPI_Abort(MPI_COMM_WORLD, code);
+#endif
+    _exit(code);
+}
+
 tf_status tf_par_launch_check(void)
 {
     const char *n = getenv("SLURM_STEP_NUM_TASKS"), *force = getenv("TF_MPI");
     const long tasks = n ? strtol(n, NULL, 10) : 1;
     if (tasks <= 1 || tf_par_world_size() > 1 || (force && strcmp(force, "0") == 0))
         return TF_OK;
+#ifdef TF_HAVE_MPI
+    if (started)
+        return TF_OK; /* a launcher started this one process on purpose (mpirun -n 1) */
+#endif
     return TF_ERROR(TF_ERR_USAGE,
                     "Slurm started this program as %ld tasks (SLURM_STEP_NUM_TASKS), but it runs "
                     "as one process: %s; as it is, every task would run the whole grid into the "
@@ -323,6 +349,26 @@ int tf_par_any(const tf_par *p, int flag)
     return v;
 }
 
+int tf_par_node_sharers(const tf_par *p, const unsigned char key[16])
+{
+    if (!started || p->size <= 1)
+        return 1;
+    MPI_Comm node;
+    MPI_Comm_split_type(comm_of(p), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    enum { MAX_NODE = 1024 }; /* processes of one node compared; every rank of it sees n */
+    static unsigned char all[16 * MAX_NODE];
+    int n = 0, same = 1;
+    MPI_Comm_size(node, &n);
+    if (n <= MAX_NODE) {
+        MPI_Allgather(key, 16, MPI_UNSIGNED_CHAR, all, 16, MPI_UNSIGNED_CHAR, node);
+        same = 0;
+        for (int i = 0; i < n; ++i)
+            same += memcmp(all + 16 * (size_t)i, key, 16) == 0;
+    }
+    MPI_Comm_free(&node);
+    return same;
+}
+
 void tf_par_sum(const tf_par *p, double *v, int n)
 {
     if (started && p->size > 1)
@@ -404,6 +450,11 @@ int tf_par_any(const tf_par *p, int flag)
 {
     (void)p;
     return flag != 0;
+}
+int tf_par_node_sharers(const tf_par *p, const unsigned char key[16])
+{
+    (void)p, (void)key;
+    return 1;
 }
 void tf_par_sum(const tf_par *p, double *v, int n) { (void)p, (void)v, (void)n; }
 void tf_par_max(const tf_par *p, double *v, int n) { (void)p, (void)v, (void)n; }

@@ -231,6 +231,8 @@ tf_status tf_series_check_restart(const char *path, double t, double t_due)
 {
     series_scan sc;
     TF_TRY(scan_restart(path, t, &sc));
+    if (!sc.text)
+        return TF_OK; /* no file, or an empty one: the restart starts it afresh */
     free(sc.text);
     return tf_restart_gap(path, "row", t, t_due, sc.last_before);
 }

@@ -173,15 +173,33 @@ tf_status tf_solver_create(tf_solver **out, tf_backend_kind kind, const tf_grid 
     return tf_solver_create_par(out, kind, g, NULL, bcs, p, scheme, dt);
 }
 
+int tf_gpu_sharers(const tf_par *par)
+{
+    const int count = tf_cuda_device_count();
+    if (!par || par->size <= 1)
+        return count > 0;
+    /* Collective: every process gives a key, the UUID of the GPU it would take (the CUDA
+     * backend's choice: node-local rank mod the GPUs it sees), zeros without one. */
+    unsigned char key[16] = {0};
+    if (count > 0)
+        (void)tf_cuda_device_uuid(par->node_rank % count, key);
+    const int sharers = tf_par_node_sharers(par, key);
+    return count > 0 ? sharers : 0;
+}
+
 tf_status tf_backend_choose(tf_backend_kind asked, const tf_par *par, tf_backend_kind *chosen)
 {
     const int nproc = par ? par->size : 1;
     const int here = tf_cuda_device_count() > 0;
     /* Collective with several processes: one backend for all (their messages differ). */
     const int everywhere = nproc > 1 ? !tf_par_any(par, !here) : here;
+    /* auto takes the GPUs only where each process has one of its own: processes sharing a GPU
+     * (mpirun -n 64 on a node with one) run faster on the CPU; --backend cuda shares. */
+    const int sharers = nproc > 1 ? tf_gpu_sharers(par) : here;
+    const int own = everywhere && (nproc == 1 || !tf_par_any(par, sharers > 1));
     *chosen = asked;
     if (asked == TF_BACKEND_AUTO)
-        *chosen = everywhere ? TF_BACKEND_CUDA : TF_BACKEND_CPU;
+        *chosen = own ? TF_BACKEND_CUDA : TF_BACKEND_CPU;
     if (*chosen != TF_BACKEND_CUDA)
         return TF_OK;
     if (!tf_cuda_built())
@@ -220,6 +238,8 @@ tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_g
                             dt, lim, tf_field_name[f], g->h);
     }
     TF_TRY(tf_backend_choose(kind, par, &kind));
+    /* Collective, as the choice: how many processes of this node use this one's GPU. */
+    const int sharers = kind == TF_BACKEND_CUDA && par ? tf_gpu_sharers(par) : 0;
     const tf_backend_ops *ops = &tf_cpu_backend;
 #ifdef TF_HAVE_CUDA
     if (kind == TF_BACKEND_CUDA)
@@ -244,6 +264,7 @@ tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_g
     s->su.p = *p;
     s->su.scheme = scheme;
     s->su.dt = dt;
+    s->su.gpu_sharers = sharers;
     s->su.timers = &s->timers;
     tf_status st = make_factors(s);
     if (st == TF_OK)
@@ -273,17 +294,30 @@ const char *tf_solver_description(const tf_solver *s) { return s->desc; }
 tf_status tf_solver_set_state(tf_solver *s, tf_real *const fields[TF_NFIELDS],
                               const tf_real *vessel)
 {
-    return s->ops->set_state(s->impl, fields, vessel);
+    return tf_par_agree(s->su.par, s->ops->set_state(s->impl, fields, vessel));
 }
 
 tf_status tf_solver_get_state(tf_solver *s, tf_real *const fields[TF_NFIELDS], unsigned mask)
 {
-    return s->ops->get_state(s->impl, fields, mask);
+    return tf_par_agree(s->su.par, s->ops->get_state(s->impl, fields, mask));
 }
 
 tf_status tf_solver_step(tf_solver *s, const tf_coeffs *c0, const tf_coeffs *c1)
 {
-    return s->ops->step(s->impl, c0, c1);
+    const tf_status st = s->ops->step(s->impl, c0, c1);
+    /* A step is not agreed (a collective per step): a process whose step failed (a CUDA error)
+     * leaves the others waiting for its messages, so with several it ends the job at once. */
+    if (st != TF_OK && s->su.par->size > 1)
+        tf_par_abort(s->su.par, st);
+    return st;
+}
+
+tf_status tf_solver_flush(tf_solver *s)
+{
+    const tf_status st = s->ops->flush ? s->ops->flush(s->impl) : TF_OK;
+    if (st != TF_OK && s->su.par->size > 1)
+        tf_par_abort(s->su.par, st);
+    return st;
 }
 
 tf_status tf_solver_diagnostics(tf_solver *s, tf_diag *d)
@@ -316,10 +350,6 @@ unsigned tf_solver_lod_fused(const tf_solver *s)
     return s->ops->lod_fused ? s->ops->lod_fused(s->impl) : 0;
 }
 
-tf_status tf_solver_flush(tf_solver *s)
-{
-    return s->ops->flush ? s->ops->flush(s->impl) : TF_OK;
-}
 
 void tf_solver_time_add(tf_solver *s, tf_stage st, double seconds)
 {
@@ -334,5 +364,11 @@ void tf_cuda_device_describe(int i, char *buf, size_t len)
 {
     (void)i;
     snprintf(buf, len, "no CUDA backend in this build");
+}
+int tf_cuda_device_uuid(int i, unsigned char uuid[16])
+{
+    (void)i;
+    memset(uuid, 0, 16);
+    return -1;
 }
 #endif

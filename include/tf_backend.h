@@ -19,6 +19,7 @@ typedef struct {
     tf_line_factors lines[TF_NFIELDS][3];
     tf_real dif[TF_NFIELDS]; /* D_f / h^2, 1/min */
     tf_timers *timers;       /* where the backend adds its stage times */
+    int gpu_sharers;         /* CUDA: processes of this node on this one's GPU (1: its own) */
 } tf_setup;
 
 typedef struct {

@@ -147,9 +147,9 @@ tf_status tf_series_open(tf_series **out, const char *path, int restart, double 
 tf_status tf_series_write(tf_series *s, const tf_series_row *row);
 /* Time of the last row in the file (after a restart: the last one kept); NAN when none. */
 double tf_series_last_time(const tf_series *s);
-/* Before a restart at time t changes anything: TF_ERR_USAGE when the time series at path (which
- * may be absent) has another header, or lacks the row due at t_due, the last before t (t_due < 0:
- * none due), as tf_restart_gap says. */
+/* Before a restart at time t changes anything: TF_ERR_USAGE when the time series at path has
+ * another header, or lacks the row due at t_due, the last before t (t_due < 0: none due), as
+ * tf_restart_gap says. A file that is not there or empty passes (the restart starts it). */
 tf_status tf_series_check_restart(const char *path, double t, double t_due);
 /* The refusal of a restart at t whose file `path` holds entries (`what`: "record", "row") up to
  * last_before (NAN: none) before t, where the one of t_due is due (t_due < 0: none): a file made

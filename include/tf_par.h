@@ -86,6 +86,13 @@ tf_status tf_par_agree(const tf_par *p, tf_status st);
 int tf_par_error_agreed(void);
 /* Collective. Whether `flag` is non-zero on any rank. */
 int tf_par_any(const tf_par *p, int flag);
+/* A failure that the other ranks cannot learn about (they wait in a message of this one): print
+ * it as `tumorfield: error: rank R: ...` and end the whole job with the exit code of st
+ * (MPI_Abort). Returns only without MPI or on one rank. */
+void tf_par_abort(const tf_par *p, tf_status st);
+/* Collective. How many processes of this node (this one included) hold the same 16-byte key:
+ * e.g. the UUID of the GPU each would use. 1 on one process or without MPI. */
+int tf_par_node_sharers(const tf_par *p, const unsigned char key[16]);
 /* Collective. In-place sums and maxima of n doubles over all ranks. */
 void tf_par_sum(const tf_par *p, double *v, int n);
 void tf_par_max(const tf_par *p, double *v, int n);

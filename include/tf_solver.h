@@ -67,10 +67,15 @@ extern "C" {
 double tf_explicit_dt_limit(const tf_params *p, double h, int *field);
 
 /* The backend a run of the processes of par (NULL: one process) gets for `asked`: auto takes
- * CUDA when every process sees a device (each takes one GPU of its node by node-local rank),
- * else the CPU. TF_ERR_USAGE, saying why, when cuda is asked for and cannot be had.
- * Collective when par has several processes. */
+ * CUDA when every process has a GPU of its own (each takes one of its node by node-local rank;
+ * tf_gpu_sharers), else the CPU; cuda shares a GPU between processes where it must.
+ * TF_ERR_USAGE, saying why, when cuda is asked for and cannot be had. Collective when par has
+ * several processes. */
 tf_status tf_backend_choose(tf_backend_kind asked, const tf_par *par, tf_backend_kind *chosen);
+/* Collective over par's processes: how many processes of this node would use this process's GPU
+ * (by UUID, so one GPU seen through different CUDA_VISIBLE_DEVICES counts once); 0 without a
+ * GPU; on one process 1 with a GPU. */
+int tf_gpu_sharers(const tf_par *par);
 
 /* Create a solver. TF_BACKEND_AUTO takes CUDA when a device is present, else the CPU.
  * The explicit scheme refuses dt above tf_explicit_dt_limit (TF_ERR_USAGE, naming the limit).
@@ -123,6 +128,9 @@ int tf_cuda_built(void);
 int tf_cuda_device_count(void);
 /* Describe device `i` into buf (name, memory, compute capability). */
 void tf_cuda_device_describe(int i, char *buf, size_t len);
+/* The 16-byte UUID of device `i` (the same GPU seen through any CUDA_VISIBLE_DEVICES); 0 when
+ * read, -1 without one. */
+int tf_cuda_device_uuid(int i, unsigned char uuid[16]);
 
 double tf_wtime(void);
 

@@ -454,7 +454,6 @@ struct cuda_impl {
     /* Across processes (su->par cuts the grid): buffers for the ghost layers and the line-end
      * planes of the cut directions, carved from one device and one pinned host allocation. */
     int cut[3];                           /* direction d is cut between ranks */
-    int shared_by;                        /* processes of this node per GPU, rounded up */
     tf_real *d_comm, *h_comm;
     tf_real *d_face[2][TF_NFACES], *h_face[2][TF_NFACES]; /* [0] out, [1] in, per face */
     tf_real *d_edge[EDGES], *h_edge[EDGES];
@@ -488,6 +487,18 @@ extern "C" void tf_cuda_device_describe(int i, char *buf, size_t len)
     }
     snprintf(buf, len, "%s, %.1f GiB, compute capability %d.%d, %d SMs", p.name,
              (double)p.totalGlobalMem / 1073741824.0, p.major, p.minor, p.multiProcessorCount);
+}
+
+extern "C" int tf_cuda_device_uuid(int i, unsigned char uuid[16])
+{
+    cudaDeviceProp p;
+    memset(uuid, 0, 16);
+    if (cudaGetDeviceProperties(&p, i) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return -1;
+    }
+    memcpy(uuid, p.uuid.bytes, 16);
+    return 0;
 }
 
 /* Fold the stage times of one finished step into the solver's timers. */
@@ -723,7 +734,6 @@ static tf_status pick_device(cuda_impl *c)
         if (count <= 0)
             return TF_ERROR(TF_ERR_USAGE, "backend cuda: rank %d sees no CUDA device", par->rank);
         TF_CUDA(cudaSetDevice(par->node_rank % count));
-        c->shared_by = (par->node_size + count - 1) / count;
     }
     TF_CUDA(cudaGetDevice(&c->device));
     return TF_OK;
@@ -815,7 +825,7 @@ static tf_status create_impl(cuda_impl *c, char *desc, size_t desc_len)
     char procs[96] = "";
     if (su->par && su->par->size > 1)
         snprintf(procs, sizeof procs, "; %d processes, one GPU each by node-local rank%s",
-                 su->par->size, c->shared_by > 1 ? " (more processes than GPUs: shared)" : "");
+                 su->par->size, su->gpu_sharers > 1 ? " (shared: more processes than GPUs)" : "");
     snprintf(desc, desc_len, "cuda (device %d: %s, %.1f GiB, cc %d.%d, %d SMs; %s%s%s)", c->device,
              prop.name, (double)prop.totalGlobalMem / 1073741824.0, prop.major, prop.minor,
              prop.multiProcessorCount, TF_REAL_NAME, lines, procs);
@@ -1082,8 +1092,9 @@ static tf_status synced_time(cuda_impl *c, double *t)
 static tf_status host_stage(cuda_impl *c, tf_stage st, double *t0, double waited)
 {
     double t1 = 0.0;
-    TF_TRY(synced_time(c, &t1));
-    nvtxRangePop();
+    const tf_status st_sync = synced_time(c, &t1);
+    nvtxRangePop(); /* also on a failure: the ranges stay balanced */
+    TF_TRY(st_sync);
     c->su->timers->seconds[st] += t1 - *t0 - waited;
     c->su->timers->calls[st] += 1;
     if (waited > 0.0) {

@@ -50,6 +50,11 @@ if(TF_HAVE_MPI)
     list(APPEND tf_par_tests mpi_ranks_${scheme}_mixed mpi_ranks_${scheme}_noflux
          mpi_restart_${scheme})
   endforeach()
+  add_test(NAME mpi_ranks_lod_still
+           COMMAND bash ${TF_PAR_DIR}/compare_ranks.sh $<TARGET_FILE:tumorfield>
+                   ${TF_PAR_WORK}/mpi_ranks_lod_still lod still 1:1x1x1 2:2x1x1 2:1x2x1 2:1x1x2
+                   -- ${TF_MPIEXEC})
+  list(APPEND tf_par_tests mpi_ranks_lod_still)
   foreach(target_sig mpirun:USR1 rank:TERM)
     string(REPLACE ":" ";" ts ${target_sig})
     list(GET ts 0 target)

@@ -9,7 +9,8 @@
 #   tests      test_gpu_float, test_gpu_double (CPU vs CUDA, determinism, check_state, diagnostics),
 #              bit-for-bit restart on cuda for both schemes
 #   mpi        with .bundle/openmpi.tar.xz: the CUDA backend on 2 and 4 processes sharing the GPU,
-#              cut along x, y, z, against one process (tests/gpu/mpi_ranks.sh), both schemes
+#              cut along x, y, z (4 along z: middle ranks of the pipeline), against one process
+#              (tests/gpu/mpi_ranks.sh), both schemes; each launch limited to 60 s
 #   sanitizer  compute-sanitizer memcheck (bench, both schemes, small grid) and racecheck (the
 #              shared-memory x-line tiles), if compute-sanitizer is there; memcheck of
 #              test_gpu_float last, after the benches
@@ -109,9 +110,10 @@ if [ -f .bundle/openmpi.tar.xz ] && [ -x "$B/bin/tumorfield-mpi" ] &&
     run_step "mpirun -n 2 tumorfield info" "$OUT/tests.log" 60 \
       mpirun -n 2 -x OMP_NUM_THREADS=1 "$B/bin/tumorfield-mpi" info
     for s in lod explicit; do
-      run_step "mpi_ranks cuda $s mixed" "$OUT/tests.log" 150 \
+      # 4:1x1x4: ranks in the middle of the line-solve relay
+      run_step "mpi_ranks cuda $s mixed" "$OUT/tests.log" 200 \
         bash tests/gpu/mpi_ranks.sh "$B/bin/tumorfield-mpi" "$WORK/mpi_$s" $s mixed \
-        2:2x1x1 2:1x2x1 2:1x1x2 4:2x2x1 -- mpirun --oversubscribe -n
+        2:2x1x1 2:1x2x1 2:1x1x2 4:2x2x1 4:1x1x4 -- timeout 60 mpirun --oversubscribe -n
     done
   )
 else

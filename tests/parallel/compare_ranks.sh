@@ -15,7 +15,6 @@ scheme=${args[0]} bounds=${args[1]}
 specs=("${args[@]:2}")
 
 scenario_args "$scheme" "$bounds" || exit 2
-common+=(--backend cpu) # the CPU's decomposition (tests/gpu/mpi_ranks.sh: the CUDA one's)
 
 if [ "$scheme" = explicit ]; then
   # The step must stay below the limit the program prints.
@@ -28,16 +27,17 @@ if [ "$scheme" = explicit ]; then
 fi
 
 # Every run writes to ./out of its own directory: the stored scenario (output.dir) is the same.
+# The CPU backend (on an MPI+CUDA build with a GPU, auto would take CUDA: tests/gpu/mpi_ranks.sh).
 t0=$SECONDS
 mkdir -p "$work/serial"
-(cd "$work/serial" && "$tf" run "$ini" "${common[@]}" --output out) ||
+(cd "$work/serial" && "$tf" run "$ini" "${common[@]}" --backend cpu --output out) ||
   { echo "FAIL: the one-process run failed"; exit 1; }
 for spec in "${specs[@]}"; do
   n=${spec%%:*} procs=${spec#*:}
   d=$work/np${n}_$procs
   mkdir -p "$d"
   t1=$SECONDS
-  if ! (cd "$d" && launch "$n" run "$ini" "${common[@]}" --procs "$procs" --output out); then
+  if ! (cd "$d" && launch "$n" run "$ini" "${common[@]}" --backend cpu --procs "$procs" --output out); then
     note_fail "$n ranks as $procs: the run failed"
     continue
   fi
