@@ -330,7 +330,7 @@ static tf_status cmd_check(int argc, char **argv)
     if (st == TF_OK && tf_par_world_size() == 1 &&
         (st = tf_grid_init(&whole, s->n[0], s->n[1], s->n[2], s->spacing)) == TF_OK &&
         (st = tf_backend_choose(TF_BACKEND_AUTO, NULL, &kind)) == TF_OK)
-        st = tf_run_host_memory(s, kind, &whole);
+        st = tf_run_host_memory(s, kind, &whole, 1);
     char *text = st == TF_OK ? tf_scenario_format(s) : NULL;
     if (st == TF_OK && !text)
         st = TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");

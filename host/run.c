@@ -464,7 +464,8 @@ static tf_status write_summary(run_ctx *r, const char *status)
 /* Refuse, before anything is written, a grid whose host arrays exceed the machine's physical
  * memory: the two host sets and the vessel map of the run (13 arrays) and, on the CPU backend,
  * the solver state (tf_scenario_state_arrays). */
-tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const tf_grid *g)
+tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const tf_grid *g,
+                             int node_procs)
 {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0)
@@ -472,16 +473,21 @@ tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const t
     const int cpu = kind == TF_BACKEND_CPU;
     const int arrays = 13 + (cpu ? tf_scenario_state_arrays(s) : 0);
     const double padded = (double)g->nalloc; /* this process's block */
-    const double need = (double)arrays * padded * (double)sizeof(tf_real);
+    const int procs = node_procs > 1 ? node_procs : 1;
+    const double need = (double)procs * (double)arrays * padded * (double)sizeof(tf_real);
     const double have = (double)pages * (double)page;
+    char who[64] = "";
+    if (procs > 1)
+        snprintf(who, sizeof who, " for each of the %d processes of this node", procs);
     if (need > have)
         return TF_ERROR(TF_ERR_USAGE,
                         "[grid] n = %lld %lld %lld needs %.4g GiB of host memory (%d arrays of "
-                        "%.4g cells with ghosts, %zu bytes each%s), more than the %.4g GiB of "
-                        "this machine; use a smaller grid",
+                        "%.4g cells with ghosts, %zu bytes each%s%s), more than the %.4g GiB of "
+                        "this machine; use a smaller grid%s",
                         (long long)s->n[0], (long long)s->n[1], (long long)s->n[2],
                         need / 1073741824.0, arrays, padded, sizeof(tf_real),
-                        cpu ? ", with the cpu backend's state" : "", have / 1073741824.0);
+                        cpu ? ", with the cpu backend's state" : "", who, have / 1073741824.0,
+                        procs > 1 ? " or fewer processes per node" : "");
     return TF_OK;
 }
 
@@ -501,7 +507,7 @@ static tf_status start_grid(run_ctx *r)
      * any bad input (the solver makes the same choice). */
     tf_backend_kind kind;
     TF_TRY(tf_backend_choose(r->o->backend, &r->par, &kind));
-    TF_TRY(tf_run_host_memory(s, kind, &r->g));
+    TF_TRY(tf_run_host_memory(s, kind, &r->g, r->par.node_size));
     r->effective = tf_scenario_format(s);
     if (!r->effective)
         return TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");
@@ -694,6 +700,11 @@ static tf_status start(run_ctx *r)
                    "same name starts them afresh; --restart continues them)\n",
                    s->name, s->dir, old_chk ? ", its checkpoint removed" : "");
             fflush(stdout);
+        } else if (root && old_chk) {
+            /* Also with --quiet (sweeps): removing a file is said, on stderr. */
+            fprintf(stderr, "tumorfield: note: the checkpoint of an earlier run '%s' in '%s' is "
+                            "removed with its files (a new run of the same name starts afresh)\n",
+                    s->name, s->dir);
         }
         if (root && old_chk && unlink(r->chk_path) != 0 && errno != ENOENT)
             st_chk = TF_ERROR(TF_ERR_IO, "cannot remove the earlier run's checkpoint '%s': %s",

@@ -313,6 +313,15 @@ static int set_value(tf_scenario *s, const key_desc *k, const char *value, char 
                      k->help);
             return -1;
         }
+        /* The files of run X.chk would start with X.chk.nc, the checkpoint of run X. */
+        const size_t len = strlen(value);
+        if (strcmp(k->section, "run") == 0 && len > 4 && strcmp(value + len - 4, ".chk") == 0) {
+            snprintf(err, cap,
+                     "a run name ending in '.chk' would write its fields to %s.nc, the name "
+                     "of the checkpoint of a run '%.*s'; choose another name",
+                     value, (int)(len - 4), value);
+            return -1;
+        }
         strcpy(dst, value);
         return 0;
     }

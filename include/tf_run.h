@@ -31,10 +31,12 @@ extern "C" {
 /* Run the scenario to its end. Returns the exit status of CONTRACT.md. */
 tf_status tf_run(const tf_scenario *s, const tf_run_options *o);
 
-/* Refuse (TF_ERR_USAGE, with the numbers) a grid whose host arrays for block g exceed this
- * machine's physical memory: the run's two host sets and vessel map, and with kind
- * TF_BACKEND_CPU the solver state. */
-tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const tf_grid *g);
+/* Refuse (TF_ERR_USAGE, with the numbers) a grid whose host arrays for block g, times the
+ * node_procs processes of this node (blocks of about the same size), exceed this machine's
+ * physical memory: the run's two host sets and vessel map, and with kind TF_BACKEND_CPU the
+ * solver state. */
+tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const tf_grid *g,
+                             int node_procs);
 
 /* Steps between outputs of `interval` min at steps of dt: the nearest whole number, at least
  * one; 0 for interval 0 (none). Runs end at the first step at or past run.duration. */

@@ -219,11 +219,18 @@ def choose_records(available, wanted):
 
 def image_names(base, records):
     """PNG names of the records: BASE_t0001440min.png (whole minutes), or with three decimals
-    (BASE_t0000000.500min.png) for all of them when whole minutes would not tell two apart."""
+    (BASE_t0000000.500min.png) for all of them when whole minutes would not tell two apart, and
+    with the record's index as well (BASE_t0000000.000min_r00001.png) when three decimals would
+    not."""
     whole = ["%s_t%07dmin.png" % (base, int(round(t))) for t in records]
     if len(set(whole)) == len(whole) and all(abs(t - round(t)) < 1e-6 for t in records):
         return whole
-    return ["%s_t%011.3fmin.png" % (base, t) for t in records]
+    fine = ["%s_t%011.3fmin.png" % (base, t) for t in records]
+    if len(set(fine)) == len(fine):
+        return fine
+    # Closer than a thousandth of a minute (explicit runs that record every step): the record's
+    # place in the file tells them apart.
+    return ["%s_t%011.3fmin_r%05d.png" % (base, t, i) for i, t in enumerate(records)]
 
 
 def flat_axes(extent):

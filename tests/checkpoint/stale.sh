@@ -73,5 +73,11 @@ wait $pid
 rc=$?
 [ $rc -eq 75 ] || fail "the first run, stopped by SIGTERM: exit $rc, expected 75"
 [ ! -e out/tiny.lock ] && [ ! -e out/other.lock ] || fail "a lock file is left after the runs"
+# With --quiet (sweeps) the removal is still said, on stderr.
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=1d --quiet || fail "a quiet run failed"
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=2h --quiet 2> quiet.err ||
+  fail "the second quiet run failed"
+grep -q "^tumorfield: note: the checkpoint of an earlier run 'tiny' in 'out' is removed" quiet.err ||
+  { cat quiet.err; fail "--quiet: the removal of the earlier checkpoint was not said"; }
 echo "stale: a new run removes the earlier checkpoint; another run's checkpoint is refused;" \
      "a second run of the same name is refused while the first runs"

@@ -53,6 +53,12 @@ expect 2 2 "process grid 65536x65536x1 .*does not divide the 2 processes" nowrit
   "${run[@]}" --procs 65536x65536x1
 expect 2 2 "process grid 3x1x1 .*does not divide the 2 processes" - -- \
   bench --grid 8 --steps 1 --procs 3x1x1
+# The host memory of all the processes of a node counts: a bench grid that fits one process
+# (0.6 of the memory) but not two is refused before anything is allocated (n from MemTotal:
+# 14 float arrays of n^3 cells per process, with about 6% of ghosts and padding).
+n_mem=$(awk '/MemTotal/ { printf "%d", exp(log(0.6 * $2 * 1024 / (14 * 4 * 1.06)) / 3) }' /proc/meminfo)
+expect 2 2 "bench: --grid $n_mem needs .* GiB of host memory \(2 processes on this node" - -- \
+  bench --grid "$n_mem" --steps 1
 # Commands that do not run the solver (check, an unknown command): reported once too.
 expect 2 2 "run.bogus.*unknown key" nowrite -- check "$ini" --set run.bogus=1
 expect 2 2 "unknown command 'frobnicate'" - -- frobnicate

@@ -122,6 +122,9 @@ def main():
     sub = tf_render.image_names("r", [0.0, 0.5, 1.0])
     check(len(set(sub)) == 3 and sub[1] == "r_t0000000.500min.png",
           "image_names of records 0.5 min apart: %s" % sub)
+    close = tf_render.image_names("r", [0.0, 0.0002, 0.0004])
+    check(len(set(close)) == 3 and close[1] == "r_t0000000.000min_r00001.png",
+          "image_names of records 0.0002 min apart: %s" % close)
     check(tf_render.flat_axes((0, 11, 0, 9, 0, 0)) == ["z"] and
           tf_render.flat_axes((0, 11, 0, 9, 0, 7)) == [], "flat_axes")
 
