@@ -522,20 +522,6 @@ static tf_status cmd_keys(int argc, char **argv)
     return TF_OK;
 }
 
-static int exit_code(tf_status st)
-{
-    switch (st) {
-    case TF_OK: return 0;
-    case TF_ERR_USAGE: return 2;
-    case TF_ERR_NUMERIC: return 3;
-    case TF_ERR_IO: return 4;
-    case TF_ERR_NOMEM: return 4;
-    case TF_ERR_STOPPED: return 75;
-    case TF_ERR_INTERNAL: return 70; /* EX_SOFTWARE: a defect */
-    }
-    return 70;
-}
-
 static int run_command(int argc, char **argv)
 {
     /* collective: the command's ranks agree on its failures themselves (run, bench); the
@@ -591,7 +577,7 @@ static int run_command(int argc, char **argv)
     /* Under MPI the ranks agree on a failure and rank 0 reports it; a rank whose failure the
      * others have not seen reports its own (and the job is then aborted). */
     if (tf_par_world_rank() != 0 && tf_par_error_agreed())
-        return exit_code(st);
+        return tf_exit_code(st);
     if (st == TF_ERR_INTERNAL)
         fprintf(stderr, "tumorfield: error: %s [%s]\n", tf_error_message(), tf_error_where());
     else if (st == TF_ERR_STOPPED) /* a planned stop with its checkpoint, not a failure */
@@ -601,7 +587,7 @@ static int run_command(int argc, char **argv)
     if (cmdline_error)
         fprintf(stderr, "Try 'tumorfield %s%s--help'.\n", command_name ? command_name : "",
                 command_name ? " " : "");
-    return exit_code(st);
+    return tf_exit_code(st);
 }
 
 int main(int argc, char **argv)

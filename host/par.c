@@ -99,11 +99,7 @@ void tf_par_abort(const tf_par *p, tf_status st)
 {
     if (!p || p->size <= 1)
         return;
-    const int code = st == TF_ERR_USAGE     ? 2
-                     : st == TF_ERR_NUMERIC ? 3
-                     : st == TF_ERR_IO || st == TF_ERR_NOMEM ? 4
-                     : st == TF_ERR_STOPPED ? 75
-                                            : 70;
+    const int code = tf_exit_code(st);
     fflush(stdout);
     fprintf(stderr, "tumorfield: error: rank %d: %s (the other processes cannot go on without "
                     "it: the job is ended)\n",

@@ -23,6 +23,20 @@ tf_status tf_error_set(tf_status st, const char *file, int line, const char *fun
     return st;
 }
 
+int tf_exit_code(tf_status st)
+{
+    switch (st) {
+    case TF_OK: return 0;
+    case TF_ERR_USAGE: return 2;
+    case TF_ERR_NUMERIC: return 3;
+    case TF_ERR_IO: return 4;
+    case TF_ERR_NOMEM: return 4;
+    case TF_ERR_STOPPED: return 75;
+    case TF_ERR_INTERNAL: return 70; /* EX_SOFTWARE: a defect */
+    }
+    return 70;
+}
+
 const char *tf_error_message(void) { return have ? msg : ""; }
 const char *tf_error_where(void) { return have ? where : ""; }
 

@@ -29,6 +29,9 @@ tf_status tf_error_set(tf_status st, const char *file, int line, const char *fun
     __attribute__((format(printf, 5, 6)))
 #endif
     ;
+/* The process exit code of a status (CONTRACT.md): 0, 2, 3, 4 (also out of memory), 75; 70 for
+ * an internal error. */
+int tf_exit_code(tf_status st);
 /* The recorded message ("" when none) and the place it was raised. */
 const char *tf_error_message(void);
 const char *tf_error_where(void);
