@@ -592,6 +592,8 @@ static int run_command(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "run") == 0)
+        tf_run_catch_signals(); /* a requeue signal in the first moments is a stop, not a kill */
     tf_par_init(&argc, &argv);
     /* Only rank 0 speaks on stdout (progress, tables, summaries); errors go to stderr. */
     if (tf_par_world_rank() != 0 && !freopen("/dev/null", "w", stdout))

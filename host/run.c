@@ -36,6 +36,10 @@ typedef struct {
 
 static const int caught[3] = {SIGTERM, SIGINT, SIGUSR1};
 
+/* The handlers the process had before tf_run_catch_signals, when it ran. */
+static signal_guard early;
+static int caught_early;
+
 static void signals_install(signal_guard *gd)
 {
     struct sigaction sa;
@@ -43,9 +47,10 @@ static void signals_install(signal_guard *gd)
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESTART; /* a write or fsync in progress resumes instead of failing */
     sigemptyset(&sa.sa_mask);
-    stop_signal = 0;
+    if (!caught_early)
+        stop_signal = 0; /* else a signal that came before the run stops it after its first step */
     for (int i = 0; i < 3; ++i)
-        sigaction(caught[i], &sa, &gd->old[i]);
+        sigaction(caught[i], &sa, caught_early ? NULL : &gd->old[i]);
     /* Past a file-size limit, writes fail with EFBIG (reported, exit 4) instead of a kill. */
     signal(SIGXFSZ, SIG_IGN);
 }
@@ -53,7 +58,13 @@ static void signals_install(signal_guard *gd)
 static void signals_restore(const signal_guard *gd)
 {
     for (int i = 0; i < 3; ++i)
-        sigaction(caught[i], &gd->old[i], NULL);
+        sigaction(caught[i], caught_early ? &early.old[i] : &gd->old[i], NULL);
+}
+
+void tf_run_catch_signals(void)
+{
+    signals_install(&early);
+    caught_early = 1;
 }
 
 /* mkdir -p */

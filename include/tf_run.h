@@ -28,6 +28,11 @@ typedef struct {
 extern "C" {
 #endif
 
+/* Catch SIGTERM, SIGINT and SIGUSR1 from now on (main, first thing, for `run`): one that comes
+ * before the run has started (MPI start-up, reading the inputs) is kept, and the run stops after
+ * its first step with a checkpoint (exit 75) instead of dying by the signal. */
+void tf_run_catch_signals(void);
+
 /* Run the scenario to its end. Returns the exit status of CONTRACT.md. */
 tf_status tf_run(const tf_scenario *s, const tf_run_options *o);
 

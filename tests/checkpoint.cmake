@@ -13,6 +13,9 @@ endforeach()
 add_test(NAME checkpoint_requeue_job
          COMMAND bash ${TF_CHK_DIR}/requeue_job.sh $<TARGET_FILE:tumorfield>
                  ${CMAKE_CURRENT_BINARY_DIR}/work/requeue_job)
+add_test(NAME checkpoint_signal_early
+         COMMAND bash ${TF_CHK_DIR}/signal_early.sh $<TARGET_FILE:tumorfield>
+                 ${CMAKE_CURRENT_BINARY_DIR}/work/signal_early)
 add_test(NAME checkpoint_stale
          COMMAND bash ${TF_CHK_DIR}/stale.sh $<TARGET_FILE:tumorfield>
                  ${CMAKE_CURRENT_BINARY_DIR}/work/stale)
@@ -22,6 +25,7 @@ add_test(NAME checkpoint_failures
 set_tests_properties(checkpoint_restart_bitwise_lod checkpoint_restart_bitwise_explicit
                      checkpoint_signal_TERM checkpoint_signal_INT checkpoint_signal_USR1
                      checkpoint_failures checkpoint_requeue_job checkpoint_stale
+                     checkpoint_signal_early
                      PROPERTIES LABELS checkpoint ENVIRONMENT "OMP_NUM_THREADS=2;OMP_WAIT_POLICY=PASSIVE")
 
 # The same on the GPU (label gpu): skipped, with a message, without a device.
