@@ -47,17 +47,22 @@ set(tf_cmdline_cases
   "info_extra|unexpected argument|info now"
   "keys_extra|unexpected argument|keys --html"
   "output_empty|--output: empty path|run ${tf_q} --output=")
-foreach(c ${tf_cmdline_cases})
-  string(REPLACE "|" ";" parts "${c}")
-  list(GET parts 0 case)
-  list(GET parts 1 frag)
-  list(GET parts 2 args)
-  separate_arguments(args UNIX_COMMAND "${args}")
-  add_test(NAME cmdline_${case}
-           COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> 2 "${frag}"
-                   ${TF_DRIVER_WORK}/cmdline_${case} ${args})
-  set_tests_properties(cmdline_${case} PROPERTIES LABELS driver)
-endforeach()
+# tf_expect_cases(PREFIX CODE LEAD CASE...): a test PREFIX_NAME for each "NAME|FRAGMENT|ARGS"
+# case: `tumorfield LEAD ARGS` exits CODE with FRAGMENT in its message (run_expect.sh).
+function(tf_expect_cases prefix code lead)
+  foreach(c ${ARGN})
+    string(REPLACE "|" ";" parts "${c}")
+    list(GET parts 0 case)
+    list(GET parts 1 frag)
+    list(GET parts 2 args)
+    separate_arguments(args UNIX_COMMAND "${lead} ${args}")
+    add_test(NAME ${prefix}_${case}
+             COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> ${code} "${frag}"
+                     ${TF_DRIVER_WORK}/${prefix}_${case} ${args})
+    set_tests_properties(${prefix}_${case} PROPERTIES LABELS driver)
+  endforeach()
+endfunction()
+tf_expect_cases(cmdline 2 "" ${tf_cmdline_cases})
 # srun without MPI start-up (no PMI plugin, or a build without MPI): several tasks would each run
 # the whole grid into the same files; refused before anything is written, also by bench.
 foreach(cmd run bench)
@@ -75,19 +80,10 @@ foreach(cmd run bench)
 endforeach()
 # check notes what a coarse step under-resolves (sessions, the daily cortisol rhythm) and a
 # one-cell axis (ParaView cannot place it); run prints the same notes.
-foreach(c "dt_sessions|more than half an exercise session (30 min)|--set run.dt=20min"
-          "dt_circadian|samples the daily cortisol rhythm at fewer than 24 points a day|--set run.dt=90min --set output.timeseries_interval=90min --set output.interval=6h --set exercise.sessions_per_week=0"
-          "flat_axis|one cell along z: the files are whole, but ParaView|--set grid.n=16x16x1")
-  string(REPLACE "|" ";" parts "${c}")
-  list(GET parts 0 case)
-  list(GET parts 1 frag)
-  list(GET parts 2 args)
-  separate_arguments(args UNIX_COMMAND "${args}")
-  add_test(NAME check_note_${case}
-           COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> 0 "${frag}"
-                   ${TF_DRIVER_WORK}/check_note_${case} check ${tf_q} ${args})
-  set_tests_properties(check_note_${case} PROPERTIES LABELS driver)
-endforeach()
+tf_expect_cases(check_note 0 "check ${tf_q}"
+  "dt_sessions|more than half an exercise session (30 min)|--set run.dt=20min"
+  "dt_circadian|samples the daily cortisol rhythm at fewer than 24 points a day|--set run.dt=90min --set output.timeseries_interval=90min --set output.interval=6h --set exercise.sessions_per_week=0"
+  "flat_axis|one cell along z: the files are whole, but ParaView|--set grid.n=16x16x1")
 
 # The threads reported are those a parallel region gets: OMP_THREAD_LIMIT caps OMP_NUM_THREADS.
 add_test(NAME info_thread_limit
