@@ -1116,7 +1116,8 @@ tf_status tf_scenario_validate(const tf_scenario *s)
                             "[run] dt = %g min with scheme = explicit is above the stability "
                             "limit 1/(6 D/h^2 + loss) = %.4g min of %s (spacing %g um, D and "
                             "the loss rates from [model]); use dt <= %.4g min or scheme = lod",
-                            s->dt, lim, tf_field_name[f], s->spacing, lim);
+                            s->dt, tf_floor_sig(lim, 4), tf_field_name[f], s->spacing,
+                            tf_floor_sig(lim, 4));
     }
     if (s->scheme == TF_SCHEME_LOD) {
         /* The line solves subtract numbers of order r = D dt/h^2 (the end rows, the periodic

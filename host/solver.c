@@ -31,6 +31,15 @@ double tf_wtime(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double tf_floor_sig(double v, int digits)
+{
+    if (!(v > 0.0) || !isfinite(v))
+        return v;
+    const double scale = pow(10.0, floor(log10(v)) - (digits - 1));
+    const double r = floor(v / scale) * scale;
+    return r <= v ? r : v; /* (the product may round up past v) */
+}
+
 double tf_explicit_dt_limit(const tf_params *p, double h, int *field)
 {
     const double D[TF_NFIELDS] = {p->D_T, p->D_E, p->D_S, p->D_P, p->D_A, p->D_C};
@@ -233,9 +242,9 @@ tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_g
         if (dt > lim)
             return TF_ERROR(TF_ERR_USAGE,
                             "explicit scheme: dt = %g min is above the stability limit "
-                            "1/(6 D/h^2 + loss) = %g min of field '%s' for spacing %g um; use a "
+                            "1/(6 D/h^2 + loss) = %.6g min of field '%s' for spacing %g um; use a "
                             "smaller run.dt or run.scheme = lod",
-                            dt, lim, tf_field_name[f], g->h);
+                            dt, tf_floor_sig(lim, 6), tf_field_name[f], g->h);
     }
     TF_TRY(tf_backend_choose(kind, par, &kind));
     /* Collective, as the choice: how many processes of this node use this one's GPU. */

@@ -65,6 +65,9 @@ extern "C" {
  * update keeps the fields non-negative and the diffusion stable. Infinite when every D and
  * loss is zero. field (may be NULL): the field that sets it. */
 double tf_explicit_dt_limit(const tf_params *p, double h, int *field);
+/* v rounded down to `digits` significant digits (a limit printed so that the printed value is
+ * within it); v itself where it is not a positive finite number. */
+double tf_floor_sig(double v, int digits);
 
 /* The backend a run of the processes of par (NULL: one process) gets for `asked`: auto takes
  * CUDA when every process has a GPU of its own (each takes one of its node by node-local rank;

@@ -17,6 +17,25 @@
 
 #include "tf_test_util.h"
 
+/* A limit is printed rounded down, so that the printed dt passes: 0.0011098718 min printed to
+ * 4 digits was "0.00111", which the check then refused. */
+static void printed_limit(void **st)
+{
+    (void)st;
+    assert_true(fabs(tf_floor_sig(0.0011098718, 4) - 0.001109) < 1e-15);
+    assert_true(tf_floor_sig(123456.0, 2) == 120000.0);
+    assert_true(tf_floor_sig(0.4988999, 3) <= 0.4988999);
+    unsigned long long x = 88172645463325252ull;
+    for (int i = 0; i < 100000; ++i) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        const double v = exp((double)(x % 100000) / 100000.0 * 60.0 - 30.0); /* 1e-13 .. 1e13 */
+        const double r = tf_floor_sig(v, 4);
+        assert_true(r <= v && r >= v * (1.0 - 1.001e-3));
+    }
+    assert_true(isinf(tf_floor_sig(INFINITY, 4)));
+    assert_true(tf_floor_sig(0.0, 4) == 0.0);
+}
+
 static void explicit_limit(void **st)
 {
     (void)st;
@@ -179,6 +198,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(explicit_limit),
+        cmocka_unit_test(printed_limit),
         cmocka_unit_test(check_state),
         cmocka_unit_test(bad_setup),
     };
