@@ -27,6 +27,7 @@
 #include <netcdf_par.h>
 #endif
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -702,6 +703,30 @@ static tf_status set_collective(tf_ncout *o)
             TF_NC(tf_nc_collective(o->ncid, o->varid[f], &o->par), o->path);
     TF_NC(tf_nc_collective(o->ncid, o->time_varid, &o->par), o->path);
     return TF_OK;
+}
+
+tf_status tf_ncout_scenario(const char *path, char **text)
+{
+    *text = NULL;
+    int nc;
+    int rc = nc_open(path, NC_NOWRITE, &nc);
+    if (rc != NC_NOERR)
+        return TF_ERROR(rc == ENOENT || rc == EACCES ? TF_ERR_IO : TF_ERR_USAGE,
+                        "cannot reopen NetCDF output '%s' for the restart: %s", path,
+                        nc_strerror(rc));
+    size_t len = 0;
+    rc = nc_inq_attlen(nc, NC_GLOBAL, "scenario", &len);
+    char *t = rc == NC_NOERR ? malloc(len + 1) : NULL;
+    if (t && nc_get_att_text(nc, NC_GLOBAL, "scenario", t) == NC_NOERR) {
+        t[len] = '\0';
+        *text = t;
+    } else {
+        free(t);
+    }
+    nc_close(nc);
+    return *text ? TF_OK
+                 : TF_ERROR(TF_ERR_USAGE, "'%s' has no scenario attribute: not a TumorField output",
+                            path);
 }
 
 tf_status tf_ncout_reopen(tf_ncout **out, const char *path, const tf_scenario *s,

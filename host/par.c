@@ -175,13 +175,21 @@ tf_status tf_par_choose_dims(int size, const int want[3], int dims[3])
     /* MPI_Dims_create aborts the job on a want that does not divide size: check it here, in
      * 64 bits (each count is at most 1e6, so the product cannot overflow). */
     long long fixed = 1;
-    for (int d = 0; d < 3; ++d)
+    int chosen = 0;
+    for (int d = 0; d < 3; ++d) {
         fixed *= want[d] > 0 ? want[d] : 1;
+        chosen += want[d] <= 0;
+    }
     if (want[0] > size || want[1] > size || want[2] > size || size % fixed != 0)
         return TF_ERROR(TF_ERR_USAGE,
                         "process grid %dx%dx%d (0 = chosen) does not divide the %d processes of "
                         "the run",
                         want[0], want[1], want[2], size);
+    if (!chosen && fixed != size) /* MPI_Dims_create aborts on this too */
+        return TF_ERROR(TF_ERR_USAGE,
+                        "process grid %dx%dx%d has %lld processes, but the run has %d (use 0 for "
+                        "a direction to be chosen)",
+                        want[0], want[1], want[2], fixed, size);
 #ifdef TF_HAVE_MPI
     int mdims[3] = {want[2], want[1], want[0]}; /* MPI order: z, y, x */
     if (MPI_Dims_create(size, 3, mdims) != MPI_SUCCESS)

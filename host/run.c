@@ -94,9 +94,10 @@ static tf_status make_dirs(const char *dir)
     return TF_OK;
 }
 
-/* Compare two effective scenarios key by key, ignoring [run] duration; on a difference,
- * describe it in msg and return 1. */
-static int scenario_diff(const char *chk, const char *cur, char *msg, size_t len)
+/* Compare two effective scenarios key by key, ignoring [run] duration and [output] dir; on a
+ * difference, describe it in msg (`holder` names where chk came from) and return 1. */
+static int scenario_diff(const char *chk, const char *cur, const char *holder, char *msg,
+                         size_t len)
 {
     const char *a = chk, *b = cur;
     char section[64] = "";
@@ -120,7 +121,7 @@ static int scenario_diff(const char *chk, const char *cur, char *msg, size_t len
                           strncmp(b, free_keys[k][1], kl) == 0;
         }
         if (!may_differ && (al != bl || memcmp(a, b, al) != 0)) {
-            snprintf(msg, len, "%s: the checkpoint has '%.*s', the scenario has '%.*s'", section,
+            snprintf(msg, len, "%s: %s has '%.*s', the scenario has '%.*s'", section, holder,
                      (int)al, a, (int)bl, b);
             return 1;
         }
@@ -545,7 +546,8 @@ static tf_status start_state(run_ctx *r)
         char *chk_text = NULL;
         TF_TRY(tf_checkpoint_scenario(r->restart, &chk_text));
         char diff[1024];
-        const int differs = scenario_diff(chk_text, r->effective, diff, sizeof diff);
+        const int differs =
+            scenario_diff(chk_text, r->effective, "the checkpoint", diff, sizeof diff);
         free(chk_text);
         if (differs)
             return TF_ERROR(TF_ERR_USAGE,
@@ -567,6 +569,25 @@ static tf_status start_state(run_ctx *r)
         r->step = 0;
         memset(&r->drv, 0, sizeof r->drv);
     }
+    return TF_OK;
+}
+
+/* The NetCDF output a restart continues was made by this scenario (checked against the
+ * checkpoint's already): a file swapped in from another run with the same output times would
+ * be continued into a mix of two runs. Rank 0 reads it serially (a missing file is named as
+ * such, which a parallel open does not). */
+static tf_status same_scenario_output(const run_ctx *r)
+{
+    char *text = NULL;
+    TF_TRY(tf_ncout_scenario(r->nc_path, &text));
+    char diff[1024];
+    const int differs = scenario_diff(text, r->effective, "the file", diff, sizeof diff);
+    free(text);
+    if (differs)
+        return TF_ERROR(TF_ERR_USAGE,
+                        "restart: '%s' is the output of another scenario than this run's (%s); "
+                        "restart with the files of the checkpoint's run",
+                        r->nc_path, diff);
     return TF_OK;
 }
 
@@ -697,6 +718,7 @@ static tf_status start(run_ctx *r)
          * checkpoint's step must be there (a file of another run is refused). */
         const double rec_due = due_before(r, s->interval);
         const double row_due = due_before(r, s->series_interval);
+        TF_TRY(tf_par_agree(&r->par, root ? same_scenario_output(r) : TF_OK));
         TF_TRY(tf_par_agree(&r->par, root ? tf_series_check_restart(r->csv_path, t, row_due)
                                           : TF_OK));
         TF_TRY(tf_ncout_reopen(&r->nc, r->nc_path, s, &r->g, &r->par, t, rec_due));
@@ -717,11 +739,13 @@ static tf_status start(run_ctx *r)
                             "removed with its files (a new run of the same name starts afresh)\n",
                     s->name, s->dir);
         }
+        /* Removed once the new output exists: a run that cannot create it leaves the earlier
+         * run's files as they were. */
+        TF_TRY(tf_ncout_create(&r->nc, r->nc_path, s, &r->g, &r->par, r->effective, r->vessel));
         if (root && old_chk && unlink(r->chk_path) != 0 && errno != ENOENT)
             st_chk = TF_ERROR(TF_ERR_IO, "cannot remove the earlier run's checkpoint '%s': %s",
                               r->chk_path, strerror(errno));
         TF_TRY(tf_par_agree(&r->par, st_chk));
-        TF_TRY(tf_ncout_create(&r->nc, r->nc_path, s, &r->g, &r->par, r->effective, r->vessel));
     }
     TF_TRY(tf_par_agree(&r->par, root ? tf_series_open(&r->series, r->csv_path,
                                                        r->restart != NULL, t)

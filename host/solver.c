@@ -216,10 +216,9 @@ tf_status tf_backend_choose(tf_backend_kind asked, const tf_par *par, tf_backend
                         "backend cuda: this build has no CUDA backend (built without nvcc)");
     if (!everywhere && nproc > 1)
         return TF_ERROR(TF_ERR_USAGE,
-                        "backend cuda: not every one of the %d MPI processes sees a CUDA "
-                        "device (each takes a GPU of its node by node-local rank); use "
-                        "--backend cpu or auto",
-                        nproc);
+                        "backend cuda: %s of the %d MPI processes sees a CUDA device (each "
+                        "takes a GPU of its node by node-local rank); use --backend cpu or auto",
+                        tf_par_any(par, here) ? "not every one" : "none", nproc);
     if (!everywhere)
         return TF_ERROR(TF_ERR_USAGE, "backend cuda: no CUDA device is present "
                                       "(use --backend cpu or auto)");

@@ -87,6 +87,9 @@ tf_status tf_ncout_create(tf_ncout **out, const char *path, const tf_scenario *s
  * difference) when the file does not match the scenario's grid and fields, or lacks the record
  * of t_due, the last one due before t (t_due < 0: none; tf_restart_gap); nothing in the file
  * changes then. The file may have been written by any number of ranks. */
+/* The effective scenario a NetCDF output was made with (its global attribute `scenario`), in
+ * *text (caller frees); TF_ERR_IO when the file does not open, TF_ERR_USAGE without it. */
+tf_status tf_ncout_scenario(const char *path, char **text);
 tf_status tf_ncout_reopen(tf_ncout **out, const char *path, const tf_scenario *s,
                           const tf_grid *g, const tf_par *par, double t, double t_due);
 /* Append one record at time t (min) from padded arrays; synced to disk before returning. */

@@ -9,6 +9,7 @@
 #  3. a second run of the same name in the same directory while the first one runs stops at
 #     once (exit 2, naming the first one's process) and writes nothing, not even a summary; one
 #     of another name runs beside it; the lock file is gone after the runs.
+#  4. a restart whose files come from a run of another scenario is refused, naming the key.
 # usage: stale.sh TUMORFIELD WORKDIR
 set -uo pipefail
 tf=$1 work=$2
@@ -73,6 +74,21 @@ wait $pid
 rc=$?
 [ $rc -eq 75 ] || fail "the first run, stopped by SIGTERM: exit $rc, expected 75"
 [ ! -e out/tiny.lock ] && [ ! -e out/other.lock ] || fail "a lock file is left after the runs"
+# A restart whose NetCDF file (and time series) come from a run of another scenario with the same
+# output times: refused, naming the key (the times alone passed it).
+rm -rf a b
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=1d --set exercise.intensity=0.5 \
+  --output a --quiet || fail "run a"
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=1d --set exercise.intensity=0.9 \
+  --output b --quiet || fail "run b"
+cp b/tiny.nc b/tiny.timeseries.csv a/
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=2d --set exercise.intensity=0.5 \
+  --output a --restart a/tiny.chk.nc --quiet > swapped.log 2>&1
+rc=$?
+[ $rc -eq 2 ] || { cat swapped.log; fail "restart with another scenario's files: exit $rc, expected 2"; }
+grep -qF "is the output of another scenario than this run's ([exercise]: the file has 'intensity = 0.9'" swapped.log ||
+  { cat swapped.log; fail "the refusal does not name the scenario's difference"; }
+
 # With --quiet (sweeps) the removal is still said, on stderr.
 "$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=1d --quiet || fail "a quiet run failed"
 "$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=2h --quiet 2> quiet.err ||

@@ -51,6 +51,12 @@ expect 2 2 "--procs '2x1': expected PXxPYxPZ" nowrite -- "${run[@]}" --procs 2x1
 # Counts whose product overflows 32 bits (it once divided by zero), and the same for bench.
 expect 2 2 "process grid 65536x65536x1 .*does not divide the 2 processes" nowrite -- \
   "${run[@]}" --procs 65536x65536x1
+# A process grid fixed in every direction must hold exactly the processes (MPI_Dims_create
+# aborted the job on 1x1x1 for 2 processes, exit 12 without a message).
+expect 2 2 "process grid 1x1x1 has 1 processes, but the run has 2" nowrite -- \
+  "${run[@]}" --procs 1x1x1
+expect 2 2 "process grid 1x1x1 has 1 processes, but the run has 2" - -- \
+  bench --grid 8 --steps 1 --procs 1x1x1
 expect 2 2 "process grid 3x1x1 .*does not divide the 2 processes" - -- \
   bench --grid 8 --steps 1 --procs 3x1x1
 # The host memory of all the processes of a node counts: a bench grid that fits one process
@@ -66,7 +72,7 @@ expect 2 2 "unknown command 'frobnicate'" - -- frobnicate
 # machine with GPUs each process takes one, tests/gpu/mpi_ranks.sh).
 if ! "$tf" info | grep -q "cuda not built"; then
   if "$tf" info | grep -q "^cuda devices: *0$"; then
-    expect 2 2 "backend cuda: not every one of the 2 MPI processes sees a CUDA device" nowrite \
+    expect 2 2 "backend cuda: none of the 2 MPI processes sees a CUDA device" nowrite \
       -- "${run[@]}" --backend cuda
   fi
 else
