@@ -388,7 +388,7 @@ static void test_errors(void **state)
     load_bad("[run]\nname = ../x\n", NULL, 0, "expected a name");
     load_bad("[run]\ndt = 2 d\n", NULL, 0, "out of range");
     load_bad("[run]\nduration = 1 h\ndt = 2 h\n", NULL, 0, "longer than [run] duration");
-    load_bad("[run]\nscheme = explicit\n", NULL, 0, "stability limit 1/(6 D/h^2 + loss) = 0.00111 min of cortisol");
+    load_bad("[run]\nscheme = explicit\n", NULL, 0, "stability limit 1/(6 D/h^2 + loss) = 0.001109 min of cortisol");
     load_bad("[output]\ninterval = 30 s\n", NULL, 0, "[output] interval = 0.5 min is shorter than [run] dt");
     load_bad("[grid]\nn = 1048576\n", NULL, 0, "above the limit of 1024 GiB");
     load_bad("[exercise]\nstart = 5 d\nend = 2 d\n", NULL, 0, "not after start");
