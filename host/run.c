@@ -530,6 +530,16 @@ static tf_status start_grid(run_ctx *r)
     return TF_OK;
 }
 
+/* Whether the effective scenario `text` (freed here), as `holder` has it, differs from this
+ * run's in a key a restart may not change; the difference in diff. */
+static int differs_from_run(const run_ctx *r, char *text, const char *holder, char *diff,
+                            size_t len)
+{
+    const int differs = scenario_diff(text, r->effective, holder, diff, len);
+    free(text);
+    return differs;
+}
+
 /* The host arrays and the initial (or restarted) state of this rank's block. */
 static tf_status start_state(run_ctx *r)
 {
@@ -543,13 +553,9 @@ static tf_status start_state(run_ctx *r)
         return TF_ERROR(TF_ERR_NOMEM, "out of memory for the vessel map");
 
     if (r->restart) {
-        char *chk_text = NULL;
+        char *chk_text = NULL, diff[1024];
         TF_TRY(tf_checkpoint_scenario(r->restart, &chk_text));
-        char diff[1024];
-        const int differs =
-            scenario_diff(chk_text, r->effective, "the checkpoint", diff, sizeof diff);
-        free(chk_text);
-        if (differs)
+        if (differs_from_run(r, chk_text, "the checkpoint", diff, sizeof diff))
             return TF_ERROR(TF_ERR_USAGE,
                             "restart from '%s': the scenario conflicts with the checkpoint in %s "
                             "(only run.duration and output.dir may change on a restart)",
@@ -578,12 +584,9 @@ static tf_status start_state(run_ctx *r)
  * such, which a parallel open does not). */
 static tf_status same_scenario_output(const run_ctx *r)
 {
-    char *text = NULL;
+    char *text = NULL, diff[1024];
     TF_TRY(tf_ncout_scenario(r->nc_path, &text));
-    char diff[1024];
-    const int differs = scenario_diff(text, r->effective, "the file", diff, sizeof diff);
-    free(text);
-    if (differs)
+    if (differs_from_run(r, text, "the file", diff, sizeof diff))
         return TF_ERROR(TF_ERR_USAGE,
                         "restart: '%s' is the output of another scenario than this run's (%s); "
                         "restart with the files of the checkpoint's run",
