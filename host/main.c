@@ -321,16 +321,18 @@ static tf_status cmd_check(int argc, char **argv)
     tf_scenario *s;
     tf_status st = load_scenario(argc, argv, 0, &a, &s);
     /* What a run refuses before it writes anything, check refuses too: input files that do not
-     * open or do not fit the grid, a grid past this machine's memory (one process, with the
-     * backend `--backend auto` would take). */
+     * open or do not fit the grid, a grid past the memory of this machine (under mpirun: of its
+     * node, with every process of the node counted, the grid cut as a run with these processes
+     * would cut it), with the backend `--backend auto` would take. */
     if (st == TF_OK)
         st = tf_initial_check_files(s);
-    tf_grid whole;
+    tf_par par = tf_par_world();
+    st = tf_par_agree(&par, st); /* the placement below is collective */
+    tf_grid block;
     tf_backend_kind kind = TF_BACKEND_CPU;
-    if (st == TF_OK && tf_par_world_size() == 1 &&
-        (st = tf_grid_init(&whole, s->n[0], s->n[1], s->n[2], s->spacing)) == TF_OK &&
-        (st = tf_backend_choose(TF_BACKEND_AUTO, NULL, &kind)) == TF_OK)
-        st = tf_run_host_memory(s, kind, &whole, 1);
+    const int procs[3] = {0, 0, 0};
+    if (st == TF_OK)
+        st = tf_par_agree(&par, tf_run_place(s, procs, TF_BACKEND_AUTO, &block, &par, &kind));
     char *text = st == TF_OK ? tf_scenario_format(s) : NULL;
     if (st == TF_OK && !text)
         st = TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");
@@ -351,6 +353,13 @@ static tf_status cmd_check(int argc, char **argv)
         printf("# memory: %s of state (%d arrays of %.0f cells with ghosts, %s, %zu bytes each; "
                "scheme %s)\n", mem, tf_scenario_state_arrays(s), padded, TF_REAL_NAME,
                sizeof(tf_real), s->scheme == TF_SCHEME_EXPLICIT ? "explicit" : "lod");
+        if (par.size > 1)
+            printf("# processes: %d as %d x %d x %d (as a run with them would cut the grid); "
+                   "rank 0's block %lld x %lld x %lld cells, %d process%s on its node; backend "
+                   "auto takes %s\n", par.size, par.dims[0], par.dims[1], par.dims[2],
+                   (long long)block.n[0], (long long)block.n[1], (long long)block.n[2],
+                   par.node_size, par.node_size == 1 ? "" : "es",
+                   kind == TF_BACKEND_CUDA ? "cuda" : "cpu");
         /* host/run.c keeps two host sets of the six fields and the vessel map for the record
          * writer and checkpoints, whatever the backend. */
         char host[32];
@@ -388,6 +397,7 @@ static tf_status cmd_check(int argc, char **argv)
                TF_ASSUMED_GPU_RATE);
     }
     free(text);
+    tf_par_free(&par);
     free(s);
     free(a.output_set);
     return st;
@@ -524,7 +534,7 @@ static tf_status cmd_keys(int argc, char **argv)
 
 static int run_command(int argc, char **argv)
 {
-    /* collective: the command's ranks agree on its failures themselves (run, bench); the
+    /* collective: the command's ranks agree on its failures themselves (run, check, bench); the
      * others work alone on every rank (each sees the same failure) and agree below. */
     static const struct {
         const char *name;
@@ -532,7 +542,7 @@ static int run_command(int argc, char **argv)
         const char **usage;
         int collective;
     } commands[] = {
-        {"run", cmd_run, &usage_run, 1},       {"check", cmd_check, &usage_check, 0},
+        {"run", cmd_run, &usage_run, 1},       {"check", cmd_check, &usage_check, 1},
         {"bench", cmd_bench, &usage_bench, 1}, {"info", cmd_info, &usage_info, 0},
         {"keys", cmd_keys, &usage_keys, 0},
     };

@@ -503,23 +503,29 @@ tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const t
     return TF_OK;
 }
 
-/* The grid, this rank's block of it and the output paths; every rank agrees on the result. */
-static tf_status start_grid(run_ctx *r)
+tf_status tf_run_place(const tf_scenario *s, const int procs[3], tf_backend_kind asked,
+                       tf_grid *g, tf_par *par, tf_backend_kind *kind)
 {
-    const tf_scenario *s = r->s;
-    TF_TRY(tf_grid_init(&r->g, s->n[0], s->n[1], s->n[2], s->spacing));
+    TF_TRY(tf_grid_init(g, s->n[0], s->n[1], s->n[2], s->spacing));
     int periodic[3];
     for (int d = 0; d < 3; ++d) {
         periodic[d] = 0;
         for (int f = 0; f < TF_NFIELDS; ++f)
             periodic[d] |= s->bcs.bc[f][2 * d].kind == TF_BC_PERIODIC;
     }
-    TF_TRY(tf_par_decompose(&r->par, &r->g, r->o->procs, periodic));
+    TF_TRY(tf_par_decompose(par, g, procs, periodic));
     /* A backend that cannot be had is refused here, before the output directory exists, as
      * any bad input (the solver makes the same choice). */
+    TF_TRY(tf_backend_choose(asked, par, kind));
+    return tf_run_host_memory(s, *kind, g, par->node_size);
+}
+
+/* The grid, this rank's block of it and the output paths; every rank agrees on the result. */
+static tf_status start_grid(run_ctx *r)
+{
+    const tf_scenario *s = r->s;
     tf_backend_kind kind;
-    TF_TRY(tf_backend_choose(r->o->backend, &r->par, &kind));
-    TF_TRY(tf_run_host_memory(s, kind, &r->g, r->par.node_size));
+    TF_TRY(tf_run_place(s, r->o->procs, r->o->backend, &r->g, &r->par, &kind));
     r->effective = tf_scenario_format(s);
     if (!r->effective)
         return TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");

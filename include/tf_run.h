@@ -43,6 +43,14 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o);
 tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const tf_grid *g,
                              int node_procs);
 
+/* Where a run of s would go, as tf_run places it before it writes anything (collective): the
+ * whole grid cut between the job's processes (procs: processes along x, y, z, 0 = chosen by
+ * MPI_Dims_create) into *par, this process's block into *g, the backend `asked` resolves to
+ * into *kind, and the node's memory checked (tf_run_host_memory). The caller frees *par
+ * (tf_par_free), also on failure. */
+tf_status tf_run_place(const tf_scenario *s, const int procs[3], tf_backend_kind asked,
+                       tf_grid *g, tf_par *par, tf_backend_kind *kind);
+
 /* Steps between outputs of `interval` min at steps of dt: the nearest whole number, at least
  * one; 0 for interval 0 (none). Runs end at the first step at or past run.duration. */
 long long tf_run_steps_per(double interval, double dt);

@@ -65,6 +65,11 @@ expect 2 2 "process grid 3x1x1 .*does not divide the 2 processes" - -- \
 n_mem=$(awk '/MemTotal/ { printf "%d", exp(log(0.6 * $2 * 1024 / (14 * 4 * 1.06)) / 3) }' /proc/meminfo)
 expect 2 2 "bench: --grid $n_mem needs .* GiB of host memory \(2 processes on this node" - -- \
   bench --grid "$n_mem" --steps 1
+# check under mpirun applies the same node memory check as a run with those processes (it
+# skipped it): a grid of twice the memory in the 20 arrays of the lod cpu run.
+n_chk=$(awk '/MemTotal/ { printf "%d", exp(log(2 * $2 * 1024 / (20 * 4)) / 3) }' /proc/meminfo)
+expect 2 2 "needs .* GiB of host memory .*for each of the 2 processes of this node" nowrite -- \
+  check "$ini" --set "grid.n=$n_chk $n_chk $n_chk"
 # Commands that do not run the solver (check, an unknown command): reported once too.
 expect 2 2 "run.bogus.*unknown key" nowrite -- check "$ini" --set run.bogus=1
 expect 2 2 "unknown command 'frobnicate'" - -- frobnicate
