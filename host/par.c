@@ -37,10 +37,23 @@ static int launched(void)
     return 0;
 }
 
+/* MPI counts bytes in an int: a message past 2^31 bytes (a face of the six fields of about
+ * 9,500 x 9,500 cells, or a plane of line ends) goes as pieces of at most `piece` bytes, which
+ * MPI delivers in order between two ranks on one tag. TF_PAR_PIECE_BYTES sets a smaller piece
+ * (tests, to run the split path on small grids). */
+static size_t piece = (size_t)1 << 30;
+
 int tf_par_init(int *argc, char ***argv)
 {
     if (!launched())
         return 0;
+    const char *pb = getenv("TF_PAR_PIECE_BYTES");
+    if (pb && *pb) {
+        char *end;
+        const unsigned long long v = strtoull(pb, &end, 10);
+        if (*end == '\0' && v >= 1 && v <= ((size_t)1 << 30))
+            piece = (size_t)v;
+    }
     /* PMIx's shared-memory data store fails under a file-size limit (ulimit -f); its hash
      * store does not. The site's choice wins. */
     setenv("PMIX_MCA_gds", "hash", 0);
@@ -391,10 +404,25 @@ void tf_par_sum_i64(const tf_par *p, long long *v, int n)
         MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_LONG_LONG, MPI_SUM, comm_of(p));
 }
 
+/* Bytes of the piece of a message of `bytes` that starts at offset `at`. */
+static int piece_at(size_t bytes, size_t at)
+{
+    return (int)(bytes - at < piece ? bytes - at : piece);
+}
+
+static void bcast_pieces(void *buf, size_t bytes, int root, MPI_Comm comm)
+{
+    size_t at = 0;
+    do {
+        MPI_Bcast((char *)buf + at, piece_at(bytes, at), MPI_BYTE, root, comm);
+        at += piece;
+    } while (at < bytes);
+}
+
 void tf_par_bcast(const tf_par *p, void *buf, size_t bytes, int root)
 {
     if (started && p->size > 1)
-        MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, comm_of(p));
+        bcast_pieces(buf, bytes, root, comm_of(p));
 }
 
 void tf_par_barrier(const tf_par *p)
@@ -414,21 +442,36 @@ void tf_par_send(tf_par *p, int face, const void *buf, size_t bytes, int tag)
 {
     if (!p->mpi || p->nbr[face] < 0)
         return;
-    MPI_Isend(buf, (int)bytes, MPI_BYTE, p->nbr[face], tag, p->mpi->cart, next_request(p));
+    size_t at = 0;
+    do {
+        MPI_Isend((const char *)buf + at, piece_at(bytes, at), MPI_BYTE, p->nbr[face], tag,
+                  p->mpi->cart, next_request(p));
+        at += piece;
+    } while (at < bytes);
 }
 
 void tf_par_recv_start(tf_par *p, int face, void *buf, size_t bytes, int tag)
 {
     if (!p->mpi || p->nbr[face] < 0)
         return;
-    MPI_Irecv(buf, (int)bytes, MPI_BYTE, p->nbr[face], tag, p->mpi->cart, next_request(p));
+    size_t at = 0;
+    do {
+        MPI_Irecv((char *)buf + at, piece_at(bytes, at), MPI_BYTE, p->nbr[face], tag,
+                  p->mpi->cart, next_request(p));
+        at += piece;
+    } while (at < bytes);
 }
 
 void tf_par_recv(tf_par *p, int face, void *buf, size_t bytes, int tag)
 {
     if (!p->mpi || p->nbr[face] < 0)
         return;
-    MPI_Recv(buf, (int)bytes, MPI_BYTE, p->nbr[face], tag, p->mpi->cart, MPI_STATUS_IGNORE);
+    size_t at = 0;
+    do {
+        MPI_Recv((char *)buf + at, piece_at(bytes, at), MPI_BYTE, p->nbr[face], tag,
+                 p->mpi->cart, MPI_STATUS_IGNORE);
+        at += piece;
+    } while (at < bytes);
 }
 
 void tf_par_wait(tf_par *p)
@@ -442,7 +485,7 @@ void tf_par_wait(tf_par *p)
 void tf_par_line_bcast(const tf_par *p, int d, void *buf, size_t bytes, int root_coord)
 {
     if (p->mpi && p->dims[d] > 1)
-        MPI_Bcast(buf, (int)bytes, MPI_BYTE, root_coord, p->mpi->line[d]);
+        bcast_pieces(buf, bytes, root_coord, p->mpi->line[d]);
 }
 #else
 tf_status tf_par_agree(const tf_par *p, tf_status st)

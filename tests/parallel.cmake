@@ -55,6 +55,16 @@ if(TF_HAVE_MPI)
                    ${TF_PAR_WORK}/mpi_ranks_lod_still lod still 1:1x1x1 2:2x1x1 2:1x2x1 2:1x1x2
                    -- ${TF_MPIEXEC})
   list(APPEND tf_par_tests mpi_ranks_lod_still)
+  # Messages split into pieces of 1000 bytes (TF_PAR_PIECE_BYTES; MPI counts are int, so faces
+  # and line-end planes past 2^31 bytes go in pieces of 1 GiB): the same bits.
+  foreach(scheme lod explicit)
+    add_test(NAME mpi_ranks_${scheme}_pieces
+             COMMAND ${CMAKE_COMMAND} -E env TF_PAR_PIECE_BYTES=1000
+                     bash ${TF_PAR_DIR}/compare_ranks.sh $<TARGET_FILE:tumorfield>
+                     ${TF_PAR_WORK}/mpi_ranks_${scheme}_pieces ${scheme} mixed 1:1x1x1 2:2x1x1
+                     2:1x2x1 4:1x1x4 -- ${TF_MPIEXEC})
+    list(APPEND tf_par_tests mpi_ranks_${scheme}_pieces)
+  endforeach()
   foreach(target_sig mpirun:USR1 rank:TERM)
     string(REPLACE ":" ";" ts ${target_sig})
     list(GET ts 0 target)

@@ -23,7 +23,13 @@
  * grids), 1.4 over the tall grid's 5 reaction-only steps.
  *
  * Without a CUDA device (or without the CUDA backend) the program prints "SKIPPED: ..." and
- * exits 77, which CTest reports as skipped (SKIP_RETURN_CODE, tests/gpu.cmake). */
+ * exits 77, which CTest reports as skipped (SKIP_RETURN_CODE, tests/gpu.cmake).
+ *
+ * Built with TF_GPU_STANDIN (tests gpu_standin_*, run everywhere), the CPU backend stands in
+ * for the GPU: every comparison is then CPU against CPU and exact, but the test's own set-up
+ * (time steps a solver accepts, grids, tolerances, planted values) is checked on every machine,
+ * so that a session lent a GPU does not spend it on a test that fails before it reaches the
+ * device. */
 #include "tf_solver.h"
 #include "tf_systemic.h"
 
@@ -37,6 +43,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef TF_GPU_STANDIN
+static const tf_backend_kind DEVICE = TF_BACKEND_CPU;
+#else
+static const tf_backend_kind DEVICE = TF_BACKEND_CUDA;
+#endif
 
 enum { NX = 40, NY = 28, NZ = 20 };
 static const double H = 10.0; /* um */
@@ -182,7 +194,7 @@ static void compare_solvers(tf_solver *cpu, tf_solver *gpu, const problem *P, tf
 static void compare_problem(problem *P, tf_scheme scheme, double dt, int steps)
 {
     tf_solver *cpu = make_solver(P, TF_BACKEND_CPU, scheme, dt);
-    tf_solver *gpu = make_solver(P, TF_BACKEND_CUDA, scheme, dt);
+    tf_solver *gpu = make_solver(P, DEVICE, scheme, dt);
     for (int n = 0; n < steps; ++n) {
         assert_int_equal(tf_solver_step(cpu, &P->c0, &P->c1), TF_OK);
         assert_int_equal(tf_solver_step(gpu, &P->c0, &P->c1), TF_OK);
@@ -231,7 +243,7 @@ static void gpu_runs_are_bit_identical(void **state)
         problem_init(&P, dt);
         tf_real *out[2][TF_NFIELDS];
         for (int run = 0; run < 2; ++run) {
-            tf_solver *gpu = make_solver(&P, TF_BACKEND_CUDA, schemes[s], dt);
+            tf_solver *gpu = make_solver(&P, DEVICE, schemes[s], dt);
             for (int n = 0; n < 50; ++n)
                 assert_int_equal(tf_solver_step(gpu, &P.c0, &P.c1), TF_OK);
             get_all(gpu, &P.g, out[run]);
@@ -256,7 +268,7 @@ static void check_state_finds_first_bad_cell(void **state)
     problem P;
     problem_init(&P, 1.0);
     tf_solver *cpu = make_solver(&P, TF_BACKEND_CPU, TF_SCHEME_LOD, 1.0);
-    tf_solver *gpu = make_solver(&P, TF_BACKEND_CUDA, TF_SCHEME_LOD, 1.0);
+    tf_solver *gpu = make_solver(&P, DEVICE, TF_SCHEME_LOD, 1.0);
     tf_bad_cell bc = {0}, bg = {0};
     assert_int_equal(tf_solver_check_state(cpu, &bc), TF_OK);
     assert_int_equal(tf_solver_check_state(gpu, &bg), TF_OK);
@@ -346,6 +358,14 @@ static void odd_grids_agree_with_cpu(void **state)
         /* x lines too long for any shared-memory tile of 8 lines ((8+1) * 7000 * 4 bytes is
          * above the 227 KiB a block may opt in to on sm_90): the global-memory x path */
         {7000, 2, 1},
+        /* several x-line tiles per plane and a partial last one: tile width 16 (float) and 8
+         * (double); then width 8 (float) and the global-memory path (double) */
+        {2500, 40, 3},
+        {4000, 33, 2},
+        /* diffusion on along a direction of more than 65535 blocks (the per-cell kernels and
+         * the line launches continue past the launch limit) */
+        {1, 70000, 2},
+        {2, 1, 70000},
     };
     const double dt_exp = explicit_dt();
     for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; ++c)
@@ -373,13 +393,17 @@ static void tall_grid_agrees_with_cpu(void **state)
     const tf_index ny = 524289;
     for (int sc = 0; sc < 2; ++sc) {
         const tf_scheme scheme = sc ? TF_SCHEME_EXPLICIT : TF_SCHEME_LOD;
+        /* Without diffusion the explicit limit is the reaction's, 1 / (lambda_A + mu_A), about
+         * 0.99 min with the defaults: 0.5 min, where the five steps move every field by far
+         * more than the tolerance (this is the test of k_explicit's reaction terms). */
+        const double dt = sc ? 0.5 : 2.0;
         problem P;
-        problem_init_sized(&P, 2.0, 1, ny, 1);
+        problem_init_sized(&P, dt, 1, ny, 1);
         P.p.D_T = P.p.D_E = P.p.D_S = P.p.D_P = P.p.D_A = P.p.D_C = 0.0;
-        compare_problem(&P, scheme, 2.0, 5);
+        compare_problem(&P, scheme, dt, 5);
         if (sc == 0) {
-            tf_solver *cpu = make_solver(&P, TF_BACKEND_CPU, scheme, 2.0);
-            tf_solver *gpu = make_solver(&P, TF_BACKEND_CUDA, scheme, 2.0);
+            tf_solver *cpu = make_solver(&P, TF_BACKEND_CPU, scheme, dt);
+            tf_solver *gpu = make_solver(&P, DEVICE, scheme, dt);
             P.f[TF_ANTI][tf_at(&P.g, 0, ny - 1, 0)] = (tf_real)-2.0;
             P.f[TF_CORTISOL][tf_at(&P.g, 0, 3, 0)] = (tf_real)NAN;
             assert_int_equal(tf_solver_set_state(cpu, P.f, P.v), TF_OK);
@@ -413,8 +437,8 @@ static void two_solvers_at_once(void **state)
     problem W, N;
     problem_init_sized(&W, dt, 1000, 3, 2);
     problem_init_sized(&N, dt, 8, 3, 2);
-    tf_solver *gw = make_solver(&W, TF_BACKEND_CUDA, TF_SCHEME_LOD, dt);
-    tf_solver *gn = make_solver(&N, TF_BACKEND_CUDA, TF_SCHEME_LOD, dt);
+    tf_solver *gw = make_solver(&W, DEVICE, TF_SCHEME_LOD, dt);
+    tf_solver *gn = make_solver(&N, DEVICE, TF_SCHEME_LOD, dt);
     tf_solver *cw = make_solver(&W, TF_BACKEND_CPU, TF_SCHEME_LOD, dt);
     tf_solver *cn = make_solver(&N, TF_BACKEND_CPU, TF_SCHEME_LOD, dt);
     printf("  %s\n  %s\n", tf_solver_description(gw), tf_solver_description(gn));
@@ -436,11 +460,14 @@ static void two_solvers_at_once(void **state)
 
 /* Diagnostics (cuBLAS sums and T-weighted sums, maxima) against the CPU's double-precision sums
  * of the same state, after explicit steps have written ghost values (the GPU must not count
- * them). Tolerance: 100 eps of the field precision relative to the sum (a float sum of 22,400
- * values in blocks; double sums on the CPU). */
+ * them). Tolerance relative to the sum: (100 + 4 sqrt(N)) eps of the field precision for N
+ * cells. 100 eps covers cuBLAS's blocked float sum (within a few eps of exact for positive
+ * values); 4 sqrt(N) eps covers the CPU reference itself where the fields are double: it sums
+ * in order, in double, and measured off the exact sum by up to 54 eps at N = 22,400 (a random
+ * walk of N roundings, sqrt(N) = 150). Counting the ghost cells would be off by percents. */
 static void diag_problem(problem *P, tf_scheme scheme, double dt, int steps)
 {
-    tf_solver *gpu = make_solver(P, TF_BACKEND_CUDA, scheme, dt);
+    tf_solver *gpu = make_solver(P, DEVICE, scheme, dt);
     for (int n = 0; n < steps; ++n)
         assert_int_equal(tf_solver_step(gpu, &P->c0, &P->c1), TF_OK);
     tf_real *a[TF_NFIELDS];
@@ -452,7 +479,8 @@ static void diag_problem(problem *P, tf_scheme scheme, double dt, int steps)
     tf_diag dc, dg;
     assert_int_equal(tf_solver_diagnostics(cpu, &dc), TF_OK);
     assert_int_equal(tf_solver_diagnostics(gpu, &dg), TF_OK);
-    compare_diag(&dc, &dg, 100.0 * TF_REAL_EPS);
+    const double cells = (double)P->g.n[0] * (double)P->g.n[1] * (double)P->g.n[2];
+    compare_diag(&dc, &dg, (100.0 + 4.0 * sqrt(cells)) * TF_REAL_EPS);
     /* Again after the reductions (ghosts zeroed): the state is unchanged and steps go on. */
     assert_int_equal(tf_solver_step(gpu, &P->c0, &P->c1), TF_OK);
     assert_int_equal(tf_solver_diagnostics(gpu, &dg), TF_OK);
@@ -473,6 +501,9 @@ static void diagnostics_agree_with_cpu(void **state)
 
 int main(void)
 {
+#ifdef TF_GPU_STANDIN
+    printf("stand-in: the CPU backend in the GPU's place (the test's set-up, not the GPU)\n");
+#else
     if (tf_cuda_device_count() <= 0) {
         printf("SKIPPED: no CUDA device present%s\n",
                tf_cuda_built() ? "" : " (this build has no CUDA backend)");
@@ -481,6 +512,7 @@ int main(void)
     char dev[256];
     tf_cuda_device_describe(0, dev, sizeof dev);
     printf("device 0: %s; precision %s\n", dev, TF_REAL_NAME);
+#endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lod_agrees_with_cpu),
         cmocka_unit_test(explicit_agrees_with_cpu),
