@@ -704,6 +704,10 @@ static tf_status setup_par(cuda_impl *c)
         return TF_OK;
     TF_TRY(alloc_dev((void **)&c->d_comm, sizeof(tf_real) * n, "the exchange buffers"));
     TF_CUDA(cudaMallocHost((void **)&c->h_comm, sizeof(tf_real) * n));
+    /* k_line_ends writes only the periodic lines' entries of its planes, which then travel
+     * whole: the others are zeros, not uninitialised memory (compute-sanitizer initcheck). */
+    TF_CUDA(cudaMemset(c->d_comm, 0, sizeof(tf_real) * n));
+    memset(c->h_comm, 0, sizeof(tf_real) * n);
     size_t at = 0;
     for (int d = 0; d < 3; ++d) {
         if (!c->cut[d] || su->scheme != TF_SCHEME_EXPLICIT)
@@ -942,15 +946,18 @@ static unsigned blocks_for(tf_index n, unsigned per_block)
     return (unsigned)((n + per_block - 1) / per_block);
 }
 
-/* Stage bracketing: the NVTX range covers the launches, the events the device time. */
+/* Stage bracketing: the NVTX range covers the launches, the events the device time.
+ * stage_end takes the status of the stage's launches (an argument, so evaluated inside the
+ * range) and closes the range also when they failed: the ranges stay balanced. */
 static void stage_begin(tf_stage st) { nvtxRangePushA(tf_stage_name[st]); }
 
-static tf_status stage_end(cuda_impl *c, stage_set *s, tf_stage st)
+static tf_status stage_end(cuda_impl *c, stage_set *s, tf_stage st, tf_status launched)
 {
+    nvtxRangePop();
+    TF_TRY(launched);
     s->st[s->n] = st;
     s->n += 1;
     TF_CUDA(cudaEventRecord(s->ev[s->n], c->stream));
-    nvtxRangePop();
     return TF_OK;
 }
 
@@ -1045,30 +1052,23 @@ static tf_status launch_explicit(cuda_impl *c, const tf_coeffs *c0)
 static tf_status step_explicit(cuda_impl *c, stage_set *s, const tf_coeffs *c0)
 {
     stage_begin(TF_STAGE_GHOSTS);
-    TF_TRY(launch_ghosts(c));
-    TF_TRY(stage_end(c, s, TF_STAGE_GHOSTS));
+    TF_TRY(stage_end(c, s, TF_STAGE_GHOSTS, launch_ghosts(c)));
     stage_begin(TF_STAGE_EXPLICIT);
-    TF_TRY(launch_explicit(c, c0));
-    TF_TRY(stage_end(c, s, TF_STAGE_EXPLICIT));
-    return TF_OK;
+    return stage_end(c, s, TF_STAGE_EXPLICIT, launch_explicit(c, c0));
 }
 
 static tf_status step_lod(cuda_impl *c, stage_set *s, const tf_coeffs *c0, const tf_coeffs *c1)
 {
     const tf_real half = (tf_real)c->su->dt / 2;
     stage_begin(TF_STAGE_REACTION);
-    TF_TRY(launch_react(c, c0, half));
-    TF_TRY(stage_end(c, s, TF_STAGE_REACTION));
+    TF_TRY(stage_end(c, s, TF_STAGE_REACTION, launch_react(c, c0, half)));
     for (int d = 0; d < 3; ++d) {
         const tf_stage st = (tf_stage)(TF_STAGE_DIFFUSION_X + d);
         stage_begin(st);
-        TF_TRY(launch_lines(c, d));
-        TF_TRY(stage_end(c, s, st));
+        TF_TRY(stage_end(c, s, st, launch_lines(c, d)));
     }
     stage_begin(TF_STAGE_REACTION);
-    TF_TRY(launch_react(c, c1, half));
-    TF_TRY(stage_end(c, s, TF_STAGE_REACTION));
-    return TF_OK;
+    return stage_end(c, s, TF_STAGE_REACTION, launch_react(c, c1, half));
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1304,12 +1304,10 @@ static tf_status cuda_step(void *impl, const tf_coeffs *c0, const tf_coeffs *c1)
     return TF_OK;
 }
 
-static tf_status cuda_diagnostics(void *impl, tf_diag *d)
+/* The reductions of cuda_diagnostics into c->h_diag. */
+static tf_status diag_reduce(cuda_impl *c)
 {
-    cuda_impl *c = (cuda_impl *)impl;
     const tf_grid *g = &c->g;
-    TF_TRY(flush_timers(c));
-    nvtxRangePushA(tf_stage_name[TF_STAGE_DIAGNOSTICS]);
     /* Ghosts and row padding to 0 so the reductions over whole padded arrays see the interior
      * only (ghosts are recomputed before they are read again). Fields are non-negative in a
      * valid state (check_state), so asum is the sum and i?amax finds the maximum. In a bad
@@ -1332,7 +1330,17 @@ static tf_status cuda_diagnostics(void *impl, tf_diag *d)
     TF_CUDA(cudaMemcpyAsync(c->h_diag, c->d_diag, sizeof(diag_buf), cudaMemcpyDeviceToHost,
                             c->stream));
     TF_CUDA(cudaStreamSynchronize(c->stream));
-    nvtxRangePop();
+    return TF_OK;
+}
+
+static tf_status cuda_diagnostics(void *impl, tf_diag *d)
+{
+    cuda_impl *c = (cuda_impl *)impl;
+    TF_TRY(flush_timers(c));
+    nvtxRangePushA(tf_stage_name[TF_STAGE_DIAGNOSTICS]);
+    const tf_status st = diag_reduce(c);
+    nvtxRangePop(); /* also on a failure: the ranges stay balanced */
+    TF_TRY(st);
     for (int f = 0; f < TF_NFIELDS; ++f) {
         d->total[f] = (double)c->h_diag->total[f];
         d->weighted[f] = (double)c->h_diag->weighted[f];
