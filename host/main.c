@@ -82,7 +82,7 @@ static const char *usage_run =
     "                           MPI_Dims_create; default 0x0x0)\n"
     "  --quiet                  no scenario echo or progress\n"
     "\n"
-    "SIGTERM, SIGINT or SIGUSR1 write a checkpoint and exit 75.\n";
+    "SIGTERM, SIGINT, SIGUSR1 or SIGHUP write a checkpoint and exit 75.\n";
 
 static const char *usage_check =
     "usage: tumorfield check SCENARIO [--set KEY=VALUE]...\n"

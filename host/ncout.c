@@ -476,14 +476,23 @@ static tf_status open_file(tf_ncout *o, int create)
     const int rc = create ? tf_nc_create(o->path, NC_NETCDF4 | NC_CLOBBER, &o->par, &o->ncid)
                           : tf_nc_open(o->path, NC_WRITE, &o->par, &o->ncid);
     tf_status st = TF_OK;
-    if (rc != NC_NOERR) {
+    struct stat sb;
+    if (rc != NC_NOERR && stat(o->path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        o->ncid = -1;
+        st = TF_ERROR(TF_ERR_IO, "cannot %s NetCDF output '%s': it is a directory (move it out "
+                                 "of the way or choose another run.name)",
+                      create ? "create" : "reopen", o->path);
+    } else if (rc != NC_NOERR) {
         o->ncid = -1;
         st = create ? TF_ERROR(TF_ERR_IO,
                                "cannot create NetCDF output '%s': %s (check that its directory "
                                "exists and is writable, and that no other program has the file "
                                "open)",
                                o->path, nc_strerror(rc))
-                    : TF_ERROR(TF_ERR_IO, "cannot reopen NetCDF output '%s' for the restart: %s",
+                    : TF_ERROR(TF_ERR_IO,
+                               "cannot reopen NetCDF output '%s' for the restart: %s (check that "
+                               "no other program, a Python or ParaView session, has the file "
+                               "open, and that it is whole: a damaged file cannot be continued)",
                                o->path, nc_strerror(rc));
     }
     st = agree(o, st);
@@ -711,9 +720,14 @@ tf_status tf_ncout_scenario(const char *path, char **text)
     int nc;
     int rc = nc_open(path, NC_NOWRITE, &nc);
     if (rc != NC_NOERR)
-        return TF_ERROR(rc == ENOENT || rc == EACCES ? TF_ERR_IO : TF_ERR_USAGE,
-                        "cannot reopen NetCDF output '%s' for the restart: %s", path,
-                        nc_strerror(rc));
+        return rc == ENOENT || rc == EACCES
+                   ? TF_ERROR(TF_ERR_IO, "cannot reopen NetCDF output '%s' for the restart: %s",
+                              path, nc_strerror(rc))
+                   : TF_ERROR(TF_ERR_USAGE,
+                              "cannot reopen NetCDF output '%s' for the restart: %s: not a "
+                              "NetCDF file it can read (damaged, or another file in its place); "
+                              "a restart continues the run's own output",
+                              path, nc_strerror(rc));
     size_t len = 0;
     rc = nc_inq_attlen(nc, NC_GLOBAL, "scenario", &len);
     char *t = rc == NC_NOERR ? malloc(len + 1) : NULL;

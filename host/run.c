@@ -30,11 +30,14 @@ static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig) { stop_signal = sig; }
 
-typedef struct {
-    struct sigaction old[3];
-} signal_guard;
+/* The stop signals: Slurm's SIGTERM at the time limit, SIGUSR1 from --signal, SIGINT (Ctrl-C),
+ * SIGHUP (the terminal or ssh session of an interactive run closed). */
+enum { NCAUGHT = 4 };
+static const int caught[NCAUGHT] = {SIGTERM, SIGINT, SIGUSR1, SIGHUP};
 
-static const int caught[3] = {SIGTERM, SIGINT, SIGUSR1};
+typedef struct {
+    struct sigaction old[NCAUGHT];
+} signal_guard;
 
 /* The handlers the process had before tf_run_catch_signals, when it ran. */
 static signal_guard early;
@@ -49,15 +52,17 @@ static void signals_install(signal_guard *gd)
     sigemptyset(&sa.sa_mask);
     if (!caught_early)
         stop_signal = 0; /* else a signal that came before the run stops it after its first step */
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < NCAUGHT; ++i)
         sigaction(caught[i], &sa, caught_early ? NULL : &gd->old[i]);
-    /* Past a file-size limit, writes fail with EFBIG (reported, exit 4) instead of a kill. */
+    /* Past a file-size limit, writes fail with EFBIG (reported, exit 4) instead of a kill; a
+     * log reader that went away (`| head`, a dead tee) fails the progress lines, not the run. */
     signal(SIGXFSZ, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
 }
 
 static void signals_restore(const signal_guard *gd)
 {
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < NCAUGHT; ++i)
         sigaction(caught[i], caught_early ? &early.old[i] : &gd->old[i], NULL);
 }
 
@@ -94,41 +99,123 @@ static tf_status make_dirs(const char *dir)
     return TF_OK;
 }
 
-/* Compare two effective scenarios key by key, ignoring [run] duration and [output] dir; on a
- * difference, describe it in msg (`holder` names where chk came from) and return 1. */
+/* A line of an effective scenario that sets a key: its section, the key (klen characters) and
+ * the whole line (len). */
+typedef struct {
+    const char *line;
+    size_t len, klen;
+    const char *section;
+    size_t slen;
+} scen_line;
+
+/* The key-setting lines of an effective scenario (tf_scenario_format): comments (the header
+ * names the version that wrote it) and blank lines left out. *n lines in a new array. */
+static scen_line *scen_lines(const char *text, size_t *n)
+{
+    size_t cap = 1;
+    for (const char *p = text; *p; ++p)
+        cap += *p == '\n';
+    scen_line *v = malloc(cap * sizeof *v);
+    *n = 0;
+    if (!v)
+        return NULL;
+    const char *section = "", *p = text;
+    size_t slen = 0;
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        const size_t len = e ? (size_t)(e - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        if (len > 1 && p[0] == '[') {
+            section = p;
+            slen = len;
+        } else if (len > 0 && p[0] != '#' && p[0] != ';' && eq) {
+            size_t klen = (size_t)(eq - p);
+            while (klen > 0 && (p[klen - 1] == ' ' || p[klen - 1] == '\t'))
+                --klen;
+            v[(*n)++] = (scen_line){p, len, klen, section, slen};
+        }
+        p = e ? e + 1 : p + len;
+    }
+    return v;
+}
+
+static const scen_line *scen_find(const scen_line *v, size_t n, const scen_line *x)
+{
+    for (size_t i = 0; i < n; ++i)
+        if (v[i].slen == x->slen && memcmp(v[i].section, x->section, x->slen) == 0 &&
+            v[i].klen == x->klen && memcmp(v[i].line, x->line, x->klen) == 0)
+            return &v[i];
+    return NULL;
+}
+
+/* Whether two lines of one key say the same: the same text, or a first number within 1e-14 of
+ * each other with the rest alike ("0.27 1/h" is 0.0045000000000000005 1/min, 0.0045 another
+ * way). */
+static int same_value(const scen_line *a, const scen_line *b)
+{
+    if (a->len == b->len && memcmp(a->line, b->line, a->len) == 0)
+        return 1;
+    const char *va = a->line + a->klen, *vb = b->line + b->klen;
+    while (*va == ' ' || *va == '=')
+        ++va;
+    while (*vb == ' ' || *vb == '=')
+        ++vb;
+    char *ea, *eb;
+    const double x = strtod(va, &ea), y = strtod(vb, &eb);
+    if (ea == va || eb == vb || !isfinite(x) || !isfinite(y))
+        return 0;
+    const size_t ra = a->len - (size_t)(ea - a->line), rb = b->len - (size_t)(eb - b->line);
+    return ra == rb && memcmp(ea, eb, ra) == 0 && fabs(x - y) <= 1e-14 * fmax(fabs(x), fabs(y));
+}
+
+/* Compare two effective scenarios key by key (each key of a section found by its name, in
+ * whatever order and whichever version of the program wrote them), ignoring [run] duration
+ * and [output] dir; on a difference, describe it in msg (`holder` names where chk came from)
+ * and return 1. */
 static int scenario_diff(const char *chk, const char *cur, const char *holder, char *msg,
                          size_t len)
 {
-    const char *a = chk, *b = cur;
-    char section[64] = "";
-    while (*a || *b) {
-        const char *ae = strchr(a, '\n'), *be = strchr(b, '\n');
-        const size_t al = ae ? (size_t)(ae - a) : strlen(a);
-        const size_t bl = be ? (size_t)(be - b) : strlen(b);
-        if (al > 1 && a[0] == '[') {
-            const size_t n = al < sizeof section ? al : sizeof section - 1;
-            memcpy(section, a, n);
-            section[n] = '\0';
-        }
-        /* run.duration may change (extend a run), and output.dir (a run's directory moved or
-         * copied elsewhere, --output pointing there). */
-        static const char *const free_keys[2][2] = {{"[run]", "duration "}, {"[output]", "dir "}};
-        int may_differ = 0;
-        for (int k = 0; k < 2; ++k) {
-            const size_t kl = strlen(free_keys[k][1]);
-            may_differ |= strcmp(section, free_keys[k][0]) == 0 && al >= kl && bl >= kl &&
-                          strncmp(a, free_keys[k][1], kl) == 0 &&
-                          strncmp(b, free_keys[k][1], kl) == 0;
-        }
-        if (!may_differ && (al != bl || memcmp(a, b, al) != 0)) {
-            snprintf(msg, len, "%s: %s has '%.*s', the scenario has '%.*s'", section, holder,
-                     (int)al, a, (int)bl, b);
-            return 1;
-        }
-        a = ae ? ae + 1 : a + al;
-        b = be ? be + 1 : b + bl;
+    size_t na, nb;
+    scen_line *a = scen_lines(chk, &na), *b = scen_lines(cur, &nb);
+    int differs = 0;
+    if (!a || !b) {
+        snprintf(msg, len, "(out of memory comparing the scenarios)");
+        differs = 1;
     }
-    return 0;
+    /* run.duration may change (extend a run), and output.dir (a run's directory moved or
+     * copied elsewhere, --output pointing there). */
+    static const char *const free_keys[2][2] = {{"[run]", "duration"}, {"[output]", "dir"}};
+    for (int side = 0; side < 2 && !differs; ++side) {
+        const scen_line *v = side ? b : a, *w = side ? a : b;
+        const size_t nv = side ? nb : na, nw = side ? na : nb;
+        for (size_t i = 0; i < nv && !differs; ++i) {
+            const scen_line *x = &v[i], *y = scen_find(w, nw, x);
+            int free_key = 0;
+            for (int k = 0; k < 2; ++k)
+                free_key |= x->slen == strlen(free_keys[k][0]) &&
+                            memcmp(x->section, free_keys[k][0], x->slen) == 0 &&
+                            x->klen == strlen(free_keys[k][1]) &&
+                            memcmp(x->line, free_keys[k][1], x->klen) == 0;
+            if (free_key || (y && (side || same_value(x, y))))
+                continue;
+            differs = 1;
+            if (y)
+                snprintf(msg, len, "%.*s: %s has '%.*s', the scenario has '%.*s'",
+                         (int)x->slen, x->section, holder, (int)x->len, x->line, (int)y->len,
+                         y->line);
+            else if (side == 0)
+                snprintf(msg, len, "%.*s: %s has '%.*s', the scenario has no '%.*s' line",
+                         (int)x->slen, x->section, holder, (int)x->len, x->line, (int)x->klen,
+                         x->line);
+            else
+                snprintf(msg, len, "%.*s: the scenario has '%.*s', %s has no '%.*s' line",
+                         (int)x->slen, x->section, (int)x->len, x->line, holder, (int)x->klen,
+                         x->line);
+        }
+    }
+    free(a);
+    free(b);
+    return differs;
 }
 
 /* Output paths: DIR/NAME.suffix, with room for the checkpoint's ".tmp". */
@@ -225,6 +312,8 @@ typedef struct {
     long long rec_step;
     tf_drivers rec_drv;
     int chk_written, chk_failed; /* this run wrote a checkpoint; a checkpoint write failed */
+    int outputs_begun;             /* this run created its output or reopened it for a restart */
+    char chk_version[96];          /* the program that wrote the checkpoint, where not this one */
     tf_series_row last_row;
     int have_row;
     double wall0;
@@ -439,13 +528,6 @@ static void print_timers(const run_ctx *r)
                    total > 0 ? 100.0 * tm->seconds[i] / total : 0.0, tm->calls[i]);
 }
 
-/* Whether this run restarted from the file at `path`. */
-static int restarted_from(const run_ctx *r, const char *path)
-{
-    char a[PATH_MAX], b[PATH_MAX];
-    return r->restart && realpath(r->restart, a) && realpath(path, b) && strcmp(a, b) == 0;
-}
-
 /* The summary (rank 0 writes it; the others return TF_OK). */
 static tf_status write_summary(run_ctx *r, const char *status)
 {
@@ -468,7 +550,8 @@ static tf_status write_summary(run_ctx *r, const char *status)
         /* Only the files this run wrote (or continued). */
         .output_path = r->nc ? r->nc_path : NULL,
         .series_path = r->series ? r->csv_path : NULL,
-        .checkpoint_path = r->chk_written || restarted_from(r, r->chk_path) ? r->chk_path : NULL,
+        /* What a restart continues from: this run's last checkpoint, else the one it read. */
+        .checkpoint_path = r->chk_written ? r->chk_path : r->restart,
     };
     return tf_summary_write(r->sum_path, &sm);
 }
@@ -536,6 +619,20 @@ static tf_status start_grid(run_ctx *r)
     return TF_OK;
 }
 
+/* The program named by the header of an effective scenario ("# effective scenario (tumorfield
+ * 0.1.0): ...") into buf; "" where it names none. */
+static void program_of(const char *text, char *buf, size_t len)
+{
+    static const char lead[] = "# effective scenario (";
+    buf[0] = '\0';
+    if (strncmp(text, lead, sizeof lead - 1) != 0)
+        return;
+    const char *p = text + sizeof lead - 1, *e = strchr(p, ')');
+    const char *nl = strchr(p, '\n');
+    if (e && (!nl || e < nl))
+        snprintf(buf, len, "%.*s", (int)(e - p), p);
+}
+
 /* Whether the effective scenario `text` (freed here), as `holder` has it, differs from this
  * run's in a key a restart may not change; the difference in diff. */
 static int differs_from_run(const run_ctx *r, char *text, const char *holder, char *diff,
@@ -561,6 +658,11 @@ static tf_status start_state(run_ctx *r)
     if (r->restart) {
         char *chk_text = NULL, diff[1024];
         TF_TRY(tf_checkpoint_scenario(r->restart, &chk_text));
+        program_of(chk_text, r->chk_version, sizeof r->chk_version);
+        char mine[sizeof r->chk_version];
+        program_of(r->effective, mine, sizeof mine);
+        if (strcmp(r->chk_version, mine) == 0)
+            r->chk_version[0] = '\0';
         if (differs_from_run(r, chk_text, "the checkpoint", diff, sizeof diff))
             return TF_ERROR(TF_ERR_USAGE,
                             "restart from '%s': the scenario conflicts with the checkpoint in %s "
@@ -688,9 +790,14 @@ static tf_status start(run_ctx *r)
     }
     TF_TRY(tf_par_agree(&r->par, root ? make_dirs(s->dir) : TF_OK));
     TF_TRY(tf_par_agree(&r->par, root ? lock_outputs(r) : TF_OK));
-    if (r->restart && !r->o->quiet)
+    if (r->restart && !r->o->quiet) {
         printf("restart: from '%s' at step %lld, t = %.6g min\n", r->restart, r->step,
                time_of(r, r->step));
+        if (r->chk_version[0])
+            printf("note: the checkpoint was written by %s, this is tumorfield %s: the run goes "
+                   "on from its state, but is not bit for bit what one run of either gives\n",
+                   r->chk_version, TF_VERSION_STRING);
+    }
     r->good_step = r->step;
     r->good_drv = r->drv;
 
@@ -731,30 +838,32 @@ static tf_status start(run_ctx *r)
         TF_TRY(tf_par_agree(&r->par, root ? tf_series_check_restart(r->csv_path, t, row_due)
                                           : TF_OK));
         TF_TRY(tf_ncout_reopen(&r->nc, r->nc_path, s, &r->g, &r->par, t, rec_due));
+        r->outputs_begun = 1;
     } else {
         /* An earlier run's checkpoint goes with its files: a restart from it would continue
          * these new files from another run's state. */
         tf_status st_chk = TF_OK;
         const int old_files = access(r->nc_path, F_OK) == 0,
                   old_chk = access(r->chk_path, F_OK) == 0;
+        /* Removed once the new output exists: a run that cannot create it leaves the earlier
+         * run's files as they were (its summary too: nothing of this run exists). */
+        TF_TRY(tf_ncout_create(&r->nc, r->nc_path, s, &r->g, &r->par, r->effective, r->vessel));
+        r->outputs_begun = 1;
+        if (root && old_chk && unlink(r->chk_path) != 0 && errno != ENOENT)
+            st_chk = TF_ERROR(TF_ERR_IO, "cannot remove the earlier run's checkpoint '%s': %s",
+                              r->chk_path, strerror(errno));
+        TF_TRY(tf_par_agree(&r->par, st_chk));
         if (root && !r->o->quiet && (old_files || old_chk)) {
-            printf("note: replacing the files of an earlier run '%s' in '%s'%s (a new run of the "
+            printf("note: replaced the files of an earlier run '%s' in '%s'%s (a new run of the "
                    "same name starts them afresh; --restart continues them)\n",
                    s->name, s->dir, old_chk ? ", its checkpoint removed" : "");
             fflush(stdout);
         } else if (root && old_chk) {
             /* Also with --quiet (sweeps): removing a file is said, on stderr. */
-            fprintf(stderr, "tumorfield: note: the checkpoint of an earlier run '%s' in '%s' is "
+            fprintf(stderr, "tumorfield: note: the checkpoint of an earlier run '%s' in '%s' was "
                             "removed with its files (a new run of the same name starts afresh)\n",
                     s->name, s->dir);
         }
-        /* Removed once the new output exists: a run that cannot create it leaves the earlier
-         * run's files as they were. */
-        TF_TRY(tf_ncout_create(&r->nc, r->nc_path, s, &r->g, &r->par, r->effective, r->vessel));
-        if (root && old_chk && unlink(r->chk_path) != 0 && errno != ENOENT)
-            st_chk = TF_ERROR(TF_ERR_IO, "cannot remove the earlier run's checkpoint '%s': %s",
-                              r->chk_path, strerror(errno));
-        TF_TRY(tf_par_agree(&r->par, st_chk));
     }
     TF_TRY(tf_par_agree(&r->par, root ? tf_series_open(&r->series, r->csv_path,
                                                        r->restart != NULL, t)
@@ -861,10 +970,13 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
         if (cs != TF_OK) {
             st = cs;
         } else if (st == TF_ERR_STOPPED) {
+            const int sig = (int)stop_signal;
             TF_ERROR(TF_ERR_STOPPED,
-                     "stopped by signal %d at step %lld (t = %.6g min); checkpoint written to "
-                     "'%s': restart with --restart %s",
-                     (int)stop_signal, r.step, time_of(&r, r.step), r.chk_path, r.chk_path);
+                     "stopped by signal %d (%s) at step %lld (t = %.6g min); checkpoint written "
+                     "to '%s': restart with --restart %s",
+                     sig, sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT"
+                          : sig == SIGUSR1 ? "SIGUSR1" : sig == SIGHUP ? "SIGHUP" : "?",
+                     r.step, time_of(&r, r.step), r.chk_path, r.chk_path);
             (void)tf_par_agree(&r.par, st); /* all ranks stop: one message, MPI_Finalize */
         }
     } else if (st == TF_ERR_NUMERIC && r.solver) {
@@ -900,7 +1012,10 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
                                                       : "failed";
         /* A summary that cannot be written fails a run that had not failed otherwise (exit 4);
          * after another failure it is a warning beside that failure's message. */
-        if (st == TF_OK) {
+        if (!r.outputs_begun) {
+            /* Nothing of this run exists (its output could not be created or reopened): an
+             * earlier run's summary stays with that run's files. */
+        } else if (st == TF_OK) {
             st = tf_par_agree(&r.par, write_summary(&r, status));
         } else {
             tf_error_saved e;

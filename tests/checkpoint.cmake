@@ -5,7 +5,7 @@ foreach(scheme lod explicit)
            COMMAND bash ${TF_CHK_DIR}/restart_bitwise.sh $<TARGET_FILE:tumorfield> ${scheme}
                    ${CMAKE_CURRENT_BINARY_DIR}/work/restart_${scheme})
 endforeach()
-foreach(sig TERM INT USR1)
+foreach(sig TERM INT USR1 HUP)
   add_test(NAME checkpoint_signal_${sig}
            COMMAND bash ${TF_CHK_DIR}/signal_stop.sh $<TARGET_FILE:tumorfield> ${sig}
                    ${CMAKE_CURRENT_BINARY_DIR}/work/signal_${sig})
@@ -24,6 +24,7 @@ add_test(NAME checkpoint_failures
                  ${CMAKE_CURRENT_BINARY_DIR}/work/failures)
 set_tests_properties(checkpoint_restart_bitwise_lod checkpoint_restart_bitwise_explicit
                      checkpoint_signal_TERM checkpoint_signal_INT checkpoint_signal_USR1
+                     checkpoint_signal_HUP
                      checkpoint_failures checkpoint_requeue_job checkpoint_stale
                      checkpoint_signal_early
                      PROPERTIES LABELS checkpoint ENVIRONMENT "OMP_NUM_THREADS=2;OMP_WAIT_POLICY=PASSIVE")

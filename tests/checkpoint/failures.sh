@@ -104,13 +104,15 @@ done
 cmp -s "$work/gap2/tiny.timeseries.csv" "$work/gap/tiny.timeseries.csv" ||
   { echo "FAIL: time series after the restart differs from the uninterrupted run"; fail=1; }
 
-# 3d. NAME.nc cannot be created (a directory is in the way): the summary names no file that
-#     was not written.
-mkdir -p "$work/blocked/tiny.nc"
-expect 4 "tiny.nc" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/blocked"
-grep -q '"netcdf": *null' "$work/blocked/tiny.summary.json" &&
-  grep -q '"checkpoint": *null' "$work/blocked/tiny.summary.json" ||
-  { echo "FAIL: the summary lists files that were not written:"; cat "$work/blocked/tiny.summary.json"; fail=1; }
+# 3d. NAME.nc cannot be created (a directory is in the way): the message says so, and an
+#     earlier run's summary and checkpoint stay as they were (nothing of this run exists).
+mkdir -p "$work/blocked"
+"$tf" run "$here/tiny.ini" "${q[@]}" --set run.duration=1h --output "$work/blocked" >/dev/null 2>&1
+cp "$work/blocked/tiny.summary.json" "$work/blocked.summary.before"
+rm "$work/blocked/tiny.nc" && mkdir "$work/blocked/tiny.nc"
+expect 4 "tiny.nc.*is a directory" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/blocked"
+cmp -s "$work/blocked/tiny.summary.json" "$work/blocked.summary.before" ||
+  { echo "FAIL: a run that created nothing replaced the earlier summary:"; cat "$work/blocked/tiny.summary.json"; fail=1; }
 
 # 3e. the summary cannot be written (a directory is in the way): the run fails with exit 4
 mkdir -p "$work/nosum/tiny.summary.json"
@@ -136,6 +138,18 @@ else
   echo "note: no python3 netCDF4: the bad-value checkpoint case is skipped"
 fi
 
+# 4b. a log reader that goes away (`| head`, a dead tee) does not end the run: SIGPIPE is
+#     ignored, the progress lines fail, the run finishes (it died by SIGPIPE, exit 141, leaving
+#     no checkpoint, no summary and its lock file)
+"$tf" run "$here/tiny.ini" --set run.duration=12h --output "$work/pipe" | head -2 >/dev/null
+rc=${PIPESTATUS[0]}
+if [ "$rc" -eq 0 ] && grep -q '"status": *"finished"' "$work/pipe/tiny.summary.json" &&
+   [ ! -e "$work/pipe/tiny.lock" ]; then
+  echo "ok: a run piped into head finished"
+else
+  echo "FAIL: a run piped into head: exit $rc"; fail=1
+fi
+
 # 5. the same output directory spelled another way ('dir/', './dir') is the same directory
 "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --output "$work/full/" \
   --restart "$work/full/tiny.chk.nc" && echo "ok: restart with --output DIR/" ||
@@ -150,5 +164,32 @@ cp -r "$work/full" "$work/moved"
 # 5b. a scenario that conflicts with the checkpoint
 expect 2 "conflicts with the checkpoint.*\[patient\].*depression" -- "$tf" run "$here/tiny.ini" "${q[@]}" \
   "${big[@]}" --set patient.depression=0.1 --output "$work/full" --restart "$work/full/tiny.chk.nc"
+
+# 5c. keys are compared by name: a boundary face the checkpoint's run left to 'all' is named
+#     as such (lines were compared by position: another key was named)
+expect 2 "\[boundary\]: the scenario has 'effector.z_lo = dirichlet 0.1', the checkpoint has no 'effector.z_lo' line" -- \
+  "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set "boundary.effector.z_lo=dirichlet 0.1" \
+  --output "$work/full" --restart "$work/full/tiny.chk.nc"
+
+# 5d. the same value in another unit is the same value (0.27 1/h = 0.0045 1/min, printed one
+#     ulp apart)
+cp -r "$work/full" "$work/units"
+"$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set "model.k_kill=0.27 1/h" --output "$work/units" \
+  --restart "$work/units/tiny.chk.nc" && echo "ok: restart with k_kill in 1/h" ||
+  { echo "FAIL: a restart with the same k_kill in 1/h was refused"; fail=1; }
+
+# 5e. a checkpoint of another version of the program restarts, with a note (the version was
+#     compared as part of the scenario text: every requeue after an upgrade failed)
+if /usr/bin/python3 -c 'import netCDF4' 2>/dev/null; then
+  cp -r "$work/full" "$work/oldver"
+  for f in "$work/oldver/tiny.chk.nc" "$work/oldver/tiny.nc"; do
+    /usr/bin/python3 -c 'import netCDF4, sys
+with netCDF4.Dataset(sys.argv[1], "a") as d:
+    d.setncattr("scenario", d.getncattr("scenario").replace("(tumorfield 0.1.0)", "(tumorfield 0.0.9)", 1))' "$f"
+  done
+  expect 0 "note: the checkpoint was written by tumorfield 0.0.9, this is tumorfield" -- \
+    "$tf" run "$here/tiny.ini" "${big[@]}" --set run.duration=3d --output "$work/oldver" \
+    --restart "$work/oldver/tiny.chk.nc"
+fi
 
 exit $fail

@@ -32,7 +32,7 @@ pid=$!
 wait_rows out/tiny.timeseries.csv 4
 kill -KILL $pid
 wait $pid 2>/dev/null
-grep -q "replacing the files of an earlier run 'tiny' in 'out', its checkpoint removed" second.log ||
+grep -q "replaced the files of an earlier run 'tiny' in 'out', its checkpoint removed" second.log ||
   { cat second.log; fail "the second run did not say it removed the earlier checkpoint"; }
 [ ! -e out/tiny.chk.nc ] || fail "the earlier run's checkpoint is still there"
 "$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=4d --resume --quiet > resume.log 2>&1
@@ -93,7 +93,7 @@ grep -qF "is the output of another scenario than this run's ([exercise]: the fil
 "$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=1d --quiet || fail "a quiet run failed"
 "$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=2h --quiet 2> quiet.err ||
   fail "the second quiet run failed"
-grep -q "^tumorfield: note: the checkpoint of an earlier run 'tiny' in 'out' is removed" quiet.err ||
+grep -q "^tumorfield: note: the checkpoint of an earlier run 'tiny' in 'out' was removed" quiet.err ||
   { cat quiet.err; fail "--quiet: the removal of the earlier checkpoint was not said"; }
 echo "stale: a new run removes the earlier checkpoint; another run's checkpoint is refused;" \
      "a second run of the same name is refused while the first runs"
