@@ -73,9 +73,16 @@ static tf_status define(int nc, const char *tmp, const tf_grid *g, const tf_par 
     int dims[3]; /* z, y, x */
     for (int d = 0; d < 3; ++d)
         TF_NC(nc_def_dim(nc, dim_name[2 - d], (size_t)g->gn[2 - d], &dims[d]), tmp);
+    /* Chunked with a Fletcher-32 checksum per chunk: a chunk damaged after it was written (a
+     * disk, a copy) fails the restart's read instead of passing as a state. */
+    size_t chunk[3];
+    tf_nc_chunk_shape(g, chunk);
     for (int v = 0; v <= TF_NFIELDS; ++v) {
         const char *name = v < TF_NFIELDS ? tf_field_name[v] : "vessel";
         TF_NC(nc_def_var(nc, name, TF_NC_REAL, 3, dims, &var[v]), tmp);
+        TF_NC(nc_def_var_chunking(nc, var[v], NC_CHUNKED, chunk), tmp);
+        TF_NC(nc_def_var_fletcher32(nc, var[v], NC_FLETCHER32), tmp);
+        TF_NC(nc_def_var_fill(nc, var[v], NC_NOFILL, NULL), tmp);
         TF_NC(tf_nc_collective(nc, var[v], par), tmp);
     }
     const int one = 1;
@@ -278,7 +285,14 @@ static tf_status read_state(int nc, const char *path, const tf_grid *g,
             || type != TF_NC_REAL)
             return TF_ERROR(TF_ERR_USAGE, "checkpoint '%s': variable '%s' missing or not %s",
                             path, name, TF_REAL_NAME);
-        TF_NC(tf_nc_get_vara(nc, id, start, count, buf), path);
+        const int rc = tf_nc_get_vara(nc, id, start, count, buf);
+        if (rc != NC_NOERR)
+            return TF_ERROR(rc == NC_EHDFERR ? TF_ERR_USAGE : TF_ERR_IO,
+                            "checkpoint '%s': variable '%s' cannot be read: %s%s", path, name,
+                            nc_strerror(rc),
+                            rc == NC_EHDFERR ? " (a damaged file: the checksum of its data does "
+                                               "not match, or the file is cut short)"
+                                             : "");
         /* Values no run saves: not finite, negative, or the fill value of a variable never
          * written (9.97e36). */
         for (size_t q = 0; q < (size_t)g->ncells; ++q)

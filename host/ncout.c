@@ -146,8 +146,7 @@ int tf_nc_collective(int ncid, int varid, const tf_par *par)
 /* The status of a step, the same on every rank of o's file. */
 static tf_status agree(const tf_ncout *o, tf_status st) { return tf_par_agree(&o->par, st); }
 
-/* Chunk extents (z, y, x) of a (z, y, x) variable of the global grid. */
-static void chunk_shape(const tf_grid *g, size_t c[3])
+void tf_nc_chunk_shape(const tf_grid *g, size_t c[3])
 {
     const size_t nx = (size_t)g->gn[0], ny = (size_t)g->gn[1], nz = (size_t)g->gn[2];
     c[2] = nx;
@@ -180,7 +179,7 @@ static tf_status ncout_alloc(tf_ncout **out, const char *path, const tf_scenario
     o->mask = s->fields_mask & ((1u << TF_NFIELDS) - 1);
     for (int f = 0; f < TF_NFIELDS; ++f)
         o->varid[f] = -1;
-    chunk_shape(g, o->chunk);
+    tf_nc_chunk_shape(g, o->chunk);
     /* Chunks are allocated whole, edges included, at most at their uncompressed size; the
      * slack covers the chunk index, the time chunk and attribute changes. */
     const double chunks = ceil((double)g->gn[2] / (double)o->chunk[0]) *

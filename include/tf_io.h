@@ -40,6 +40,9 @@ int tf_nc_open(const char *path, int mode, const tf_par *par, int *ncid);
 /* Collective access for a variable of a file opened over several ranks (parallel HDF5 needs it
  * to extend the unlimited dimension and to write through filters); NC_NOERR for one rank. */
 int tf_nc_collective(int ncid, int varid, const tf_par *par);
+/* Chunk extents (z, y, x) of a (z, y, x) variable of g's whole grid: whole x rows, up to 2^20
+ * values (the output's records and the checkpoint's checksummed variables). */
+void tf_nc_chunk_shape(const tf_grid *g, size_t c[3]);
 /* nc_close of a file that was written. When it fails (a full disk, the file size limit) HDF5
  * may keep the file open, half-torn down, and crash in its exit handler: tf_nc_close_failed()
  * then says the process must end without the exit handlers (host/main.c). */

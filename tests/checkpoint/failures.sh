@@ -150,6 +150,17 @@ else
   echo "FAIL: a run piped into head: exit $rc"; fail=1
 fi
 
+# 4c. a checkpoint damaged after it was written (2 KB of zeros inside its data, which passed
+#     as a state before): every variable carries a Fletcher-32 checksum, the read fails
+size=$(stat -c %s "$work/full/tiny.chk.nc")
+for at in $((size / 4)) $((size / 2)) $((size * 3 / 4)); do
+  cp "$work/full/tiny.chk.nc" "$work/zeroed.chk.nc"
+  dd if=/dev/zero of="$work/zeroed.chk.nc" bs=1 count=2048 seek="$at" conv=notrunc 2>/dev/null
+  expect 2 "checkpoint '.*zeroed.chk.nc': variable '[a-z_]+' cannot be read: .*checksum" -- \
+    "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set run.duration=3d --output "$work/full" \
+    --restart "$work/zeroed.chk.nc"
+done
+
 # 5. the same output directory spelled another way ('dir/', './dir') is the same directory
 "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --output "$work/full/" \
   --restart "$work/full/tiny.chk.nc" && echo "ok: restart with --output DIR/" ||
