@@ -365,30 +365,53 @@ static int set_value(tf_scenario *s, const key_desc *k, const char *value, char 
         }
         return 0;
     case T_GRID: {
+        /* One count (a cube) or three, each two separated by blanks, or by one 'x' or ',' with
+         * optional blanks around it: "64", "128 128 64", "128x128x64", "128 x 128 x 64",
+         * "128, 128, 64". Nothing before the first count or after the last but blanks. */
         tf_index n[3];
         int count = 0;
         const char *p = value;
-        while (*p) {
-            while (*p == ' ' || *p == '\t' || *p == ',' || *p == 'x')
-                ++p;
-            if (!*p)
+        while (*p == ' ' || *p == '\t')
+            ++p;
+        while (count >= 0 && *p) {
+            if (count == 3) {
+                count = -1;
                 break;
+            }
+            if (count > 0) {
+                const char *sep = p;
+                while (*p == ' ' || *p == '\t')
+                    ++p;
+                if (*p == 'x' || *p == ',')
+                    for (++p; *p == ' ' || *p == '\t'; ++p)
+                        ;
+                if (p == sep) {
+                    count = -1;
+                    break;
+                }
+            }
             char num[32];
             size_t len = 0;
-            while (*p && !(*p == ' ' || *p == '\t' || *p == ',' || *p == 'x') && len < 31)
+            while (isdigit((unsigned char)*p) && len < sizeof num - 1)
                 num[len++] = *p++;
             num[len] = '\0';
             uint64_t v;
-            if (count == 3 || parse_uint(num, &v) != 0 || v < (uint64_t)k->lo ||
-                v > (uint64_t)k->hi) {
+            if (isdigit((unsigned char)*p) || parse_uint(num, &v) != 0 ||
+                v < (uint64_t)k->lo || v > (uint64_t)k->hi) {
                 count = -1;
                 break;
             }
             n[count++] = (tf_index)v;
+            const char *rest = p;
+            while (*rest == ' ' || *rest == '\t')
+                ++rest;
+            if (!*rest)
+                p = rest;
         }
         if (count != 1 && count != 3) {
             snprintf(err, cap, "expected one or three whole numbers of cells from %.0f to %.0f "
-                     "(e.g. 64, or 128 128 64)", k->lo, k->hi);
+                     "(e.g. 64, or 128 128 64); three are separated by blanks, or each two by "
+                     "one 'x' or ',' (128x128x64, 128, 128, 64)", k->lo, k->hi);
             return -1;
         }
         for (int d = 0; d < 3; ++d)

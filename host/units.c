@@ -14,14 +14,16 @@ typedef struct {
     double factor; /* value of one `name` in the default unit of its table */
 } unit_entry;
 
-/* Times in min. */
+/* Times in min: the symbols s, min, h, d and every name in the singular and the plural, as
+ * kinds[TF_UNIT_TIME].accepted below lists them for users (keep the two the same). */
 static const unit_entry time_units[] = {
-    {"s", 1.0 / 60}, {"sec", 1.0 / 60}, {"second", 1.0 / 60}, {"seconds", 1.0 / 60},
-    {"min", 1}, {"minute", 1}, {"minutes", 1},
-    {"h", 60}, {"hr", 60}, {"hour", 60}, {"hours", 60},
+    {"s", 1.0 / 60}, {"sec", 1.0 / 60}, {"secs", 1.0 / 60}, {"second", 1.0 / 60},
+    {"seconds", 1.0 / 60},
+    {"min", 1}, {"mins", 1}, {"minute", 1}, {"minutes", 1},
+    {"h", 60}, {"hr", 60}, {"hrs", 60}, {"hour", 60}, {"hours", 60},
     {"d", 1440}, {"day", 1440}, {"days", 1440},
-    {"wk", 10080}, {"week", 10080}, {"weeks", 10080}, {NULL, 0}};
-/* Lengths in um. */
+    {"wk", 10080}, {"wks", 10080}, {"week", 10080}, {"weeks", 10080}, {NULL, 0}};
+/* Lengths in um (micron, microns and the micro sign too; kinds[TF_UNIT_LENGTH].accepted). */
 static const unit_entry length_units[] = {
     {"nm", 1e-3}, {"um", 1}, {"micron", 1}, {"microns", 1}, {"mm", 1e3}, {"cm", 1e4},
     {"m", 1e6}, {NULL, 0}};
@@ -183,10 +185,16 @@ static const struct {
 } kinds[TF_UNIT_NKINDS] = {
     [TF_UNIT_NONE] = {"", "dimensionless number", "none (a plain number)"},
     [TF_UNIT_FRACTION] = {"", "fraction", "none (a plain number, 0.6) or % (60 %)"},
-    [TF_UNIT_TIME] = {"min", "time", "s, min, h, d, week"},
-    [TF_UNIT_TIME_OF_DAY] = {"min", "time of day", "HH:MM, or a time after midnight in s, min, h"},
-    [TF_UNIT_LENGTH] = {"um", "length", "nm, um (also \xC2\xB5m), mm, cm, m"},
-    [TF_UNIT_RATE] = {"1/min", "rate", "1/s, 1/min, 1/h, 1/d (also min^-1 ...)"},
+    [TF_UNIT_TIME] = {"min", "time",
+                       "s, min, h, d, week (also sec, secs, second, seconds, mins, minute, "
+                       "minutes, hr, hrs, hour, hours, day, days, wk, wks, weeks)"},
+    [TF_UNIT_TIME_OF_DAY] = {"min", "time of day",
+                              "HH:MM from 00:00 to 23:59, or a time after midnight in s, min, h "
+                              "(any spelling of a time)"},
+    [TF_UNIT_LENGTH] = {"um", "length", "nm, um (also \xC2\xB5m, micron, microns), mm, cm, m"},
+    [TF_UNIT_RATE] = {"1/min", "rate",
+                       "1/s, 1/min, 1/h, 1/d (1/TIME or TIME^-1 with any spelling of a time, "
+                       "e.g. 1/hour, min^-1)"},
     [TF_UNIT_DIFFUSIVITY] = {"um^2/min", "diffusivity",
                              "LENGTH^2/TIME, e.g. um^2/s, um^2/min, mm^2/d, cm^2/s"},
     [TF_UNIT_MASS_CONC] = {"pg/mL", "mass concentration",
@@ -258,7 +266,8 @@ size_t tf_unit_scan_number(const char *text, double *out)
     return n;
 }
 
-/* "HH:MM" (00:00 to 24:00) -> minutes; -1 when not of that form. */
+/* "HH:MM" or "H:MM" (00:00 to 23:59: a time of day is in [0, 24 h)) -> minutes; -1 when not of
+ * that form. */
 static double clock_time(const char *s)
 {
     int i = 0, h = 0, m = 0;
@@ -270,7 +279,7 @@ static double clock_time(const char *s)
         return -1;
     m = (s[i] - '0') * 10 + (s[i + 1] - '0');
     i += 2;
-    if (s[i] != '\0' || h > 24 || m > 59 || (h == 24 && m > 0))
+    if (s[i] != '\0' || h > 23 || m > 59)
         return -1;
     return h * 60.0 + m;
 }
@@ -287,7 +296,7 @@ int tf_unit_parse(tf_unit_kind k, const char *text, double *out, char *err, size
     if (k == TF_UNIT_TIME_OF_DAY && strchr(text, ':')) {
         const double m = clock_time(text);
         if (m < 0) {
-            snprintf(err, errlen, "not a clock time: expected HH:MM from 00:00 to 24:00");
+            snprintf(err, errlen, "not a clock time: expected HH:MM from 00:00 to 23:59");
             return -1;
         }
         *out = m;

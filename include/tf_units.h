@@ -13,7 +13,7 @@ typedef enum {
     TF_UNIT_NONE = 0,     /* dimensionless: a plain number, no unit */
     TF_UNIT_FRACTION,     /* dimensionless fraction: plain number or percent (60 % = 0.6) */
     TF_UNIT_TIME,         /* min */
-    TF_UNIT_TIME_OF_DAY,  /* min after midnight; also "HH:MM" */
+    TF_UNIT_TIME_OF_DAY,  /* min after midnight; also "HH:MM", 00:00 to 23:59 */
     TF_UNIT_LENGTH,       /* um */
     TF_UNIT_RATE,         /* 1/min */
     TF_UNIT_DIFFUSIVITY,  /* um^2/min */
@@ -32,7 +32,8 @@ extern "C" {
 const char *tf_unit_default(tf_unit_kind k);
 /* The quantity in words, e.g. "time", "diffusivity". */
 const char *tf_unit_quantity(tf_unit_kind k);
-/* Accepted units of a kind, for messages and docs, e.g. "s, min, h, d, week". */
+/* Accepted units of a kind, every spelling, for messages and docs, e.g. "s, min, h, d, week
+ * (also sec, ...)". */
 const char *tf_unit_accepted(tf_unit_kind k);
 /* The kind whose default unit is `unit` (the unit column of tf_params.def); -1 if none. */
 int tf_unit_kind_of(const char *unit);

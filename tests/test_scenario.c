@@ -1,5 +1,5 @@
 /* test_scenario.c: units (every kind, with exact expected conversions), the scenario reader
- * (HH:MM, lists, grid forms, inline comments, long lines, boundary precedence, --set over the
+ * (HH:MM, time unit spellings, lists, grid forms, inline comments, long lines, boundary precedence, --set over the
  * file), the error catalogue's messages at the unit level, and the format -> load -> format
  * round trip. Expected values are exact conversions written out by hand; comparisons of
  * converted values use a relative tolerance of 1e-15 (one or two roundings of a product). */
@@ -73,6 +73,53 @@ static void test_units_time_length(void **state)
     unit_bad(TF_UNIT_LENGTH, "3 d", "nm, um");
 }
 
+/* Every name of a time unit in the singular and the plural, alone and in compound units, and
+ * every spelling the documentation (tf_unit_accepted) lists is one the parser takes. */
+static void test_units_time_spellings(void **state)
+{
+    (void)state;
+    const struct {
+        const char *one, *many;
+        double min;
+    } names[] = {{"sec", "secs", 1.0 / 60}, {"second", "seconds", 1.0 / 60}, {"min", "mins", 1},
+                 {"minute", "minutes", 1},  {"hr", "hrs", 60},              {"hour", "hours", 60},
+                 {"day", "days", 1440},     {"wk", "wks", 10080},           {"week", "weeks", 10080}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) {
+        char text[64];
+        snprintf(text, sizeof text, "3 %s", names[i].one);
+        near(unit(TF_UNIT_TIME, text), 3 * names[i].min);
+        snprintf(text, sizeof text, "3 %s", names[i].many);
+        near(unit(TF_UNIT_TIME, text), 3 * names[i].min);
+        snprintf(text, sizeof text, "2 1/%s", names[i].many);
+        near(unit(TF_UNIT_RATE, text), 2 / names[i].min);
+        snprintf(text, sizeof text, "1 um^2/%s", names[i].one);
+        near(unit(TF_UNIT_DIFFUSIVITY, text), 1 / names[i].min);
+    }
+    near(unit(TF_UNIT_TIME_OF_DAY, "2 hrs"), 120);
+    near(unit(TF_UNIT_LENGTH, "3 microns"), 3);
+    /* The documented list: every word but "also" is a time unit. */
+    const char *doc = tf_unit_accepted(TF_UNIT_TIME);
+    int words = 0;
+    for (const char *p = doc; *p;) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) {
+            ++p;
+            continue;
+        }
+        char word[32], text[48];
+        size_t n = 0;
+        while (((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) && n < sizeof word - 1)
+            word[n++] = *p++;
+        word[n] = '\0';
+        if (strcmp(word, "also") == 0)
+            continue;
+        snprintf(text, sizeof text, "1 %s", word);
+        assert_true(unit(TF_UNIT_TIME, text) > 0);
+        ++words;
+    }
+    assert_int_equal(words, 21); /* s, h, d and the 9 names above, each in two forms */
+    unit_bad(TF_UNIT_TIME, "1 hourss", "wks, weeks");
+}
+
 static void test_units_compound(void **state)
 {
     (void)state;
@@ -116,7 +163,11 @@ static void test_units_numbers_and_clock(void **state)
     (void)state;
     near(unit(TF_UNIT_TIME_OF_DAY, "08:30"), 510);
     near(unit(TF_UNIT_TIME_OF_DAY, "0:05"), 5);
-    near(unit(TF_UNIT_TIME_OF_DAY, "24:00"), 1440);
+    near(unit(TF_UNIT_TIME_OF_DAY, "23:59"), 1439);
+    near(unit(TF_UNIT_TIME_OF_DAY, "00:00"), 0);
+    /* A time of day is in [0, 24 h): the message gives the range that is accepted. */
+    unit_bad(TF_UNIT_TIME_OF_DAY, "24:00", "HH:MM from 00:00 to 23:59");
+    unit_bad(TF_UNIT_TIME_OF_DAY, "23:60", "HH:MM from 00:00 to 23:59");
     near(unit(TF_UNIT_TIME_OF_DAY, "17 h"), 1020);
     near(unit(TF_UNIT_TIME_OF_DAY, "600"), 600);
     unit_bad(TF_UNIT_TIME_OF_DAY, "25:00", "HH:MM");
@@ -255,6 +306,40 @@ static void test_values(void **state)
     assert_int_equal(s.n[1], 7);
 }
 
+/* grid.n: one count, or three with one separator between each two (blanks, or one 'x' or ','
+ * with optional blanks); anything else is refused with the key and the forms it takes. */
+static void test_grid_forms(void **state)
+{
+    (void)state;
+    const char *good[] = {"37x20x9",  "37 x 20 x 9", "37, 20, 9", "37,20,9", "37 20 9",
+                          "37\t20  9 ", "37 ,20 ,9",  "37x 20 ,9"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; ++i) {
+        char text[64];
+        snprintf(text, sizeof text, "[grid]\nn = %s\n", good[i]);
+        tf_scenario s;
+        load_ok(&s, text, NULL, 0);
+        assert_int_equal(s.n[0], 37);
+        assert_int_equal(s.n[1], 20);
+        assert_int_equal(s.n[2], 9);
+    }
+    const char *bad[] = {"x37x20x9", "37xx20x9", "37,20,9,", "37x20x9x", ",37,20,9", "37,,20,9",
+                         "37 x, 20 9", "37 x x 20 9", "37x20", "37x20x9x1", "37X20X9", "37;20;9",
+                         "37x20x+9", "x", ",", "37 20 9 x", "0x20x9", "37x20x9 extra"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+        char text[64], frag[96];
+        snprintf(text, sizeof text, "[grid]\nn = %s\n", bad[i]);
+        snprintf(frag, sizeof frag, "[grid] n = %s: expected one or three whole numbers", bad[i]);
+        load_bad(text, NULL, 0, frag);
+        load_bad(text, NULL, 0, "separated by blanks, or each two by one 'x' or ','");
+    }
+    const char *sets[] = {"grid.n=37x20x9x"};
+    load_bad("", sets, 1, "--set grid.n=37x20x9x: expected one or three whole numbers");
+    tf_scenario s;
+    load_ok(&s, "[grid]\nn = 12\n", NULL, 0);
+    assert_int_equal(s.n[0], 12);
+    assert_int_equal(s.n[2], 12);
+}
+
 /* A value longer than libinih's 199-character line and an indented line (not a continuation). */
 static void test_long_and_indented_lines(void **state)
 {
@@ -383,6 +468,8 @@ static void test_errors(void **state)
     load_bad("[exercise]\nsessions_per_week = 2.5\n", NULL, 0, "whole number");
     load_bad("[run]\nscheme = implicit\n", NULL, 0, "expected lod or explicit");
     load_bad("[grid]\nn = 10 10\n", NULL, 0, "one or three");
+    load_bad("[exercise]\ntime_of_day = 24:00\n", NULL, 0,
+             "[exercise] time_of_day = 24:00: not a clock time: expected HH:MM from 00:00 to 23:59");
     load_bad("[output]\nfields = tumor, oxygen\n", NULL, 0, "unknown field 'oxygen'");
     load_bad("[output]\ndir =\n", NULL, 0, "empty");
     load_bad("[run]\nname = ../x\n", NULL, 0, "expected a name");
@@ -458,10 +545,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_units_time_length),
+        cmocka_unit_test(test_units_time_spellings),
         cmocka_unit_test(test_units_compound),
         cmocka_unit_test(test_units_numbers_and_clock),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_grid_forms),
         cmocka_unit_test(test_long_and_indented_lines),
         cmocka_unit_test(test_boundary_precedence),
         cmocka_unit_test(test_set_wins),
