@@ -6,8 +6,13 @@
 #   sbatch scenarios/sweep_intensity.sh                 # all intensities
 #   SCENARIO=my.ini sbatch scenarios/sweep_intensity.sh
 #
-# Outputs: OUTDIR (default sweep_intensity/SCENARIO'S BASE NAME)/sweep_I<intensity>.*, so the
-# sweeps of two scenarios do not meet.
+# Outputs: OUTDIR/sweep_I<intensity>.*. OUTDIR defaults to sweep_intensity/BASE-HASH: BASE the
+# scenario's file name without .ini, HASH the first 8 hex digits of the SHA-256 of its absolute
+# path (symbolic links resolved), e.g. sweep_intensity/depressed_moderate_exercise-1f0c9a2e. So
+# the sweeps of two scenarios do not meet, also where two share a file name (cases/a/scenario.ini
+# and cases/b/scenario.ini), and a requeued task finds its directory again. OUTDIR, like
+# SCENARIO, is relative to the working directory (under sbatch the submit directory); each task
+# prints its OUTDIR.
 # A task stopped before its time limit (SIGUSR1 from --signal) writes a checkpoint and exits
 # 75; the script then requeues it and the next start continues from the checkpoint.
 # SWEEP_COMMAND=check runs `tumorfield check` instead (no Slurm needed; used by the tests).
@@ -26,11 +31,31 @@ intensities=(0.3 0.4 0.5 0.6 0.7 0.8 0.9 1)   # fraction of VO2max, one per arra
 
 SCENARIO=${SCENARIO:-scenarios/depressed_moderate_exercise.ini}
 TUMORFIELD=${TUMORFIELD:-tumorfield}
-OUTDIR=${OUTDIR:-sweep_intensity/$(basename "$SCENARIO" .ini)}
+if [[ -z ${OUTDIR:-} ]]; then
+    scenario_path=$(realpath -m -- "$SCENARIO")
+    scenario_hash=$(printf '%s' "$scenario_path" | sha256sum)
+    OUTDIR=sweep_intensity/$(basename -- "$SCENARIO" .ini)-${scenario_hash:0:8}
+fi
 SWEEP_COMMAND=${SWEEP_COMMAND:-run}
-task=${SLURM_ARRAY_TASK_ID:?set SLURM_ARRAY_TASK_ID (an index of intensities)}
-if (( task < 0 || task >= ${#intensities[@]} )); then
-    echo "sweep_intensity.sh: task $task outside 0..$(( ${#intensities[@]} - 1 ))" >&2
+# The task index: decimal digits only (bash arithmetic would take 08 for a bad octal number
+# and abc for a variable's name).
+last=$(( ${#intensities[@]} - 1 ))
+task=${SLURM_ARRAY_TASK_ID:-}
+if [[ ! $task =~ ^0*([0-9]{1,9})$ ]]; then
+    if [[ -z $task ]]; then
+        echo "sweep_intensity.sh: SLURM_ARRAY_TASK_ID is not set: submit with sbatch (its" \
+             "--array sets it), or set it to a task index from 0 to $last" >&2
+    elif [[ $task =~ ^[0-9]+$ ]]; then
+        echo "sweep_intensity.sh: task $task outside 0..$last" >&2
+    else
+        echo "sweep_intensity.sh: SLURM_ARRAY_TASK_ID='$task': expected a task index, a whole" \
+             "number from 0 to $last (sbatch --array sets it)" >&2
+    fi
+    exit 2
+fi
+task=$(( 10#${BASH_REMATCH[1]} ))
+if (( task > last )); then
+    echo "sweep_intensity.sh: task $task outside 0..$last" >&2
     exit 2
 fi
 intensity=${intensities[$task]}
@@ -41,6 +66,7 @@ if [[ $SWEEP_COMMAND == check ]]; then
     exec "$TUMORFIELD" check "$SCENARIO" "${sets[@]}"
 fi
 
+echo "sweep_intensity.sh: task $task, intensity $intensity, into $OUTDIR"
 # The program gets the signal: run it in the background and pass USR1/TERM on. --resume: continue
 # from the task's checkpoint when an earlier start (requeued) left one.
 "$TUMORFIELD" run "$SCENARIO" "${sets[@]}" --output "$OUTDIR" --resume &
