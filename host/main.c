@@ -80,8 +80,9 @@ static const char *usage_run =
     "                           afresh: one command line for every start of a requeued job\n"
     "  --procs PXxPYxPZ         with mpirun -n N: processes along x, y, z (0 = chosen by\n"
     "                           MPI_Dims_create; default 0x0x0)\n"
-    "  --quiet                  no scenario echo or progress\n"
+    "  --quiet, -q              no scenario echo or progress\n"
     "\n"
+    "Every option but --set is given at most once.\n"
     "SIGTERM, SIGINT, SIGUSR1 or SIGHUP write a checkpoint and exit 75.\n";
 
 static const char *usage_check =
@@ -115,21 +116,36 @@ static const char *command_name = NULL;
 
 #define USAGE_ERROR(...) (cmdline_error = 1, TF_ERROR(TF_ERR_USAGE, __VA_ARGS__))
 
+/* The options with a value given so far on this command line (options_reset starts a new
+ * one). An option other than --set may be given once: a job script's own --output and the
+ * user's would otherwise meet silently, the last one winning. */
+static const char *given[16];
+static int ngiven;
+
+static void options_reset(void) { ngiven = 0; }
+
 /* Option value: "--opt VALUE" or "--opt=VALUE". Returns NULL (with the error recorded) when
- * missing. *i is advanced past the value. */
+ * missing or given before. *i is advanced past the value. */
 static const char *option_value(int argc, char **argv, int *i, const char *opt, int *matched)
 {
     const size_t n = strlen(opt);
     *matched = 0;
-    if (strncmp(argv[*i], opt, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=') {
-        *matched = 1;
-        return argv[*i] + n + 1;
-    }
-    if (argv[*i][n] != '\0')
+    if (strncmp(argv[*i], opt, n) != 0 || (argv[*i][n] != '=' && argv[*i][n] != '\0'))
         return NULL;
     *matched = 1;
+    if (strcmp(opt, "--set") != 0) {
+        for (int g = 0; g < ngiven; ++g)
+            if (strcmp(given[g], opt) == 0) {
+                USAGE_ERROR("option %s given twice ('%s'): give it once (job scripts set some "
+                            "options themselves: see the script's header)",
+                            opt, argv[*i]);
+                return NULL;
+            }
+        if (ngiven < (int)(sizeof given / sizeof given[0]))
+            given[ngiven++] = opt;
+    }
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
     if (*i + 1 >= argc) {
         USAGE_ERROR("option %s needs a value", opt);
         return NULL;
@@ -202,6 +218,7 @@ typedef struct {
 static tf_status parse_scenario_args(int argc, char **argv, int is_run, scenario_args *a)
 {
     memset(a, 0, sizeof *a);
+    options_reset();
     a->run.backend = TF_BACKEND_AUTO;
     const char *output = NULL;
     for (int i = 2; i < argc; ++i) {
@@ -326,6 +343,8 @@ static tf_status cmd_check(int argc, char **argv)
      * would cut it), with the backend `--backend auto` would take. */
     if (st == TF_OK)
         st = tf_initial_check_files(s);
+    if (st == TF_OK)
+        st = tf_run_dir_check(s->dir);
     tf_par par = tf_par_world();
     st = tf_par_agree(&par, st); /* the placement below is collective */
     tf_grid block;
@@ -420,6 +439,7 @@ static tf_status cmd_run(int argc, char **argv)
 
 static tf_status parse_bench(int argc, char **argv, tf_bench_options *o)
 {
+    options_reset();
     for (int i = 2; i < argc; ++i) {
         int m;
         const char *v;

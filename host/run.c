@@ -72,6 +72,42 @@ void tf_run_catch_signals(void)
     caught_early = 1;
 }
 
+tf_status tf_run_dir_check(const char *dir)
+{
+    char buf[TF_PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return TF_ERROR(TF_ERR_USAGE, "output directory path too long");
+    struct stat sb;
+    char parent[TF_PATH_MAX] = ".";
+    for (char *p = buf + 1;; ++p) {
+        const int end = *p == '\0';
+        if (*p != '/' && !end)
+            continue;
+        *p = '\0';
+        if (stat(buf, &sb) != 0) {
+            /* The first directory a run would create: its parent must take it. */
+            if (errno != ENOENT)
+                return TF_ERROR(TF_ERR_IO, "cannot create output directory '%s': %s", buf,
+                                strerror(errno));
+            if (access(parent, W_OK | X_OK) != 0)
+                return TF_ERROR(TF_ERR_IO, "cannot create output directory '%s': %s", buf,
+                                strerror(errno));
+            return TF_OK;
+        }
+        if (!S_ISDIR(sb.st_mode))
+            return TF_ERROR(TF_ERR_IO, "cannot create output directory '%s': '%s' is not a "
+                                       "directory", dir, buf);
+        snprintf(parent, sizeof parent, "%s", buf);
+        if (end)
+            break;
+        *p = '/';
+    }
+    if (access(dir, W_OK | X_OK) != 0)
+        return TF_ERROR(TF_ERR_IO, "output directory '%s' is not writable: %s", dir,
+                        strerror(errno));
+    return TF_OK;
+}
+
 /* mkdir -p */
 static tf_status make_dirs(const char *dir)
 {

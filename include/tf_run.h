@@ -51,6 +51,11 @@ tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const t
 tf_status tf_run_place(const tf_scenario *s, const int procs[3], tf_backend_kind asked,
                        tf_grid *g, tf_par *par, tf_backend_kind *kind);
 
+/* Whether a run could make and write its output directory `dir` (check's part of what a run
+ * does first): every existing part of the path a directory, the first missing one creatable,
+ * the directory writable. TF_ERR_IO with the reason, as the run would fail. */
+tf_status tf_run_dir_check(const char *dir);
+
 /* Steps between outputs of `interval` min at steps of dt: the nearest whole number, at least
  * one; 0 for interval 0 (none). Runs end at the first step at or past run.duration. */
 long long tf_run_steps_per(double interval, double dt);

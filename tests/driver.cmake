@@ -46,7 +46,10 @@ set(tf_cmdline_cases
   "bench_past_memory|bench: --grid 4096 needs|bench --grid 4096 --steps 1"
   "info_extra|unexpected argument|info now"
   "keys_extra|unexpected argument|keys --html"
-  "output_empty|--output: empty path|run ${tf_q} --output=")
+  "output_empty|--output: empty path|run ${tf_q} --output="
+  "output_twice|option --output given twice|run ${tf_q} --output @OUT@ --output=@OUT@2"
+  "procs_twice|option --procs given twice|run ${tf_q} --procs 1x1x1 --procs 0x0x0 --output @OUT@"
+  "bench_grid_twice|option --grid given twice|bench --grid 8 --grid=9")
 # tf_expect_cases(PREFIX CODE LEAD CASE...): a test PREFIX_NAME for each "NAME|FRAGMENT|ARGS"
 # case: `tumorfield LEAD ARGS` exits CODE with FRAGMENT in its message (run_expect.sh).
 function(tf_expect_cases prefix code lead)
@@ -140,3 +143,7 @@ add_test(NAME bench_report
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/tools/bench_report.py
                  $<TARGET_FILE:tumorfield>)
 set_tests_properties(bench_report PROPERTIES LABELS driver)
+# check refuses an output directory a run could not make, as the run does at once (exit 4).
+tf_expect_cases(check_dir 4 "check ${tf_q}"
+  "file_in_path|'/dev/null' is not a directory|--set output.dir=/dev/null/out"
+  "file|'/dev/null' is not a directory|--set output.dir=/dev/null")
