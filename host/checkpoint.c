@@ -178,7 +178,9 @@ tf_status tf_checkpoint_write(const char *path, const tf_grid *g, const tf_par *
                                 sizeof(tf_real) +
                             (scenario_text ? (double)strlen(scenario_text) : 0.0) + 65536.0;
         st = tf_par_agree(par, root ? tf_file_room(tmp, "checkpoint", "the state", need,
-                                                   "the previous checkpoint is kept")
+                                                   access(path, F_OK) == 0
+                                                       ? "the previous checkpoint is kept"
+                                                       : "this run has no checkpoint yet")
                                     : TF_OK);
         if (st == TF_OK)
             st = define_and_write(nc, tmp, g, par, f, vessel, info, scenario_text, buf);

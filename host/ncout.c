@@ -283,7 +283,9 @@ tf_status tf_file_room(const char *path, const char *kind, const char *what, dou
 {
     struct stat sb;
     if (stat(path, &sb) != 0)
-        return TF_ERROR(TF_ERR_IO, "cannot stat %s '%s'", kind, path);
+        return TF_ERROR(TF_ERR_IO, "cannot stat %s '%s': %s (was its directory moved or "
+                                   "removed during the run?)",
+                        kind, path, strerror(errno));
     const double size = (double)sb.st_size;
     char a[32], b[32], c[32];
     human_bytes(need, a, sizeof a);

@@ -191,14 +191,24 @@ static tf_status scan_restart(const char *path, double t, series_scan *sc)
     }
     const double tol = TF_TIME_TOL * fmax(1.0, fabs(t));
     sc->keep = hlen + 1;
-    while (sc->keep < sc->len) {
+    for (int lineno = 2; sc->keep < sc->len; ++lineno) {
         const char *line = sc->text + sc->keep;
         const char *nl = memchr(line, '\n', sc->len - sc->keep);
         if (!nl)
-            break;
+            break; /* a last row cut short (a crash while writing it): dropped */
         char *end;
         const double tr = strtod(line, &end);
-        if (end == line || *end != ',' || !(tr <= t + tol))
+        if (end == line || *end != ',' || !isfinite(tr)) {
+            const int n = (int)(nl - line);
+            free(sc->text);
+            sc->text = NULL;
+            return TF_ERROR(TF_ERR_USAGE,
+                            "time series '%s': line %d ('%.*s%s') is not a row of this program "
+                            "(a damaged or edited file): restore the file, or move it away and "
+                            "the restart starts a new one",
+                            path, lineno, n < 40 ? n : 40, line, n > 40 ? "..." : "");
+        }
+        if (!(tr <= t + tol))
             break;
         sc->keep = (size_t)(nl - sc->text) + 1;
         sc->last_t = tr;

@@ -71,7 +71,7 @@ done
 
 # 3b''. the output fits but the checkpoint does not: the message names the checkpoint and the
 #       limit (HDF5 alone says "HDF error"), and the run exits 4.
-expect 4 "cannot write the state to checkpoint '.*tiny.chk.nc.tmp': it needs up to .* file size limit \(ulimit -f\) of 700 KiB; the previous checkpoint is kept" -- \
+expect 4 "cannot write the state to checkpoint '.*tiny.chk.nc.tmp': it needs up to .* file size limit \(ulimit -f\) of 700 KiB; this run has no checkpoint yet" -- \
   bash -c "ulimit -f 700; exec '$tf' run '$here/tiny.ini' --quiet --set grid.n=32 --set grid.spacing=15um \
   --set run.duration=2h --set output.fields=tumor --output '$work/chk_limit'"
 
@@ -160,6 +160,14 @@ for at in $((size / 4)) $((size / 2)) $((size * 3 / 4)); do
     "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set run.duration=3d --output "$work/full" \
     --restart "$work/zeroed.chk.nc"
 done
+
+# 4d. a damaged row in the time series is named as such (it was taken for the file's end, and
+#     the restart blamed the checkpoint for the rows after it)
+cp -r "$work/full" "$work/badrow"
+sed -i '5s/^/abc/' "$work/badrow/tiny.timeseries.csv"
+expect 2 "time series '.*tiny.timeseries.csv': line 5 \('abc[^']*'\) is not a row of this program" -- \
+  "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set run.duration=3d --output "$work/badrow" \
+  --restart "$work/badrow/tiny.chk.nc"
 
 # 5. the same output directory spelled another way ('dir/', './dir') is the same directory
 "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --output "$work/full/" \

@@ -17,8 +17,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }
-args=(--set run.dt=1min --set output.interval=2h --set output.timeseries_interval=30min
-      --output out)
+sets=(--set run.dt=1min --set output.interval=2h --set output.timeseries_interval=30min)
+args=("${sets[@]}" --output out)
 
 "$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=1d --quiet || fail "the first run failed"
 [ -f out/tiny.chk.nc ] || fail "the first run left no checkpoint"
@@ -77,12 +77,12 @@ rc=$?
 # A restart whose NetCDF file (and time series) come from a run of another scenario with the same
 # output times: refused, naming the key (the times alone passed it).
 rm -rf a b
-"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=1d --set exercise.intensity=0.5 \
+"$tf" run "$here/tiny.ini" "${sets[@]}" --set run.duration=1d --set exercise.intensity=0.5 \
   --output a --quiet || fail "run a"
-"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=1d --set exercise.intensity=0.9 \
+"$tf" run "$here/tiny.ini" "${sets[@]}" --set run.duration=1d --set exercise.intensity=0.9 \
   --output b --quiet || fail "run b"
 cp b/tiny.nc b/tiny.timeseries.csv a/
-"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=2d --set exercise.intensity=0.5 \
+"$tf" run "$here/tiny.ini" "${sets[@]}" --set run.duration=2d --set exercise.intensity=0.5 \
   --output a --restart a/tiny.chk.nc --quiet > swapped.log 2>&1
 rc=$?
 [ $rc -eq 2 ] || { cat swapped.log; fail "restart with another scenario's files: exit $rc, expected 2"; }
