@@ -680,22 +680,20 @@ static tf_status find_restart_record(tf_ncout *o, double t, double t_due)
     return tf_restart_gap(o->path, "record", t, t_due, before);
 }
 
-/* Add a history line for a restart at t, made at `when`: an attribute change that reaches the
- * file (collectively in parallel) at the next nc_sync. */
-static tf_status add_history(tf_ncout *o, double t, const char *when)
+/* Append a line to the global attribute history: an attribute change that reaches the file
+ * (collectively in parallel) at the next nc_sync. */
+static tf_status append_history(tf_ncout *o, const char *line)
 {
     size_t len = 0;
-    char line[160];
-    snprintf(line, sizeof line, "\n%s: restarted at t = %.9g min by TumorField %s", when, t,
-             TF_VERSION_STRING);
     if (nc_inq_attlen(o->ncid, NC_GLOBAL, "history", &len) != NC_NOERR)
         len = 0;
-    char *hist = malloc(len + strlen(line) + 1);
+    char *hist = malloc(len + strlen(line) + 2);
     if (!hist)
         return TF_ERROR(TF_ERR_NOMEM, "cannot allocate the history attribute");
     if (len && nc_get_att_text(o->ncid, NC_GLOBAL, "history", hist) != NC_NOERR)
         len = 0;
-    memcpy(hist + len, line, strlen(line) + 1);
+    hist[len] = '\n';
+    memcpy(hist + len + 1, line, strlen(line) + 1);
     const char *h = len ? hist : hist + 1;
     const int rc = nc_put_att_text(o->ncid, NC_GLOBAL, "history", strlen(h), h);
     free(hist);
@@ -703,6 +701,40 @@ static tf_status add_history(tf_ncout *o, double t, const char *when)
         return TF_ERROR(TF_ERR_IO, "NetCDF: updating history of '%s': %s", o->path,
                         nc_strerror(rc));
     return TF_OK;
+}
+
+/* Add a history line for a restart at t, made at `when`. */
+static tf_status add_history(tf_ncout *o, double t, const char *when)
+{
+    char line[160];
+    snprintf(line, sizeof line, "%s: restarted at t = %.9g min by TumorField %s", when, t,
+             TF_VERSION_STRING);
+    return append_history(o, line);
+}
+
+tf_status tf_ncout_set_scenario(tf_ncout *o, const char *effective)
+{
+    size_t len = 0;
+    char *old = NULL;
+    if (nc_inq_attlen(o->ncid, NC_GLOBAL, "scenario", &len) == NC_NOERR &&
+        (old = malloc(len + 1)) != NULL &&
+        nc_get_att_text(o->ncid, NC_GLOBAL, "scenario", old) == NC_NOERR) {
+        old[len] = '\0';
+        if (strcmp(old, effective) == 0) {
+            free(old);
+            return TF_OK;
+        }
+    }
+    free(old);
+    int rc = nc_put_att_text(o->ncid, NC_GLOBAL, "scenario", strlen(effective), effective);
+    tf_status st = rc == NC_NOERR ? TF_OK
+                                  : TF_ERROR(TF_ERR_IO, "NetCDF: updating the scenario of '%s': %s",
+                                             o->path, nc_strerror(rc));
+    if (st == TF_OK)
+        st = append_history(o, "  the attribute scenario is now the restart's (run.duration or "
+                               "output.dir changed; the records before it were made with the "
+                               "same model)");
+    return agree(o, st);
 }
 
 /* Collective access for the variables a restart writes. */

@@ -874,6 +874,7 @@ static tf_status start(run_ctx *r)
         TF_TRY(tf_par_agree(&r->par, root ? tf_series_check_restart(r->csv_path, t, row_due)
                                           : TF_OK));
         TF_TRY(tf_ncout_reopen(&r->nc, r->nc_path, s, &r->g, &r->par, t, rec_due));
+        TF_TRY(tf_ncout_set_scenario(r->nc, r->effective));
         r->outputs_begun = 1;
     } else {
         /* An earlier run's checkpoint goes with its files: a restart from it would continue

@@ -95,6 +95,10 @@ tf_status tf_ncout_create(tf_ncout **out, const char *path, const tf_scenario *s
 tf_status tf_ncout_scenario(const char *path, char **text);
 tf_status tf_ncout_reopen(tf_ncout **out, const char *path, const tf_scenario *s,
                           const tf_grid *g, const tf_par *par, double t, double t_due);
+/* Collective. After tf_ncout_reopen: where the restart changed what may change (run.duration,
+ * output.dir), the file's global attribute `scenario` becomes `effective`, this run's, and a
+ * history line says so; it reaches the file with the next record. */
+tf_status tf_ncout_set_scenario(tf_ncout *o, const char *effective);
 /* Append one record at time t (min) from padded arrays; synced to disk before returning. */
 tf_status tf_ncout_write(tf_ncout *o, double t, tf_real *const f[TF_NFIELDS]);
 /* Close the file and free the writer, also after a failure. */

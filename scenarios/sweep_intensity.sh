@@ -1,7 +1,8 @@
 #!/bin/bash
 # sweep_intensity.sh: one exercise intensity per Slurm array task, the rest of the scenario
 # from one file, through --set. Which intensity minimises tumor burden for a depressed patient
-# training 5 x 30 min a week? Compare the runs' NAME.timeseries.csv (tumor volume at day 28).
+# training 5 x 30 min a week? (In this model: about 0.9, as sessions this short do not stay in
+# the open window long enough to hurt; docs/model.md.) Compare the runs' NAME.timeseries.csv.
 #
 #   sbatch scenarios/sweep_intensity.sh                 # all intensities
 #   SCENARIO=my.ini sbatch scenarios/sweep_intensity.sh

@@ -179,6 +179,16 @@ cp -r "$work/full" "$work/moved"
 "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set run.duration=3d --output "$work/moved" \
   --restart "$work/moved/tiny.chk.nc" && echo "ok: restart in a copied directory" ||
   { echo "FAIL: a restart in a copied directory was refused"; fail=1; }
+# ... and its NetCDF file now says how it was made: the restart's run.duration and output.dir
+# in the attribute scenario (it kept the first run's), a history line saying so
+hdr=$(ncdump -h "$work/moved/tiny.nc")
+if grep -qF 'duration = 3 d' <<<"$hdr" && grep -qF "dir = $work/moved\\n" <<<"$hdr" &&
+   grep -q 'the attribute scenario is now the restart' <<<"$hdr"; then
+  echo "ok: the moved run's NetCDF scenario is the restart's"
+else
+  echo "FAIL: the NetCDF scenario attribute after a restart with a new duration and directory:"
+  ncdump -h "$work/moved/tiny.nc" | grep -E 'duration|history' | cut -c1-200; fail=1
+fi
 
 # 5b. a scenario that conflicts with the checkpoint
 expect 2 "conflicts with the checkpoint.*\[patient\].*depression" -- "$tf" run "$here/tiny.ini" "${q[@]}" \
