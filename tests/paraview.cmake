@@ -49,7 +49,14 @@ add_test(NAME paraview_run_tiny_healthy
 add_test(NAME paraview_run_flat
          COMMAND $<TARGET_FILE:tumorfield> run ${TF_PV_SRC}/tiny.ini --output ${TF_PV_WORK}/run
                  --set run.name=flat --set "grid.n=12 10 1" --quiet)
-set_tests_properties(paraview_run_tiny paraview_run_tiny_healthy paraview_run_flat PROPERTIES
+add_test(NAME paraview_run_notumor
+         COMMAND $<TARGET_FILE:tumorfield> run ${TF_PV_SRC}/tiny.ini --output ${TF_PV_WORK}/run
+                 --set run.name=notumor --set output.fields=effector,pro_cytokine --quiet)
+add_test(NAME paraview_run_novars
+         COMMAND $<TARGET_FILE:tumorfield> run ${TF_PV_SRC}/tiny.ini --output ${TF_PV_WORK}/run
+                 --set run.name=novars --set output.fields=none --quiet)
+set_tests_properties(paraview_run_tiny paraview_run_tiny_healthy paraview_run_flat
+                     paraview_run_notumor paraview_run_novars PROPERTIES
                      FIXTURES_REQUIRED tf_pv_clean FIXTURES_SETUP tf_pv_runs
                      ENVIRONMENT "OMP_NUM_THREADS=1")
 
@@ -61,7 +68,8 @@ add_test(NAME paraview_reader
 add_test(NAME paraview_render
          COMMAND ${tf_pv_py} ${TF_PV_SRC}/test_render.py ${TF_PV_TOOLS}/tf_render.py
                  ${TF_PV_WORK}/run/tiny.nc ${TF_PV_WORK}/render --times 0 60 120
-                 --flat ${TF_PV_WORK}/run/flat.nc)
+                 --flat ${TF_PV_WORK}/run/flat.nc --notumor ${TF_PV_WORK}/run/notumor.nc
+                 --novars ${TF_PV_WORK}/run/novars.nc --checkpoint ${TF_PV_WORK}/run/tiny.chk.nc)
 # 3. tf_plot.py overlays the two runs, draws the final-value plot, rejects bad input with exit 2.
 add_test(NAME paraview_plot
          COMMAND ${tf_pv_py} ${TF_PV_SRC}/test_plot.py ${TF_PV_TOOLS}/tf_plot.py

@@ -6,7 +6,8 @@
 One PNG per chosen output record, named NAME_tNNNNNNNmin.png (the record time in minutes; with
 three decimals, NAME_tNNNNNNN.NNNmin.png, where records lie less than a minute apart):
 the tumor as an isosurface at T = 0.5 (--iso; light blue, partly transparent; a note in the image
-says when no voxel reaches it), effector cells on the horizontal
+says when there is none at that level: T below it everywhere, or above it; without `tumor` in
+the file, the slices alone), effector cells on the horizontal
 slice through the domain centre, the pro-inflammatory cytokine on the vertical slice through the
 centre, the domain outline, colour legends with the units from the file, and a title with the
 time in days. Colour ranges are fixed over all chosen records, so a series of images compares.
@@ -198,9 +199,32 @@ def legend_title(name, units):
     return "%s (%s)" % (name.replace("_", " "), "volume fraction" if u in ("1", "") else u)
 
 
-def choose_records(available, wanted):
+def iso_note(tmin, tmax, iso):
+    """What the image says when the isosurface at T = iso cannot be drawn (None when it can)."""
+    if tmax < iso:
+        return "no tumor isosurface: T < %g everywhere (max %.3g); try a smaller --iso" % (iso, tmax)
+    if tmin > iso:
+        return ("no tumor isosurface: T > %g everywhere (min %.3g: the tumor fills the box); "
+                "try a larger --iso" % (iso, tmin))
+    return None
+
+
+def is_checkpoint(path):
+    """Whether path is a TumorField checkpoint (global attribute tumorfield_checkpoint)."""
+    try:
+        import netCDF4
+        with netCDF4.Dataset(path) as ds:
+            return "tumorfield_checkpoint" in ds.ncattrs()
+    except (ImportError, OSError):
+        return False
+
+
+def choose_records(available, wanted, path="the file"):
     if not available:
-        raise UsageError("the file has no time records")
+        if path != "the file" and is_checkpoint(path):
+            raise UsageError("%s is a checkpoint (one state, no time records): render the run's "
+                             "output NAME.nc beside it" % path)
+        raise UsageError("%s has no time records" % path)
     if wanted == "all":
         return list(available)
     if wanted == "last":
@@ -255,10 +279,16 @@ def render(args):
     reader.SphericalCoordinates = 0
     reader.ReplaceFillValueWithNan = 1
     reader.UpdatePipelineInformation()
-    offered = list(reader.GetPropertyValue("VariableArrayInfo"))
-    if ISO_FIELD not in offered:
-        raise UsageError("%s has no (z, y, x) variable %r: is it a TumorField output? It offers %s"
-                         % (args.file, ISO_FIELD, offered or "none"))
+    info = reader.GetPropertyValue("VariableArrayInfo")
+    offered = [info] if isinstance(info, str) else list(info or [])
+    has_tumor = ISO_FIELD in offered
+    if not has_tumor and not any(f in offered for f in SLICE_FIELDS):
+        names = [v for v in offered if v not in ("0", "1")]
+        raise UsageError("%s has none of the fields tf_render draws (%s; output.fields): it "
+                         "offers %s" % (args.file, ", ".join((ISO_FIELD,) + SLICE_FIELDS),
+                                        ", ".join(names) or "no (z, y, x) variable"))
+    if not has_tumor:
+        print("tf_render: tumor is not in the file (output.fields): no isosurface, slices only")
     times = [float(t) for t in reader.TimestepValues]
     reader.UpdatePipeline(times[0] if times else 0.0)
     flat = flat_axes(reader.GetDataInformation().GetExtent())
@@ -268,7 +298,7 @@ def render(args):
             "(it takes the spacing as (last - first) / (n - 1) = 0/0), so there is nothing to "
             "draw. Run with at least 2 cells along every axis (e.g. grid.n = 64 64 2), or plot "
             "the fields with Python (netCDF4, docs/visualisation.md)" % (args.file, " and ".join(flat)))
-    records = choose_records(times, args.times)
+    records = choose_records(times, args.times, args.file)
     slices = [f for f in SLICE_FIELDS if f in offered]
     for f in SLICE_FIELDS:
         if f not in offered:
@@ -276,10 +306,11 @@ def render(args):
 
     # Colour ranges over all chosen records, so the images of a series compare.
     ranges = {f: [math.inf, -math.inf] for f in slices}
-    tumor_max = {}
+    tumor_range = {}
     for t in records:
         reader.UpdatePipeline(t)
-        tumor_max[t] = reader.PointData[ISO_FIELD].GetRange()[1]
+        if has_tumor:
+            tumor_range[t] = reader.PointData[ISO_FIELD].GetRange()
         for f in slices:
             lo, hi = reader.PointData[f].GetRange()
             ranges[f] = [min(ranges[f][0], lo), max(ranges[f][1], hi)]
@@ -299,13 +330,14 @@ def render(args):
     od = Show(outline, view)
     od.DiffuseColor = od.AmbientColor = [0.3, 0.3, 0.3]
 
-    iso = Contour(Input=reader, ContourBy=["POINTS", ISO_FIELD], Isosurfaces=[args.iso])
-    iso.ComputeScalars = 0
-    isod = Show(iso, view)
-    isod.ColorArrayName = ["POINTS", ""]
-    isod.DiffuseColor = isod.AmbientColor = [0.55, 0.75, 0.95]
-    isod.Specular = 0.3
-    isod.Opacity = 0.7
+    if has_tumor:
+        iso = Contour(Input=reader, ContourBy=["POINTS", ISO_FIELD], Isosurfaces=[args.iso])
+        iso.ComputeScalars = 0
+        isod = Show(iso, view)
+        isod.ColorArrayName = ["POINTS", ""]
+        isod.DiffuseColor = isod.AmbientColor = [0.55, 0.75, 0.95]
+        isod.Specular = 0.3
+        isod.Opacity = 0.7
 
     bar_pos = [[0.89, 0.08], [0.02, 0.08]]
     for n, f in enumerate(slices):
@@ -345,7 +377,8 @@ def render(args):
     td.WindowLocation = "Upper Center"
     td.FontSize = 18
     td.Color = [0.1, 0.1, 0.1]
-    legend = "tumor: isosurface T = %g" % args.iso
+    legend = ("tumor: isosurface T = %g" % args.iso if has_tumor
+              else "tumor: not in the file (output.fields)")
     legend += "".join(";  %s: %s slice" % (f.replace("_", " "), where)
                       for f, where in zip(slices, ("horizontal", "vertical")))
     note = Text()
@@ -367,13 +400,14 @@ def render(args):
     written = []
     for t, name in zip(records, image_names(base, records)):
         view.ViewTime = t
-        title.Text = "%s   day %.2f  (t = %g min)   max T = %.3g" % (base, t / 1440.0, t,
-                                                                    tumor_max[t])
+        title.Text = "%s   day %.2f  (t = %g min)" % (base, t / 1440.0, t)
         note.Text = legend
-        if tumor_max[t] < args.iso:
-            note.Text += "\n(no tumor isosurface: T < %g everywhere; try --iso)" % args.iso
-            print("tf_render: t = %g min: max T = %.3g < %g, no isosurface to draw"
-                  % (t, tumor_max[t], args.iso))
+        if has_tumor:
+            title.Text += "   max T = %.3g" % tumor_range[t][1]
+            missing = iso_note(tumor_range[t][0], tumor_range[t][1], args.iso)
+            if missing:
+                note.Text += "\n(%s)" % missing
+                print("tf_render: t = %g min: %s" % (t, missing))
         Render(view)
         out = os.path.join(args.outdir, name)
         SaveScreenshot(out, view, ImageResolution=list(args.size), TransparentBackground=0)

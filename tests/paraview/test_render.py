@@ -13,8 +13,10 @@ Checks (PNG pixels read with matplotlib):
   - a time list with units picks the nearest records, and a time far from every record is
     refused (tf_render's functions, called without ParaView);
   - bad input exits 2 with a message naming the problem (missing file, bad --size, bad --times,
-    with --flat a run with one cell along z, which ParaView's reader cannot place) and makes no
-    image;
+    with --flat a run with one cell along z, which ParaView's reader cannot place, --novars a
+    file without fields, --checkpoint a checkpoint) and makes no image;
+  - --notumor: a file without tumor gets the slices alone and a note;
+  - the note when no isosurface exists at the level (T below it everywhere, or above it);
   - image names tell records less than a minute apart from each other.
 The script runs with DISPLAY unset, so tf_render.py's private Xvfb is exercised.
 """
@@ -69,6 +71,9 @@ def main():
     ap.add_argument("workdir")
     ap.add_argument("--times", type=float, nargs="+", required=True)
     ap.add_argument("--flat", help="an output with one cell along z")
+    ap.add_argument("--notumor", help="an output without tumor (output.fields): slices alone")
+    ap.add_argument("--novars", help="an output with no field (output.fields = none)")
+    ap.add_argument("--checkpoint", help="a checkpoint (NAME.chk.nc)")
     a = ap.parse_args()
     env = dict(os.environ)
     env.pop("DISPLAY", None)
@@ -88,6 +93,17 @@ def main():
         if len(imgs) >= 2 and imgs[0] is not None and imgs[-1] is not None:
             check(not np.array_equal(imgs[0], imgs[-1]),
                   "the first and last records render to identical images (title time missing?)")
+
+    if a.notumor:
+        out = os.path.join(a.workdir, "notumor")
+        rc, log = run(a.tool, [a.notumor, "--times", "last", "--size", "320x240", "--outdir", out],
+                      env)
+        if check(rc == 0, "tf_render on a file without tumor exited %d:\n%s" % (rc, log)):
+            check("tumor is not in the file" in log, "no note about the missing tumor:\n%s" % log)
+            pngs = glob.glob(os.path.join(out, "*.png"))
+            check(len(pngs) == 1, "tf_render on a file without tumor made %s" % pngs)
+            if pngs:
+                check_image(pngs[0], (320, 240))
 
     out = os.path.join(a.workdir, "last")
     rc, log = run(a.tool, [a.file, "--times", "last", "--size", "320x240", "--outdir", out], env)
@@ -125,6 +141,13 @@ def main():
     close = tf_render.image_names("r", [0.0, 0.0002, 0.0004])
     check(len(set(close)) == 3 and close[1] == "r_t0000000.000min_r00001.png",
           "image_names of records 0.0002 min apart: %s" % close)
+    # The note when no isosurface exists at the level: T below it everywhere, or above it (a
+    # tumor that fills the box drew an empty picture without a word).
+    check(tf_render.iso_note(0.0, 0.3, 0.5).startswith("no tumor isosurface: T < 0.5"),
+          "iso_note below: %s" % tf_render.iso_note(0.0, 0.3, 0.5))
+    check(tf_render.iso_note(0.39, 0.42, 0.05).startswith("no tumor isosurface: T > 0.05"),
+          "iso_note above: %s" % tf_render.iso_note(0.39, 0.42, 0.05))
+    check(tf_render.iso_note(0.0, 0.8, 0.5) is None, "iso_note inside the range")
     check(tf_render.flat_axes((0, 11, 0, 9, 0, 0)) == ["z"] and
           tf_render.flat_axes((0, 11, 0, 9, 0, 7)) == [], "flat_axes")
 
@@ -135,7 +158,10 @@ def main():
             ([a.file[:-len(".nc")] + ".timeseries.csv"], "is not a NetCDF file"),
             ([a.file, "--size", "400by300"], "WIDTHxHEIGHT"),
             ([a.file, "--times", "soon"], "list of times")) + (
-            (([a.flat], "has one cell along z"),) if a.flat else ()):
+            (([a.flat], "has one cell along z"),) if a.flat else ()) + (
+            (([a.checkpoint], "is a checkpoint (one state, no time records)"),)
+            if a.checkpoint else ()) + (
+            (([a.novars], "has none of the fields tf_render draws"),) if a.novars else ()):
         rc, log = run(a.tool, args + ["--outdir", bad], env)
         check(rc == 2, "tf_render %s exited %d, expected 2:\n%s" % (" ".join(args), rc, log))
         check(expect in log, "tf_render %s: message does not say %r:\n%s"
