@@ -1304,13 +1304,24 @@ void tf_scenario_print_keys(FILE *out, int md)
                     *tf_unit_default((tf_unit_kind)k) ? tf_unit_default((tf_unit_kind)k) : "-",
                     tf_unit_accepted((tf_unit_kind)k));
     }
-    /* The text table's default column is as wide as its widest entry (the model rates print
-     * with all their digits). */
-    int wdef = 16;
+    /* The text table's columns are as wide as their widest entries (the model rates print
+     * with all their digits), two blanks apart, under a header. */
+    int wkey = 3, wdef = 7, wunit = 4, wrng = 5;
     for (int i = 0; i < NKEYS && !md; ++i) {
-        default_text(def, sizeof def, &key_table[i]);
-        wdef = (int)strlen(def) > wdef ? (int)strlen(def) : wdef;
+        const key_desc *k = &key_table[i];
+        default_text(def, sizeof def, k);
+        range_doc(rng, sizeof rng, k);
+        const int lk = (int)strlen(k->key), ld = (int)strlen(def),
+                  lu = *key_unit_text(k) ? (int)strlen(key_unit_text(k)) : 1,
+                  lr = (int)strlen(rng);
+        wkey = lk > wkey ? lk : wkey;
+        wdef = ld > wdef ? ld : wdef;
+        wunit = lu > wunit ? lu : wunit;
+        wrng = lr > wrng ? lr : wrng;
     }
+    if (!md)
+        fprintf(out, "  %-*s  %-*s  %-*s  %-*s  %s\n", wkey, "key", wdef, "default", wunit, "unit",
+                wrng, "range", "meaning");
     const char *cur = "";
     for (int i = 0; i < NKEYS; ++i) {
         const key_desc *k = &key_table[i];
@@ -1331,8 +1342,8 @@ void tf_scenario_print_keys(FILE *out, int md)
             fprintf(out, "| `%s` | %s | %s | %s | %s |%s%s%s\n", k->key, def, *u ? u : "-", rng,
                     k->help, model ? " " : "", model ? k->basis : "", model ? " |" : "");
         else
-            fprintf(out, "  %-22s %-*s %-18s %-16s %s\n", k->key, wdef, def, *u ? u : "-", rng,
-                    k->help);
+            fprintf(out, "  %-*s  %-*s  %-*s  %-*s  %s\n", wkey, k->key, wdef, def, wunit,
+                    *u ? u : "-", wrng, rng, k->help);
     }
     if (md)
         fprintf(out,

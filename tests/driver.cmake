@@ -147,3 +147,8 @@ set_tests_properties(bench_report PROPERTIES LABELS driver)
 tf_expect_cases(check_dir 4 "check ${tf_q}"
   "file_in_path|'/dev/null' is not a directory|--set output.dir=/dev/null/out"
   "file|'/dev/null' is not a directory|--set output.dir=/dev/null")
+
+# `tumorfield keys` prints an aligned table (columns under a header, two blanks apart).
+add_test(NAME keys_columns_aligned
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/keys_columns.sh $<TARGET_FILE:tumorfield>)
+set_tests_properties(keys_columns_aligned PROPERTIES LABELS driver)
