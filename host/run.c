@@ -826,6 +826,15 @@ static tf_status start(run_ctx *r)
     }
     TF_TRY(tf_par_agree(&r->par, root ? make_dirs(s->dir) : TF_OK));
     TF_TRY(tf_par_agree(&r->par, root ? lock_outputs(r) : TF_OK));
+    if (root) {
+        /* Temporary files a run of this name left when it died while replacing its checkpoint
+         * or time series: nobody else writes them while the lock is held. */
+        char tmp[TF_OUT_PATH + 8];
+        snprintf(tmp, sizeof tmp, "%s.tmp", r->chk_path);
+        unlink(tmp);
+        snprintf(tmp, sizeof tmp, "%s.tmp", r->csv_path);
+        unlink(tmp);
+    }
     if (r->restart && !r->o->quiet) {
         printf("restart: from '%s' at step %lld, t = %.6g min\n", r->restart, r->step,
                time_of(r, r->step));

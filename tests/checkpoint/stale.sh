@@ -95,5 +95,12 @@ grep -qF "is the output of another scenario than this run's ([exercise]: the fil
   fail "the second quiet run failed"
 grep -q "^tumorfield: note: the checkpoint of an earlier run 'tiny' in 'out' was removed" quiet.err ||
   { cat quiet.err; fail "--quiet: the removal of the earlier checkpoint was not said"; }
+# Temporary files of a run that died while replacing its checkpoint or time series are removed
+# by the next run of that name (nobody else writes them while it holds the lock).
+echo junk > out/tiny.chk.nc.tmp
+echo junk > out/tiny.timeseries.csv.tmp
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=2h --quiet || fail "a run over stale .tmp files failed"
+[ ! -e out/tiny.chk.nc.tmp ] && [ ! -e out/tiny.timeseries.csv.tmp ] ||
+  fail "stale .tmp files of an earlier run were left"
 echo "stale: a new run removes the earlier checkpoint; another run's checkpoint is refused;" \
      "a second run of the same name is refused while the first runs"
