@@ -227,20 +227,21 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
                                              ? (o->scheme == TF_SCHEME_EXPLICIT ? 2 * TF_NFIELDS + 1
                                                                                 : TF_NFIELDS + 1)
                                              : 0);
-    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double physical;
+    const double usable = tf_host_memory_usable(&physical);
     const int procs = par->node_size > 1 ? par->node_size : 1; /* on this node, an n^3 each */
     const double need =
         (double)procs * (double)host_arrays * (double)g.nalloc * (double)sizeof(tf_real);
-    if (pages > 0 && page > 0 && need > (double)pages * (double)page)
+    if (usable > 0.0 && need > usable)
         return tf_par_agree(par, TF_ERROR(TF_ERR_USAGE,
                                           "bench: --grid %lld needs %.4g GiB of host memory (%d "
                                           "process%s on this node, %d arrays of %.4g cells with "
-                                          "ghosts each, %zu bytes each), more than the %.4g GiB "
-                                          "of this machine; use a smaller --grid",
+                                          "ghosts each, %zu bytes each), more than %.0f%% of the "
+                                          "%.4g GiB of this machine; use a smaller --grid",
                                           (long long)n, need / 1073741824.0, procs,
                                           procs == 1 ? "" : "es", host_arrays, (double)g.nalloc,
-                                          sizeof(tf_real),
-                                          (double)pages * (double)page / 1073741824.0));
+                                          sizeof(tf_real), 100.0 * TF_HOST_MEMORY_SHARE,
+                                          physical / 1073741824.0));
     TF_TRY(tf_par_agree(par, tf_solver_create_par(sp, o->backend, &g, par, &bcs, &p, o->scheme,
                                                   dt)));
     tf_solver *s = *sp;

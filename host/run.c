@@ -595,29 +595,38 @@ static tf_status write_summary(run_ctx *r, const char *status)
 /* Refuse, before anything is written, a grid whose host arrays exceed the machine's physical
  * memory: the two host sets and the vessel map of the run (13 arrays) and, on the CPU backend,
  * the solver state (tf_scenario_state_arrays). */
+double tf_host_memory_usable(double *physical)
+{
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    *physical = pages > 0 && page > 0 ? (double)pages * (double)page : 0.0;
+    return TF_HOST_MEMORY_SHARE * *physical;
+}
+
 tf_status tf_run_host_memory(const tf_scenario *s, tf_backend_kind kind, const tf_grid *g,
                              int node_procs)
 {
-    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || page <= 0)
+    double physical;
+    const double usable = tf_host_memory_usable(&physical);
+    if (!(usable > 0.0))
         return TF_OK; /* unknown: the allocations decide */
     const int cpu = kind == TF_BACKEND_CPU;
     const int arrays = 13 + (cpu ? tf_scenario_state_arrays(s) : 0);
     const double padded = (double)g->nalloc; /* this process's block */
     const int procs = node_procs > 1 ? node_procs : 1;
     const double need = (double)procs * (double)arrays * padded * (double)sizeof(tf_real);
-    const double have = (double)pages * (double)page;
     char who[64] = "";
     if (procs > 1)
         snprintf(who, sizeof who, " for each of the %d processes of this node", procs);
-    if (need > have)
+    if (need > usable)
         return TF_ERROR(TF_ERR_USAGE,
                         "[grid] n = %lld %lld %lld needs %.4g GiB of host memory (%d arrays of "
-                        "%.4g cells with ghosts, %zu bytes each%s%s), more than the %.4g GiB of "
-                        "this machine; use a smaller grid%s",
+                        "%.4g cells with ghosts, %zu bytes each%s%s), more than %.0f%% of the "
+                        "%.4g GiB of this machine (the rest is left to the system and the "
+                        "libraries); use a smaller grid%s",
                         (long long)s->n[0], (long long)s->n[1], (long long)s->n[2],
                         need / 1073741824.0, arrays, padded, sizeof(tf_real),
-                        cpu ? ", with the cpu backend's state" : "", who, have / 1073741824.0,
+                        cpu ? ", with the cpu backend's state" : "", who,
+                        100.0 * TF_HOST_MEMORY_SHARE, physical / 1073741824.0,
                         procs > 1 ? " or fewer processes per node" : "");
     return TF_OK;
 }

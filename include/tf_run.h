@@ -36,6 +36,14 @@ void tf_run_catch_signals(void);
 /* Run the scenario to its end. Returns the exit status of CONTRACT.md. */
 tf_status tf_run(const tf_scenario *s, const tf_run_options *o);
 
+/* The share of the machine's physical memory a run or bench may plan to fill with its arrays:
+ * the rest is left to the system, the libraries (NetCDF, HDF5, MPI) and the page cache. A
+ * plan at 100% passed the check and was then killed by the OOM killer. */
+#define TF_HOST_MEMORY_SHARE 0.9
+/* TF_HOST_MEMORY_SHARE of the physical memory, in bytes, and the physical memory in *physical
+ * (both 0 where the system does not say). */
+double tf_host_memory_usable(double *physical);
+
 /* Refuse (TF_ERR_USAGE, with the numbers) a grid whose host arrays for block g, times the
  * node_procs processes of this node (blocks of about the same size), exceed this machine's
  * physical memory: the run's two host sets and vessel map, and with kind TF_BACKEND_CPU the
