@@ -54,6 +54,7 @@ else
 fi || { echo "prepare-bundle: no sm_${arch} code in $build/tumorfield" >&2; exit 1; }
 {
   echo "commit:  $(git rev-parse HEAD)$(git diff --quiet HEAD -- . ':!.bundle' || echo ' (with local changes)')"
+  echo "sources: $(bash tests/gpu/source-hash.sh)"
   echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "nvcc:    $(nvcc --version | tail -1)"
   echo "cc:      $(cc --version | head -1)"

@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
-# run-on-device.sh: every GPU check of TumorField in one call of the device tool (10-minute
-# limit), on the GPU machine, in a copy of the repository whose .bundle/ was made here by
+# run-on-device.sh: every GPU check of TumorField in one call of the device tool, on the GPU
+# machine, in a copy of the repository whose .bundle/ was made here by
 # tests/gpu/prepare-bundle.sh (that machine has CUDA and cuBLAS but no NetCDF, inih, cJSON,
 # cmocka or network). See tests/gpu/README.md for the call.
 #
-# Steps, each with its own time limit, each continuing after a failure:
+# Groups, in the order they run (what a session needs first comes first), each step with its own
+# time limit, each continuing after a failure; the whole inside BUDGET seconds (default 330, so
+# that a second call of the same length fits the session's 15 device minutes with the start):
 #   env        nvidia-smi, library resolution, tumorfield info
-#   tests      test_gpu_float, test_gpu_double (CPU vs CUDA, determinism, check_state, diagnostics),
-#              bit-for-bit restart on cuda for both schemes
+#   tests      test_gpu_float, test_gpu_double (CPU vs CUDA, determinism, check_state, diagnostics)
+#   bench      cuda, both schemes, 256^3 (the targets of issue 7)
 #   mpi        with .bundle/openmpi.tar.xz: the CUDA backend on 2 and 4 processes sharing the GPU,
 #              cut along x, y, z (4 along z: middle ranks of the pipeline), against one process
 #              (tests/gpu/mpi_ranks.sh), both schemes; each launch limited to 60 s
+#   restart    bit-for-bit restart on cuda for both schemes
 #   sanitizer  compute-sanitizer memcheck (bench, both schemes, small grid) and racecheck (the
-#              shared-memory x-line tiles), if compute-sanitizer is there; memcheck of
-#              test_gpu_float last, after the benches
-#   bench      cpu and cuda, both schemes, 256^3; cuda scaling series 64..512, both schemes
+#              shared-memory x-line tiles), if compute-sanitizer is there
+#   series     cuda scaling series 64..512, both schemes
+#   cpu        cpu benches, both schemes, 256^3 (this machine's CPU, for comparison)
+#   memcheck   compute-sanitizer memcheck of test_gpu_float (slow)
+# ONLY="mpi sanitizer" (any of the group names, in any order) runs only those, e.g. for a second call
+# after the first ran out of time; the summary names the groups that were skipped.
+# The bundle must have been built from the sources of this tree (a hash of host/, include/,
+# kernels/, tests/*.c and the CMake files, in .bundle/MANIFEST): else the script stops (exit 2)
+# before spending device time on old binaries (FORCE=1 runs them anyway).
 # Logs go to $OUT (at most 8 files come back): env.log, tests.log, sanitizer.log, bench.log,
-# bench.jsonl, summary.txt. The summary table is printed last.
+# bench.jsonl, summary.txt. The summary table is printed last. Exit status: 0 when every step
+# that ran passed (skips aside), 1 when one failed or timed out, 2 when the bundle is missing
+# or stale.
 set -u
 OUT=${OUT:-$PWD/device-out}
 mkdir -p "$OUT"
@@ -30,13 +41,18 @@ note() { echo "$*" | tee -a "$SUMMARY"; }
 
 # run_step NAME LOG LIMIT_S CMD...: run CMD with a time limit, append its output to LOG,
 # record its exit status and time in the summary.
-BUDGET=${BUDGET:-540} # seconds for the whole script, inside the device tool's 600
+BUDGET=${BUDGET:-330} # seconds for the whole script; the device call's timeout_s a little more
+GROUPS_RUN=${ONLY:-env tests bench mpi restart sanitizer series cpu memcheck}
+FAILED=0
+SKIPPED_GROUPS=""
+want() { [[ " $GROUPS_RUN " == *" $1 "* ]]; }
 run_step() {
   local name=$1 log=$2 limit=$3; shift 3
   local t0=$(date +%s)
   local left=$(( BUDGET - (t0 - T0) ))
   if [ $left -lt 20 ]; then
     printf '%-44s %-8s\n' "$name" "SKIPPED (out of time)" | tee -a "$SUMMARY"
+    [[ " $SKIPPED_GROUPS " == *" $GROUP "* ]] || SKIPPED_GROUPS="$SKIPPED_GROUPS $GROUP"
     return 75
   fi
   [ $limit -gt $left ] && limit=$left
@@ -48,6 +64,7 @@ run_step() {
   [ $rc -eq 77 ] && word=SKIPPED
   [ $rc -eq 124 ] || [ $rc -eq 137 ] && word=TIMEOUT
   [ $rc -ne 0 ] && [ "$word" = ok ] && word=FAILED
+  [ "$word" = FAILED ] || [ "$word" = TIMEOUT ] && FAILED=1
   printf '%-44s %-8s rc=%-3s %4ss\n' "$name" "$word" "$rc" "$dt" | tee -a "$SUMMARY"
   return $rc
 }
@@ -59,6 +76,14 @@ fi
 tar -xJf "$BUNDLE" -C "$WORK" || { note "cannot unpack $BUNDLE"; exit 2; }
 B=$WORK/tumorfield-gpu
 cp "$B/MANIFEST" "$OUT/env.log"
+note "bundle: $(grep '^commit:' "$B/MANIFEST")"
+built=$(sed -n 's/^sources: *//p' "$B/MANIFEST")
+here=$(bash tests/gpu/source-hash.sh)
+if [ "$built" != "$here" ] && [ "${FORCE:-0}" != 1 ]; then
+  note "the bundle was built from other sources (hash ${built:-none}) than this tree's ($here):"
+  note "run tests/gpu/prepare-bundle.sh again before the call (FORCE=1 runs the old binaries)"
+  exit 2
+fi
 
 # CUDA runtime and cuBLAS (not bundled): the loader's list, the toolkit, or pip's wheels.
 cuda_dirs=""
@@ -75,68 +100,37 @@ export LD_LIBRARY_PATH=$B/lib$cuda_dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 TF=$B/bin/tumorfield
 
-{
-  echo "=== host: $(uname -a); $(nproc) cores; OMP_NUM_THREADS=$OMP_NUM_THREADS"
-  grep -m1 'model name' /proc/cpuinfo
-  echo "=== nvidia-smi"
-  nvidia-smi
-  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.limit --format=csv
-  echo "=== LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
-  for b in "$B"/bin/*; do echo "--- ldd $b"; ldd "$b"; done
-  echo "=== compute-sanitizer: $(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || echo none)"
-} >> "$OUT/env.log" 2>&1
-if grep -q '=> not found' "$OUT/env.log"; then
-  note "missing libraries (see env.log):"
-  grep '=> not found' "$OUT/env.log" | sort -u | tee -a "$SUMMARY"
+GROUP=env
+if want env; then
+  {
+    echo "=== host: $(uname -a); $(nproc) cores; OMP_NUM_THREADS=$OMP_NUM_THREADS"
+    grep -m1 'model name' /proc/cpuinfo
+    echo "=== nvidia-smi"
+    nvidia-smi
+    nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.limit --format=csv
+    echo "=== LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+    for b in "$B"/bin/*; do echo "--- ldd $b"; ldd "$b"; done
+    echo "=== compute-sanitizer: $(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || echo none)"
+  } >> "$OUT/env.log" 2>&1
+  if grep -q '=> not found' "$OUT/env.log"; then
+    note "missing libraries (see env.log):"
+    grep '=> not found' "$OUT/env.log" | sort -u | tee -a "$SUMMARY"
+  fi
+  run_step "tumorfield info" "$OUT/env.log" 60 "$TF" info
 fi
 gpu=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1)
 note "device: ${gpu:-none found by nvidia-smi}"
-run_step "tumorfield info" "$OUT/env.log" 60 "$TF" info
 
 # ---- tests: CPU vs CUDA, determinism, check_state, diagnostics --------------------------
-run_step "test_gpu_float" "$OUT/tests.log" 240 "$B/bin/test_gpu_float"
-run_step "test_gpu_double" "$OUT/tests.log" 240 "$B/bin/test_gpu_double"
-# Bit-for-bit restart on the GPU (the CTest tests gpu_restart_bitwise_*; ncdiff uses h5py there)
-for s in lod explicit; do
-  run_step "restart bitwise cuda $s" "$OUT/tests.log" 120 \
-    bash tests/checkpoint/restart_bitwise.sh "$TF" $s "$WORK/restart_$s" cuda
-done
-
-# ---- across processes: Open MPI from the bundle, the GPU shared by the processes ----------
-if [ -f .bundle/openmpi.tar.xz ] && [ -x "$B/bin/tumorfield-mpi" ] &&
-   tar -xJf .bundle/openmpi.tar.xz -C "$WORK"; then
-  (
-    eval "$(bash tests/gpu/mpi-bundle.sh env "$WORK/openmpi")"
-    run_step "mpirun -n 2 tumorfield info" "$OUT/tests.log" 60 \
-      mpirun -n 2 -x OMP_NUM_THREADS=1 "$B/bin/tumorfield-mpi" info
-    for s in lod explicit; do
-      # 4:1x1x4: ranks in the middle of the line-solve relay
-      run_step "mpi_ranks cuda $s mixed" "$OUT/tests.log" 200 \
-        bash tests/gpu/mpi_ranks.sh "$B/bin/tumorfield-mpi" "$WORK/mpi_$s" $s mixed \
-        2:2x1x1 2:1x2x1 2:1x1x2 4:2x2x1 4:1x1x4 -- timeout 60 mpirun --oversubscribe -n
-    done
-  )
-else
-  note "no .bundle/openmpi.tar.xz or tumorfield-mpi: the checks across processes not run"
-fi
-
-# ---- compute-sanitizer -----------------------------------------------------------------
-CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-if [ -x "$CS" ]; then
-  for s in lod explicit; do
-    run_step "memcheck bench 40^3 $s" "$OUT/sanitizer.log" 120 \
-      "$CS" --tool memcheck --leak-check full --error-exitcode 9 \
-      "$TF" bench --grid 40 --steps 3 --scheme $s --backend cuda
-  done
-  run_step "racecheck bench 40^3 lod" "$OUT/sanitizer.log" 120 \
-    "$CS" --tool racecheck --error-exitcode 9 "$TF" bench --grid 40 --steps 2 --scheme lod --backend cuda
-else
-  note "compute-sanitizer not found: sanitizer checks not run"
+GROUP=tests
+if want tests; then
+  run_step "test_gpu_float" "$OUT/tests.log" 150 "$B/bin/test_gpu_float"
+  run_step "test_gpu_double" "$OUT/tests.log" 150 "$B/bin/test_gpu_double"
 fi
 
 # ---- benches -----------------------------------------------------------------------------
 JSONL=$OUT/bench.jsonl
-: > "$JSONL"
+touch "$JSONL"
 bench() { # bench BACKEND SCHEME N STEPS LIMIT
   local j=$WORK/bench-$1-$2-$3.json
   run_step "bench $1 $2 $3^3" "$OUT/bench.log" "$5" bash -c 'out=$1; shift; exec "$@" > "$out"' _ \
@@ -148,38 +142,109 @@ bench() { # bench BACKEND SCHEME N STEPS LIMIT
       "$j" >> "$JSONL" 2>> "$OUT/bench.log"
   fi
 }
-for s in lod explicit; do
-  bench cuda $s 256 50 120
-done
-for s in lod explicit; do
-  bench cpu $s 256 5 150
-done
-for n in 64 128 192 384 512; do
+GROUP=bench
+if want bench; then
   for s in lod explicit; do
-    bench cuda $s $n 30 120
+    bench cuda $s 256 50 60
   done
-done
+fi
+
+# ---- across processes: Open MPI from the bundle, the GPU shared by the processes ----------
+GROUP=mpi
+if ! want mpi; then
+  :
+elif [ -f .bundle/openmpi.tar.xz ] && [ -x "$B/bin/tumorfield-mpi" ] &&
+     tar -xJf .bundle/openmpi.tar.xz -C "$WORK"; then
+  label=${BACKEND:-cuda}
+  # A subshell for the bundle's environment: its failures and skips come back in its status.
+  (
+    eval "$(bash tests/gpu/mpi-bundle.sh env "$WORK/openmpi")"
+    run_step "mpirun -n 2 tumorfield info" "$OUT/tests.log" 60 \
+      mpirun -n 2 -x OMP_NUM_THREADS=1 "$B/bin/tumorfield-mpi" info
+    for s in lod explicit; do
+      # 4:1x1x4: ranks in the middle of the line-solve relay
+      run_step "mpi_ranks $label $s mixed" "$OUT/tests.log" 150 \
+        bash tests/gpu/mpi_ranks.sh "$B/bin/tumorfield-mpi" "$WORK/mpi_$s" $s mixed \
+        2:2x1x1 2:1x2x1 2:1x1x2 4:2x2x1 4:1x1x4 -- timeout 60 mpirun --oversubscribe -n
+    done
+    exit $(( FAILED ? 1 : 0 ))
+  ) || FAILED=1
+  grep -q "SKIPPED (out of time)" <(grep -E "^(mpirun|mpi_ranks)" "$SUMMARY") &&
+    SKIPPED_GROUPS="$SKIPPED_GROUPS mpi"
+else
+  note "no .bundle/openmpi.tar.xz or tumorfield-mpi: the checks across processes not run"
+fi
+
+# ---- bit-for-bit restart on the GPU (the CTest tests gpu_restart_bitwise_*) ---------------
+GROUP=restart
+if want restart; then
+  for s in lod explicit; do
+    run_step "restart bitwise cuda $s" "$OUT/tests.log" 90 \
+      bash tests/checkpoint/restart_bitwise.sh "$TF" $s "$WORK/restart_$s" cuda
+  done
+fi
+
+# ---- compute-sanitizer -----------------------------------------------------------------
+CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+GROUP=sanitizer
+if ! want sanitizer; then
+  :
+elif [ -x "$CS" ]; then
+  for s in lod explicit; do
+    run_step "memcheck bench 40^3 $s" "$OUT/sanitizer.log" 90 \
+      "$CS" --tool memcheck --leak-check full --error-exitcode 9 \
+      "$TF" bench --grid 40 --steps 3 --scheme $s --backend cuda
+  done
+  run_step "racecheck bench 40^3 lod" "$OUT/sanitizer.log" 90 \
+    "$CS" --tool racecheck --error-exitcode 9 "$TF" bench --grid 40 --steps 2 --scheme lod --backend cuda
+else
+  note "compute-sanitizer not found: sanitizer checks not run"
+fi
+
+GROUP=series
+if want series; then
+  for n in 64 128 192 384 512; do
+    for s in lod explicit; do
+      bench cuda $s $n 30 60
+    done
+  done
+fi
+GROUP=cpu
+if want cpu; then
+  for s in lod explicit; do
+    bench cpu $s 256 5 90
+  done
+fi
 
 # Last, as it may be slow: the whole float test under memcheck (diagnostics, check_state).
-[ -x "$CS" ] && run_step "memcheck test_gpu_float" "$OUT/sanitizer.log" 150 \
-  "$CS" --tool memcheck --error-exitcode 9 "$B/bin/test_gpu_float"
+GROUP=memcheck
+if want memcheck && [ -x "$CS" ]; then
+  run_step "memcheck test_gpu_float" "$OUT/sanitizer.log" 150 \
+    "$CS" --tool memcheck --error-exitcode 9 "$B/bin/test_gpu_float"
+fi
 
 # ---- summary -----------------------------------------------------------------------------
 {
   echo
-  echo "bench (ms/step host clock; GB/s = minimum bytes of a step / time; copy = same-device copy)"
+  echo "bench (ms/step host clock; arrays = minimum arrays a step moves (docs/performance.md);"
+  echo "GB/s = their bytes / time; copy = same-device copy; stages that ran, ms/step)"
   python3 - "$JSONL" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print("%-5s %-8s %5s %10s %11s %8s %8s %6s  %s" % ("back", "scheme", "n", "ms/step", "Mvox/s",
-      "GB/s", "copy", "ratio", "stages ms/step"))
+print("%-5s %-8s %5s %10s %11s %6s %8s %8s %6s  %s" % ("back", "scheme", "n", "ms/step",
+      "Mvox/s", "arrays", "GB/s", "copy", "ratio", "stages ms/step"))
 for r in rows:
-    st = " ".join("%s=%.3g" % (k, v["ms_per_step"]) for k, v in r["stages"].items())
-    print("%-5s %-8s %5d %10.3f %11.1f %8.1f %8.1f %6.3f  %s" % (r["backend"], r["scheme"], r["n"],
-          r["ms_per_step"], 1e-6 * r["voxel_updates_per_s"], r["effective_bandwidth_GBps"],
-          r["copy_bandwidth_GBps"], r["ratio_to_copy"], st))
+    st = " ".join("%s=%.3g" % (k, v["ms_per_step"]) for k, v in r["stages"].items()
+                  if v.get("calls_per_step"))
+    note = " (in cache)" if r.get("in_cache") else ""
+    print("%-5s %-8s %5d %10.3f %11.1f %6d %8.1f %8.1f %6.3f  %s%s" % (r["backend"], r["scheme"],
+          r["n"], r["ms_per_step"], 1e-6 * r["voxel_updates_per_s"], r["arrays_per_step"],
+          r["effective_bandwidth_GBps"], r["copy_bandwidth_GBps"], r["ratio_to_copy"], st, note))
 PY
   echo
-  echo "total $(( $(date +%s) - T0 ))s; logs in \$OUT: $(ls "$OUT" | tr '\n' ' ')"
+  [ -n "$SKIPPED_GROUPS" ] &&
+    echo "out of time before:$SKIPPED_GROUPS; run them in a second call: ONLY=\"${SKIPPED_GROUPS# }\""
+  echo "total $(( $(date +%s) - T0 ))s; $( [ $FAILED = 1 ] && echo 'SOME STEPS FAILED' || echo 'no step failed'); logs in \$OUT: $(ls "$OUT" | tr '\n' ' ')"
 } 2>&1 | tee -a "$SUMMARY"
 rm -rf "$WORK"
+exit $FAILED
