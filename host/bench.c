@@ -48,6 +48,24 @@ typedef struct {
     double arrays;
 } bench_stage;
 
+/* The bytes stage i is counted for per step (its arrays x cells x size), or -1 for a stage
+ * whose traffic is not counted (ghosts, halo). */
+static double stage_bytes(const bench_stage *st, int nst, int i, double cells, double esize)
+{
+    for (int k = 0; k < nst; ++k)
+        if (st[k].stage == (tf_stage)i)
+            return st[k].arrays * cells * esize;
+    return -1.0;
+}
+
+/* Whether stage i is part of the CPU's fused LOD pass, timed as a whole and split by the
+ * threads' time in each part (host/cpu_backend.c): a share, not a timing of its own. */
+static int stage_apportioned(unsigned fused, int i)
+{
+    return fused && (i == TF_STAGE_REACTION || i == TF_STAGE_DIFFUSION_X ||
+                     i == TF_STAGE_DIFFUSION_Y);
+}
+
 /* Reproducible uniform numbers in [0, 1) from a cell's coordinates (splitmix64 of the index). */
 static double cell_random(uint64_t x)
 {
@@ -426,23 +444,15 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
             const double ms = 1e3 * dtm.seconds[i] / (double)o->steps;
             cJSON_AddNumberToObject(e, "ms_per_step", ms);
             cJSON_AddNumberToObject(e, "calls_per_step", (double)dtm.calls[i] / (double)o->steps);
-            int counted = 0;
-            for (int k = 0; k < nst; ++k)
-                if (st[k].stage == (tf_stage)i) {
-                    const double b = st[k].arrays * cells * esize;
-                    cJSON_AddNumberToObject(e, "min_bytes_per_step", b);
-                    cJSON_AddNumberToObject(e, "GBps", ms > 0 ? 1e-6 * b / ms : 0.0);
-                    counted = 1;
-                }
-            if (!counted) {
+            const double b = stage_bytes(st, nst, i, cells, esize);
+            if (b >= 0.0) {
+                cJSON_AddNumberToObject(e, "min_bytes_per_step", b);
+                cJSON_AddNumberToObject(e, "GBps", ms > 0 ? 1e-6 * b / ms : 0.0);
+            } else {
                 cJSON_AddNullToObject(e, "min_bytes_per_step");
                 cJSON_AddNullToObject(e, "GBps");
             }
-            /* The fused LOD pass is timed as a whole and split by the threads' time in each
-             * part (host/cpu_backend.c): these stage times are shares, not separate timings. */
-            const int shared = fused && (i == TF_STAGE_REACTION || i == TF_STAGE_DIFFUSION_X ||
-                                         i == TF_STAGE_DIFFUSION_Y);
-            cJSON_AddBoolToObject(e, "apportioned", shared);
+            cJSON_AddBoolToObject(e, "apportioned", stage_apportioned(fused, i));
         }
         char *text = cJSON_Print(j);
         cJSON_Delete(j);
@@ -487,19 +497,28 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
                stage_sum > 0 ? dtm.seconds[TF_STAGE_HALO] / (double)o->steps / stage_sum : 0.0);
     printf("\n%-12s %10s %8s %14s %9s %8s\n", "stage", "ms/step", "calls", "min MB/step", "GB/s",
            "of copy");
+    int any_shared = 0;
     for (int i = 0; i < TF_NSTAGES; ++i) {
         if (dtm.calls[i] == 0 || i == TF_STAGE_DIAGNOSTICS)
             continue;
         const double ms = 1e3 * dtm.seconds[i] / (double)o->steps;
-        double b = 0.0;
-        for (int k = 0; k < nst; ++k)
-            if (st[k].stage == (tf_stage)i)
-                b = st[k].arrays * cells * esize;
-        const double bw = ms > 0 ? 1e-6 * b / ms : 0.0;
-        printf("%-12s %10.4f %8.2f %14.4g %9.2f %8.3f\n", tf_stage_name[i], ms,
-               (double)dtm.calls[i] / (double)o->steps, 1e-6 * b, bw,
-               copy_bw > 0 ? 1e9 * bw / copy_bw : 0.0);
+        const double b = stage_bytes(st, nst, i, cells, esize);
+        const int shared = stage_apportioned(fused, i);
+        any_shared |= shared;
+        printf("%-12s %10.4f %8.2f ", tf_stage_name[i], ms,
+               (double)dtm.calls[i] / (double)o->steps);
+        if (b >= 0.0) {
+            const double bw = ms > 0 ? 1e-6 * b / ms : 0.0;
+            printf("%14.4g %9.2f %8.3f%s\n", 1e-6 * b, bw, copy_bw > 0 ? 1e9 * bw / copy_bw : 0.0,
+                   shared ? "  *" : "");
+        } else {
+            printf("%14s %9s %8s\n", "-", "-", "-"); /* not counted */
+        }
     }
+    if (any_shared)
+        printf("* part of the fused LOD pass (one pass over memory for the reactions and the x "
+               "and y lines): its time is split by the threads' time in each part, and its "
+               "bytes are counted once, on the reaction\n");
     return TF_OK;
 }
 
