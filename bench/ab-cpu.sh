@@ -13,16 +13,8 @@ out=${3:-bench/results/$(date -u +%Y-%m-%d)-cpu-ab.md}
 rounds=${AB_ROUNDS:-5}
 py=/usr/bin/python3
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_PROC_BIND=close OMP_WAIT_POLICY=active
-commit_of() { # the commit a build came from: its CMakeCache's source dir
-  local src
-  src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$(dirname "$1")/CMakeCache.txt" 2>/dev/null)
-  if [ -n "$src" ] && git -C "$src" rev-parse --short HEAD >/dev/null 2>&1; then
-    printf '%s' "$(git -C "$src" rev-parse --short HEAD)"
-    git -C "$src" diff --quiet HEAD -- host include kernels ||
-      printf ' (its tree now has uncommitted changes in host/, include/ or kernels/)'
-  else
-    printf unknown
-  fi
+commit_of() { # the commit a build came from, as the binary names it (cmake/build_info.cmake)
+  "$1" --version 2>/dev/null | sed -n 's/.*commit \([^)]*\)).*/\1/p' | grep . || printf unknown
 }
 jsonl=$(mktemp)
 for n in ${AB_GRIDS:-128 256}; do

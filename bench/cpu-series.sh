@@ -34,7 +34,7 @@ done
   echo "# CPU benchmark series, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   machine_line
-  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- host include kernels || echo ' (with uncommitted changes)')"
+  echo "- commit: $("$tf" --version | sed -n 's/.*commit \([^)]*\)).*/\1/p') (the binary's, from --version; \"+changes\": built with uncommitted changes)"
   echo "- command: OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_PROC_BIND=close OMP_WAIT_POLICY=active $tf bench --backend cpu --scheme S --grid N --steps K --json (3 runs each; median shown)"
   arrays=$("$py" -c 'import json,sys; print(", ".join(sorted({"%s %d" % (json.loads(l)["scheme"], json.loads(l)["arrays_per_step"]) for l in open(sys.argv[1])})))' "$jsonl")
   echo "- bytes per step as host/bench.c counts them (docs/performance.md; arrays per step: $arrays), of sizeof(tf_real) bytes per cell"

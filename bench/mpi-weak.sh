@@ -34,7 +34,7 @@ done
   echo "# MPI weak scaling, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $cores cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(mpirun --version | head -1)"
-  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- host include kernels || echo ' (with uncommitted changes)')"
+  echo "- commit: $("$tf" --version | sed -n 's/.*commit \([^)]*\)).*/\1/p') (the binary's, from --version; \"+changes\": built with uncommitted changes)"
   echo "- command: OMP_NUM_THREADS=1 ${mpi[*]} -n $ranks $tf bench --scheme S --grid $n --steps 30 --procs P --json, and the same without mpirun for one process (3 runs each; median of ms/step shown)"
   echo "- a $n^3 block per process; stage times are averages over the processes; efficiency = one-process ms/step / ms/step"
   echo

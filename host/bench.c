@@ -394,6 +394,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "program", "tumorfield bench");
         cJSON_AddStringToObject(j, "version", TF_VERSION_STRING);
+        cJSON_AddStringToObject(j, "commit", tf_build_commit);
         cJSON_AddStringToObject(j, "date", date);
         cJSON_AddStringToObject(j, "backend", backend);
         cJSON_AddStringToObject(j, "device", desc);
@@ -463,7 +464,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         return TF_OK;
     }
 
-    printf("tumorfield bench %s, %s\n", TF_VERSION_STRING, date);
+    printf("tumorfield bench %s (commit %s), %s\n", TF_VERSION_STRING, tf_build_commit, date);
     printf("backend           %s\n", desc);
     printf("scheme            %s, dt = %g min, %s\n", scheme, dt, TF_REAL_NAME);
     if (par->size > 1)

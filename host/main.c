@@ -495,7 +495,7 @@ static tf_status cmd_info(int argc, char **argv)
     if (argc > 2)
         return USAGE_ERROR("info: unexpected argument '%s'", argv[2]);
     const int threads = tf_omp_threads();
-    printf("tumorfield %s\n", TF_VERSION_STRING);
+    printf("tumorfield %s (commit %s)\n", TF_VERSION_STRING, tf_build_commit);
     printf("precision:      %s\n", TF_REAL_NAME);
     printf("backends:       cpu (OpenMP)%s\n", tf_cuda_built() ? ", cuda" : "; cuda not built");
     const int ndev = tf_cuda_built() ? tf_cuda_device_count() : 0;
@@ -575,8 +575,8 @@ static int run_command(int argc, char **argv)
         fputs(usage_main, stdout);
         return 0;
     } else if (strcmp(argv[1], "--version") == 0) {
-        printf("tumorfield %s (%s precision%s)\n", TF_VERSION_STRING, TF_REAL_NAME,
-               tf_cuda_built() ? ", cuda" : "");
+        printf("tumorfield %s (%s precision%s; commit %s)\n", TF_VERSION_STRING, TF_REAL_NAME,
+               tf_cuda_built() ? ", cuda" : "", tf_build_commit);
         return 0;
     } else {
         st = USAGE_ERROR("unknown command '%s' (run, check, bench, info or keys)", argv[1]);

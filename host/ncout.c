@@ -373,6 +373,7 @@ static tf_status define_vars(tf_ncout *o, const tf_scenario *s, const char *effe
                     "grid; the scenario attribute holds the effective scenario of the run.",
                     path));
     TF_TRY(put_text(nc, NC_GLOBAL, "tumorfield_version", TF_VERSION_STRING, path));
+    TF_TRY(put_text(nc, NC_GLOBAL, "tumorfield_commit", tf_build_commit, path));
     TF_TRY(put_text(nc, NC_GLOBAL, "tumorfield_precision", TF_REAL_NAME, path));
     /* How many processes made the file: a file one process made cannot be continued by
      * several (check_layout). */

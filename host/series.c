@@ -358,6 +358,7 @@ static cJSON *summary_json(const tf_summary *sm)
     OKP(cJSON_AddNumberToObject(root, "voxel_updates_per_second",
                                 sm->voxel_updates_per_second));
     OKP(cJSON_AddStringToObject(root, "tumorfield_version", TF_VERSION_STRING));
+    OKP(cJSON_AddStringToObject(root, "tumorfield_commit", tf_build_commit));
     OKP(cJSON_AddStringToObject(root, "precision", TF_REAL_NAME));
 
     cJSON *stages = cJSON_AddObjectToObject(root, "stages");

@@ -41,6 +41,14 @@ typedef int64_t tf_index;
 
 #define TF_VERSION_STRING "0.1.0"
 
+/* The commit the build was made from ("abc123def456", with "+changes" when tracked files
+ * differed from it; "unknown" without git): generated at build time (cmake/build_info.cmake). */
+#ifdef __cplusplus
+extern "C" const char tf_build_commit[];
+#else
+extern const char tf_build_commit[];
+#endif
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif

@@ -161,3 +161,9 @@ add_test(NAME bench_memory_headroom
                  $<TARGET_FILE:tumorfield>
          WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 set_tests_properties(bench_memory_headroom PROPERTIES LABELS driver)
+
+# The build names its commit (cmake/build_info.cmake) in --version and bench's JSON.
+add_test(NAME build_commit_named
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/build_commit.sh $<TARGET_FILE:tumorfield>
+                 ${PROJECT_SOURCE_DIR})
+set_tests_properties(build_commit_named PROPERTIES LABELS driver)
