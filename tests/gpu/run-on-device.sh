@@ -142,12 +142,12 @@ bench() { # bench BACKEND SCHEME N STEPS LIMIT
       "$j" >> "$JSONL" 2>> "$OUT/bench.log"
   fi
 }
+bench_both() { # bench_both BACKEND N STEPS LIMIT: both schemes
+  bench "$1" lod "$2" "$3" "$4"
+  bench "$1" explicit "$2" "$3" "$4"
+}
 GROUP=bench
-if want bench; then
-  for s in lod explicit; do
-    bench cuda $s 256 50 60
-  done
-fi
+want bench && bench_both cuda 256 50 60
 
 # ---- across processes: Open MPI from the bundle, the GPU shared by the processes ----------
 GROUP=mpi
@@ -204,17 +204,11 @@ fi
 GROUP=series
 if want series; then
   for n in 64 128 192 384 512; do
-    for s in lod explicit; do
-      bench cuda $s $n 30 60
-    done
+    bench_both cuda $n 30 60
   done
 fi
 GROUP=cpu
-if want cpu; then
-  for s in lod explicit; do
-    bench cpu $s 256 5 90
-  done
-fi
+want cpu && bench_both cpu 256 5 90
 
 # Last, as it may be slow: the whole float test under memcheck (diagnostics, check_state).
 GROUP=memcheck
