@@ -2,17 +2,29 @@
 # tf_build_commit (the commit the sources are at, "+changes" when tracked files differ from it,
 # "unknown" without git), and only when it changed, so that an unchanged tree rebuilds nothing.
 # Run at every build (the custom target tf_build_info in CMakeLists.txt).
+# Only a repository whose top is SRC itself names the commit: sources unpacked inside another
+# repository (a tarball in someone's project) are not that repository's commit.
 set(commit "unknown")
 if(GIT)
-  execute_process(COMMAND ${GIT} -C ${SRC} rev-parse --short=12 HEAD
-                  OUTPUT_VARIABLE head OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc
+  execute_process(COMMAND ${GIT} -C ${SRC} rev-parse --show-toplevel
+                  OUTPUT_VARIABLE top OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc_top
                   ERROR_QUIET)
-  if(rc EQUAL 0 AND NOT head STREQUAL "")
-    set(commit ${head})
-    execute_process(COMMAND ${GIT} -C ${SRC} diff --quiet HEAD -- .
-                    RESULT_VARIABLE dirty ERROR_QUIET)
-    if(NOT dirty EQUAL 0)
-      set(commit "${commit}+changes")
+  get_filename_component(top_real "${top}" REALPATH)
+  get_filename_component(src_real "${SRC}" REALPATH)
+  if(rc_top EQUAL 0 AND top_real STREQUAL src_real)
+    execute_process(COMMAND ${GIT} -C ${SRC} rev-parse --short=12 HEAD
+                    OUTPUT_VARIABLE head OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc
+                    ERROR_QUIET)
+    if(rc EQUAL 0 AND NOT head STREQUAL "")
+      set(commit ${head})
+      # Changes: tracked files that differ from HEAD, or new files git does not ignore.
+      execute_process(COMMAND ${GIT} -C ${SRC} diff --quiet HEAD -- .
+                      RESULT_VARIABLE dirty ERROR_QUIET)
+      execute_process(COMMAND ${GIT} -C ${SRC} ls-files --others --exclude-standard -- .
+                      OUTPUT_VARIABLE untracked ERROR_QUIET)
+      if(NOT dirty EQUAL 0 OR NOT untracked STREQUAL "")
+        set(commit "${commit}+changes")
+      endif()
     endif()
   endif()
 endif()

@@ -293,7 +293,8 @@ static tf_status read_state(int nc, const char *path, const tf_grid *g,
                             "checkpoint '%s': variable '%s' cannot be read: %s%s", path, name,
                             nc_strerror(rc),
                             rc == NC_EHDFERR ? " (a damaged file: the checksum of its data does "
-                                               "not match, or the file is cut short)"
+                                               "not match, or the file is cut short; or the "
+                                               "file system failed to read it: try again)"
                                              : "");
         /* Values no run saves: not finite, negative, or the fill value of a variable never
          * written (9.97e36). */

@@ -717,24 +717,24 @@ tf_status tf_ncout_set_scenario(tf_ncout *o, const char *effective)
 {
     size_t len = 0;
     char *old = NULL;
+    int same = 0;
     if (nc_inq_attlen(o->ncid, NC_GLOBAL, "scenario", &len) == NC_NOERR &&
         (old = malloc(len + 1)) != NULL &&
         nc_get_att_text(o->ncid, NC_GLOBAL, "scenario", old) == NC_NOERR) {
         old[len] = '\0';
-        if (strcmp(old, effective) == 0) {
-            free(old);
-            return TF_OK;
-        }
+        same = strcmp(old, effective) == 0;
     }
     free(old);
-    int rc = nc_put_att_text(o->ncid, NC_GLOBAL, "scenario", strlen(effective), effective);
+    /* Every rank takes the same branch: the attribute writes are collective. */
+    if (!tf_par_any(&o->par, !same))
+        return TF_OK;
+    const int rc = nc_put_att_text(o->ncid, NC_GLOBAL, "scenario", strlen(effective), effective);
     tf_status st = rc == NC_NOERR ? TF_OK
                                   : TF_ERROR(TF_ERR_IO, "NetCDF: updating the scenario of '%s': %s",
                                              o->path, nc_strerror(rc));
     if (st == TF_OK)
-        st = append_history(o, "  the attribute scenario is now the restart's (run.duration or "
-                               "output.dir changed; the records before it were made with the "
-                               "same model)");
+        st = append_history(o, "  the attribute scenario is now the restart's (a restart may "
+                               "change run.duration and output.dir; the header names the build)");
     return agree(o, st);
 }
 

@@ -52,8 +52,19 @@ static void signals_install(signal_guard *gd)
     sigemptyset(&sa.sa_mask);
     if (!caught_early)
         stop_signal = 0; /* else a signal that came before the run stops it after its first step */
-    for (int i = 0; i < NCAUGHT; ++i)
+    for (int i = 0; i < NCAUGHT; ++i) {
+        /* SIGHUP ignored when the program starts (nohup) stays ignored: the one who started
+         * it asked the run to outlive the terminal. (SIGINT, which a shell ignores for its
+         * background jobs, is still caught: scripts stop their runs with it.) */
+        struct sigaction cur;
+        if (caught[i] == SIGHUP &&
+            sigaction(caught[i], NULL, &cur) == 0 && cur.sa_handler == SIG_IGN) {
+            if (!caught_early)
+                gd->old[i] = cur;
+            continue;
+        }
         sigaction(caught[i], &sa, caught_early ? NULL : &gd->old[i]);
+    }
     /* Past a file-size limit, writes fail with EFBIG (reported, exit 4) instead of a kill; a
      * log reader that went away (`| head`, a dead tee) fails the progress lines, not the run. */
     signal(SIGXFSZ, SIG_IGN);
@@ -78,7 +89,8 @@ tf_status tf_run_dir_check(const char *dir)
     if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
         return TF_ERROR(TF_ERR_USAGE, "output directory path too long");
     struct stat sb;
-    char parent[TF_PATH_MAX] = ".";
+    char parent[TF_PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", dir[0] == '/' ? "/" : ".");
     for (char *p = buf + 1;; ++p) {
         const int end = *p == '\0';
         if (*p != '/' && !end)
@@ -184,24 +196,36 @@ static const scen_line *scen_find(const scen_line *v, size_t n, const scen_line 
     return NULL;
 }
 
-/* Whether two lines of one key say the same: the same text, or a first number within 1e-14 of
- * each other with the rest alike ("0.27 1/h" is 0.0045000000000000005 1/min, 0.0045 another
- * way). */
+/* Whether two lines of one key say the same: the same text, or, for a key with a real value,
+ * values within 1e-14 of each other in the key's base unit ("0.27 1/h" prints as
+ * 0.0045000000000000005 1/min, 0.0045 another way; "1 d" and "1440.0000000000002 min"). Whole
+ * numbers (a seed), names and paths must match exactly. */
 static int same_value(const scen_line *a, const scen_line *b)
 {
     if (a->len == b->len && memcmp(a->line, b->line, a->len) == 0)
         return 1;
-    const char *va = a->line + a->klen, *vb = b->line + b->klen;
-    while (*va == ' ' || *va == '=')
-        ++va;
-    while (*vb == ' ' || *vb == '=')
-        ++vb;
-    char *ea, *eb;
-    const double x = strtod(va, &ea), y = strtod(vb, &eb);
-    if (ea == va || eb == vb || !isfinite(x) || !isfinite(y))
+    char section[64], key[128], va[512], vb[512];
+    if (a->slen < 3 || a->slen - 2 >= sizeof section || a->klen >= sizeof key)
         return 0;
-    const size_t ra = a->len - (size_t)(ea - a->line), rb = b->len - (size_t)(eb - b->line);
-    return ra == rb && memcmp(ea, eb, ra) == 0 && fabs(x - y) <= 1e-14 * fmax(fabs(x), fabs(y));
+    snprintf(section, sizeof section, "%.*s", (int)(a->slen - 2), a->section + 1);
+    snprintf(key, sizeof key, "%.*s", (int)a->klen, a->line);
+    const char *pa = a->line + a->klen, *pb = b->line + b->klen;
+    while (*pa == ' ' || *pa == '=')
+        ++pa;
+    while (*pb == ' ' || *pb == '=')
+        ++pb;
+    const size_t la = a->len - (size_t)(pa - a->line), lb = b->len - (size_t)(pb - b->line);
+    if (la >= sizeof va || lb >= sizeof vb)
+        return 0;
+    snprintf(va, sizeof va, "%.*s", (int)la, pa);
+    snprintf(vb, sizeof vb, "%.*s", (int)lb, pb);
+    double x, y;
+    if (!tf_scenario_real_value(section, key, va, &x) ||
+        !tf_scenario_real_value(section, key, vb, &y))
+        return 0;
+    if (isinf(x) || isinf(y))
+        return x == y;
+    return fabs(x - y) <= 1e-14 * fmax(fabs(x), fabs(y));
 }
 
 /* Compare two effective scenarios key by key (each key of a section found by its name, in
@@ -665,7 +689,7 @@ static tf_status start_grid(run_ctx *r)
 }
 
 /* The program named by the header of an effective scenario ("# effective scenario (tumorfield
- * 0.1.0): ...") into buf; "" where it names none. */
+ * 0.1.0, commit abc123def456): ...") into buf; "" where it names none. */
 static void program_of(const char *text, char *buf, size_t len)
 {
     static const char lead[] = "# effective scenario (";
@@ -835,22 +859,26 @@ static tf_status start(run_ctx *r)
     }
     TF_TRY(tf_par_agree(&r->par, root ? make_dirs(s->dir) : TF_OK));
     TF_TRY(tf_par_agree(&r->par, root ? lock_outputs(r) : TF_OK));
-    if (root) {
+    if (root && r->lock_fd >= 0) {
         /* Temporary files a run of this name left when it died while replacing its checkpoint
-         * or time series: nobody else writes them while the lock is held. */
-        char tmp[TF_OUT_PATH + 8];
-        snprintf(tmp, sizeof tmp, "%s.tmp", r->chk_path);
-        unlink(tmp);
-        snprintf(tmp, sizeof tmp, "%s.tmp", r->csv_path);
-        unlink(tmp);
+         * or time series: nobody else writes them while the lock is held (without a lock, one
+         * may be another run's work in progress; a restart from one is left alone too). */
+        const char *const paths[2] = {r->chk_path, r->csv_path};
+        for (int i = 0; i < 2; ++i) {
+            char tmp[TF_OUT_PATH + 8];
+            snprintf(tmp, sizeof tmp, "%s.tmp", paths[i]);
+            if (!r->restart || strcmp(r->restart, tmp) != 0)
+                unlink(tmp);
+        }
     }
     if (r->restart && !r->o->quiet) {
         printf("restart: from '%s' at step %lld, t = %.6g min\n", r->restart, r->step,
                time_of(r, r->step));
         if (r->chk_version[0])
-            printf("note: the checkpoint was written by %s, this is tumorfield %s: the run goes "
-                   "on from its state, but is not bit for bit what one run of either gives\n",
-                   r->chk_version, TF_VERSION_STRING);
+            printf("note: the checkpoint was written by %s, this is tumorfield %s, commit %s: "
+                   "the run goes on from its state, but is not bit for bit what one run of "
+                   "either build gives\n",
+                   r->chk_version, TF_VERSION_STRING, tf_build_commit);
     }
     r->good_step = r->step;
     r->good_drv = r->drv;

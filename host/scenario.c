@@ -93,6 +93,19 @@ static const key_desc *find_key(const char *section, const char *key)
     return NULL;
 }
 
+int tf_scenario_real_value(const char *section, const char *key, const char *value, double *out)
+{
+    const key_desc *k = find_key(section, key);
+    if (!k || (k->type != T_REAL && k->type != T_END))
+        return 0;
+    if (k->type == T_END && strcmp(value, "none") == 0) {
+        *out = INFINITY;
+        return 1;
+    }
+    char err[256];
+    return tf_unit_parse(key_unit(k), value, out, err, sizeof err) == 0;
+}
+
 static int known_section(const char *section)
 {
     for (int i = 0; i < NSECTIONS; ++i)
@@ -1190,8 +1203,8 @@ char *tf_scenario_format(const tf_scenario *s)
     if (!out)
         return NULL;
     char val[TF_PATH_MAX + 64];
-    fprintf(out, "# effective scenario (tumorfield %s): file, --set overrides and defaults\n",
-            TF_VERSION_STRING);
+    fprintf(out, "# effective scenario (tumorfield %s, commit %s): file, --set overrides and "
+                 "defaults\n", TF_VERSION_STRING, tf_build_commit);
     const char *cur = "";
     for (int i = 0; i < NKEYS; ++i) {
         const key_desc *k = &key_table[i];

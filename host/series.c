@@ -160,6 +160,24 @@ typedef struct {
     double last_t, last_before;
 } series_scan;
 
+/* Whether a row at or before time `until` follows `p` (a line of sc's text): a damaged line
+ * followed by one is damage in the rows a restart keeps. */
+static int rows_due_after(const char *p, const series_scan *sc, double until)
+{
+    const char *end_text = sc->text + sc->len;
+    while (p < end_text) {
+        const char *nl = memchr(p, '\n', (size_t)(end_text - p));
+        if (!nl)
+            return 0;
+        char *e;
+        const double tr = strtod(p, &e);
+        if (e != p && *e == ',' && isfinite(tr) && tr <= until)
+            return 1;
+        p = nl + 1;
+    }
+    return 0;
+}
+
 static tf_status scan_restart(const char *path, double t, series_scan *sc)
 {
     *sc = (series_scan){NULL, 0, 0, NAN, NAN};
@@ -198,6 +216,8 @@ static tf_status scan_restart(const char *path, double t, series_scan *sc)
             break; /* a last row cut short (a crash while writing it): dropped */
         char *end;
         const double tr = strtod(line, &end);
+        if ((end == line || *end != ',' || !isfinite(tr)) && !rows_due_after(nl + 1, sc, t + tol))
+            break; /* damage only among the rows after the restart's time, which it drops */
         if (end == line || *end != ',' || !isfinite(tr)) {
             const int n = (int)(nl - line);
             free(sc->text);

@@ -68,6 +68,11 @@ void tf_scenario_defaults(tf_scenario *s);
  * expected. TF_ERR_IO when the file cannot be read. */
 tf_status tf_scenario_load(tf_scenario *s, const char *path, const char *const *sets, int nsets);
 
+/* Whether `key` of `section` takes a real value with a unit (a rate, a time, a length...) and
+ * `value` is one: then 1 and the value in the key's base unit in *out (infinity for an end of
+ * "none"); else 0 (another kind of key, an unknown key, or a value that does not parse). */
+int tf_scenario_real_value(const char *section, const char *key, const char *value, double *out);
+
 /* The effective scenario as INI text with every key, in documented units; caller frees. It
  * loads back (tf_scenario_load) to the same scenario. */
 char *tf_scenario_format(const tf_scenario *s);

@@ -13,7 +13,8 @@
 # the sweeps of two scenarios do not meet, also where two share a file name (cases/a/scenario.ini
 # and cases/b/scenario.ini), and a requeued task finds its directory again. OUTDIR, like
 # SCENARIO, is relative to the working directory (under sbatch the submit directory); each task
-# prints its OUTDIR.
+# prints its OUTDIR. (Before 2026-11-27 the default was sweep_intensity/BASE: to continue such
+# a sweep, set OUTDIR=sweep_intensity/BASE.)
 # A task stopped before its time limit (SIGUSR1 from --signal) writes a checkpoint and exits
 # 75; the script then requeues it and the next start continues from the checkpoint.
 # SWEEP_COMMAND=check runs `tumorfield check` instead (no Slurm needed; used by the tests).

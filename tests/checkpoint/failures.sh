@@ -150,6 +150,23 @@ else
   echo "FAIL: a run piped into head: exit $rc"; fail=1
 fi
 
+# 4b'. SIGHUP stops a run as SIGTERM does, but not one started with nohup (SIGHUP ignored):
+#      that one was asked to outlive its terminal
+nohup "$tf" run "$here/tiny.ini" "${q[@]}" --set run.duration=400d --set run.dt=1min \
+  --set output.interval=400d --set output.timeseries_interval=400d --output "$work/nohup" \
+  >/dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -HUP $pid
+sleep 0.5
+if kill -0 $pid 2>/dev/null; then
+  kill -TERM $pid; wait $pid; rc=$?
+  [ $rc -eq 75 ] && echo "ok: a nohup run outlived SIGHUP and stopped on SIGTERM (75)" ||
+    { echo "FAIL: the nohup run, stopped by SIGTERM: exit $rc, expected 75"; fail=1; }
+else
+  wait $pid; echo "FAIL: a run started with nohup ended on SIGHUP (exit $?)"; fail=1
+fi
+
 # 4c. a checkpoint damaged after it was written (2 KB of zeros inside its data, which passed
 #     as a state before): every variable carries a Fletcher-32 checksum, the read fails
 size=$(stat -c %s "$work/full/tiny.chk.nc")
@@ -168,6 +185,14 @@ sed -i '5s/^/abc/' "$work/badrow/tiny.timeseries.csv"
 expect 2 "time series '.*tiny.timeseries.csv': line 5 \('abc[^']*'\) is not a row of this program" -- \
   "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set run.duration=3d --output "$work/badrow" \
   --restart "$work/badrow/tiny.chk.nc"
+
+# ... but damage only after the restart's time (a blank line, a half-written last row) is in
+#     rows the restart drops anyway: accepted
+cp -r "$work/full" "$work/tailrow"
+printf '\n2881,garbage\n' >> "$work/tailrow/tiny.timeseries.csv"
+"$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set run.duration=3d --output "$work/tailrow" \
+  --restart "$work/tailrow/tiny.chk.nc" && echo "ok: damage after the restart's time is dropped" ||
+  { echo "FAIL: a restart refused damage in rows it drops"; fail=1; }
 
 # 5. the same output directory spelled another way ('dir/', './dir') is the same directory
 "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --output "$work/full/" \
@@ -207,6 +232,20 @@ cp -r "$work/full" "$work/units"
   --restart "$work/units/tiny.chk.nc" && echo "ok: restart with k_kill in 1/h" ||
   { echo "FAIL: a restart with the same k_kill in 1/h was refused"; fail=1; }
 
+# 5d'. ... also where the two print in different units (6 h against 360.00000000000006 min)
+cp -r "$work/full" "$work/units2"
+"$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set "output.interval=360.00000000000006 min" \
+  --output "$work/units2" --restart "$work/units2/tiny.chk.nc" &&
+  echo "ok: restart with output.interval printed in another unit" ||
+  { echo "FAIL: a restart with the same output.interval in minutes was refused"; fail=1; }
+# ... but whole numbers must match exactly: two seeds 615 apart near 2^64 are 3e-17 apart
+# relatively and were taken as one (a checkpoint of another run's vessel network accepted).
+"$tf" run "$here/tiny.ini" "${q[@]}" --set grid.n=8 --set run.duration=2h \
+  --set run.seed=18446744073709551615 --output "$work/seed" >/dev/null 2>&1
+expect 2 "conflicts with the checkpoint in \[run\]: the checkpoint has 'seed = 18446744073709551615'" -- \
+  "$tf" run "$here/tiny.ini" "${q[@]}" --set grid.n=8 --set run.duration=4h \
+  --set run.seed=18446744073709551000 --output "$work/seed" --restart "$work/seed/tiny.chk.nc"
+
 # 5e. a checkpoint of another version of the program restarts, with a note (the version was
 #     compared as part of the scenario text: every requeue after an upgrade failed)
 if /usr/bin/python3 -c 'import netCDF4' 2>/dev/null; then
@@ -214,9 +253,10 @@ if /usr/bin/python3 -c 'import netCDF4' 2>/dev/null; then
   for f in "$work/oldver/tiny.chk.nc" "$work/oldver/tiny.nc"; do
     /usr/bin/python3 -c 'import netCDF4, sys
 with netCDF4.Dataset(sys.argv[1], "a") as d:
-    d.setncattr("scenario", d.getncattr("scenario").replace("(tumorfield 0.1.0)", "(tumorfield 0.0.9)", 1))' "$f"
+    t = d.getncattr("scenario"); i = t.index("(tumorfield "); j = t.index(")", i)
+    d.setncattr("scenario", t[:i] + "(tumorfield 0.0.9, commit 0123456789ab" + t[j:])' "$f"
   done
-  expect 0 "note: the checkpoint was written by tumorfield 0.0.9, this is tumorfield" -- \
+  expect 0 "note: the checkpoint was written by tumorfield 0.0.9, commit 0123456789ab, this is tumorfield" -- \
     "$tf" run "$here/tiny.ini" "${big[@]}" --set run.duration=3d --output "$work/oldver" \
     --restart "$work/oldver/tiny.chk.nc"
 fi
