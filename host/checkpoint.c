@@ -65,10 +65,37 @@ static void unpack(const tf_grid *g, const tf_real *buf, tf_real *a)
         }
 }
 
+/* A checksum of a variable's content over the block g of buf (contiguous z, y, x), the same
+ * whatever the blocks: a sum modulo 2^64 of a hash of each cell's global index and value bits.
+ * HDF5's Fletcher-32 covers each chunk's bytes, not the index that locates the chunks: this one
+ * catches a chunk read from the wrong place. */
+static unsigned long long block_sum(const tf_grid *g, const tf_real *buf)
+{
+    unsigned long long sum = 0;
+    size_t q = 0;
+    for (tf_index k = 0; k < g->n[2]; ++k)
+        for (tf_index j = 0; j < g->n[1]; ++j)
+            for (tf_index i = 0; i < g->n[0]; ++i, ++q) {
+                const unsigned long long cell =
+                    (unsigned long long)(g->start[0] + i) +
+                    (unsigned long long)g->gn[0] *
+                        ((unsigned long long)(g->start[1] + j) +
+                         (unsigned long long)g->gn[1] * (unsigned long long)(g->start[2] + k));
+                unsigned long long bits = 0;
+                memcpy(&bits, &buf[q], sizeof buf[q]);
+                /* splitmix64 of the cell's index and the value's bits */
+                unsigned long long x = cell * 0x9E3779B97F4A7C15ull ^ bits;
+                x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+                x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+                sum += x ^ (x >> 31);
+            }
+    return sum;
+}
+
 /* Define the file (local to each rank until nc_enddef; all ranks define the same). */
 static tf_status define(int nc, const char *tmp, const tf_grid *g, const tf_par *par,
                         const tf_checkpoint_info *info, const char *scenario_text,
-                        int var[TF_NFIELDS + 1])
+                        const unsigned long long sums[TF_NFIELDS + 1], int var[TF_NFIELDS + 1])
 {
     int dims[3]; /* z, y, x */
     for (int d = 0; d < 3; ++d)
@@ -83,6 +110,7 @@ static tf_status define(int nc, const char *tmp, const tf_grid *g, const tf_par 
         TF_NC(nc_def_var_chunking(nc, var[v], NC_CHUNKED, chunk), tmp);
         TF_NC(nc_def_var_fletcher32(nc, var[v], NC_FLETCHER32), tmp);
         TF_NC(nc_def_var_fill(nc, var[v], NC_NOFILL, NULL), tmp);
+        TF_NC(nc_put_att_ulonglong(nc, var[v], "tf_checksum", NC_UINT64, 1, &sums[v]), tmp);
         TF_NC(tf_nc_collective(nc, var[v], par), tmp);
     }
     const int one = 1;
@@ -108,7 +136,13 @@ static tf_status define_and_write(int nc, const char *tmp, const tf_grid *g, con
                                   tf_real *buf)
 {
     int var[TF_NFIELDS + 1];
-    TF_TRY(tf_par_agree(par, define(nc, tmp, g, par, info, scenario_text, var)));
+    unsigned long long sums[TF_NFIELDS + 1];
+    for (int v = 0; v <= TF_NFIELDS; ++v) {
+        pack(g, v < TF_NFIELDS ? f[v] : vessel, buf);
+        sums[v] = block_sum(g, buf);
+    }
+    tf_par_sum_u64(par, sums, TF_NFIELDS + 1);
+    TF_TRY(tf_par_agree(par, define(nc, tmp, g, par, info, scenario_text, sums, var)));
     TF_TRY(tf_par_agree(par, nc_status(nc_enddef(nc), "nc_enddef(nc)", tmp)));
     const size_t start[3] = {(size_t)g->start[2], (size_t)g->start[1], (size_t)g->start[0]};
     const size_t count[3] = {(size_t)g->n[2], (size_t)g->n[1], (size_t)g->n[0]};
@@ -277,6 +311,7 @@ static tf_status read_state(int nc, const char *path, const tf_grid *g,
                         "not a saved state (damaged file?)",
                         path, step, info->t, info->drv.x, info->drv.z, info->drv.L);
     info->step = step;
+    info->have_stored = 1;
     const size_t start[3] = {(size_t)g->start[2], (size_t)g->start[1], (size_t)g->start[0]};
     const size_t count[3] = {(size_t)g->n[2], (size_t)g->n[1], (size_t)g->n[0]};
     for (int v = 0; v <= TF_NFIELDS; ++v) {
@@ -309,8 +344,27 @@ static tf_status read_state(int nc, const char *path, const tf_grid *g,
                                 (long long)(g->start[1] + (tf_index)(q / nx % ny)),
                                 (long long)(g->start[2] + (tf_index)(q / (nx * ny))));
             }
+        info->sum[v] = block_sum(g, buf);
+        if (nc_get_att_ulonglong(nc, id, "tf_checksum", &info->stored[v]) != NC_NOERR)
+            info->have_stored = 0; /* written before the checksums */
         unpack(g, buf, v < TF_NFIELDS ? f[v] : vessel);
     }
+    return TF_OK;
+}
+
+tf_status tf_checkpoint_verify(const char *path, const tf_par *par, tf_checkpoint_info *info)
+{
+    /* Every rank read the same file: they agree on whether it has the checksums. */
+    if (!info->have_stored)
+        return TF_OK;
+    tf_par_sum_u64(par, info->sum, TF_NFIELDS + 1);
+    for (int v = 0; v <= TF_NFIELDS; ++v)
+        if (info->sum[v] != info->stored[v])
+            return TF_ERROR(TF_ERR_USAGE,
+                            "checkpoint '%s': the data of variable '%s' do not match the checksum "
+                            "stored with them (a damaged file): use another copy or an earlier "
+                            "checkpoint",
+                            path, v < TF_NFIELDS ? tf_field_name[v] : "vessel");
     return TF_OK;
 }
 

@@ -419,6 +419,12 @@ static void bcast_pieces(void *buf, size_t bytes, int root, MPI_Comm comm)
     } while (at < bytes);
 }
 
+void tf_par_sum_u64(const tf_par *p, unsigned long long *v, int n)
+{
+    if (started && p->size > 1)
+        MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_UNSIGNED_LONG_LONG, MPI_SUM, comm_of(p));
+}
+
 void tf_par_bcast(const tf_par *p, void *buf, size_t bytes, int root)
 {
     if (started && p->size > 1)
@@ -506,6 +512,7 @@ int tf_par_node_sharers(const tf_par *p, const unsigned char key[16])
 void tf_par_sum(const tf_par *p, double *v, int n) { (void)p, (void)v, (void)n; }
 void tf_par_max(const tf_par *p, double *v, int n) { (void)p, (void)v, (void)n; }
 void tf_par_sum_i64(const tf_par *p, long long *v, int n) { (void)p, (void)v, (void)n; }
+void tf_par_sum_u64(const tf_par *p, unsigned long long *v, int n) { (void)p, (void)v, (void)n; }
 void tf_par_bcast(const tf_par *p, void *buf, size_t bytes, int root)
 {
     (void)p, (void)buf, (void)bytes, (void)root;

@@ -426,7 +426,7 @@ static tf_status fetch_checked(run_ctx *r)
 static tf_status checkpoint_of(run_ctx *r, int set, long long step, const tf_drivers *drv)
 {
     const double t0 = tf_wtime();
-    const tf_checkpoint_info info = {step, time_of(r, step), *drv};
+    const tf_checkpoint_info info = {.step = step, .t = time_of(r, step), .drv = *drv};
     tf_status st = tf_checkpoint_write(r->chk_path, &r->g, &r->par, r->set[set], r->vessel, &info,
                                        r->effective);
     tf_solver_time_add(r->solver, TF_STAGE_CHECKPOINT, tf_wtime() - t0);
@@ -738,7 +738,9 @@ static tf_status start_state(run_ctx *r)
                             "(only run.duration and output.dir may change on a restart)",
                             r->restart, diff);
         tf_checkpoint_info info;
-        TF_TRY(tf_checkpoint_read(r->restart, &r->g, r->set[0], r->vessel, &info));
+        TF_TRY(tf_par_agree(&r->par,
+                            tf_checkpoint_read(r->restart, &r->g, r->set[0], r->vessel, &info)));
+        TF_TRY(tf_checkpoint_verify(r->restart, &r->par, &info));
         if (info.step > r->nsteps)
             return TF_ERROR(TF_ERR_USAGE,
                             "restart from '%s': the checkpoint is at step %lld (t = %.6g min), "

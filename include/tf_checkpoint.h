@@ -17,6 +17,11 @@ typedef struct {
     long long step;  /* steps taken since t = 0 */
     double t;        /* min */
     tf_drivers drv;
+    /* Read only: a checksum of each variable's content (six fields, then the vessel map) over
+     * this rank's block (sum), and the whole grid's as written (stored); have_stored is 0 for
+     * a checkpoint written before the checksums. tf_checkpoint_verify compares them. */
+    unsigned long long sum[TF_NFIELDS + 1], stored[TF_NFIELDS + 1];
+    int have_stored;
 } tf_checkpoint_info;
 
 #ifdef __cplusplus
@@ -40,6 +45,12 @@ tf_status tf_checkpoint_scenario(const char *path, char **scenario_text);
  * read-only by itself. */
 tf_status tf_checkpoint_read(const char *path, const tf_grid *g, tf_real *const f[TF_NFIELDS],
                              tf_real *vessel, tf_checkpoint_info *info);
+
+/* Collective over par (every rank after its tf_checkpoint_read succeeded): the blocks' content
+ * checksums summed over the ranks against the ones stored in the file. TF_ERR_USAGE naming the
+ * variable when they differ: a file damaged where HDF5's per-chunk checksums do not see it (the
+ * index that locates the chunks), so that a restart never continues from a corrupted state. */
+tf_status tf_checkpoint_verify(const char *path, const tf_par *par, tf_checkpoint_info *info);
 
 #ifdef __cplusplus
 }

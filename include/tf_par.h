@@ -98,6 +98,8 @@ void tf_par_sum(const tf_par *p, double *v, int n);
 void tf_par_max(const tf_par *p, double *v, int n);
 /* Collective. In-place sums of n 64-bit integers (exact, in any order). */
 void tf_par_sum_i64(const tf_par *p, long long *v, int n);
+/* Collective: sum of unsigned 64-bit values modulo 2^64 (checksums). */
+void tf_par_sum_u64(const tf_par *p, unsigned long long *v, int n);
 /* Collective. In-place broadcast of `bytes` bytes from rank `root`. */
 void tf_par_bcast(const tf_par *p, void *buf, size_t bytes, int root);
 void tf_par_barrier(const tf_par *p);

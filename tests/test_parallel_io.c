@@ -214,8 +214,8 @@ static void check_output(const char *path, const double *times, const int *rec_o
 }
 
 /* Every rank: the checkpoint read with the blocks of g, checked cell by cell. */
-static void check_checkpoint(const char *path, const tf_grid *g, const tf_checkpoint_info *want,
-                             const char *scenario)
+static void check_checkpoint(const char *path, const tf_grid *g, const tf_par *par,
+                             const tf_checkpoint_info *want, const char *scenario)
 {
     to_state st;
     to_state_init(&st, g);
@@ -228,6 +228,10 @@ static void check_checkpoint(const char *path, const tf_grid *g, const tf_checkp
     memset(&info, 0, sizeof info);
     const tf_status s = tf_checkpoint_read(path, g, st.f, st.v, &info);
     CHECK(s == TF_OK, "tf_checkpoint_read: %s: %s", tf_status_name(s), tf_error_message());
+    /* The content checksums written by one process grid, summed over the blocks of another. */
+    CHECK(info.have_stored, "checkpoint '%s' has no content checksums", path);
+    const tf_status sv = tf_checkpoint_verify(path, par, &info);
+    CHECK(sv == TF_OK, "tf_checkpoint_verify: %s: %s", tf_status_name(sv), tf_error_message());
     CHECK(info.step == want->step && info.t == want->t && info.drv.x == want->drv.x &&
               info.drv.z == want->drv.z && info.drv.L == want->drv.L,
           "checkpoint info: step %lld t %.17g drivers %.17g %.17g %.17g", info.step, info.t,
@@ -350,7 +354,7 @@ int main(int argc, char **argv)
     MUST(tf_writer_stop(w));
     CHECK(tf_ncout_records(o) == 2, "%zu records, want 2", tf_ncout_records(o));
     MUST(tf_ncout_close(o));
-    const tf_checkpoint_info info = {42, 20.0, {0.25, 0.125, 3.5}};
+    const tf_checkpoint_info info = {.step = 42, .t = 20.0, .drv = {0.25, 0.125, 3.5}};
     MUST(tf_checkpoint_write(chk, &g, &par, r1.f, r1.v, &info, scenario));
     {
         struct stat sb;
@@ -374,7 +378,7 @@ int main(int argc, char **argv)
     double cells = (double)g2.ncells;
     MPI_Allreduce(MPI_IN_PLACE, &cells, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
     CHECK(cells == NX * NY * NZ, "read-back blocks hold %g cells", cells);
-    check_checkpoint(chk, &g2, &info, scenario);
+    check_checkpoint(chk, &g2, &par2, &info, scenario);
 
     /* Restart at the first record's time on the other process grid: record 1 is rewritten. */
     to_state r2;
@@ -415,7 +419,7 @@ int main(int argc, char **argv)
                   NULL, __LINE__);
     /* The ranks are still in step: a checkpoint goes through (over the previous one). */
     MUST(tf_checkpoint_write(chk, &g, &par, r1.f, r1.v, &info, scenario));
-    check_checkpoint(chk, &g2, &info, scenario);
+    check_checkpoint(chk, &g2, &par2, &info, scenario);
 
     to_state_free(&r0);
     to_state_free(&r1);
