@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Largest chunk, in values: one record of a field is one chunk up to this size, beyond it a
  * chunk holds fewer z planes (and, for planes above the cap, fewer y rows). */
@@ -52,6 +53,7 @@ struct tf_ncout {
     size_t nrec;               /* index of the next record */
     double last_t;             /* time of record nrec - 1; NAN when there is none */
     size_t chunk[3];           /* chunk extent in z, y, x */
+    int creating;              /* tf_ncout_create is writing PATH.tmp (no earlier records) */
     double record_bytes;       /* upper bound of what one record adds to the file */
     double header_bytes;       /* upper bound of the definitions and the vessel map */
     float *buf;                /* serial: one z slab of the local block, chunk[0] * n[1] * n[0];
@@ -318,7 +320,8 @@ tf_status tf_file_room(const char *path, const char *kind, const char *what, dou
 static tf_status check_room(const tf_ncout *o, double need, const char *what)
 {
     return tf_file_room(o->path, "NetCDF output", what, need,
-                        "the file keeps the records written so far");
+                        o->creating ? "an earlier run's file of this name stays as it was"
+                                    : "the file keeps the records written so far");
 }
 
 /* Collective. check_room of rank 0, agreed by all. */
@@ -534,9 +537,32 @@ tf_status tf_ncout_create(tf_ncout **out, const char *path, const tf_scenario *s
     }
     tf_ncout *o;
     TF_TRY(start_file(&o, path, s, g, par));
-    tf_status st = open_file(o, 1);
+    /* Made as PATH.tmp and renamed over PATH once its header, coordinates and vessel map are
+     * written: a run that fails before (a full disk, a file size limit) leaves an earlier
+     * run's file whole. */
+    const int root = o->par.rank == 0;
+    struct stat sb;
+    tf_status st = TF_OK;
+    if (root && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        st = TF_ERROR(TF_ERR_IO, "cannot create NetCDF output '%s': it is a directory (move it "
+                                 "out of the way or choose another run.name)", path);
+    else if (snprintf(o->path, sizeof o->path, "%s.tmp", path) >= (int)sizeof o->path)
+        st = TF_ERROR(TF_ERR_USAGE, "output path '%s' is too long", path);
+    st = agree(o, st);
+    o->creating = 1;
+    if (st == TF_OK)
+        st = open_file(o, 1);
     if (st == TF_OK)
         st = define_file(o, s, effective, vessel);
+    o->creating = 0;
+    if (st == TF_OK)
+        st = agree(o, root && rename(o->path, path) != 0
+                          ? TF_ERROR(TF_ERR_IO, "cannot rename '%s' to '%s': %s", o->path, path,
+                                     strerror(errno))
+                          : TF_OK);
+    if (st != TF_OK && root && strcmp(o->path, path) != 0)
+        unlink(o->path);
+    snprintf(o->path, sizeof o->path, "%s", path);
     if (st != TF_OK) {
         ncout_free(o);
         return st;

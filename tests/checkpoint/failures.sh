@@ -114,6 +114,16 @@ expect 4 "tiny.nc.*is a directory" -- "$tf" run "$here/tiny.ini" "${q[@]}" --out
 cmp -s "$work/blocked/tiny.summary.json" "$work/blocked.summary.before" ||
   { echo "FAIL: a run that created nothing replaced the earlier summary:"; cat "$work/blocked/tiny.summary.json"; fail=1; }
 
+# 3d'. a fresh run that fails while writing its NetCDF header (a file size limit) leaves the
+#      earlier run's NAME.nc whole: it is made as NAME.nc.tmp and renamed once its header is
+#      written (it was truncated to a broken file of a few hundred bytes)
+mkdir -p "$work/hdr" && "$tf" run "$here/tiny.ini" "${q[@]}" --set run.duration=1h --output "$work/hdr" >/dev/null 2>&1
+cksum "$work/hdr/tiny.nc" > "$work/hdr.before"
+expect 4 "cannot write the header and the vessel map to NetCDF output '.*tiny.nc.tmp'.*an earlier run's file of this name stays as it was" -- \
+  bash -c "ulimit -f 8; exec '$tf' run '$here/tiny.ini' --quiet --set run.duration=1h --output '$work/hdr'"
+cksum "$work/hdr/tiny.nc" | cmp -s - "$work/hdr.before" && [ ! -e "$work/hdr/tiny.nc.tmp" ] ||
+  { echo "FAIL: the earlier run's NetCDF file changed, or the temporary file was left"; fail=1; }
+
 # 3e. the summary cannot be written (a directory is in the way): the run fails with exit 4
 mkdir -p "$work/nosum/tiny.summary.json"
 expect 4 "tiny.summary.json" -- "$tf" run "$here/tiny.ini" "${q[@]}" --set run.duration=1h \
