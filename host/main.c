@@ -82,7 +82,7 @@ static const char *usage_run =
     "                           MPI_Dims_create; default 0x0x0)\n"
     "  --quiet, -q              no scenario echo or progress\n"
     "\n"
-    "Every option but --set is given at most once.\n"
+    "Every option with a value but --set is given at most once.\n"
     "SIGTERM, SIGINT, SIGUSR1 or SIGHUP write a checkpoint and exit 75.\n";
 
 static const char *usage_check =
