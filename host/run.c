@@ -1062,7 +1062,12 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
                      sig, sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT"
                           : sig == SIGUSR1 ? "SIGUSR1" : sig == SIGHUP ? "SIGHUP" : "?",
                      r.step, time_of(&r, r.step), r.chk_path, r.chk_path);
-            (void)tf_par_agree(&r.par, st); /* all ranks stop: one message, MPI_Finalize */
+            /* All ranks stop: one message, MPI_Finalize. The message is the same on every rank
+             * (the signal agreed in the loop), and any rank may have got it: not "rank 0:". */
+            tf_error_saved e;
+            tf_error_save(&e);
+            (void)tf_par_agree(&r.par, st);
+            tf_error_restore(&e);
         }
     } else if (st == TF_ERR_NUMERIC && r.solver) {
         char msg[2300];
