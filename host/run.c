@@ -83,6 +83,26 @@ void tf_run_catch_signals(void)
     caught_early = 1;
 }
 
+/* Whether a directory takes new entries: make one (a unique name, so that processes checking
+ * at once do not meet) and remove it. access() is no answer for root, to whom it grants
+ * everything, also where mkdir fails (/proc, /sys). Where `missing` is set, that is the
+ * directory a run would create in `dir`; else `dir` is the output directory itself. */
+static tf_status probe_dir(const char *dir, const char *missing)
+{
+    char probe[TF_PATH_MAX];
+    if (snprintf(probe, sizeof probe, "%s/.tumorfield-check-XXXXXX", dir) >= (int)sizeof probe)
+        return TF_ERROR(TF_ERR_USAGE, "output directory path too long");
+    if (!mkdtemp(probe)) {
+        if (missing)
+            return TF_ERROR(TF_ERR_IO, "cannot create output directory '%s': %s", missing,
+                            strerror(errno));
+        return TF_ERROR(TF_ERR_IO, "output directory '%s' is not writable: %s", dir,
+                        strerror(errno));
+    }
+    rmdir(probe);
+    return TF_OK;
+}
+
 tf_status tf_run_dir_check(const char *dir)
 {
     char buf[TF_PATH_MAX];
@@ -101,10 +121,7 @@ tf_status tf_run_dir_check(const char *dir)
             if (errno != ENOENT)
                 return TF_ERROR(TF_ERR_IO, "cannot create output directory '%s': %s", buf,
                                 strerror(errno));
-            if (access(parent, W_OK | X_OK) != 0)
-                return TF_ERROR(TF_ERR_IO, "cannot create output directory '%s': %s", buf,
-                                strerror(errno));
-            return TF_OK;
+            return probe_dir(parent, buf);
         }
         if (!S_ISDIR(sb.st_mode))
             return TF_ERROR(TF_ERR_IO, "cannot create output directory '%s': '%s' is not a "
@@ -114,10 +131,7 @@ tf_status tf_run_dir_check(const char *dir)
             break;
         *p = '/';
     }
-    if (access(dir, W_OK | X_OK) != 0)
-        return TF_ERROR(TF_ERR_IO, "output directory '%s' is not writable: %s", dir,
-                        strerror(errno));
-    return TF_OK;
+    return probe_dir(dir, NULL);
 }
 
 /* mkdir -p */

@@ -61,7 +61,8 @@ tf_status tf_run_place(const tf_scenario *s, const int procs[3], tf_backend_kind
 
 /* Whether a run could make and write its output directory `dir` (check's part of what a run
  * does first): every existing part of the path a directory, the first missing one creatable,
- * the directory writable. TF_ERR_IO with the reason, as the run would fail. */
+ * the directory writable, each found out by making a directory there and removing it (access()
+ * grants root everything). TF_ERR_IO with the reason, as the run would fail. */
 tf_status tf_run_dir_check(const char *dir);
 
 /* Steps between outputs of `interval` min at steps of dt: the nearest whole number, at least

@@ -146,7 +146,14 @@ set_tests_properties(bench_report PROPERTIES LABELS driver)
 # check refuses an output directory a run could not make, as the run does at once (exit 4).
 tf_expect_cases(check_dir 4 "check ${tf_q}"
   "file_in_path|'/dev/null' is not a directory|--set output.dir=/dev/null/out"
-  "file|'/dev/null' is not a directory|--set output.dir=/dev/null")
+  "file|'/dev/null' is not a directory|--set output.dir=/dev/null"
+  # root passes every access() test; mkdir in /proc still fails
+  "proc|cannot create output directory '/proc/tumorfield-out'|--set output.dir=/proc/tumorfield-out")
+# ... and finds that out by making a directory, which it removes again.
+add_test(NAME check_dir_leaves_nothing
+         COMMAND bash -c "set -e; rm -rf \"$2\"; mkdir -p \"$2\"; \"$0\" check \"$1\" --set output.dir=\"$2/new/out\" > /dev/null; \"$0\" check \"$1\" --set output.dir=\"$2\" > /dev/null; test -z \"$(ls -A \"$2\")\" || { ls -A \"$2\"; exit 1; }"
+                 $<TARGET_FILE:tumorfield> ${tf_q} ${TF_DRIVER_WORK}/check_dir_probe)
+set_tests_properties(check_dir_leaves_nothing PROPERTIES LABELS driver)
 
 # `tumorfield keys` prints an aligned table (columns under a header, two blanks apart).
 add_test(NAME keys_columns_aligned
