@@ -5,8 +5,10 @@
 # cmocka or network). See tests/gpu/README.md for the call.
 #
 # Groups, in the order they run (what a session needs first comes first), each step with its own
-# time limit, each continuing after a failure; the whole inside BUDGET seconds (default 330, so
-# that a second call of the same length fits the session's 15 device minutes with the start):
+# time limit, each continuing after a failure; the whole inside BUDGET seconds (default 540: one
+# long call, timeout_s 570, leaves room in the session's 15 device minutes for the machine's
+# start and a short second call on the warm machine; set BUDGET from status's budget_left_s for
+# that second call):
 #   env        nvidia-smi, library resolution, tumorfield info
 #   tests      test_gpu_float, test_gpu_double (CPU vs CUDA, determinism, check_state, diagnostics)
 #   bench      cuda, both schemes, 256^3 (the targets of issue 7)
@@ -15,7 +17,8 @@
 #              (tests/gpu/mpi_ranks.sh), both schemes; each launch limited to 60 s
 #   restart    bit-for-bit restart on cuda for both schemes
 #   sanitizer  compute-sanitizer memcheck (bench, both schemes, small grid) and racecheck (the
-#              shared-memory x-line tiles), if compute-sanitizer is there
+#              shared-memory x-line tiles), if compute-sanitizer is there and accepts the device
+#              (on gVisor machines it refuses: "Device not supported"; then SKIPPED, not failed)
 #   series     cuda scaling series 64..512, both schemes
 #   cpu        cpu benches, both schemes, 256^3 (this machine's CPU, for comparison)
 #   memcheck   compute-sanitizer memcheck of test_gpu_float (slow)
@@ -27,7 +30,10 @@
 # Logs go to $OUT (at most 8 files come back): env.log, tests.log, sanitizer.log, bench.log,
 # bench.jsonl, summary.txt. The summary table is printed last. Exit status: 0 when every step
 # that ran passed (skips aside), 1 when one failed or timed out, 2 when the bundle is missing
-# or stale.
+# or stale. Where nvidia-smi names a GPU, a test that skips for want of a device (exit 77)
+# counts as failed, and a `tumorfield info` that finds no CUDA device ends the run at once.
+# The bundle's libraries (Debian 12's) are on LD_LIBRARY_PATH for the bundle's programs only in
+# effect: tar and python3 run with the machine's own libraries (wrapper in $WORK/sys).
 set -u
 OUT=${OUT:-$PWD/device-out}
 mkdir -p "$OUT"
@@ -41,7 +47,7 @@ note() { echo "$*" | tee -a "$SUMMARY"; }
 
 # run_step NAME LOG LIMIT_S CMD...: run CMD with a time limit, append its output to LOG,
 # record its exit status and time in the summary.
-BUDGET=${BUDGET:-330} # seconds for the whole script; the device call's timeout_s a little more
+BUDGET=${BUDGET:-540} # seconds for the whole script; the device call's timeout_s 30 more
 GROUPS_RUN=${ONLY:-env tests bench mpi restart sanitizer series cpu memcheck}
 FAILED=0
 SKIPPED_GROUPS=""
@@ -63,6 +69,8 @@ run_step() {
   local dt=$(( $(date +%s) - t0 ))
   local word=ok
   [ $rc -eq 77 ] && word=SKIPPED
+  # A GPU is there (nvidia-smi): a test that finds no device has found the failure to report.
+  [ $rc -eq 77 ] && [ -n "${gpu:-}" ] && word=FAILED
   [ $rc -eq 124 ] || [ $rc -eq 137 ] && word=TIMEOUT
   if [ "$word" = TIMEOUT ] && [ $cut = 1 ]; then
     # Stopped by the script's budget, not by its own limit: to be run again, not a failure.
@@ -79,17 +87,34 @@ if [ ! -f "$BUNDLE" ]; then
   note "no $BUNDLE: run tests/gpu/prepare-bundle.sh before the call and carry .bundle"
   exit 2
 fi
-tar -xJf "$BUNDLE" -C "$WORK" || { note "cannot unpack $BUNDLE"; exit 2; }
-B=$WORK/tumorfield-gpu
-cp "$B/MANIFEST" "$OUT/env.log"
-note "bundle: $(grep '^commit:' "$B/MANIFEST")"
-built=$(sed -n 's/^sources: *//p' "$B/MANIFEST")
-here=$(bash tests/gpu/source-hash.sh)
-if [ "$built" != "$here" ] && [ "${FORCE:-0}" != 1 ]; then
-  note "the bundle was built from other sources (hash ${built:-none}) than this tree's ($here):"
-  note "run tests/gpu/prepare-bundle.sh again before the call (FORCE=1 runs the old binaries)"
-  exit 2
+if ! fresh=$(bash tests/gpu/bundle-fresh.sh); then
+  note "$fresh"
+  if [ "${FORCE:-0}" != 1 ]; then
+    note "FORCE=1 runs the old binaries"
+    exit 2
+  fi
+else
+  note "$fresh"
 fi
+# The machine's own environment for its own tools (python3, xz): the bundle's Debian 12
+# libraries, exported below for the bundle's programs, must not shadow the newer ones there.
+SYS_LD=${LD_LIBRARY_PATH-}
+SYS_PY=$(command -v python3 || command -v python || echo python3)
+mkdir -p "$WORK/sys"
+printf '#!/bin/sh\nLD_LIBRARY_PATH="%s" exec "%s" "$@"\n' "$SYS_LD" "$SYS_PY" > "$WORK/sys/python3"
+chmod +x "$WORK/sys/python3"
+export PATH=$WORK/sys:$PATH
+# unpack TARBALL DIR: GNU tar runs an xz program for .xz, which a machine may lack; Python's
+# tarfile reads it with its own lzma module (links and modes kept).
+unpack() {
+  LD_LIBRARY_PATH=$SYS_LD tar -xJf "$1" -C "$2" 2>> "$OUT/env.log" ||
+    "$WORK/sys/python3" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
+      "$1" "$2"
+}
+unpack "$BUNDLE" "$WORK" || { note "cannot unpack $BUNDLE (tar -xJf and python3 tarfile failed)"; exit 2; }
+B=$WORK/tumorfield-gpu
+cat "$B/MANIFEST" >> "$OUT/env.log"
+note "bundle: $(grep '^commit:' "$B/MANIFEST")"
 
 # CUDA runtime and cuBLAS (not bundled): the loader's list, the toolkit, or pip's wheels.
 cuda_dirs=""
@@ -105,6 +130,10 @@ fi
 export LD_LIBRARY_PATH=$B/lib$cuda_dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 TF=$B/bin/tumorfield
+# compute-sanitizer: on the PATH, in the toolkit's bin/, or in its own folder (CUDA 13 layout).
+CS=$(command -v compute-sanitizer ||
+     ls /usr/local/cuda*/bin/compute-sanitizer /usr/local/cuda*/compute-sanitizer/compute-sanitizer \
+        /opt/nvidia/*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1)
 
 GROUP=env
 if want env; then
@@ -116,16 +145,28 @@ if want env; then
     nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.limit --format=csv
     echo "=== LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
     for b in "$B"/bin/*; do echo "--- ldd $b"; ldd "$b"; done
-    echo "=== compute-sanitizer: $(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || echo none)"
+    echo "=== compute-sanitizer: ${CS:-none}"
+    echo "=== glibc: $(LD_LIBRARY_PATH=$SYS_LD ldd --version 2>&1 | head -1); xz: $(command -v xz || echo none); python3: $SYS_PY"
   } >> "$OUT/env.log" 2>&1
   if grep -q '=> not found' "$OUT/env.log"; then
     note "missing libraries (see env.log):"
     grep '=> not found' "$OUT/env.log" | sort -u | tee -a "$SUMMARY"
   fi
-  run_step "tumorfield info" "$OUT/env.log" 60 "$TF" info
 fi
-gpu=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1)
+gpu=$(LD_LIBRARY_PATH=$SYS_LD nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1)
 note "device: ${gpu:-none found by nvidia-smi}"
+if want env; then
+  run_step "tumorfield info" "$OUT/env.log" 60 "$TF" info
+  # nvidia-smi sees a GPU that CUDA does not: every later step would skip or fail; say why now.
+  if [ -n "$gpu" ] && [ "${BACKEND:-cuda}" = cuda ] &&
+     ! "$TF" info 2>&1 | grep -Eq '^cuda devices: +[1-9]'; then
+    note "nvidia-smi names a GPU, but tumorfield finds no CUDA device:"
+    "$TF" info 2>&1 | grep -E '^cuda' | tee -a "$SUMMARY"
+    LD_LIBRARY_PATH=$SYS_LD ldconfig -p 2>/dev/null | grep -E 'libcuda\.so|libcudart|libcublas' | tee -a "$SUMMARY"
+    note "stopping here (nothing later could pass); see env.log"
+    exit 1
+  fi
+fi
 
 # ---- tests: CPU vs CUDA, determinism, check_state, diagnostics --------------------------
 GROUP=tests
@@ -160,7 +201,7 @@ GROUP=mpi
 if ! want mpi; then
   :
 elif [ -f .bundle/openmpi.tar.xz ] && [ -x "$B/bin/tumorfield-mpi" ] &&
-     tar -xJf .bundle/openmpi.tar.xz -C "$WORK"; then
+     unpack .bundle/openmpi.tar.xz "$WORK"; then
   label=${BACKEND:-cuda}
   # A subshell for the bundle's environment: its failures and skips come back in its status.
   (
@@ -171,7 +212,7 @@ elif [ -f .bundle/openmpi.tar.xz ] && [ -x "$B/bin/tumorfield-mpi" ] &&
       # 4:1x1x4: ranks in the middle of the line-solve relay
       run_step "mpi_ranks $label $s mixed" "$OUT/tests.log" 150 \
         bash tests/gpu/mpi_ranks.sh "$B/bin/tumorfield-mpi" "$WORK/mpi_$s" $s mixed \
-        2:2x1x1 2:1x2x1 2:1x1x2 4:2x2x1 4:1x1x4 -- timeout 60 mpirun --oversubscribe -n
+        2:2x1x1 2:1x2x1 2:1x1x2 4:2x2x1 4:1x1x4 -- timeout --foreground 60 mpirun --oversubscribe -n
     done
     exit $(( FAILED ? 1 : 0 ))
   ) || FAILED=1
@@ -191,11 +232,23 @@ if want restart; then
 fi
 
 # ---- compute-sanitizer -----------------------------------------------------------------
-CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+# One probe first: on gVisor machines compute-sanitizer refuses the device ("Device not
+# supported", then error 999); that is the machine's limit, not a defect, and skips both
+# sanitizer groups instead of failing them.
+cs_ok=0
+if [ -n "$CS" ] && [ -x "$CS" ] && { want sanitizer || want memcheck; }; then
+  echo "=== probe: $CS --tool memcheck $TF info" >> "$OUT/sanitizer.log"
+  if timeout --kill-after=5 60 "$CS" --tool memcheck --error-exitcode 9 "$TF" info \
+       >> "$OUT/sanitizer.log" 2>&1; then
+    cs_ok=1
+  else
+    note "compute-sanitizer does not run here (gVisor refuses it; see sanitizer.log): sanitizer and memcheck SKIPPED"
+  fi
+fi
 GROUP=sanitizer
 if ! want sanitizer; then
   :
-elif [ -x "$CS" ]; then
+elif [ $cs_ok = 1 ]; then
   for s in lod explicit; do
     run_step "memcheck bench 40^3 $s" "$OUT/sanitizer.log" 90 \
       "$CS" --tool memcheck --leak-check full --error-exitcode 9 \
@@ -203,7 +256,7 @@ elif [ -x "$CS" ]; then
   done
   run_step "racecheck bench 40^3 lod" "$OUT/sanitizer.log" 90 \
     "$CS" --tool racecheck --error-exitcode 9 "$TF" bench --grid 40 --steps 2 --scheme lod --backend cuda
-else
+elif [ -z "$CS" ]; then
   note "compute-sanitizer not found: sanitizer checks not run"
 fi
 
@@ -218,7 +271,7 @@ want cpu && bench_both cpu 256 5 90
 
 # Last, as it may be slow: the whole float test under memcheck (diagnostics, check_state).
 GROUP=memcheck
-if want memcheck && [ -x "$CS" ]; then
+if want memcheck && [ $cs_ok = 1 ]; then
   run_step "memcheck test_gpu_float" "$OUT/sanitizer.log" 150 \
     "$CS" --tool memcheck --error-exitcode 9 "$B/bin/test_gpu_float"
 fi
