@@ -41,6 +41,7 @@
 #endif
 
 enum { BENCH_WARMUP = 3, BENCH_COPY_REPS = 7 };
+static const double BENCH_COPY_SAMPLE_S = 0.05;
 
 /* Stages a step runs, with the fewest arrays they move per cell and step (units of tf_real). */
 typedef struct {
@@ -132,14 +133,20 @@ static void stream_copy(double *restrict dst, const double *restrict src, size_t
 
 /* CPU copy bandwidths of `bytes` copied between two buffers by all OpenMP threads (each thread
  * its static share, first touched by that thread), bytes read + written per second, medians of
- * `reps` copies of each kind, taken in alternation:
+ * `reps` samples of each kind, taken in alternation. A sample repeats the copy for at least
+ * BENCH_COPY_SAMPLE_S: on a loaded machine a thread that loses its core waits a scheduler tick
+ * (4 ms), which would be the whole of a copy of a small grid's state. `parallel`: whether the
+ * solver runs this grid on all threads (TF_CPU_PARALLEL_MIN_CELLS); a small grid it runs on one
+ * is copied on one, or the copy alone waited for descheduled threads at every copy (0.06 GB/s
+ * for 16^3 on a busy machine, a step "60 times faster than memcpy").
  *   memcpy_bps: glibc's memcpy, the reference: above a size threshold it stores non-temporally,
  *               so the bytes counted are the bytes moved, close to what DRAM allows;
  *   wa_bps:     the STREAM Copy loop (stream_copy) with ordinary stores, which also reads every
  *               destination line before writing it (write-allocate): 3 transfers for the 2
  *               counted. Kernels that write a second array with ordinary stores pay the same
  *               (docs/performance.md). */
-static tf_status cpu_copy_bandwidth(size_t bytes, int reps, double *memcpy_bps, double *wa_bps)
+static tf_status cpu_copy_bandwidth(size_t bytes, int reps, int parallel, double *memcpy_bps,
+                                    double *wa_bps)
 {
     const size_t n = bytes / sizeof(double);
     double *src = malloc(n * sizeof(double)), *dst = malloc(n * sizeof(double));
@@ -150,15 +157,17 @@ static tf_status cpu_copy_bandwidth(size_t bytes, int reps, double *memcpy_bps, 
         return TF_ERROR(TF_ERR_NOMEM, "bench: cannot allocate 2 x %.3f GiB for the copy test",
                         (double)bytes / 1073741824.0);
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel)
     for (size_t i = 0; i < n; ++i) {
         src[i] = 1.0 + (double)(i & 1023);
         dst[i] = 0.0;
     }
+    long count = 1; /* copies per sample, from the warm-up's time */
     for (int r = -1; r < reps; ++r) { /* r = -1: warm-up */
         for (int kind = 0; kind < 2; ++kind) {
             const double t0 = tf_wtime();
-#pragma omp parallel
+            for (long c = 0; c < (r < 0 ? 1 : count); ++c)
+#pragma omp parallel if (parallel)
             {
                 int nt = 1, id = 0;
 #ifdef _OPENMP
@@ -174,8 +183,11 @@ static tf_status cpu_copy_bandwidth(size_t bytes, int reps, double *memcpy_bps, 
                 else
                     stream_copy(dst + lo, src + lo, len);
             }
+            const double el = tf_wtime() - t0;
             if (r >= 0)
-                t[kind][r] = tf_wtime() - t0;
+                t[kind][r] = el / (double)count;
+            else if (kind == 0 && el > 0.0 && el < BENCH_COPY_SAMPLE_S)
+                count = (long)ceil(BENCH_COPY_SAMPLE_S / el);
         }
     }
     for (int kind = 0; kind < 2; ++kind)
@@ -323,7 +335,8 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         ast = tf_cuda_copy_bandwidth(state_bytes, BENCH_COPY_REPS, &bw2[0]);
     else
 #endif
-        ast = cpu_copy_bandwidth(state_bytes, BENCH_COPY_REPS, &bw2[0], &bw2[1]);
+        ast = cpu_copy_bandwidth(state_bytes, BENCH_COPY_REPS,
+                                 g.ncells >= TF_CPU_PARALLEL_MIN_CELLS, &bw2[0], &bw2[1]);
     TF_TRY(tf_par_agree(par, ast));
     tf_par_sum(par, bw2, 2);
     const double copy_bw = bw2[0], wa_bw = bw2[1];
@@ -484,6 +497,9 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     printf("copy bandwidth    %.2f GB/s (%s, %.1f MB, read + write, median of %d)\n",
            1e-9 * copy_bw, copy_kind, 1e-6 * (double)state_bytes, BENCH_COPY_REPS);
     printf("ratio to copy     %.3f\n", copy_bw > 0 ? eff_bw / copy_bw : 0.0);
+    if (copy_bw > 0 && eff_bw > copy_bw && !in_cache)
+        printf("note              the step moved its bytes faster than the copy: the machine "
+               "was busy while the copy ran (run again, or with fewer threads)\n");
     if (in_cache)
         printf("note              the step's arrays (%.1f MB) or the copy's (%.1f MB) fit in "
                "the last-level cache (%.0f MB): they run in cache, not memory; use a larger "
