@@ -261,6 +261,10 @@ static tf_status parse_scenario_args(int argc, char **argv, int is_run, scenario
                     return TF_ERR_USAGE;
                 if (!*v)
                     return USAGE_ERROR("--restart: empty path");
+                if (strchr(v, '\\'))
+                    return USAGE_ERROR("--restart '%s': the path contains a backslash, which the "
+                                       "NetCDF library reads as a Windows path separator: it "
+                                       "cannot open such a path; rename it", v);
                 a->run.restart = v;
                 continue;
             }

@@ -353,6 +353,13 @@ static int set_value(tf_scenario *s, const key_desc *k, const char *value, char 
                          "the effective scenario could not hold this path; rename it", *p);
                 return -1;
             }
+        /* NetCDF-C takes a backslash for a Windows separator and opens no such path (exit 4
+         * "Permission denied" or 2 "HDF error" later, pointing the wrong way). */
+        if (strchr(value, '\\')) {
+            snprintf(err, cap, "contains a backslash, which the NetCDF library reads as a "
+                     "Windows path separator: it cannot open files under such a path; rename it");
+            return -1;
+        }
         strcpy(dst, value);
         tidy_path(dst);
         return 0;

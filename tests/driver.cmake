@@ -49,7 +49,8 @@ set(tf_cmdline_cases
   "output_empty|--output: empty path|run ${tf_q} --output="
   "output_twice|option --output given twice|run ${tf_q} --output @OUT@ --output=@OUT@2"
   "procs_twice|option --procs given twice|run ${tf_q} --procs 1x1x1 --procs 0x0x0 --output @OUT@"
-  "bench_grid_twice|option --grid given twice|bench --grid 8 --grid=9")
+  "bench_grid_twice|option --grid given twice|bench --grid 8 --grid=9"
+  "restart_backslash|the path contains a backslash, which the NetCDF library|run ${tf_q} --restart old\\\\run.chk.nc --output @OUT@")
 # tf_expect_cases(PREFIX CODE LEAD CASE...): a test PREFIX_NAME for each "NAME|FRAGMENT|ARGS"
 # case: `tumorfield LEAD ARGS` exits CODE with FRAGMENT in its message (run_expect.sh).
 function(tf_expect_cases prefix code lead)

@@ -129,6 +129,12 @@ mkdir -p "$work/nosum/tiny.summary.json"
 expect 4 "tiny.summary.json" -- "$tf" run "$here/tiny.ini" "${q[@]}" --set run.duration=1h \
   --output "$work/nosum"
 
+# 3f. the checkpoint's temporary file cannot be made (a directory is in the way): said so
+#     (it read "Permission denied")
+mkdir -p "$work/nochk/tiny.chk.nc.tmp/x"
+expect 4 "cannot create checkpoint '.*tiny.chk.nc.tmp': it is a directory" -- "$tf" run "$here/tiny.ini" "${q[@]}" \
+  --set run.duration=1h --output "$work/nochk"
+
 # 4. restart files that are missing, not NetCDF, or not a checkpoint
 expect 4 "cannot read checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/r" --restart "$work/missing.chk.nc"
 expect 2 "cannot read checkpoint|not a TumorField checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/r" --restart "$here/tiny.ini"
