@@ -333,7 +333,50 @@ static tf_status load_scenario(int argc, char **argv, int run_opts, scenario_arg
     TF_TRY(parse_scenario_args(argc, argv, run_opts, a));
     if (!(*s = malloc(sizeof **s)))
         return TF_ERROR(TF_ERR_NOMEM, "out of memory");
-    return tf_scenario_load(*s, a->scenario, a->sets, a->nsets);
+    const tf_par world = tf_par_world();
+    if (world.size == 1)
+        return tf_scenario_load(*s, a->scenario, a->sets, a->nsets);
+    /* Under MPI the first process reads the file and every process parses its bytes: each
+     * reading the file itself, they could read different scenarios (a file replaced while the
+     * job starts, node-local copies, standard input, which mpirun gives to one process) and
+     * run different physics in different blocks, hang or crash. */
+    char *text = NULL;
+    size_t len = 0;
+    tf_status st = world.rank == 0 ? tf_scenario_read_text(a->scenario, &text, &len) : TF_OK;
+    st = tf_par_agree(&world, st);
+    unsigned long long n = len;
+    if (st == TF_OK)
+        tf_par_bcast(&world, &n, sizeof n, 0);
+    if (st == TF_OK && world.rank != 0 && !(text = malloc(n ? n : 1)))
+        st = TF_ERROR(TF_ERR_NOMEM, "out of memory for the scenario's %llu bytes", n);
+    st = tf_par_agree(&world, st);
+    if (st == TF_OK) {
+        tf_par_bcast(&world, text, (size_t)n, 0);
+        st = tf_scenario_load_text(*s, a->scenario, text, (size_t)n, a->sets, a->nsets);
+    }
+    free(text);
+    return st;
+}
+
+/* Collective: whether every process has the scenario of the first (the same --set options;
+ * an MPMD launch could give each its own). The effective scenarios compared by a hash. */
+static tf_status same_scenario(const tf_par *world, const tf_scenario *s)
+{
+    char *text = tf_scenario_format(s);
+    unsigned long long h = 1469598103934665603ULL, h0; /* FNV-1a */
+    for (const char *c = text ? text : ""; *c; ++c)
+        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    free(text);
+    h0 = h;
+    tf_par_bcast(world, &h0, sizeof h0, 0);
+    unsigned long long differ = h0 != h;
+    tf_par_sum_u64(world, &differ, 1);
+    if (differ)
+        return TF_ERROR(TF_ERR_USAGE, "the processes of this job have different scenarios "
+                        "(%llu of %d differ from the first process's: other --set options or "
+                        "--output?); every process must be started with the same command line",
+                        differ, world->size);
+    return TF_OK;
 }
 
 static tf_status cmd_check(int argc, char **argv)
@@ -351,6 +394,8 @@ static tf_status cmd_check(int argc, char **argv)
         st = tf_run_dir_check(s->dir);
     tf_par par = tf_par_world();
     st = tf_par_agree(&par, st); /* the placement below is collective */
+    if (st == TF_OK && par.size > 1)
+        st = tf_par_agree(&par, same_scenario(&par, s));
     tf_grid block;
     tf_backend_kind kind = TF_BACKEND_CPU;
     const int procs[3] = {0, 0, 0};
@@ -430,10 +475,13 @@ static tf_status cmd_run(int argc, char **argv)
 {
     scenario_args a = {0};
     tf_scenario *s;
-    /* Every process reads the scenario; they agree before anything collective starts. */
+    /* The first process reads the scenario, every process parses its text; they agree before
+     * anything collective starts. */
     const tf_par world = tf_par_world();
     TF_TRY(tf_par_launch_check());
     tf_status st = tf_par_agree(&world, load_scenario(argc, argv, 1, &a, &s));
+    if (st == TF_OK && world.size > 1)
+        st = tf_par_agree(&world, same_scenario(&world, s));
     if (st == TF_OK)
         st = tf_run(s, &a.run);
     free(s);

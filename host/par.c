@@ -352,7 +352,12 @@ tf_status tf_par_agree(const tf_par *p, tf_status st)
     }
     MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, first, comm_of(p));
     tf_error_clear();
-    tf_error_set((tf_status)m.st, __FILE__, __LINE__, __func__, "rank %d: %s", first, m.msg);
+    /* A message agreed before (nested agreements) already names its rank. */
+    const size_t digits = strncmp(m.msg, "rank ", 5) == 0 ? strspn(m.msg + 5, "0123456789") : 0;
+    if (digits > 0 && strncmp(m.msg + 5 + digits, ": ", 2) == 0)
+        tf_error_set((tf_status)m.st, __FILE__, __LINE__, __func__, "%s", m.msg);
+    else
+        tf_error_set((tf_status)m.st, __FILE__, __LINE__, __func__, "rank %d: %s", first, m.msg);
     agreed_error = 1;
     return (tf_status)m.st;
 }

@@ -986,26 +986,105 @@ void tf_scenario_defaults(tf_scenario *s)
             s->bcs.bc[f][i] = (tf_bc){TF_BC_NOFLUX, 0.0};
 }
 
+/* An open scenario file, or the NULL of a failed open with its errno (EISDIR for a directory,
+ * which fopen opens for reading). */
+static FILE *open_scenario(const char *path, int *err)
+{
+    struct stat st;
+    FILE *f = fopen(path, "r");
+    *err = f ? 0 : errno;
+    if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        f = NULL;
+        *err = EISDIR;
+    }
+    return f;
+}
+
+static tf_status load_stream(tf_scenario *s, const char *path, FILE *f, const char *const *sets,
+                             int nsets);
+
 tf_status tf_scenario_load(tf_scenario *s, const char *path, const char *const *sets, int nsets)
+{
+    int e;
+    FILE *f = open_scenario(path, &e);
+    if (!f) {
+        tf_scenario_defaults(s);
+        return TF_ERROR(TF_ERR_IO, "cannot read scenario '%s': %s", path, strerror(e));
+    }
+    return load_stream(s, path, f, sets, nsets);
+}
+
+tf_status tf_scenario_read_text(const char *path, char **text, size_t *len)
+{
+    *text = NULL;
+    *len = 0;
+    int e;
+    FILE *f = open_scenario(path, &e);
+    if (!f)
+        return TF_ERROR(TF_ERR_IO, "cannot read scenario '%s': %s", path, strerror(e));
+    /* One byte past the limit, so that the parser of the text says "larger than". */
+    const size_t cap = (size_t)SCENARIO_FILE_MAX + SCENARIO_LINE_MAX + 2;
+    size_t have = 0, room = 0;
+    char *buf = NULL;
+    tf_status st = TF_OK;
+    while (have < cap) {
+        if (have == room) {
+            room = room ? 2 * room : 65536;
+            char *b = realloc(buf, room);
+            if (!b) {
+                st = TF_ERROR(TF_ERR_NOMEM, "out of memory reading scenario '%s'", path);
+                break;
+            }
+            buf = b;
+        }
+        const size_t want = room - have < cap - have ? room - have : cap - have;
+        const size_t got = fread(buf + have, 1, want, f);
+        have += got;
+        if (got < want) {
+            if (ferror(f))
+                st = TF_ERROR(TF_ERR_IO, "cannot read scenario '%s': %s", path,
+                              strerror(errno ? errno : EIO));
+            break;
+        }
+    }
+    fclose(f);
+    if (st != TF_OK) {
+        free(buf);
+        return st;
+    }
+    *text = buf;
+    *len = have;
+    return TF_OK;
+}
+
+tf_status tf_scenario_load_text(tf_scenario *s, const char *path, const char *text, size_t len,
+                                const char *const *sets, int nsets)
+{
+    FILE *f = fmemopen((void *)text, len, "r");
+    if (!f) {
+        tf_scenario_defaults(s);
+        return TF_ERROR(TF_ERR_NOMEM, "cannot read scenario '%s' from memory: %s", path,
+                        strerror(errno));
+    }
+    return load_stream(s, path, f, sets, nsets);
+}
+
+/* Takes f and closes it. */
+static tf_status load_stream(tf_scenario *s, const char *path, FILE *f, const char *const *sets,
+                             int nsets)
 {
     tf_scenario_defaults(s);
     loader *L = calloc(1, sizeof *L);
-    if (!L)
+    if (!L) {
+        fclose(f);
         return TF_ERROR(TF_ERR_NOMEM, "out of memory reading scenario '%s'", path);
+    }
     L->s = s;
     L->path = path;
     memset(L->level, -1, sizeof L->level);
     snprintf(s->source, sizeof s->source, "%s", path);
-
-    struct stat st;
-    L->f = fopen(path, "r");
-    if (!L->f || (fstat(fileno(L->f), &st) == 0 && S_ISDIR(st.st_mode))) {
-        const int e = L->f ? EISDIR : errno;
-        if (L->f)
-            fclose(L->f);
-        free(L);
-        return TF_ERROR(TF_ERR_IO, "cannot read scenario '%s': %s", path, strerror(e));
-    }
+    L->f = f;
     const int rc = ini_parse_stream(read_line, L, on_entry, L);
     fclose(L->f);
     free(L->raw);

@@ -68,6 +68,17 @@ void tf_scenario_defaults(tf_scenario *s);
  * expected. TF_ERR_IO when the file cannot be read. */
 tf_status tf_scenario_load(tf_scenario *s, const char *path, const char *const *sets, int nsets);
 
+/* The same from the bytes of the file, read before (tf_scenario_read_text): every process of
+ * an MPI job parses the text one of them read, whatever the others would find at `path` (a
+ * file replaced while the job starts, node-local copies, standard input, which mpirun gives
+ * to one process). `path` names the file in messages and in the effective scenario. */
+tf_status tf_scenario_load_text(tf_scenario *s, const char *path, const char *text, size_t len,
+                                const char *const *sets, int nsets);
+/* The bytes of scenario file `path` (into *text, malloc'ed, not terminated; *len bytes), up to
+ * a little past the size a scenario may have, for tf_scenario_load_text to judge. TF_ERR_IO
+ * when it cannot be read, with the message of tf_scenario_load. */
+tf_status tf_scenario_read_text(const char *path, char **text, size_t *len);
+
 /* Whether `key` of `section` takes a real value with a unit (a rate, a time, a length...) and
  * `value` is one: then 1 and the value in the key's base unit in *out (infinity for an end of
  * "none"); else 0 (another kind of key, an unknown key, or a value that does not parse). */

@@ -83,9 +83,30 @@ if ! "$tf" info | grep -q "cuda not built"; then
 else
   expect 2 2 "this build has no CUDA backend" nowrite -- "${run[@]}" --backend cuda
 fi
-# A bad scenario: every rank reads it, rank 0 reports it.
+# A bad scenario: rank 0 reads it, every rank parses its text, rank 0 reports it.
 expect 2 2 "run.bogus.*unknown key" nowrite -- "${run[@]}" --set run.bogus=1
 expect 4 2 "model.D_C" nowrite -- "${run[@]}" --set model.D_C=-1
+expect 2 4 "cannot read scenario 'missing.ini'" nowrite -- run missing.ini --quiet --output out
+# Every process runs the scenario the first one read: from standard input, which mpirun gives
+# to rank 0 alone (the others read an empty stdin: MPI_ERR_TRUNCATE, exit 15), the same bits
+# as one process.
+launch 2 run /dev/stdin --quiet --set run.name=tiny --output stdin2 < "$ini" > stdin2.log 2>&1 ||
+  { note_fail "a scenario on standard input, 2 ranks"; cat stdin2.log; }
+"$tf" run "$ini" --quiet --output stdin1 ||
+  note_fail "the one-process run for the standard-input case"
+cmp -s stdin1/tiny.timeseries.csv stdin2/tiny.timeseries.csv ||
+  note_fail "a scenario on standard input on 2 ranks: time series differs from one process"
+# Processes started with different options (an MPMD launch): refused, not run with different
+# physics in different blocks.
+"${launcher[@]}" 1 "$tf" run "$ini" --quiet --output out : -n 1 "$tf" run "$ini" --quiet \
+  --output out --set model.k_kill=0.1 > stdout.txt 2> stderr.txt
+rc=$?
+if [ $rc -eq 2 ] && grep -q "processes of this job have different scenarios (1 of 2" stderr.txt &&
+   [ ! -e out ]; then
+  echo "ok (2 ranks, MPMD): exit 2: $(grep '^tumorfield: error:' stderr.txt | cut -c1-120)"
+else
+  note_fail "processes with different --set: exit $rc"; head -5 stderr.txt
+fi
 # Without mpirun: one process.
 expect serial 2 "process grid 2x1x1 for a run of one process \(start it with mpirun -n N\)" \
   nowrite -- "${run[@]}" --procs 2x1x1
