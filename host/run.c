@@ -472,7 +472,8 @@ static int diag_sane(const tf_diag *d)
     return 1;
 }
 
-static tf_status write_row(run_ctx *r)
+/* The time-series row of the state in hand (collective), kept as the summary's final row. */
+static tf_status make_row(run_ctx *r)
 {
     tf_diag d;
     TF_TRY(tf_solver_diagnostics(r->solver, &d));
@@ -487,6 +488,12 @@ static tf_status write_row(run_ctx *r)
     const tf_derived q = derive_at(r, &r->drv, t);
     r->last_row = tf_series_row_make(t, &d, &r->g, &r->drv, &q);
     r->have_row = 1;
+    return TF_OK;
+}
+
+static tf_status write_row(run_ctx *r)
+{
+    TF_TRY(make_row(r));
     return tf_par_agree(&r->par, r->series ? tf_series_write(r->series, &r->last_row) : TF_OK);
 }
 
@@ -973,6 +980,10 @@ static tf_status start(run_ctx *r)
         TF_TRY(write_row(r));
     } else {
         TF_TRY(restore_missing(r));
+        /* The row of the restored state (the time series has it): the summary's final row
+         * when no step is left (a finished run resumed again: a requeued job, a sweep
+         * resubmitted), which it was null then. */
+        TF_TRY(make_row(r));
     }
     return TF_OK;
 }

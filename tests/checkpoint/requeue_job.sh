@@ -35,4 +35,18 @@ set -e
 ncdiff "$work/whole/tiny.chk.nc" "$OUTDIR/tiny.chk.nc"
 ncdiff "$work/whole/tiny.nc" "$OUTDIR/tiny.nc"
 cmp "$work/whole/tiny.timeseries.csv" "$OUTDIR/tiny.timeseries.csv"
-echo "requeue_job: stopped (75), resumed to the end, identical to the uninterrupted run"
+set +e
+
+# A third start of the finished job (a requeue after the end, a resubmitted sweep) runs no step
+# and leaves the files as they were; the summary's final row is still the last row (it was
+# null), the same as the uninterrupted run's.
+final() { "$py" -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["final"], sort_keys=True))' "$1"; }
+before=$(final "$OUTDIR/tiny.summary.json")
+bash "$job" "$here/tiny.ini" "${args[@]}" > third.log 2>&1; rc=$?
+[ "$rc" -eq 0 ] || { echo "FAIL: third start: exit $rc, expected 0"; cat third.log; exit 1; }
+after=$(final "$OUTDIR/tiny.summary.json")
+[ "$after" != null ] && [ "$after" = "$before" ] && [ "$after" = "$(final "$work/whole/tiny.summary.json")" ] ||
+  { echo "FAIL: the summary's final row after a resume of the finished run: $after (before: $before)"; exit 1; }
+cmp "$work/whole/tiny.timeseries.csv" "$OUTDIR/tiny.timeseries.csv" ||
+  { echo "FAIL: the time series changed in a resume of the finished run"; exit 1; }
+echo "requeue_job: stopped (75), resumed to the end, identical to the uninterrupted run; a third start changes nothing"
