@@ -13,6 +13,7 @@
 #include "tf_scenario_keys.h"
 #include "tf_solver.h"
 
+#include <errno.h>
 #include <math.h>
 #include <netcdf.h>
 #include <stdio.h>
@@ -604,6 +605,18 @@ static tf_status cmd_keys(int argc, char **argv)
     return TF_OK;
 }
 
+/* What check, info, keys, bench and --help print is their product: a write that failed (a full
+ * disk under `check s.ini > eff.ini`, /dev/full) is exit 4, not an empty file and exit 0.
+ * (run's progress lines are a log: a run goes on without them.) */
+static tf_status flush_stdout(void)
+{
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return TF_ERROR(TF_ERR_IO, "cannot write the output to standard output: %s",
+                        strerror(errno ? errno : EIO));
+    return TF_OK;
+}
+
 static int run_command(int argc, char **argv)
 {
     /* collective: the command's ranks agree on its failures themselves (run, check, bench); the
@@ -625,11 +638,11 @@ static int run_command(int argc, char **argv)
     } else if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
                strcmp(argv[1], "help") == 0) {
         fputs(usage_main, stdout);
-        return 0;
+        st = flush_stdout();
     } else if (strcmp(argv[1], "--version") == 0) {
         printf("tumorfield %s (%s precision%s; commit %s)\n", TF_VERSION_STRING, TF_REAL_NAME,
                tf_cuda_built() ? ", cuda" : "", tf_build_commit);
-        return 0;
+        st = flush_stdout();
     } else {
         st = USAGE_ERROR("unknown command '%s' (run, check, bench, info or keys)", argv[1]);
         for (size_t c = 0; c < sizeof commands / sizeof commands[0]; ++c)
@@ -639,10 +652,13 @@ static int run_command(int argc, char **argv)
                 command_name = commands[c].name;
                 if (wants_help(argc, argv)) {
                     fputs(*commands[c].usage, stdout);
-                    return 0;
+                    st = flush_stdout();
+                    break;
                 }
                 st = commands[c].fn(argc, argv);
                 collective = commands[c].collective;
+                if (st == TF_OK && commands[c].fn != cmd_run)
+                    st = flush_stdout();
                 break;
             }
     }

@@ -156,6 +156,13 @@ add_test(NAME check_dir_leaves_nothing
                  $<TARGET_FILE:tumorfield> ${tf_q} ${TF_DRIVER_WORK}/check_dir_probe)
 set_tests_properties(check_dir_leaves_nothing PROPERTIES LABELS driver)
 
+# What check, keys, info, bench and --help print is their product: a write to standard output
+# that fails (a full disk; /dev/full here) is exit 4 with the reason, not exit 0 and a file
+# left empty.
+add_test(NAME stdout_full
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/stdout_full.sh $<TARGET_FILE:tumorfield> ${tf_q})
+set_tests_properties(stdout_full PROPERTIES LABELS driver)
+
 # `tumorfield keys` prints an aligned table (columns under a header, two blanks apart).
 add_test(NAME keys_columns_aligned
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/keys_columns.sh $<TARGET_FILE:tumorfield>)
