@@ -9,7 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 old=${1:?usage: ab-cpu.sh OLD NEW [OUTFILE]}
 new=${2:?usage: ab-cpu.sh OLD NEW [OUTFILE]}
-out=${3:-bench/results/$(date -u +%Y-%m-%d)-cpu-ab.md}
+out=$(record_path cpu-ab "${3:-}")
 rounds=${AB_ROUNDS:-5}
 py=/usr/bin/python3
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_PROC_BIND=close OMP_WAIT_POLICY=active
@@ -36,25 +36,28 @@ done
   echo
   machine_line
   echo "- old: $old (commit $(commit_of "$old")); new: $new (commit $(commit_of "$new"))"
-  echo "- command: OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_PROC_BIND=close OMP_WAIT_POLICY=active EXE bench --backend cpu --scheme S --grid N --steps K --json, old and new alternating, $rounds rounds"
+  echo "- command: OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_PROC_BIND=close OMP_WAIT_POLICY=active EXE bench --backend cpu --scheme S --grid N --steps K --json, old and new alternating, $rounds rounds; K = 40 up to 128^3, else 20 (explicit) or 5 (lod): the steps column"
+  echo "- stages: only those the scheme runs; load: the 1-minute load average before each run of the row, lowest and highest"
   echo
   "$py" - "$jsonl" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 med = statistics.median
-print("| scheme | n | old ms/step (median) | new ms/step (median) | new/old | old ratio to copy | new ratio to copy | stages old -> new (ms, medians) | load |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| scheme | n | steps | old ms/step (median) | new ms/step (median) | new/old | old ratio to copy | new ratio to copy | stages old -> new (ms, medians) | load |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for sch, n in sorted({(r["scheme"], r["n"]) for r in rows}, key=lambda k: (k[0], k[1])):
     o = [r for r in rows if (r["scheme"], r["n"], r["build"]) == (sch, n, "old")]
     w = [r for r in rows if (r["scheme"], r["n"], r["build"]) == (sch, n, "new")]
     mo, mw = med(r["ms_per_step"] for r in o), med(r["ms_per_step"] for r in w)
+    ran = [k for k in o[0]["stages"]
+           if any(r["stages"].get(k, {}).get("calls_per_step") for r in o + w)]
     st = ", ".join("%s %.2f -> %.2f" % (k, med(r["stages"][k]["ms_per_step"] for r in o),
                                       med(r["stages"][k]["ms_per_step"] for r in w))
-                   for k in o[0]["stages"])
-    print("| %s | %d | %.2f | %.2f | %.3f | %.3f | %.3f | %s | %.1f-%.1f |" % (
-        sch, n, mo, mw, mw / mo, med(r["ratio_to_copy"] for r in o),
-        med(r["ratio_to_copy"] for r in w), st, min(r["load"] for r in rows),
-        max(r["load"] for r in rows)))
+                   for k in ran)
+    print("| %s | %d | %d | %.2f | %.2f | %.3f | %.3f | %.3f | %s | %.1f-%.1f |" % (
+        sch, n, o[0]["steps"], mo, mw, mw / mo, med(r["ratio_to_copy"] for r in o),
+        med(r["ratio_to_copy"] for r in w), st, min(r["load"] for r in o + w),
+        max(r["load"] for r in o + w)))
 print()
 print("Every run (ms/step, in the order run):")
 print()

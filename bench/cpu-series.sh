@@ -8,7 +8,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 tf=${1:-build/tumorfield}
-out=${2:-bench/results/$(date -u +%Y-%m-%d)-cpu-series.md}
+out=$(record_path cpu-series "${2:-}")
 py=/usr/bin/python3
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_PROC_BIND=close OMP_WAIT_POLICY=active
 jsonl=$(mktemp)
@@ -35,21 +35,21 @@ done
   echo
   machine_line
   echo "- commit: $("$tf" --version | sed -n 's/.*commit \([^)]*\)).*/\1/p') (the binary's, from --version; \"+changes\": built with uncommitted changes)"
-  echo "- command: OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_PROC_BIND=close OMP_WAIT_POLICY=active $tf bench --backend cpu --scheme S --grid N --steps K --json (3 runs each; median shown)"
+  echo "- command: OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_PROC_BIND=close OMP_WAIT_POLICY=active $tf bench --backend cpu --scheme S --grid N --steps K --json (3 runs each; median shown; K = 40 up to 128^3, 10 up to 320^3, else 3: the steps column)"
   arrays=$("$py" -c 'import json,sys; print(", ".join(sorted({"%s %d" % (json.loads(l)["scheme"], json.loads(l)["arrays_per_step"]) for l in open(sys.argv[1])})))' "$jsonl")
   echo "- bytes per step as host/bench.c counts them (docs/performance.md; arrays per step: $arrays), of sizeof(tf_real) bytes per cell"
   echo
   "$py" - "$jsonl" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-print("| scheme | n | cells | ms/step (median) | ns/cell | voxel updates/s | eff. GB/s | copy GB/s | ratio to copy | w.-alloc. copy GB/s | ratio to it | load |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| scheme | n | steps | cells | in cache | ms/step (median) | ns/cell | voxel updates/s | eff. GB/s | copy GB/s | ratio to copy | w.-alloc. copy GB/s | ratio to it | load |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 keys = sorted({(r["scheme"], r["n"]) for r in rows}, key=lambda k: (k[0], k[1]))
 for sch, n in keys:
     rs = sorted((r for r in rows if r["scheme"] == sch and r["n"] == n), key=lambda r: r["ms_per_step"])
     m = rs[len(rs) // 2]
-    print("| %s | %d | %d | %.2f | %.2f | %.3g | %.2f | %.2f | %.3f | %.2f | %.3f | %.2f |" % (
-        sch, n, m["cells"], m["ms_per_step"], 1e6 * m["ms_per_step"] / m["cells"],
+    print("| %s | %d | %d | %d | %s | %.2f | %.2f | %.3g | %.2f | %.2f | %.3f | %.2f | %.3f | %.2f |" % (
+        sch, n, m["steps"], m["cells"], "yes" if m.get("in_cache") else "no", m["ms_per_step"], 1e6 * m["ms_per_step"] / m["cells"],
         m["voxel_updates_per_s"], m["effective_bandwidth_GBps"], m["copy_bandwidth_GBps"],
         m["ratio_to_copy"], m.get("wa_copy_bandwidth_GBps", 0), m.get("ratio_to_wa_copy", 0),
         max(r["load"] for r in rs)))

@@ -5,9 +5,14 @@
 # to a core, the process grid cut along z, y and x in turn; three runs each, median shown. The
 # halo share is the part of a step a process spends waiting for the others. Written as a
 # markdown record with the machine, commit and command. Run it on an otherwise idle machine.
+# BACKEND (default cpu) is passed to every run, so that the one-process baseline and the runs
+# across processes measure the same backend (auto would take a GPU for one process and the CPU
+# where processes share one).
 set -euo pipefail
 tf=${1:-build/tumorfield}
-out=${2:-bench/results/$(date -u +%Y-%m-%d)-mpi-weak.md}
+source "$(dirname "$0")/lib.sh"
+out=$(record_path mpi-weak "${2:-}")
+backend=${BACKEND:-cpu}
 n=${3:-128}
 cores=$(nproc)
 ranks=${4:-$cores}
@@ -19,11 +24,11 @@ grids=("1x1x$ranks" "1x${ranks}x1" "${ranks}x1x1")
 jsonl=$(mktemp)
 for s in lod explicit; do
   for run in 1 2 3; do
-    "$tf" bench --scheme $s --grid "$n" --steps 30 --json >> "$jsonl.1"
+    "$tf" bench --backend "$backend" --scheme $s --grid "$n" --steps 30 --json >> "$jsonl.1"
     "$py" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$jsonl.1" >> "$jsonl"
     rm -f "$jsonl.1"
     for p in "${grids[@]}"; do
-      "${mpi[@]}" -n "$ranks" "$tf" bench --scheme $s --grid "$n" --steps 30 --procs "$p" \
+      "${mpi[@]}" -n "$ranks" "$tf" bench --backend "$backend" --scheme $s --grid "$n" --steps 30 --procs "$p" \
         --json > "$jsonl.1"
       "$py" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$jsonl.1" >> "$jsonl"
       rm -f "$jsonl.1"
@@ -35,7 +40,7 @@ done
   echo
   echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $cores cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(mpirun --version | head -1)"
   echo "- commit: $("$tf" --version | sed -n 's/.*commit \([^)]*\)).*/\1/p') (the binary's, from --version; \"+changes\": built with uncommitted changes)"
-  echo "- command: OMP_NUM_THREADS=1 ${mpi[*]} -n $ranks $tf bench --scheme S --grid $n --steps 30 --procs P --json, and the same without mpirun for one process (3 runs each; median of ms/step shown)"
+  echo "- command: OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE HWLOC_COMPONENTS=-gl ${mpi[*]} -n $ranks $tf bench --backend $backend --scheme S --grid $n --steps 30 --procs P --json, and the same without mpirun for one process (3 runs each; median of ms/step shown)"
   echo "- a $n^3 block per process; stage times are averages over the processes; efficiency = one-process ms/step / ms/step"
   echo
   "$py" - "$jsonl" <<'PY'
@@ -57,7 +62,8 @@ for (s, p, g), rs in sorted(keys.items(), key=lambda kv: (kv[0][0], kv[0][1], kv
     cutd = [d for d in range(3) if dims[d] > 1]
     st = med["stages"]
     dif = "; ".join("%s %.2f" % ("xyz"[d], st["diffusion_" + "xyz"[d]]["ms_per_step"])
-                    for d in cutd if "diffusion_" + "xyz"[d] in st) or "-"
+                    for d in cutd
+                    if st.get("diffusion_" + "xyz"[d], {}).get("calls_per_step")) or "-"
     eff = base.get(s, ms) / ms
     print("| %s | %d | %s | %.2f | %.2f | %.3f | %s | %.3f |" % (
         s, p, g, ms, eff, med.get("halo_share", 0.0), dif, med["ratio_to_copy"]))

@@ -67,6 +67,18 @@ static int stage_apportioned(unsigned fused, int i)
                      i == TF_STAGE_DIFFUSION_Y);
 }
 
+/* The bandwidth (bytes/s) of stage i: its bytes over its time; for the fused LOD pass, whose
+ * bytes are counted once on the reaction, over the time of the whole pass (its parts' shares
+ * together), not the reaction's share alone (which doubled the figure). */
+static double stage_bandwidth(unsigned fused, int i, double bytes, const double *seconds)
+{
+    double s = seconds[i];
+    if (stage_apportioned(fused, i))
+        s = seconds[TF_STAGE_REACTION] + seconds[TF_STAGE_DIFFUSION_X] +
+            seconds[TF_STAGE_DIFFUSION_Y];
+    return s > 0 ? bytes / s : 0.0;
+}
+
 /* Reproducible uniform numbers in [0, 1) from a cell's coordinates (splitmix64 of the index). */
 static double cell_random(uint64_t x)
 {
@@ -364,9 +376,16 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
                 (bench_stage){(tf_stage)(TF_STAGE_DIFFUSION_X + d), in_pass ? 0.0 : 2.0 * nd};
         }
     }
-    double arrays = 0.0;
+    /* What the passes this run took move (the stage table), and the fewest a step of the
+     * scheme must move, which the effective bandwidth and the ratio to copy count: one pass for
+     * the reactions and the x and y lines, the z lines a pass of their own (docs/performance.md).
+     * The ratio then depends on the time of the step only, not on whether this backend,
+     * process grid or thread count took the fused pass or the separate ones. */
+    double pass_arrays = 0.0;
     for (int i = 0; i < nst; ++i)
-        arrays += st[i].arrays;
+        pass_arrays += st[i].arrays;
+    const double arrays = o->scheme == TF_SCHEME_EXPLICIT ? react_arrays
+                                                          : react_arrays + 2.0 * nd;
     const double cells = (double)g.gn[0] * (double)g.gn[1] * (double)g.gn[2];
     const double esize = (double)sizeof(tf_real);
     const double step_s = wall / (double)o->steps;
@@ -432,6 +451,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         cJSON_AddNumberToObject(j, "stage_ms_per_step", 1e3 * stage_sum);
         cJSON_AddNumberToObject(j, "voxel_updates_per_s", updates);
         cJSON_AddNumberToObject(j, "arrays_per_step", arrays);
+        cJSON_AddNumberToObject(j, "pass_arrays_per_step", pass_arrays);
         cJSON_AddNumberToObject(j, "min_bytes_per_step", bytes);
         cJSON_AddNumberToObject(j, "effective_bandwidth_GBps", 1e-9 * eff_bw);
         cJSON_AddNumberToObject(j, "copy_bytes", (double)state_bytes);
@@ -461,7 +481,9 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
             const double b = stage_bytes(st, nst, i, cells, esize);
             if (b >= 0.0) {
                 cJSON_AddNumberToObject(e, "min_bytes_per_step", b);
-                cJSON_AddNumberToObject(e, "GBps", ms > 0 ? 1e-6 * b / ms : 0.0);
+                cJSON_AddNumberToObject(
+                    e, "GBps", 1e-9 * stage_bandwidth(fused, i, b * (double)o->steps,
+                                                      dtm.seconds));
             } else {
                 cJSON_AddNullToObject(e, "min_bytes_per_step");
                 cJSON_AddNullToObject(e, "GBps");
@@ -491,8 +513,8 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     printf("time per step     %.4f ms (host clock, synchronised; stage sum %.4f ms)\n",
            1e3 * step_s, 1e3 * stage_sum);
     printf("voxel updates     %.4g per s (cells x steps / s, six fields each)\n", updates);
-    printf("min bytes/step    %.4g MB (%.0f arrays x cells x %d B)\n", 1e-6 * bytes, arrays,
-           (int)sizeof(tf_real));
+    printf("min bytes/step    %.4g MB (%.0f arrays x cells x %d B; the passes this run took "
+           "move %.0f)\n", 1e-6 * bytes, arrays, (int)sizeof(tf_real), pass_arrays);
     printf("eff. bandwidth    %.2f GB/s\n", 1e-9 * eff_bw);
     printf("copy bandwidth    %.2f GB/s (%s, %.1f MB, read + write, median of %d)\n",
            1e-9 * copy_bw, copy_kind, 1e-6 * (double)state_bytes, BENCH_COPY_REPS);
@@ -525,7 +547,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         printf("%-12s %10.4f %8.2f ", tf_stage_name[i], ms,
                (double)dtm.calls[i] / (double)o->steps);
         if (b >= 0.0) {
-            const double bw = ms > 0 ? 1e-6 * b / ms : 0.0;
+            const double bw = 1e-9 * stage_bandwidth(fused, i, b * (double)o->steps, dtm.seconds);
             printf("%14.4g %9.2f %8.3f%s\n", 1e-6 * b, bw, copy_bw > 0 ? 1e9 * bw / copy_bw : 0.0,
                    shared ? "  *" : "");
         } else {
@@ -534,8 +556,8 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     }
     if (any_shared)
         printf("* part of the fused LOD pass (one pass over memory for the reactions and the x "
-               "and y lines): its time is split by the threads' time in each part, and its "
-               "bytes are counted once, on the reaction\n");
+               "and y lines): its time is split by the threads' time in each part; its bytes "
+               "are counted once, on the reaction, whose GB/s is the whole pass's\n");
     return TF_OK;
 }
 
