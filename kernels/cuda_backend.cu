@@ -1089,6 +1089,20 @@ static tf_status synced_time(cuda_impl *c, double *t)
 }
 
 /* Close the stage begun at *t0 (its NVTX range, the device work) and start the next. */
+static tf_status host_stage(cuda_impl *c, tf_stage st, double *t0, double waited);
+
+/* The same after the stage's launches returned `launched`: a failed stage closes its NVTX range
+ * too (the ranges stay balanced) and returns the failure. */
+static tf_status host_stage_after(cuda_impl *c, tf_stage st, double *t0, double waited,
+                                  tf_status launched)
+{
+    if (launched != TF_OK) {
+        nvtxRangePop();
+        return launched;
+    }
+    return host_stage(c, st, t0, waited);
+}
+
 static tf_status host_stage(cuda_impl *c, tf_stage st, double *t0, double waited)
 {
     double t1 = 0.0;
@@ -1183,12 +1197,13 @@ static tf_status step_explicit_par(cuda_impl *c, const tf_coeffs *c0)
     double t0 = 0.0, waited = 0.0;
     TF_TRY(synced_time(c, &t0));
     nvtxRangePushA(tf_stage_name[TF_STAGE_GHOSTS]);
-    TF_TRY(halo_exchange(c, &waited));
-    TF_TRY(launch_ghosts(c));
-    TF_TRY(host_stage(c, TF_STAGE_GHOSTS, &t0, waited));
+    tf_status s = halo_exchange(c, &waited);
+    if (s == TF_OK)
+        s = launch_ghosts(c);
+    TF_TRY(host_stage_after(c, TF_STAGE_GHOSTS, &t0, waited, s));
     nvtxRangePushA(tf_stage_name[TF_STAGE_EXPLICIT]);
-    TF_TRY(launch_explicit(c, c0));
-    return host_stage(c, TF_STAGE_EXPLICIT, &t0, 0.0);
+    s = launch_explicit(c, c0);
+    return host_stage_after(c, TF_STAGE_EXPLICIT, &t0, 0.0, s);
 }
 
 /* Sherman-Morrison correction of the periodic lines along a cut direction d: the ranks at the
@@ -1279,21 +1294,18 @@ static tf_status step_lod_par(cuda_impl *c, const tf_coeffs *c0, const tf_coeffs
     double t0 = 0.0;
     TF_TRY(synced_time(c, &t0));
     nvtxRangePushA(tf_stage_name[TF_STAGE_REACTION]);
-    TF_TRY(launch_react(c, c0, half));
-    TF_TRY(host_stage(c, TF_STAGE_REACTION, &t0, 0.0));
+    tf_status s = launch_react(c, c0, half);
+    TF_TRY(host_stage_after(c, TF_STAGE_REACTION, &t0, 0.0, s));
     for (int d = 0; d < 3; ++d) {
         const tf_stage st = (tf_stage)(TF_STAGE_DIFFUSION_X + d);
         double waited = 0.0;
         nvtxRangePushA(tf_stage_name[st]);
-        if (c->cut[d])
-            TF_TRY(diffuse_par(c, d, &waited));
-        else
-            TF_TRY(launch_lines(c, d));
-        TF_TRY(host_stage(c, st, &t0, waited));
+        s = c->cut[d] ? diffuse_par(c, d, &waited) : launch_lines(c, d);
+        TF_TRY(host_stage_after(c, st, &t0, waited, s));
     }
     nvtxRangePushA(tf_stage_name[TF_STAGE_REACTION]);
-    TF_TRY(launch_react(c, c1, half));
-    return host_stage(c, TF_STAGE_REACTION, &t0, 0.0);
+    s = launch_react(c, c1, half);
+    return host_stage_after(c, TF_STAGE_REACTION, &t0, 0.0, s);
 }
 
 static tf_status cuda_step(void *impl, const tf_coeffs *c0, const tf_coeffs *c1)
