@@ -174,11 +174,13 @@ static tf_status cpu_copy_bandwidth(size_t bytes, int reps, int parallel, double
         src[i] = 1.0 + (double)(i & 1023);
         dst[i] = 0.0;
     }
-    long count = 1; /* copies per sample, from the warm-up's time */
+    /* Copies per sample: doubled in the warm-up until a sample lasts BENCH_COPY_SAMPLE_S (one
+     * warm-up copy that lost its core to a tick would have set too few). */
+    long count = 1;
     for (int r = -1; r < reps; ++r) { /* r = -1: warm-up */
         for (int kind = 0; kind < 2; ++kind) {
             const double t0 = tf_wtime();
-            for (long c = 0; c < (r < 0 ? 1 : count); ++c)
+            for (long c = 0; c < count; ++c)
 #pragma omp parallel if (parallel)
             {
                 int nt = 1, id = 0;
@@ -198,8 +200,10 @@ static tf_status cpu_copy_bandwidth(size_t bytes, int reps, int parallel, double
             const double el = tf_wtime() - t0;
             if (r >= 0)
                 t[kind][r] = el / (double)count;
-            else if (kind == 0 && el > 0.0 && el < BENCH_COPY_SAMPLE_S)
-                count = (long)ceil(BENCH_COPY_SAMPLE_S / el);
+            else if (kind == 1 && el < BENCH_COPY_SAMPLE_S && count < (1L << 20)) {
+                count *= 2; /* the warm-up again, both kinds, with twice the copies */
+                r = -2;
+            }
         }
     }
     for (int kind = 0; kind < 2; ++kind)
@@ -353,7 +357,9 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     tf_par_sum(par, bw2, 2);
     const double copy_bw = bw2[0], wa_bw = bw2[1];
     const char *copy_kind = kind == TF_BACKEND_CUDA ? "cudaMemcpy device to device"
-                                                    : "memcpy in OpenMP threads";
+                            : g.ncells >= TF_CPU_PARALLEL_MIN_CELLS
+                                ? "memcpy in OpenMP threads"
+                                : "memcpy in one thread, as the solver runs this grid";
 
     /* Minimum traffic. */
     const double D[TF_NFIELDS] = {p.D_T, p.D_E, p.D_S, p.D_P, p.D_A, p.D_C};

@@ -331,10 +331,13 @@ static tf_status load_scenario(int argc, char **argv, int run_opts, scenario_arg
                                tf_scenario **s)
 {
     *s = NULL;
-    TF_TRY(parse_scenario_args(argc, argv, run_opts, a));
+    const tf_par world = tf_par_world();
+    /* Agreed before the collectives below: a process whose command line failed (an MPMD launch
+     * can give each its own) must not leave the others waiting in them. */
+    tf_status st = tf_par_agree(&world, parse_scenario_args(argc, argv, run_opts, a));
+    TF_TRY(st);
     if (!(*s = malloc(sizeof **s)))
         return TF_ERROR(TF_ERR_NOMEM, "out of memory");
-    const tf_par world = tf_par_world();
     if (world.size == 1)
         return tf_scenario_load(*s, a->scenario, a->sets, a->nsets);
     /* Under MPI the first process reads the file and every process parses its bytes: each
@@ -343,7 +346,7 @@ static tf_status load_scenario(int argc, char **argv, int run_opts, scenario_arg
      * run different physics in different blocks, hang or crash. */
     char *text = NULL;
     size_t len = 0;
-    tf_status st = world.rank == 0 ? tf_scenario_read_text(a->scenario, &text, &len) : TF_OK;
+    st = world.rank == 0 ? tf_scenario_read_text(a->scenario, &text, &len) : TF_OK;
     st = tf_par_agree(&world, st);
     unsigned long long n = len;
     if (st == TF_OK)
@@ -359,12 +362,20 @@ static tf_status load_scenario(int argc, char **argv, int run_opts, scenario_arg
     return st;
 }
 
-/* Collective: whether every process has the scenario of the first (the same --set options;
- * an MPMD launch could give each its own). The effective scenarios compared by a hash. */
-static tf_status same_scenario(const tf_par *world, const tf_scenario *s)
+/* Collective: whether every process has the command line and the scenario of the first (an
+ * MPMD launch could give each its own --set, --procs, --restart...: different physics in
+ * different blocks, a division by zero or a hang). Compared by a hash of the arguments after
+ * the program's name and of the effective scenario. */
+static tf_status same_scenario(const tf_par *world, int argc, char **argv, const tf_scenario *s)
 {
     char *text = tf_scenario_format(s);
     unsigned long long h = 1469598103934665603ULL, h0; /* FNV-1a */
+    for (int i = 1; i < argc; ++i)
+        for (const char *c = argv[i];; ++c) {
+            h = (h ^ (unsigned char)*c) * 1099511628211ULL; /* the '\0' too: a separator */
+            if (!*c)
+                break;
+        }
     for (const char *c = text ? text : ""; *c; ++c)
         h = (h ^ (unsigned char)*c) * 1099511628211ULL;
     free(text);
@@ -373,9 +384,9 @@ static tf_status same_scenario(const tf_par *world, const tf_scenario *s)
     unsigned long long differ = h0 != h;
     tf_par_sum_u64(world, &differ, 1);
     if (differ)
-        return TF_ERROR(TF_ERR_USAGE, "the processes of this job have different scenarios "
-                        "(%llu of %d differ from the first process's: other --set options or "
-                        "--output?); every process must be started with the same command line",
+        return TF_ERROR(TF_ERR_USAGE, "the processes of this job have different command lines "
+                        "or scenarios (%llu of %d differ from the first process's: other "
+                        "options?); every process must be started with the same command line",
                         differ, world->size);
     return TF_OK;
 }
@@ -396,7 +407,7 @@ static tf_status cmd_check(int argc, char **argv)
     tf_par par = tf_par_world();
     st = tf_par_agree(&par, st); /* the placement below is collective */
     if (st == TF_OK && par.size > 1)
-        st = tf_par_agree(&par, same_scenario(&par, s));
+        st = tf_par_agree(&par, same_scenario(&par, argc, argv, s));
     tf_grid block;
     tf_backend_kind kind = TF_BACKEND_CPU;
     const int procs[3] = {0, 0, 0};
@@ -482,7 +493,7 @@ static tf_status cmd_run(int argc, char **argv)
     TF_TRY(tf_par_launch_check());
     tf_status st = tf_par_agree(&world, load_scenario(argc, argv, 1, &a, &s));
     if (st == TF_OK && world.size > 1)
-        st = tf_par_agree(&world, same_scenario(&world, s));
+        st = tf_par_agree(&world, same_scenario(&world, argc, argv, s));
     if (st == TF_OK)
         st = tf_run(s, &a.run);
     free(s);

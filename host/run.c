@@ -89,7 +89,7 @@ void tf_run_catch_signals(void)
  * directory a run would create in `dir`; else `dir` is the output directory itself. */
 static tf_status probe_dir(const char *dir, const char *missing)
 {
-    char probe[TF_PATH_MAX];
+    char probe[TF_PATH_MAX + 32]; /* any output directory a run accepts, and the probe's name */
     if (snprintf(probe, sizeof probe, "%s/.tumorfield-check-XXXXXX", dir) >= (int)sizeof probe)
         return TF_ERROR(TF_ERR_USAGE, "output directory path too long");
     if (!mkdtemp(probe)) {

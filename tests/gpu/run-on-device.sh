@@ -99,9 +99,14 @@ fi
 # The machine's own environment for its own tools (python3, xz): the bundle's Debian 12
 # libraries, exported below for the bundle's programs, must not shadow the newer ones there.
 SYS_LD=${LD_LIBRARY_PATH-}
-SYS_PY=$(command -v python3 || command -v python || echo python3)
+SYS_PY=$(command -v python3 || command -v python || true)
 mkdir -p "$WORK/sys"
-printf '#!/bin/sh\nLD_LIBRARY_PATH="%s" exec "%s" "$@"\n' "$SYS_LD" "$SYS_PY" > "$WORK/sys/python3"
+if [ -n "$SYS_PY" ]; then
+  # (an absolute path: a wrapper that exec'd "python3" by name would find itself first)
+  printf '#!/bin/sh\nLD_LIBRARY_PATH="%s" exec "%s" "$@"\n' "$SYS_LD" "$SYS_PY" > "$WORK/sys/python3"
+else
+  printf '#!/bin/sh\necho "no python3 on this machine" >&2\nexit 127\n' > "$WORK/sys/python3"
+fi
 chmod +x "$WORK/sys/python3"
 export PATH=$WORK/sys:$PATH
 # unpack TARBALL DIR: GNU tar runs an xz program for .xz, which a machine may lack; Python's
@@ -157,11 +162,17 @@ gpu=$(LD_LIBRARY_PATH=$SYS_LD nvidia-smi --query-gpu=name,memory.total,driver_ve
 note "device: ${gpu:-none found by nvidia-smi}"
 if want env; then
   run_step "tumorfield info" "$OUT/env.log" 60 "$TF" info
-  # nvidia-smi sees a GPU that CUDA does not: every later step would skip or fail; say why now.
+  info_rc=$?
+  # nvidia-smi sees a GPU that CUDA does not: every later step would skip or fail; say why now
+  # (info's own output is in env.log; its status says whether it ran at all).
   if [ -n "$gpu" ] && [ "${BACKEND:-cuda}" = cuda ] &&
-     ! "$TF" info 2>&1 | grep -Eq '^cuda devices: +[1-9]'; then
-    note "nvidia-smi names a GPU, but tumorfield finds no CUDA device:"
-    "$TF" info 2>&1 | grep -E '^cuda' | tee -a "$SUMMARY"
+     ! sed -n '/^=== tumorfield info/,$p' "$OUT/env.log" | grep -Eq '^cuda devices: +[1-9]'; then
+    if [ $info_rc -ne 0 ]; then
+      note "nvidia-smi names a GPU, but tumorfield info did not run (exit $info_rc: a missing library above, or a hang):"
+    else
+      note "nvidia-smi names a GPU, but tumorfield finds no CUDA device:"
+    fi
+    sed -n '/^=== tumorfield info/,$p' "$OUT/env.log" | grep -E '^cuda|error' | tee -a "$SUMMARY"
     LD_LIBRARY_PATH=$SYS_LD ldconfig -p 2>/dev/null | grep -E 'libcuda\.so|libcudart|libcublas' | tee -a "$SUMMARY"
     note "stopping here (nothing later could pass); see env.log"
     exit 1
@@ -234,15 +245,27 @@ fi
 # ---- compute-sanitizer -----------------------------------------------------------------
 # One probe first: on gVisor machines compute-sanitizer refuses the device ("Device not
 # supported", then error 999); that is the machine's limit, not a defect, and skips both
-# sanitizer groups instead of failing them.
+# sanitizer groups instead of failing them. Any other failure of the probe (an error it found,
+# a time-out) is a failure; out of time, the groups are named for a second call.
 cs_ok=0
 if [ -n "$CS" ] && [ -x "$CS" ] && { want sanitizer || want memcheck; }; then
-  echo "=== probe: $CS --tool memcheck $TF info" >> "$OUT/sanitizer.log"
-  if timeout --kill-after=5 60 "$CS" --tool memcheck --error-exitcode 9 "$TF" info \
-       >> "$OUT/sanitizer.log" 2>&1; then
+  GROUP=sanitizer
+  probe=$WORK/cs-probe.log
+  : > "$probe"
+  FAILED_BEFORE_PROBE=$FAILED
+  run_step "compute-sanitizer probe (memcheck of info)" "$probe" 60 \
+    "$CS" --tool memcheck --error-exitcode 9 "$TF" info
+  probe_rc=$?
+  cat "$probe" >> "$OUT/sanitizer.log"
+  if [ $probe_rc -eq 0 ]; then
     cs_ok=1
-  else
-    note "compute-sanitizer does not run here (gVisor refuses it; see sanitizer.log): sanitizer and memcheck SKIPPED"
+  elif [[ " $SKIPPED_GROUPS " == *" sanitizer "* ]]; then
+    # out of the script's time before or during the probe: both groups for a second call
+    want memcheck && SKIPPED_GROUPS="$SKIPPED_GROUPS memcheck"
+  elif grep -qE "Device not supported|error 999" "$probe"; then
+    # The row above says FAILED; it is the machine's refusal, not a finding.
+    FAILED=$FAILED_BEFORE_PROBE
+    note "compute-sanitizer refused this device (\"Device not supported\": gVisor): sanitizer and memcheck SKIPPED"
   fi
 fi
 GROUP=sanitizer

@@ -101,12 +101,29 @@ cmp -s stdin1/tiny.timeseries.csv stdin2/tiny.timeseries.csv ||
 "${launcher[@]}" 1 "$tf" run "$ini" --quiet --output out : -n 1 "$tf" run "$ini" --quiet \
   --output out --set model.k_kill=0.1 > stdout.txt 2> stderr.txt
 rc=$?
-if [ $rc -eq 2 ] && grep -q "processes of this job have different scenarios (1 of 2" stderr.txt &&
+if [ $rc -eq 2 ] && grep -q "processes of this job have different command lines or scenarios (1 of 2" stderr.txt &&
    [ ! -e out ]; then
   echo "ok (2 ranks, MPMD): exit 2: $(grep '^tumorfield: error:' stderr.txt | cut -c1-120)"
 else
   note_fail "processes with different --set: exit $rc"; head -5 stderr.txt
 fi
+# ... with different --procs (a division by zero placing the grid) or --restart on one (a hang),
+# and with a bad option on one process only (the others waited in a collective: a hang).
+mpmd() { # mpmd EXPECTED_FRAGMENT -- ARGS_OF_THE_SECOND_PROCESS...
+  local frag=$1; shift 2
+  timeout 120 "${launcher[@]}" 1 "$tf" run "$ini" --quiet --output out : -n 1 "$tf" run "$ini" \
+    --quiet --output out "$@" > stdout.txt 2> stderr.txt
+  local rc=$?
+  if [ $rc -eq 2 ] && grep -q -- "$frag" stderr.txt && [ ! -e out ]; then
+    echo "ok (2 ranks, MPMD, $*): exit 2"
+  else
+    note_fail "MPMD with $* on the second process: exit $rc, expected 2 with '$frag'"
+    head -5 stderr.txt
+  fi
+}
+mpmd "different command lines" -- --procs 1x2x1
+mpmd "different command lines" -- --restart missing.chk.nc
+mpmd "rank 1: run: unknown option '--bogus'" -- --bogus
 # Without mpirun: one process.
 expect serial 2 "process grid 2x1x1 for a run of one process \(start it with mpirun -n N\)" \
   nowrite -- "${run[@]}" --procs 2x1x1
