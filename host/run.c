@@ -897,6 +897,10 @@ static tf_status start(run_ctx *r)
     if (r->restart && !r->o->quiet) {
         printf("restart: from '%s' at step %lld, t = %.6g min\n", r->restart, r->step,
                time_of(r, r->step));
+        if (r->step >= r->nsteps)
+            printf("restart: the checkpoint is at the end of the run: no step left; the "
+                   "fields and the time series stay as they are (a longer run.duration "
+                   "continues it)\n");
         if (r->chk_version[0])
             printf("note: the checkpoint was written by %s, this is tumorfield %s, commit %s: "
                    "the run goes on from its state, but is not bit for bit what one run of "

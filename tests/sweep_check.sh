@@ -88,6 +88,24 @@ out=$(cd "$tmp" && OUTDIR=mine SCENARIO=cases/a/scenario.ini SLURM_ARRAY_TASK_ID
 [[ $(sed -n '/^--output$/{n;p;}' "$STUB_LOG") == mine ]] || { echo "OUTDIR=mine not used"; exit 1; }
 grep -qF "into mine" <<<"$out" || { echo "the sweep task does not say its OUTDIR"; exit 1; }
 
+# Another key and its values (SWEEP_KEY, SWEEP_VALUES), options passed to every run, the
+# script's own options refused, and a sweep of its own for an edited scenario or other options.
+out=$(SWEEP_KEY=exercise.session_duration SWEEP_VALUES="30min 90min" SLURM_ARRAY_TASK_ID=1 \
+      SWEEP_COMMAND=check TUMORFIELD=$prog bash "$script" --set grid.n=16)
+grep -qx "session_duration = 90 min" <<<"$out" || { echo "SWEEP_VALUES: 90 min not set"; exit 1; }
+grep -qx "name = sweep_session_duration_90min" <<<"$out" || { echo "SWEEP_KEY: run name"; exit 1; }
+grep -qx "n = 16 16 16" <<<"$out" || { echo "the script's arguments do not reach the run"; exit 1; }
+for bad in "--output x" "--resume" "--set run.name=x" "--set exercise.intensity=0.5" "--set=output.dir=x"; do
+    # shellcheck disable=SC2086 # the words of each case
+    expect_refused "sweep_intensity.sh $bad" "sweep_intensity.sh: " \
+        env SLURM_ARRAY_TASK_ID=0 TUMORFIELD="$tmp/bin/tumorfield" bash "$script" $bad
+done
+expect_refused "SWEEP_KEY=bad" "SWEEP_KEY='bad'" \
+    env SWEEP_KEY=bad SLURM_ARRAY_TASK_ID=0 TUMORFIELD="$tmp/bin/tumorfield" bash "$script"
+echo "depression = 0.6" >> "$tmp/cases/a/scenario.ini"
+[[ $(sweep_outdir "$tmp" cases/a/scenario.ini) != "$a" ]] ||
+    { echo "an edited scenario keeps the sweep directory of the old one ($a)"; exit 1; }
+
 # The job scripts. Common to all: the output directory and the checkpoint to continue from.
 scen=$dir/quick_demo.ini
 refused_all=("--output x|OUTDIR" "--output=x|OUTDIR" "--set output.dir=x|OUTDIR"

@@ -31,9 +31,18 @@ import sys
 plt = Line2D = None   # matplotlib (Agg), imported once the input has been read
 
 
+class MissingModule(Exception):
+    """A Python module this tool needs is not there: exit status 1, with what to do."""
+
+
 def load_matplotlib():
     global plt, Line2D
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise MissingModule("no matplotlib for %s: run the tool with /usr/bin/python3 (Debian's "
+                            "python3-matplotlib; scripts/install-deps), or install matplotlib "
+                            "into this Python" % sys.executable)
     matplotlib.use("Agg")
     import matplotlib.pyplot as pyplot
     from matplotlib.lines import Line2D as line
@@ -52,6 +61,30 @@ DEFAULT_PANELS = [
      [("L", "L training load")], "L (intensity-h/week)"),
 ]
 TIME_COLUMN = "time_d"
+# Axis labels with units of the time-series columns (docs/output.md).
+COLUMN_LABELS = {
+    "time_min": "time (min)", "time_d": "time (days)",
+    "tumor_volume_mm3": "tumor volume (mm$^3$)",
+    "mean_tumor_in_tumor": "tumor fraction, tumor-weighted mean (-)",
+    "mean_effector_in_tumor": "effector density, tumor-weighted mean (-)",
+    "mean_suppressor_in_tumor": "suppressor density, tumor-weighted mean (-)",
+    "mean_pro_cytokine_in_tumor_pg_mL": "pro-inflammatory cytokine in the tumor (pg/mL)",
+    "mean_anti_cytokine_in_tumor_pg_mL": "anti-inflammatory cytokine in the tumor (pg/mL)",
+    "mean_cortisol_in_tumor_nmol_L": "cortisol in the tumor (nmol/L)",
+    "effector_infiltration": "effector infiltration (-)",
+    "x": "acute exercise signal x (fraction of VO$_2$max)",
+    "z": "post-exercise suppression z (-)",
+    "L": "training load L (intensity-h/week)",
+    "I": "scheduled intensity I (fraction of VO$_2$max)",
+    "B": "training benefit B (-)", "O": "over-training O (-)",
+    "D": "effective depression D (-)", "C_b": "blood cortisol C$_b$ (nmol/L)",
+    "M_E": "effector mobilisation M$_E$ (-)", "A_b": "systemic IL-10 A$_b$ (pg/mL)",
+}
+
+
+def axis_label(column, prefix="final "):
+    """`prefix` and the column's name with its unit (the column name where none is known)."""
+    return prefix + COLUMN_LABELS.get(column, column)
 STYLES = ["-", "--", ":", "-."]
 CSV_SUFFIX = ".timeseries.csv"
 
@@ -195,7 +228,7 @@ def plot_final(runs, xname, ycol, title, a_xlabel):
             xlabel = a_xlabel or "run label"
         else:
             xcol, xs = run.column(xname)
-            xlabel = a_xlabel or "final " + xcol
+            xlabel = a_xlabel or axis_label(xcol)
             x = xs[-1]
         points.append((x, y[-1], run.label))
     points.sort()
@@ -206,9 +239,9 @@ def plot_final(runs, xname, ycol, title, a_xlabel):
         if xname != "label":
             ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 6), fontsize="small")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("final %s" % yname)
+    ax.set_ylabel(axis_label(yname))
     ax.grid(True, alpha=0.3)
-    ax.set_title(title or "Final %s of %d runs" % (yname, len(runs)))
+    ax.set_title(title or "%s at the end of %d runs" % (axis_label(yname, ""), len(runs)))
     fig.tight_layout()
     return fig
 
@@ -245,6 +278,9 @@ def main(argv):
     except InputError as e:
         print("tf_plot: error: %s" % e, file=sys.stderr)
         return 2
+    except MissingModule as e:
+        print("tf_plot: error: %s" % e, file=sys.stderr)
+        return 1
     print("tf_plot: wrote %s" % a.output)
     return 0
 

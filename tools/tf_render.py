@@ -46,6 +46,10 @@ SLICE_FIELDS = ("effector", "pro_cytokine")   # horizontal (z normal), vertical 
 UNIT_FACTOR = {"min": 1.0, "h": 60.0, "d": 1440.0}
 
 
+class MissingModule(Exception):
+    """A Python module this tool needs is not there: exit status 1, with what to do."""
+
+
 class UsageError(Exception):
     """A problem with the command line or the input file: exit status 2."""
 
@@ -81,7 +85,9 @@ def parse_args(argv):
     ap.add_argument("file", help="TumorField output NAME.nc")
     ap.add_argument("--times", type=parse_times, default="all",
                     help="records to draw: all (default), last, or a list such as 0,1d,2d")
-    ap.add_argument("--outdir", default=".", help="directory for the PNG files (created)")
+    ap.add_argument("--outdir", default=".",
+                    help="directory for the PNG files (created; default: the current "
+                         "directory); images of the same names there are replaced")
     ap.add_argument("--size", type=parse_size, default=(1280, 960), metavar="WxH",
                     help="image size in pixels (default 1280x960)")
     ap.add_argument("--iso", type=float, default=0.5, metavar="T",
@@ -268,10 +274,15 @@ def render(args):
         raise UsageError("cannot read %s: no such file" % args.file)
     units = file_units(path)
 
-    from paraview.simple import (NetCDFReader, Contour, Slice, Outline, Text, Show,
-                                 CreateView, ColorBy, GetColorTransferFunction,
-                                 GetOpacityTransferFunction, GetScalarBar, Render, SaveScreenshot,
-                                 Delete)
+    try:
+        from paraview.simple import (NetCDFReader, Contour, Slice, Outline, Text, Show,
+                                     CreateView, ColorBy, GetColorTransferFunction,
+                                     GetOpacityTransferFunction, GetScalarBar, Render,
+                                     SaveScreenshot, Delete)
+    except ImportError:
+        raise MissingModule("no ParaView (paraview.simple) for %s: run the tool with "
+                            "/usr/bin/python3 or pvbatch (Debian's python3-paraview; "
+                            "scripts/install-deps)" % sys.executable)
 
     reader = NetCDFReader(FileName=[path])
     reader.Dimensions = "(z, y, x)"    # the 3D fields; the CF reader picks one dimension set
@@ -433,6 +444,9 @@ def main(argv):
     except UsageError as e:
         print("tf_render: error: %s" % e, file=sys.stderr)
         return 2
+    except MissingModule as e:
+        print("tf_render: error: %s" % e, file=sys.stderr)
+        return 1
     return 0
 
 
