@@ -247,6 +247,7 @@ tf_status tf_checkpoint_write(const char *path, const tf_grid *g, const tf_par *
 
 static tf_status open_checkpoint(const char *path, int *nc)
 {
+    TF_TRY(tf_regular_file(path, "checkpoint"));
     int rc = nc_open(path, NC_NOWRITE, nc);
     if (rc != NC_NOERR)
         return TF_ERROR(rc == ENOENT || rc == EACCES ? TF_ERR_IO : TF_ERR_USAGE,
@@ -295,21 +296,35 @@ static tf_status read_state(int nc, const char *path, const tf_grid *g,
                             tf_real *const f[TF_NFIELDS], tf_real *vessel,
                             tf_checkpoint_info *info, tf_real *buf)
 {
+    int dimid[3]; /* x, y, z */
     for (int d = 0; d < 3; ++d) {
-        int id;
         size_t len = 0;
-        if (nc_inq_dimid(nc, dim_name[d], &id) != NC_NOERR ||
-            nc_inq_dimlen(nc, id, &len) != NC_NOERR || (tf_index)len != g->gn[d])
+        if (nc_inq_dimid(nc, dim_name[d], &dimid[d]) != NC_NOERR ||
+            nc_inq_dimlen(nc, dimid[d], &len) != NC_NOERR || (tf_index)len != g->gn[d])
             return TF_ERROR(TF_ERR_USAGE,
                             "checkpoint '%s': grid dimension %s is %zu, the scenario has %lld",
                             path, dim_name[d], len, (long long)g->gn[d]);
     }
+    /* The state's attributes: one number each, as a run writes them (a text or a list, or a
+     * step past the range of long long, is a damaged or hand-made file). */
+    const char *const att[5] = {"step", "time_min", "driver_x", "driver_z", "driver_L"};
+    double *const dst[5] = {NULL, &info->t, &info->drv.x, &info->drv.z, &info->drv.L};
     long long step = 0;
-    TF_NC(nc_get_att_longlong(nc, NC_GLOBAL, "step", &step), path);
-    TF_NC(nc_get_att_double(nc, NC_GLOBAL, "time_min", &info->t), path);
-    TF_NC(nc_get_att_double(nc, NC_GLOBAL, "driver_x", &info->drv.x), path);
-    TF_NC(nc_get_att_double(nc, NC_GLOBAL, "driver_z", &info->drv.z), path);
-    TF_NC(nc_get_att_double(nc, NC_GLOBAL, "driver_L", &info->drv.L), path);
+    for (int a = 0; a < 5; ++a) {
+        nc_type type;
+        size_t len = 0;
+        int rc = nc_inq_att(nc, NC_GLOBAL, att[a], &type, &len);
+        if (rc == NC_NOERR && (len != 1 || type == NC_CHAR || type == NC_STRING))
+            rc = NC_EBADTYPE;
+        if (rc == NC_NOERR)
+            rc = a == 0 ? nc_get_att_longlong(nc, NC_GLOBAL, att[a], &step)
+                        : nc_get_att_double(nc, NC_GLOBAL, att[a], dst[a]);
+        if (rc != NC_NOERR)
+            return TF_ERROR(TF_ERR_USAGE,
+                            "checkpoint '%s': attribute '%s' missing or not one number (%s): "
+                            "not a saved state (damaged file?)",
+                            path, att[a], nc_strerror(rc));
+    }
     /* A damaged or hand-made file: refuse what no run writes (at most 1e12 steps). */
     if (step < 0 || step > 1000000000000LL || !(info->t >= 0) || !isfinite(info->t) ||
         !isfinite(info->drv.x) || !isfinite(info->drv.z) || !isfinite(info->drv.L))
@@ -329,6 +344,16 @@ static tf_status read_state(int nc, const char *path, const tf_grid *g,
             || type != TF_NC_REAL)
             return TF_ERROR(TF_ERR_USAGE, "checkpoint '%s': variable '%s' missing or not %s",
                             path, name, TF_REAL_NAME);
+        /* (z, y, x) as a run writes it: another shape would be read with the wrong strides, or
+         * with start and count arrays shorter than its dimensions. */
+        int ndims = 0, dims[NC_MAX_VAR_DIMS];
+        if (nc_inq_varndims(nc, id, &ndims) != NC_NOERR || ndims != 3 ||
+            nc_inq_vardimid(nc, id, dims) != NC_NOERR || dims[0] != dimid[2] ||
+            dims[1] != dimid[1] || dims[2] != dimid[0])
+            return TF_ERROR(TF_ERR_USAGE,
+                            "checkpoint '%s': variable '%s' is not on the dimensions (z, y, x): "
+                            "not a checkpoint this program wrote",
+                            path, name);
         const int rc = tf_nc_get_vara(nc, id, start, count, buf);
         if (rc != NC_NOERR)
             return TF_ERROR(rc == NC_EHDFERR ? TF_ERR_USAGE : TF_ERR_IO,
@@ -338,10 +363,11 @@ static tf_status read_state(int nc, const char *path, const tf_grid *g,
                                                "not match, or the file is cut short; or the "
                                                "file system failed to read it: try again)"
                                              : "");
-        /* Values no run saves: not finite, negative, or the fill value of a variable never
-         * written (9.97e36). */
+        /* Values no run saves: not finite, negative, the fill value of a variable never
+         * written (9.97e36), a tumor fraction or a vessel density above 1. */
+        const tf_real hi = v == TF_TUMOR || v == TF_NFIELDS ? (tf_real)1 : (tf_real)1e30;
         for (size_t q = 0; q < (size_t)g->ncells; ++q)
-            if (!(buf[q] >= 0 && buf[q] <= (tf_real)1e30)) {
+            if (!(buf[q] >= 0 && buf[q] <= hi)) {
                 const size_t nx = count[2], ny = count[1];
                 return TF_ERROR(TF_ERR_USAGE,
                                 "checkpoint '%s': variable '%s' holds %g at cell (i,j,k) = "

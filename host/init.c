@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- a small seeded generator: SplitMix64 (Steele, Lea and Flood 2014) ---- */
 
@@ -348,9 +349,57 @@ static tf_status field_shape(int ncid, const char *path, const char *name, const
                         "(%zu, %zu, %zu)%s",
                         name, path, ndims, want[0], want[1], want[2],
                         allow_time ? " or (time, z, y, x)" : "");
+    /* Numbers: text, strings and user-defined types are no field. */
+    nc_type type;
+    TF_NC(nc_inq_vartype(ncid, varid, &type), path);
+    if (!(type >= NC_BYTE && type <= NC_DOUBLE && type != NC_CHAR) &&
+        !(type >= NC_UBYTE && type <= NC_UINT64))
+        return TF_ERROR(TF_ERR_USAGE,
+                        "variable '%s' in '%s' is not numeric (NetCDF type %d): expected "
+                        "numbers (float or double, or integers)",
+                        name, path, (int)type);
+    /* Packed values (scale_factor, add_offset) would be read as the packed integers. */
+    for (int a = 0; a < 2; ++a) {
+        static const char *const packing[2] = {"scale_factor", "add_offset"};
+        if (nc_inq_att(ncid, varid, packing[a], NULL, NULL) == NC_NOERR)
+            return TF_ERROR(TF_ERR_USAGE,
+                            "variable '%s' in '%s' is packed (it has a %s attribute): unpack "
+                            "it first (e.g. ncpdq -U, or write the values themselves)",
+                            name, path, packing[a]);
+    }
     TF_NC(nc_inq_vardimid(ncid, varid, dimids), path);
-    for (int d = 0; d < ndims; ++d)
+    char dname[4][NC_MAX_NAME + 1];
+    for (int d = 0; d < ndims; ++d) {
         TF_NC(nc_inq_dimlen(ncid, dimids[d], &len[d]), path);
+        TF_NC(nc_inq_dimname(ncid, dimids[d], dname[d]), path);
+    }
+    /* Dimensions named x, y, z must stand in that order (z, y, x): a map written as (x, y, z)
+     * would be read transposed, silently on a cubic grid. Other names are taken by position. */
+    for (int d = 0; d < 3; ++d) {
+        const char *got = dname[d + has_time];
+        for (int e = 0; e < 3; ++e)
+            if (e != d && strcmp(got, dim_label[e]) == 0)
+                return TF_ERROR(TF_ERR_USAGE,
+                                "variable '%s' in '%s' has the dimensions (%s%s, %s, %s); "
+                                "expected (z, y, x): the last dimension varies fastest and is "
+                                "x (reorder it, e.g. ncpdq -a z,y,x)",
+                                name, path, has_time ? "time, " : "", dname[has_time],
+                                dname[has_time + 1], dname[has_time + 2]);
+    }
+    /* A fourth dimension is time (its last record is read): the unlimited one, or one named
+     * time; another (species, ensemble member) is not. */
+    if (has_time) {
+        int unlim[NC_MAX_DIMS], nunlim = 0, is_unlim = 0;
+        if (nc_inq_unlimdims(ncid, &nunlim, unlim) == NC_NOERR)
+            for (int u = 0; u < nunlim; ++u)
+                is_unlim |= unlim[u] == dimids[0];
+        if (!is_unlim && strcmp(dname[0], "time") != 0 && strcmp(dname[0], "t") != 0)
+            return TF_ERROR(TF_ERR_USAGE,
+                            "variable '%s' in '%s' has the dimensions (%s, %s, %s, %s): a "
+                            "fourth dimension must be time (named time, or the unlimited "
+                            "one), whose last record is read",
+                            name, path, dname[0], dname[1], dname[2], dname[3]);
+    }
     const size_t *sp = len + has_time;
     if (sp[0] != want[0] || sp[1] != want[1] || sp[2] != want[2])
         return TF_ERROR(TF_ERR_USAGE,
@@ -369,7 +418,8 @@ static tf_status field_shape(int ncid, const char *path, const char *name, const
 /* Read variable `name` of the open file into the interior of the padded local array dst,
  * one z plane at a time. The variable has shape (z, y, x) matching the global grid, or, when
  * allow_time, (time, z, y, x) whose last record is read. Values must be finite and in
- * [lo, hi]; otherwise TF_ERR_USAGE naming the file, variable and cell. */
+ * [lo, hi] (and within the field precision), and not the variable's fill or missing value;
+ * otherwise TF_ERR_USAGE naming the file, variable and cell. dst NULL: only checked (check). */
 static tf_status read_field(int ncid, const char *path, const char *name, const tf_grid *g,
                             tf_real *dst, int allow_time, double lo, double hi)
 {
@@ -385,6 +435,33 @@ static tf_status read_field(int ncid, const char *path, const char *name, const 
         start[0] = len[0] - 1;
         count[0] = 1;
     }
+    /* A value a variable holds where nothing was written (its _FillValue, or the default fill
+     * of its type) or marked missing (missing_value): no field value. */
+    double fill = NAN, missing = NAN;
+    int no_fill = 1;
+    if (nc_inq_var_fill(ncid, varid, &no_fill, NULL) == NC_NOERR && !no_fill) {
+        double fv;
+        if (nc_get_att_double(ncid, varid, "_FillValue", &fv) == NC_NOERR)
+            fill = fv;
+        else {
+            nc_type type;
+            if (nc_inq_vartype(ncid, varid, &type) == NC_NOERR)
+                fill = type == NC_FLOAT ? (double)NC_FILL_FLOAT
+                       : type == NC_DOUBLE ? NC_FILL_DOUBLE : NAN; /* integers: in range */
+        }
+    }
+    {
+        nc_type mt;
+        size_t ml = 0;
+        double mv;
+        if (nc_inq_att(ncid, varid, "missing_value", &mt, &ml) == NC_NOERR && ml == 1 &&
+            mt != NC_CHAR && mt != NC_STRING &&
+            nc_get_att_double(ncid, varid, "missing_value", &mv) == NC_NOERR)
+            missing = mv;
+    }
+    /* And one the field precision holds (1e39 would become infinity in float). */
+    if (hi > (double)TF_REAL_MAX)
+        hi = (double)TF_REAL_MAX;
     size_t *st = start + has_time, *ct = count + has_time;
     st[1] = (size_t)g->start[1];
     st[2] = (size_t)g->start[0];
@@ -403,6 +480,17 @@ static tf_status read_field(int ncid, const char *path, const char *name, const 
         for (tf_index j = 0; j < g->n[1]; ++j)
             for (tf_index i = 0; i < g->n[0]; ++i) {
                 const double x = plane[(size_t)j * nx + (size_t)i];
+                if (x == fill || x == missing) {
+                    status = TF_ERROR(TF_ERR_USAGE,
+                                      "variable '%s' in '%s' holds its %s %g at (%s, %s, %s) = "
+                                      "(%lld, %lld, %lld): a value never written or marked "
+                                      "missing; give every cell a value",
+                                      name, path, x == fill ? "fill value" : "missing_value", x,
+                                      dim_label[0], dim_label[1], dim_label[2],
+                                      (long long)(g->start[2] + k), (long long)(g->start[1] + j),
+                                      (long long)(g->start[0] + i));
+                    break;
+                }
                 if (!(x >= lo && x <= hi)) {
                     status = TF_ERROR(TF_ERR_USAGE,
                                       "variable '%s' in '%s' holds %g at (%s, %s, %s) = (%lld, "
@@ -412,7 +500,8 @@ static tf_status read_field(int ncid, const char *path, const char *name, const 
                                       (long long)(g->start[0] + i), lo, hi);
                     break;
                 }
-                dst[tf_at(g, i, j, k)] = (tf_real)x;
+                if (dst)
+                    dst[tf_at(g, i, j, k)] = (tf_real)x;
             }
     }
     free(plane);
@@ -422,12 +511,54 @@ static tf_status read_field(int ncid, const char *path, const char *name, const 
 /* Open the input file of scenario key `key` (vessels.file, initial.file) read-only. */
 /* A file that is not there or may not be read is an I/O failure (exit 4); one that opens but
  * is no NetCDF file is bad input (exit 2), as for a restart file. */
+/* A classic (netCDF-3) file cut short in its data reads as zeros where the bytes are missing:
+ * its variables' data, counted from their shapes, must fit in the file. (netCDF-4 files carry
+ * HDF5's own structure, and a cut one fails to read.) */
+static tf_status classic_whole(int ncid, const char *path, const char *key)
+{
+    int format = 0, nvars = 0, unlim = -1;
+    if (nc_inq_format(ncid, &format) != NC_NOERR ||
+        !(format == NC_FORMAT_CLASSIC || format == NC_FORMAT_64BIT_OFFSET ||
+          format == NC_FORMAT_CDF5) ||
+        nc_inq(ncid, NULL, &nvars, NULL, &unlim) != NC_NOERR)
+        return TF_OK;
+    double need = 0.0;
+    for (int v = 0; v < nvars; ++v) {
+        int ndims = 0, dims[NC_MAX_VAR_DIMS];
+        nc_type type;
+        size_t tsize = 0;
+        if (nc_inq_var(ncid, v, NULL, &type, &ndims, dims, NULL) != NC_NOERR ||
+            nc_inq_type(ncid, type, NULL, &tsize) != NC_NOERR)
+            return TF_OK;
+        double n = (double)tsize;
+        for (int d = 0; d < ndims; ++d) {
+            size_t len = 0;
+            if (nc_inq_dimlen(ncid, dims[d], &len) != NC_NOERR)
+                return TF_OK;
+            n *= (double)len;
+        }
+        need += n;
+    }
+    struct stat sb;
+    if (stat(path, &sb) == 0 && (double)sb.st_size < need)
+        return TF_ERROR(TF_ERR_USAGE,
+                        "%s '%s' is cut short: its variables hold %.0f bytes of data, the file "
+                        "has %lld bytes in all (a copy or download that did not finish?)",
+                        key, path, need, (long long)sb.st_size);
+    return TF_OK;
+}
+
 static tf_status open_input(const char *path, const char *key, int *ncid)
 {
+    TF_TRY(tf_regular_file(path, key));
     const int rc = nc_open(path, NC_NOWRITE, ncid);
-    return rc == NC_NOERR ? TF_OK
-                          : TF_ERROR(rc == ENOENT || rc == EACCES ? TF_ERR_IO : TF_ERR_USAGE,
-                                     "cannot open %s '%s': %s", key, path, nc_strerror(rc));
+    if (rc != NC_NOERR)
+        return TF_ERROR(rc == ENOENT || rc == EACCES ? TF_ERR_IO : TF_ERR_USAGE,
+                        "cannot open %s '%s': %s", key, path, nc_strerror(rc));
+    const tf_status st = classic_whole(*ncid, path, key);
+    if (st != TF_OK)
+        nc_close(*ncid);
+    return st;
 }
 
 static tf_status read_fields_file(const char *path, const tf_grid *g,
@@ -449,11 +580,14 @@ tf_status tf_initial_check_files(const tf_scenario *s)
     TF_TRY(tf_grid_init(&g, s->n[0], s->n[1], s->n[2], s->spacing));
     int ncid, varid, has_time;
     size_t len[4];
+    /* The shapes first (a mistake there is named before a value is read), then every value,
+     * as a run reads them (plane by plane: no array of the grid's size). */
     if (s->vessel_file[0]) {
+        const char *name = s->vessel_variable[0] ? s->vessel_variable : "vessel";
         TF_TRY(open_input(s->vessel_file, "vessels.file", &ncid));
-        const tf_status st = field_shape(ncid, s->vessel_file,
-                                         s->vessel_variable[0] ? s->vessel_variable : "vessel",
-                                         &g, 0, &varid, &has_time, len);
+        tf_status st = field_shape(ncid, s->vessel_file, name, &g, 0, &varid, &has_time, len);
+        if (st == TF_OK)
+            st = read_field(ncid, s->vessel_file, name, &g, NULL, 0, 0.0, 1.0);
         nc_close(ncid);
         TF_TRY(st);
     }
@@ -463,6 +597,9 @@ tf_status tf_initial_check_files(const tf_scenario *s)
         for (int q = 0; q < TF_NFIELDS && st == TF_OK; ++q)
             st = field_shape(ncid, s->initial_file, tf_field_name[q], &g, 1, &varid, &has_time,
                              len);
+        for (int q = 0; q < TF_NFIELDS && st == TF_OK; ++q)
+            st = read_field(ncid, s->initial_file, tf_field_name[q], &g, NULL, 1, 0.0,
+                            q == TF_TUMOR ? 1.0 : HUGE_VAL);
         nc_close(ncid);
         TF_TRY(st);
     }

@@ -628,6 +628,23 @@ static tf_status flush_stdout(void)
     return TF_OK;
 }
 
+/* More OpenMP threads than a machine can start end in libgomp (exit 1, or a crash at the
+ * first parallel region): refused first, naming the setting. The cap leaves room for heavy
+ * oversubscription (16 threads per processor, at least 256). */
+static tf_status threads_sane(void)
+{
+    const int n = tf_omp_threads();
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    const long cap = cpus > 16 ? 16 * cpus : 256;
+    if (n > cap)
+        return TF_ERROR(TF_ERR_USAGE,
+                        "OMP_NUM_THREADS (or OMP_THREAD_LIMIT) asks for %d threads, more than "
+                        "the %ld this program starts on this machine of %ld processors; set "
+                        "it to the cores a process has",
+                        n, cap, cpus);
+    return TF_OK;
+}
+
 static int run_command(int argc, char **argv)
 {
     /* collective: the command's ranks agree on its failures themselves (run, check, bench); the
@@ -666,8 +683,14 @@ static int run_command(int argc, char **argv)
                     st = flush_stdout();
                     break;
                 }
-                st = commands[c].fn(argc, argv);
                 collective = commands[c].collective;
+                st = collective ? threads_sane() : TF_OK;
+                if (collective && tf_par_world_size() > 1) {
+                    const tf_par world = tf_par_world();
+                    st = tf_par_agree(&world, st);
+                }
+                if (st == TF_OK)
+                    st = commands[c].fn(argc, argv);
                 if (st == TF_OK && commands[c].fn != cmd_run)
                     st = flush_stdout();
                 break;

@@ -280,6 +280,21 @@ static void human_bytes(double b, char *buf, size_t len)
     snprintf(buf, len, "%.4g %s", b, unit[u]);
 }
 
+tf_status tf_regular_file(const char *path, const char *kind)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode))
+        return TF_OK;
+    const char *what = S_ISDIR(sb.st_mode)    ? "a directory"
+                       : S_ISFIFO(sb.st_mode) ? "a FIFO (named pipe)"
+                       : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "a device"
+                       : S_ISSOCK(sb.st_mode) ? "a socket"
+                                              : "not a regular file";
+    return TF_ERROR(TF_ERR_USAGE, "%s '%s' is %s: give a regular file (NetCDF files are read "
+                                  "and written in place, which a pipe or device cannot be)",
+                    kind, path, what);
+}
+
 tf_status tf_file_room(const char *path, const char *kind, const char *what, double need,
                        const char *kept)
 {
@@ -473,6 +488,20 @@ static tf_status define_file(tf_ncout *o, const tf_scenario *s, const char *effe
     return agree(o, nc_step(o, nc_sync(o->ncid), "nc_sync(nc)"));
 }
 
+/* Whether the file system of the directory of `path` has no block left for us. */
+static int dir_full(const char *path)
+{
+    char dir[TF_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    struct statvfs vs;
+    return statvfs(dir, &vs) == 0 && vs.f_bavail == 0;
+}
+
 /* Collective. Create or open o->path; on a failure every rank returns it. A rank that opened
  * the file while another could not leaves it open: closing is collective, and the others
  * are not there to join it. */
@@ -487,6 +516,12 @@ static tf_status open_file(tf_ncout *o, int create)
         st = TF_ERROR(TF_ERR_IO, "cannot %s NetCDF output '%s': it is a directory (move it out "
                                  "of the way or choose another run.name)",
                       create ? "create" : "reopen", o->path);
+    } else if (rc != NC_NOERR && create && dir_full(o->path)) {
+        /* HDF5 reports a full file system at creation as a permission error. */
+        o->ncid = -1;
+        st = TF_ERROR(TF_ERR_IO, "cannot create NetCDF output '%s': no space left on the file "
+                                 "system of its directory (NetCDF says: %s)",
+                      o->path, nc_strerror(rc));
     } else if (rc != NC_NOERR) {
         o->ncid = -1;
         st = create ? TF_ERROR(TF_ERR_IO,

@@ -709,6 +709,30 @@ static tf_status start_grid(run_ctx *r)
     return TF_OK;
 }
 
+/* Rank 0: none of the run's files may be a FIFO, a device or a socket: opening one for reading
+ * (a restart's time series) or writing would block the run for good, where no signal stops it.
+ * (A directory in the way is named where the file is made.) */
+static tf_status outputs_not_special(const run_ctx *r)
+{
+    const char *const paths[4] = {r->nc_path, r->csv_path, r->chk_path, r->sum_path};
+    for (int i = 0; i < 4; ++i) {
+        struct stat sb;
+        if (lstat(paths[i], &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode) &&
+            !S_ISLNK(sb.st_mode))
+            return TF_ERROR(TF_ERR_IO, "output file '%s' exists and is %s: move it out of the "
+                                       "way or choose another run.name or output.dir",
+                            paths[i], S_ISFIFO(sb.st_mode) ? "a FIFO (named pipe)"
+                                      : S_ISSOCK(sb.st_mode) ? "a socket" : "a device");
+        if (S_ISLNK(sb.st_mode) && stat(paths[i], &sb) == 0 && !S_ISREG(sb.st_mode) &&
+            !S_ISDIR(sb.st_mode))
+            return TF_ERROR(TF_ERR_IO, "output file '%s' is a link to something other than a "
+                                       "file: move it out of the way or choose another "
+                                       "run.name or output.dir",
+                            paths[i]);
+    }
+    return TF_OK;
+}
+
 /* The program named by the header of an effective scenario ("# effective scenario (tumorfield
  * 0.1.0, commit abc123def456): ...") into buf; "" where it names none. */
 static void program_of(const char *text, char *buf, size_t len)
@@ -762,6 +786,14 @@ static tf_status start_state(run_ctx *r)
         TF_TRY(tf_par_agree(&r->par,
                             tf_checkpoint_read(r->restart, &r->g, r->set[0], r->vessel, &info)));
         TF_TRY(tf_checkpoint_verify(r->restart, &r->par, &info));
+        /* A run writes the time of its step: step dt (the same dt: the scenarios agree). */
+        const double t_step = time_of(r, info.step);
+        if (!(fabs(info.t - t_step) <= 1e-9 * fmax(1.0, t_step)))
+            return TF_ERROR(TF_ERR_USAGE,
+                            "restart from '%s': the checkpoint's step %lld is at t = %.9g min "
+                            "with run.dt = %g min, but its time_min is %.9g: not a saved state "
+                            "(damaged or edited file?)",
+                            r->restart, info.step, t_step, s->dt, info.t);
         if (info.step > r->nsteps)
             return TF_ERROR(TF_ERR_USAGE,
                             "restart from '%s': the checkpoint is at step %lld (t = %.6g min), "
@@ -873,6 +905,7 @@ static tf_status start(run_ctx *r)
     if (r->o->resume && tf_par_any(&r->par, root && access(r->chk_path, F_OK) == 0))
         r->restart = r->chk_path;
     r->nsteps = (long long)ceil(s->duration / s->dt - 1e-9);
+    TF_TRY(tf_par_agree(&r->par, root ? outputs_not_special(r) : TF_OK));
     /* The inputs (a checkpoint, vessels.file, initial.file) are read before anything is
      * created or printed: a bad one leaves no trace but its message. */
     TF_TRY(tf_par_agree(&r->par, start_state(r)));

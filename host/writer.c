@@ -99,7 +99,9 @@ tf_status tf_writer_start(tf_writer **out, tf_ncout *nc, int threaded)
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
         free(w);
-        return TF_ERROR(TF_ERR_INTERNAL, "cannot start the output writer thread");
+        return TF_ERROR(TF_ERR_NOMEM, "cannot start the output writer thread: %s (a limit on "
+                                     "processes or memory: ulimit -u, ulimit -v?)",
+                        strerror(rc));
     }
     *out = w;
     return TF_OK;

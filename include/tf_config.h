@@ -12,10 +12,12 @@
 typedef double tf_real;
 #define TF_REAL_NAME "double"
 #define TF_REAL_EPS 2.220446049250313e-16
+#define TF_REAL_MAX 1.7976931348623157e308
 #else
 typedef float tf_real;
 #define TF_REAL_NAME "float"
 #define TF_REAL_EPS 1.1920929e-07
+#define TF_REAL_MAX 3.40282347e38 /* FLT_MAX */
 #endif
 
 #if defined(__CUDACC__)

@@ -53,6 +53,11 @@ int tf_nc_close_failed(void);
  * bytes under the file size limit (ulimit -f) and the free space of its file system. */
 tf_status tf_file_room(const char *path, const char *kind, const char *what, double need,
                        const char *kept);
+/* TF_ERR_USAGE where `path` exists and is not a regular file (a FIFO, a device, a socket, a
+ * directory), which NetCDF would block on or fail in ways that name another cause; "the KIND
+ * 'PATH' is ..." in the message. TF_OK where it is a regular file or is not there (the caller's
+ * open says so). */
+tf_status tf_regular_file(const char *path, const char *kind);
 
 /* ---- initial state (host/init.c) ---- */
 

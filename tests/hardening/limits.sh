@@ -47,7 +47,7 @@ expect 2 "cannot read checkpoint 'huge.chk.nc'" -- "$tf" run "$tiny" --quiet --o
 rm -f huge.chk.nc
 expect 2 "cannot read checkpoint" -- "$tf" run "$tiny" --quiet --output out --restart "$tf"
 mkdir -p adir
-expect 2 "cannot read checkpoint 'adir'" -- "$tf" run "$tiny" --quiet --output out --restart adir
+expect 2 "checkpoint 'adir' is a directory" -- "$tf" run "$tiny" --quiet --output out --restart adir
 
 # 3. Checkpoints that are readable but wrong: another grid under this scenario's text, a
 #    negative step, a NaN driver. Made from real checkpoints with netCDF4.
@@ -95,6 +95,79 @@ if [ "${mem_kib:-0}" -lt 2500000000 ]; then
   expect 2 "of host memory" -- "$tf" run "$tiny" --quiet --backend cpu --output big --set grid.n=3300
   [ ! -e big ] || { echo "FAIL: output directory created for a grid over memory"; fail=1; }
 fi
+
+# 7. Inputs that are no fields (QA 2026-11-27): FIFOs (a run blocked on them for good, and no
+#    signal stopped it), values past the float range or never written, packed values, x, y
+#    and z in the wrong order, a fourth dimension that is not time, text, a classic file cut
+#    short; checkpoints with a variable of another shape, a step that is text, a step that
+#    contradicts time_min. Each refused with exit 2 naming the problem (an output file that is
+#    a FIFO: exit 4), by check too where check reads the file.
+mkfifo fifo.nc
+expect 2 "vessels.file 'fifo.nc' is a FIFO" -- "$tf" run "$tiny" --quiet --output f --set vessels.file=fifo.nc
+expect 2 "initial.file 'fifo.nc' is a FIFO" -- "$tf" check "$tiny" --set initial.file=fifo.nc
+expect 2 "checkpoint 'fifo.nc' is a FIFO" -- "$tf" run "$tiny" --quiet --output f --restart fifo.nc
+mkdir -p fo && mkfifo fo/tiny.timeseries.csv
+expect 4 "output file 'fo/tiny.timeseries.csv' exists and is a FIFO" -- "$tf" run "$tiny" --quiet --output fo
+"$tf" run "$tiny" --quiet --output base --set run.duration=1h || fail=1
+"$py" - <<'PY' || fail=1
+import shutil
+import numpy as np, netCDF4
+F = ["tumor", "effector", "suppressor", "pro_cytokine", "anti_cytokine", "cortisol"]
+def make(name, dims=("z", "y", "x"), shape=(10, 12, 16), fmt="NETCDF4", names=("vessel",),
+         value=0.1, dtype="f8", edit=None):
+    with netCDF4.Dataset(name, "w", format=fmt) as d:
+        for n, l in zip(dims, shape):
+            d.createDimension(n, l)
+        for v in names:
+            x = d.createVariable(v, dtype, dims)
+            x.set_auto_maskandscale(False)
+            x[:] = np.full(shape, value, dtype=dtype)
+            if edit:
+                edit(v, x)
+def put_fill(v, x):
+    if v == "effector":
+        x[0, 0, 0] = netCDF4.default_fillvals["f8"]
+make("v_big.nc", names=F, value=1e39)
+make("v_fill.nc", names=F, edit=put_fill)
+make("v_packed.nc", edit=lambda v, x: x.setncattr("scale_factor", 0.01))
+make("v_xyz.nc", dims=("x", "y", "z"), shape=(16, 12, 10))
+make("v_species.nc", dims=("species", "z", "y", "x"), shape=(2, 10, 12, 16), names=F)
+make("v_text.nc", dtype="S1", value=b"a")
+make("v3.nc", fmt="NETCDF3_CLASSIC")
+data = open("v3.nc", "rb").read()
+open("v3_cut.nc", "wb").write(data[:len(data) // 2])
+for n in ("c_step_text", "c_time"):
+    shutil.copy("base/tiny.chk.nc", n + ".chk.nc")
+with netCDF4.Dataset("c_step_text.chk.nc", "a") as d:
+    d.setncattr("step", "twelve")
+with netCDF4.Dataset("c_time.chk.nc", "a") as d:
+    d.setncattr("step", np.int64(3))
+# effector on (time, z, y, x), without the checksums
+with netCDF4.Dataset("base/tiny.chk.nc") as a, netCDF4.Dataset("c_shape.chk.nc", "w") as d:
+    d.setncatts({k: a.getncattr(k) for k in a.ncattrs()})
+    for n, dim in a.dimensions.items():
+        d.createDimension(n, len(dim))
+    d.createDimension("time", 1)
+    for n, v in a.variables.items():
+        dims = ("time",) + v.dimensions if n == "effector" else v.dimensions
+        x = d.createVariable(n, v.dtype, dims)
+        x.set_auto_maskandscale(False)
+        x[:] = v[:].reshape(x.shape)
+PY
+c=("$tf" check "$tiny")
+r=("$tf" run "$tiny" --quiet --output f)
+expect 2 "holds 1e+39" -- "${c[@]}" --set initial.file=v_big.nc
+expect 2 "holds its fill value" -- "${r[@]}" --set initial.file=v_fill.nc
+expect 2 "is packed (it has a scale_factor attribute)" -- "${c[@]}" --set vessels.file=v_packed.nc
+expect 2 "has the dimensions (x, y, z); expected (z, y, x)" -- "${c[@]}" --set vessels.file=v_xyz.nc
+expect 2 "a fourth dimension must be time" -- "${c[@]}" --set initial.file=v_species.nc
+expect 2 "is not numeric" -- "${c[@]}" --set vessels.file=v_text.nc
+expect 0 "" -- "${c[@]}" --set vessels.file=v3.nc
+expect 2 "is cut short" -- "${r[@]}" --set vessels.file=v3_cut.nc
+rr=("$tf" run "$tiny" --quiet --output base --set run.duration=2h)
+expect 2 "attribute 'step' missing or not one number" -- "${rr[@]}" --restart c_step_text.chk.nc
+expect 2 "the checkpoint's step 3 is at t = 15 min" -- "${rr[@]}" --restart c_time.chk.nc
+expect 2 "variable 'effector' is not on the dimensions (z, y, x)" -- "${rr[@]}" --restart c_shape.chk.nc
 
 [ "$fail" -eq 0 ] && echo "limits: all cases refused or handled as expected"
 exit $fail
