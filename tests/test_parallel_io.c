@@ -5,7 +5,8 @@
  *
  * The ranks split a 13 x 10 x 7 grid as a WX x WY x WZ process grid (0: chosen) and hold a
  * known value in every cell: record r of field f is r * 10000 + f * 1000 + the cell's global
- * linear index (integers, exact in float), the vessel map 0.25 * index; ghosts hold a value
+ * linear index (integers, exact in float), the tumor fraction (index + 1024 r) / 2048 and the
+ * vessel map index / 1024 (in [0, 1], as a checkpoint holds them); ghosts hold a value
  * that must never reach a file. All ranks together write an output file of two records (the
  * second through the writer without a thread) and a checkpoint; rank 0 reads both back with
  * the serial NetCDF API and checks every value of every variable and record, coordinates,
@@ -71,7 +72,11 @@ static void fail_at(int line, const char *fmt, ...)
 
 static double cell_value(int f, long long idx, int rec)
 {
-    return f < TF_NFIELDS ? rec * 10000.0 + f * 1000.0 + (double)idx : 0.25 * (double)idx;
+    /* The tumor fraction and the vessel density in [0, 1], as a checkpoint must hold them:
+     * multiples of 1/2048 and 1/1024 (exact in float for the 910 cells). */
+    if (f == TF_TUMOR)
+        return ((double)idx + 1024.0 * rec) / 2048.0;
+    return f < TF_NFIELDS ? rec * 10000.0 + f * 1000.0 + (double)idx : (double)idx / 1024.0;
 }
 
 /* The global linear index of block cell (i, j, k). */
