@@ -280,16 +280,23 @@ static void human_bytes(double b, char *buf, size_t len)
     snprintf(buf, len, "%.4g %s", b, unit[u]);
 }
 
-tf_status tf_regular_file(const char *path, const char *kind)
+const char *tf_file_kind(const char *path)
 {
     struct stat sb;
     if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode))
+        return NULL;
+    return S_ISDIR(sb.st_mode)                             ? "a directory"
+           : S_ISFIFO(sb.st_mode)                          ? "a FIFO (named pipe)"
+           : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "a device"
+           : S_ISSOCK(sb.st_mode)                          ? "a socket"
+                                                           : "not a regular file";
+}
+
+tf_status tf_regular_file(const char *path, const char *kind)
+{
+    const char *what = tf_file_kind(path);
+    if (!what)
         return TF_OK;
-    const char *what = S_ISDIR(sb.st_mode)    ? "a directory"
-                       : S_ISFIFO(sb.st_mode) ? "a FIFO (named pipe)"
-                       : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "a device"
-                       : S_ISSOCK(sb.st_mode) ? "a socket"
-                                              : "not a regular file";
     return TF_ERROR(TF_ERR_USAGE, "%s '%s' is %s: give a regular file (NetCDF files are read "
                                   "and written in place, which a pipe or device cannot be)",
                     kind, path, what);

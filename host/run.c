@@ -716,19 +716,11 @@ static tf_status outputs_not_special(const run_ctx *r)
 {
     const char *const paths[4] = {r->nc_path, r->csv_path, r->chk_path, r->sum_path};
     for (int i = 0; i < 4; ++i) {
-        struct stat sb;
-        if (lstat(paths[i], &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode) &&
-            !S_ISLNK(sb.st_mode))
+        const char *what = tf_file_kind(paths[i]); /* through links */
+        if (what && strcmp(what, "a directory") != 0)
             return TF_ERROR(TF_ERR_IO, "output file '%s' exists and is %s: move it out of the "
                                        "way or choose another run.name or output.dir",
-                            paths[i], S_ISFIFO(sb.st_mode) ? "a FIFO (named pipe)"
-                                      : S_ISSOCK(sb.st_mode) ? "a socket" : "a device");
-        if (S_ISLNK(sb.st_mode) && stat(paths[i], &sb) == 0 && !S_ISREG(sb.st_mode) &&
-            !S_ISDIR(sb.st_mode))
-            return TF_ERROR(TF_ERR_IO, "output file '%s' is a link to something other than a "
-                                       "file: move it out of the way or choose another "
-                                       "run.name or output.dir",
-                            paths[i]);
+                            paths[i], what);
     }
     return TF_OK;
 }

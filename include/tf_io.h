@@ -58,6 +58,9 @@ tf_status tf_file_room(const char *path, const char *kind, const char *what, dou
  * 'PATH' is ..." in the message. TF_OK where it is a regular file or is not there (the caller's
  * open says so). */
 tf_status tf_regular_file(const char *path, const char *kind);
+/* What `path` (links followed) is when it is not a regular file ("a directory", "a FIFO (named
+ * pipe)", "a device", "a socket"); NULL for a regular file or nothing there. */
+const char *tf_file_kind(const char *path);
 
 /* ---- initial state (host/init.c) ---- */
 
