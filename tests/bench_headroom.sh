@@ -8,7 +8,10 @@ set -uo pipefail
 tf=$1
 kb=$(awk '/MemTotal/ { print $2 }' /proc/meminfo)
 n=$(awk -v kb="$kb" 'BEGIN { printf "%d", exp(log(0.95 * kb * 1024 / (14 * 4 * 1.06)) / 3) }')
-if ldd "$tf" 2>/dev/null | grep -q libasan; then
+# (ldd's whole output first: `ldd | grep -q` under pipefail fails when grep stops reading early
+# and ldd dies of SIGPIPE, and this test then took an ASan build for a plain one.)
+libs=$(ldd "$tf" 2>/dev/null || true)
+if grep -q libasan <<<"$libs"; then
   export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}hard_rss_limit_mb=$((kb / 2048))"
 else
   ulimit -v $((kb / 2))

@@ -75,8 +75,9 @@ expect 2 2 "run.bogus.*unknown key" nowrite -- check "$ini" --set run.bogus=1
 expect 2 2 "unknown command 'frobnicate'" - -- frobnicate
 # --backend cuda needs a device on every process (a build without CUDA refuses it first; on a
 # machine with GPUs each process takes one, tests/gpu/mpi_ranks.sh).
-if ! "$tf" info | grep -q "cuda not built"; then
-  if "$tf" info | grep -q "^cuda devices: *0$"; then
+info=$("$tf" info)
+if ! grep -q "cuda not built" <<<"$info"; then
+  if grep -q "^cuda devices: *0$" <<<"$info"; then
     expect 2 2 "backend cuda: none of the 2 MPI processes sees a CUDA device" nowrite \
       -- "${run[@]}" --backend cuda
   fi
