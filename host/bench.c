@@ -351,13 +351,13 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         ast = tf_cuda_copy_bandwidth(state_bytes, BENCH_COPY_REPS, &bw2[0]);
     else
 #endif
-        ast = cpu_copy_bandwidth(state_bytes, BENCH_COPY_REPS,
-                                 g.ncells >= TF_CPU_PARALLEL_MIN_CELLS, &bw2[0], &bw2[1]);
+        ast = cpu_copy_bandwidth(state_bytes, BENCH_COPY_REPS, tf_cpu_parallel(g.ncells),
+                                 &bw2[0], &bw2[1]);
     TF_TRY(tf_par_agree(par, ast));
     tf_par_sum(par, bw2, 2);
     const double copy_bw = bw2[0], wa_bw = bw2[1];
     const char *copy_kind = kind == TF_BACKEND_CUDA ? "cudaMemcpy device to device"
-                            : g.ncells >= TF_CPU_PARALLEL_MIN_CELLS
+                            : tf_cpu_parallel(g.ncells)
                                 ? "memcpy in OpenMP threads"
                                 : "memcpy in one thread, as the solver runs this grid";
 

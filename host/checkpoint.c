@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #ifdef TF_DOUBLE
@@ -202,14 +201,9 @@ tf_status tf_checkpoint_write(const char *path, const tf_grid *g, const tf_par *
     }
     int nc = -1;
     int rc = tf_nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, par, &nc);
-    struct stat sb;
-    if (rc != NC_NOERR && stat(tmp, &sb) == 0 && S_ISDIR(sb.st_mode))
-        st = TF_ERROR(TF_ERR_IO, "cannot create checkpoint '%s': it is a directory (move it "
-                                 "out of the way or choose another run.name)", tmp);
-    else
-        st = rc == NC_NOERR ? TF_OK
-                            : TF_ERROR(TF_ERR_IO, "cannot create checkpoint '%s': %s", tmp,
-                                       nc_strerror(rc));
+    st = rc == NC_NOERR ? TF_OK : tf_output_in_the_way("create checkpoint", tmp);
+    if (rc != NC_NOERR && st == TF_OK)
+        st = TF_ERROR(TF_ERR_IO, "cannot create checkpoint '%s': %s", tmp, nc_strerror(rc));
     st = tf_par_agree(par, st);
     if (st == TF_OK) {
         /* Room for it first: a full disk or the file size limit named as such (HDF5 says no

@@ -23,7 +23,7 @@
 #endif
 
 /* Whether a sweep over grid g is worth a parallel region. */
-#define PAR(g) ((g)->ncells >= TF_CPU_PARALLEL_MIN_CELLS)
+#define PAR(g) tf_cpu_parallel((g)->ncells)
 
 /* x lines solved together (solve_x_block): two AVX-512 vectors of floats, two independent
  * dependency chains in the Thomas sweeps (64 measured no faster). */

@@ -561,51 +561,25 @@ static tf_status open_input(const char *path, const char *key, int *ncid)
     return st;
 }
 
+/* The six fields of initial.file into f, or, f NULL, only checked (check): the shapes of all
+ * first (a mistake there is named before a value is read), then every value, plane by plane. */
 static tf_status read_fields_file(const char *path, const tf_grid *g,
-                                  tf_real *const f[TF_NFIELDS])
+                                  tf_real *const *f)
 {
-    int ncid;
+    int ncid, varid, has_time;
+    size_t len[4];
     TF_TRY(open_input(path, "initial.file", &ncid));
     tf_status st = TF_OK;
     for (int q = 0; q < TF_NFIELDS && st == TF_OK; ++q)
-        st = read_field(ncid, path, tf_field_name[q], g, f[q], 1, 0.0,
+        st = field_shape(ncid, path, tf_field_name[q], g, 1, &varid, &has_time, len);
+    for (int q = 0; q < TF_NFIELDS && st == TF_OK; ++q)
+        st = read_field(ncid, path, tf_field_name[q], g, f ? f[q] : NULL, 1, 0.0,
                         q == TF_TUMOR ? 1.0 : HUGE_VAL);
     nc_close(ncid);
     return st;
 }
 
-tf_status tf_initial_check_files(const tf_scenario *s)
-{
-    tf_grid g;
-    TF_TRY(tf_grid_init(&g, s->n[0], s->n[1], s->n[2], s->spacing));
-    int ncid, varid, has_time;
-    size_t len[4];
-    /* The shapes first (a mistake there is named before a value is read), then every value,
-     * as a run reads them (plane by plane: no array of the grid's size). */
-    if (s->vessel_file[0]) {
-        const char *name = s->vessel_variable[0] ? s->vessel_variable : "vessel";
-        TF_TRY(open_input(s->vessel_file, "vessels.file", &ncid));
-        tf_status st = field_shape(ncid, s->vessel_file, name, &g, 0, &varid, &has_time, len);
-        if (st == TF_OK)
-            st = read_field(ncid, s->vessel_file, name, &g, NULL, 0, 0.0, 1.0);
-        nc_close(ncid);
-        TF_TRY(st);
-    }
-    if (s->initial_file[0]) {
-        TF_TRY(open_input(s->initial_file, "initial.file", &ncid));
-        tf_status st = TF_OK;
-        for (int q = 0; q < TF_NFIELDS && st == TF_OK; ++q)
-            st = field_shape(ncid, s->initial_file, tf_field_name[q], &g, 1, &varid, &has_time,
-                             len);
-        for (int q = 0; q < TF_NFIELDS && st == TF_OK; ++q)
-            st = read_field(ncid, s->initial_file, tf_field_name[q], &g, NULL, 1, 0.0,
-                            q == TF_TUMOR ? 1.0 : HUGE_VAL);
-        nc_close(ncid);
-        TF_TRY(st);
-    }
-    return TF_OK;
-}
-
+/* The vessel map of vessels.file into v, or, v NULL, only checked. */
 static tf_status read_vessel_file(const tf_scenario *s, const tf_grid *g, tf_real *v)
 {
     const char *name = s->vessel_variable[0] ? s->vessel_variable : "vessel";
@@ -614,6 +588,17 @@ static tf_status read_vessel_file(const tf_scenario *s, const tf_grid *g, tf_rea
     const tf_status st = read_field(ncid, s->vessel_file, name, g, v, 0, 0.0, 1.0);
     nc_close(ncid);
     return st;
+}
+
+tf_status tf_initial_check_files(const tf_scenario *s)
+{
+    tf_grid g;
+    TF_TRY(tf_grid_init(&g, s->n[0], s->n[1], s->n[2], s->spacing));
+    if (s->vessel_file[0])
+        TF_TRY(read_vessel_file(s, &g, NULL));
+    if (s->initial_file[0])
+        TF_TRY(read_fields_file(s->initial_file, &g, NULL));
+    return TF_OK;
 }
 
 /* ---- the default fields ---- */

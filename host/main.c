@@ -366,18 +366,22 @@ static tf_status load_scenario(int argc, char **argv, int run_opts, scenario_arg
  * MPMD launch could give each its own --set, --procs, --restart...: different physics in
  * different blocks, a division by zero or a hang). Compared by a hash of the arguments after
  * the program's name and of the effective scenario. */
+/* FNV-1a over the n bytes at p, continuing from h. */
+static unsigned long long fnv1a(unsigned long long h, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; ++i)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h;
+}
+
 static tf_status same_scenario(const tf_par *world, int argc, char **argv, const tf_scenario *s)
 {
-    char *text = tf_scenario_format(s);
-    unsigned long long h = 1469598103934665603ULL, h0; /* FNV-1a */
+    unsigned long long h = 1469598103934665603ULL, h0;
     for (int i = 1; i < argc; ++i)
-        for (const char *c = argv[i];; ++c) {
-            h = (h ^ (unsigned char)*c) * 1099511628211ULL; /* the '\0' too: a separator */
-            if (!*c)
-                break;
-        }
-    for (const char *c = text ? text : ""; *c; ++c)
-        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+        h = fnv1a(h, argv[i], strlen(argv[i]) + 1); /* the '\0' too: a separator */
+    char *text = tf_scenario_format(s);
+    if (text)
+        h = fnv1a(h, text, strlen(text));
     free(text);
     h0 = h;
     tf_par_bcast(world, &h0, sizeof h0, 0);

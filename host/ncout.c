@@ -302,6 +302,15 @@ tf_status tf_regular_file(const char *path, const char *kind)
                     kind, path, what);
 }
 
+tf_status tf_output_in_the_way(const char *action, const char *path)
+{
+    const char *what = tf_file_kind(path);
+    if (!what)
+        return TF_OK;
+    return TF_ERROR(TF_ERR_IO, "cannot %s '%s': it is %s (move it out of the way or choose "
+                               "another run.name)", action, path, what);
+}
+
 tf_status tf_file_room(const char *path, const char *kind, const char *what, double need,
                        const char *kept)
 {
@@ -516,13 +525,11 @@ static tf_status open_file(tf_ncout *o, int create)
 {
     const int rc = create ? tf_nc_create(o->path, NC_NETCDF4 | NC_CLOBBER, &o->par, &o->ncid)
                           : tf_nc_open(o->path, NC_WRITE, &o->par, &o->ncid);
-    tf_status st = TF_OK;
-    struct stat sb;
-    if (rc != NC_NOERR && stat(o->path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    tf_status st = rc == NC_NOERR ? TF_OK
+                   : tf_output_in_the_way(create ? "create NetCDF output" : "reopen NetCDF output",
+                                          o->path);
+    if (st != TF_OK) {
         o->ncid = -1;
-        st = TF_ERROR(TF_ERR_IO, "cannot %s NetCDF output '%s': it is a directory (move it out "
-                                 "of the way or choose another run.name)",
-                      create ? "create" : "reopen", o->path);
     } else if (rc != NC_NOERR && create && dir_full(o->path)) {
         /* HDF5 reports a full file system at creation as a permission error. */
         o->ncid = -1;
@@ -583,12 +590,8 @@ tf_status tf_ncout_create(tf_ncout **out, const char *path, const tf_scenario *s
      * written: a run that fails before (a full disk, a file size limit) leaves an earlier
      * run's file whole. */
     const int root = o->par.rank == 0;
-    struct stat sb;
-    tf_status st = TF_OK;
-    if (root && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        st = TF_ERROR(TF_ERR_IO, "cannot create NetCDF output '%s': it is a directory (move it "
-                                 "out of the way or choose another run.name)", path);
-    else if (snprintf(o->path, sizeof o->path, "%s.tmp", path) >= (int)sizeof o->path)
+    tf_status st = root ? tf_output_in_the_way("create NetCDF output", path) : TF_OK;
+    if (st == TF_OK && snprintf(o->path, sizeof o->path, "%s.tmp", path) >= (int)sizeof o->path)
         st = TF_ERROR(TF_ERR_USAGE, "output path '%s' is too long", path);
     st = agree(o, st);
     o->creating = 1;

@@ -909,8 +909,9 @@ static tf_status start(run_ctx *r)
     TF_TRY(tf_par_agree(&r->par, root ? lock_outputs(r) : TF_OK));
     if (root && r->lock_fd >= 0) {
         /* Temporary files a run of this name left when it died while replacing its checkpoint
-         * or time series, or creating its NetCDF file: nobody else writes them while the lock is held (without a lock, one
-         * may be another run's work in progress; a restart from one is left alone too). */
+         * or time series, or creating its NetCDF file: nobody else writes them while the lock
+         * is held (without a lock, one may be another run's work in progress; a restart from
+         * one is left alone too). */
         const char *const paths[3] = {r->chk_path, r->csv_path, r->nc_path};
         for (int i = 0; i < 3; ++i) {
             char tmp[TF_OUT_PATH + 8];

@@ -986,19 +986,19 @@ void tf_scenario_defaults(tf_scenario *s)
             s->bcs.bc[f][i] = (tf_bc){TF_BC_NOFLUX, 0.0};
 }
 
-/* An open scenario file, or the NULL of a failed open with its errno (EISDIR for a directory,
- * which fopen opens for reading). */
-static FILE *open_scenario(const char *path, int *err)
+/* The scenario file opened for reading into *f, or TF_ERR_IO naming why not (a directory, which
+ * fopen opens for reading, is EISDIR). */
+static tf_status open_scenario(const char *path, FILE **f)
 {
     struct stat st;
-    FILE *f = fopen(path, "r");
-    *err = f ? 0 : errno;
-    if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(f);
-        f = NULL;
-        *err = EISDIR;
+    *f = fopen(path, "r");
+    int e = *f ? 0 : errno;
+    if (*f && fstat(fileno(*f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(*f);
+        *f = NULL;
+        e = EISDIR;
     }
-    return f;
+    return *f ? TF_OK : TF_ERROR(TF_ERR_IO, "cannot read scenario '%s': %s", path, strerror(e));
 }
 
 static tf_status load_stream(tf_scenario *s, const char *path, FILE *f, const char *const *sets,
@@ -1006,11 +1006,11 @@ static tf_status load_stream(tf_scenario *s, const char *path, FILE *f, const ch
 
 tf_status tf_scenario_load(tf_scenario *s, const char *path, const char *const *sets, int nsets)
 {
-    int e;
-    FILE *f = open_scenario(path, &e);
-    if (!f) {
+    FILE *f;
+    const tf_status st = open_scenario(path, &f);
+    if (st != TF_OK) {
         tf_scenario_defaults(s);
-        return TF_ERROR(TF_ERR_IO, "cannot read scenario '%s': %s", path, strerror(e));
+        return st;
     }
     return load_stream(s, path, f, sets, nsets);
 }
@@ -1019,10 +1019,8 @@ tf_status tf_scenario_read_text(const char *path, char **text, size_t *len)
 {
     *text = NULL;
     *len = 0;
-    int e;
-    FILE *f = open_scenario(path, &e);
-    if (!f)
-        return TF_ERROR(TF_ERR_IO, "cannot read scenario '%s': %s", path, strerror(e));
+    FILE *f;
+    TF_TRY(open_scenario(path, &f));
     /* One byte past the limit, so that the parser of the text says "larger than". */
     const size_t cap = (size_t)SCENARIO_FILE_MAX + SCENARIO_LINE_MAX + 2;
     size_t have = 0, room = 0;

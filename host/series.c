@@ -160,6 +160,14 @@ typedef struct {
     double last_t, last_before;
 } series_scan;
 
+/* Whether `line` starts as a row of this program does: a finite time and a comma (into *t). */
+static int row_time(const char *line, double *t)
+{
+    char *e;
+    *t = strtod(line, &e);
+    return e != line && *e == ',' && isfinite(*t);
+}
+
 /* Whether a row at or before time `until` follows `p` (a line of sc's text): a damaged line
  * followed by one is damage in the rows a restart keeps. */
 static int rows_due_after(const char *p, const series_scan *sc, double until)
@@ -169,9 +177,8 @@ static int rows_due_after(const char *p, const series_scan *sc, double until)
         const char *nl = memchr(p, '\n', (size_t)(end_text - p));
         if (!nl)
             return 0;
-        char *e;
-        const double tr = strtod(p, &e);
-        if (e != p && *e == ',' && isfinite(tr) && tr <= until)
+        double tr;
+        if (row_time(p, &tr) && tr <= until)
             return 1;
         p = nl + 1;
     }
@@ -214,11 +221,11 @@ static tf_status scan_restart(const char *path, double t, series_scan *sc)
         const char *nl = memchr(line, '\n', sc->len - sc->keep);
         if (!nl)
             break; /* a last row cut short (a crash while writing it): dropped */
-        char *end;
-        const double tr = strtod(line, &end);
-        if ((end == line || *end != ',' || !isfinite(tr)) && !rows_due_after(nl + 1, sc, t + tol))
+        double tr;
+        const int is_row = row_time(line, &tr);
+        if (!is_row && !rows_due_after(nl + 1, sc, t + tol))
             break; /* damage only among the rows after the restart's time, which it drops */
-        if (end == line || *end != ',' || !isfinite(tr)) {
+        if (!is_row) {
             const int n = (int)(nl - line);
             free(sc->text);
             sc->text = NULL;

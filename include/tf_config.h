@@ -37,6 +37,8 @@ typedef int64_t tf_index;
 /* CPU backend: grids smaller than this run each sweep on one thread (a parallel region costs
  * more than the sweep there, and far more when cores are oversubscribed). */
 #define TF_CPU_PARALLEL_MIN_CELLS 32768
+/* Whether the CPU backend runs a block of `ncells` cells on all threads (bench copies as it). */
+static inline int tf_cpu_parallel(tf_index ncells) { return ncells >= TF_CPU_PARALLEL_MIN_CELLS; }
 
 /* CPU cache blocking of the explicit step (host/cpu_backend.c): j-k tile edge. */
 #define TF_CPU_TILE_J 16

@@ -61,6 +61,10 @@ tf_status tf_regular_file(const char *path, const char *kind);
 /* What `path` (links followed) is when it is not a regular file ("a directory", "a FIFO (named
  * pipe)", "a device", "a socket"); NULL for a regular file or nothing there. */
 const char *tf_file_kind(const char *path);
+/* TF_ERR_IO "cannot ACTION 'PATH': it is a directory (move it out of the way ...)" where
+ * something other than a regular file stands at `path` (after an open or create failed); TF_OK
+ * else. */
+tf_status tf_output_in_the_way(const char *action, const char *path);
 
 /* ---- initial state (host/init.c) ---- */
 
