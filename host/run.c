@@ -360,6 +360,7 @@ typedef struct {
     const tf_scenario *s;
     const tf_run_options *o;
     const char *restart; /* the checkpoint this run continues from (--restart, --resume), or NULL */
+    int restored;        /* a restart wrote a record or row its files lacked (restore_missing) */
     tf_grid g;   /* this rank's block */
     tf_par par;  /* the decomposition (1 x 1 x 1 without MPI) */
     /* Two sets of host field arrays (padded): set[good] holds the last state that passed its
@@ -526,11 +527,15 @@ static tf_status restore_missing(run_ctx *r)
     const int last = r->step == r->nsteps;
     const int row_due = due(r->step, tf_run_steps_per(s->series_interval, s->dt)) || last;
     const int row_missing = r->series && !entry_at(tf_series_last_time(r->series), t);
-    if (tf_par_any(&r->par, row_due && row_missing))
+    if (tf_par_any(&r->par, row_due && row_missing)) {
         TF_TRY(write_row(r));
+        r->restored = 1;
+    }
     if ((due(r->step, tf_run_steps_per(s->interval, s->dt)) || last) &&
-        !entry_at(tf_ncout_last_time(r->nc), t))
+        !entry_at(tf_ncout_last_time(r->nc), t)) {
         TF_TRY(write_record(r));
+        r->restored = 1;
+    }
     return TF_OK;
 }
 
@@ -886,6 +891,26 @@ static void unlock_outputs(run_ctx *r)
     r->lock_fd = -1;
 }
 
+/* --resume without the run's checkpoint starts afresh, which replaces the run's files: only where
+ * there are none. Files without their checkpoint are an earlier start's that ended before it
+ * wrote one (SIGKILL at a job's time limit, out of memory, a node lost, a failed step): starting
+ * afresh over them would throw its records away, and a requeued job killed at the same point of
+ * every start would never end. Called under the run's lock (a run in progress is named by it). */
+static tf_status resume_afresh(const run_ctx *r)
+{
+    const char *const paths[2] = {r->nc_path, r->csv_path};
+    for (int i = 0; i < 2; ++i)
+        if (access(paths[i], F_OK) == 0)
+            return TF_ERROR(TF_ERR_USAGE,
+                            "--resume: '%s' is there, but not the checkpoint '%s' that would "
+                            "continue it: an earlier start of run '%s' ended before it wrote "
+                            "one (killed, or failed), and starting afresh would replace its "
+                            "output; move the files away, or run without --resume, to start "
+                            "afresh (checkpoint.interval lets a killed start be continued)",
+                            paths[i], r->chk_path, r->s->name);
+    return TF_OK;
+}
+
 /* Everything before the first step. Each part that may fail on some ranks only ends in an
  * agreement, so that all ranks go on or all stop with the same error. */
 static tf_status start(run_ctx *r)
@@ -907,6 +932,8 @@ static tf_status start(run_ctx *r)
     }
     TF_TRY(tf_par_agree(&r->par, root ? make_dirs(s->dir) : TF_OK));
     TF_TRY(tf_par_agree(&r->par, root ? lock_outputs(r) : TF_OK));
+    if (r->o->resume && !r->restart)
+        TF_TRY(tf_par_agree(&r->par, root ? resume_afresh(r) : TF_OK));
     if (root && r->lock_fd >= 0) {
         /* Temporary files a run of this name left when it died while replacing its checkpoint
          * or time series, or creating its NetCDF file: nobody else writes them while the lock
@@ -925,8 +952,8 @@ static tf_status start(run_ctx *r)
                time_of(r, r->step));
         if (r->step >= r->nsteps)
             printf("restart: the checkpoint is at the end of the run: no step left; the "
-                   "fields and the time series stay as they are (a longer run.duration "
-                   "continues it)\n");
+                   "fields, the time series and the summary stay as they are (a longer "
+                   "run.duration continues it)\n");
         if (r->chk_version[0])
             printf("note: the checkpoint was written by %s, this is tumorfield %s, commit %s: "
                    "the run goes on from its state, but is not bit for bit what one run of "
@@ -1104,9 +1131,15 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
             st = ws;
     }
 
+    /* A start that had nothing to do (its own checkpoint at the end of the run and the files
+     * whole: a requeued job or a resubmitted sweep starting a finished run again) leaves the
+     * files as they were: the checkpoint is not written again, and the summary stays the one
+     * of the start that ran the steps. */
+    const int idle = st == TF_OK && r.restart && r.steps_this_run == 0 && !r.restored &&
+                     strcmp(r.restart, r.chk_path) == 0;
     if (st == TF_OK || st == TF_ERR_STOPPED) {
         /* The state at r.step passed its check and is on the host. */
-        tf_status cs = write_checkpoint(&r);
+        tf_status cs = idle ? TF_OK : write_checkpoint(&r);
         if (cs != TF_OK) {
             st = cs;
         } else if (st == TF_ERR_STOPPED) {
@@ -1161,7 +1194,8 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
             /* Nothing of this run exists (its output could not be created or reopened): an
              * earlier run's summary stays with that run's files. */
         } else if (st == TF_OK) {
-            st = tf_par_agree(&r.par, write_summary(&r, status));
+            const int keep = idle && tf_par_root(&r.par) && access(r.sum_path, F_OK) == 0;
+            st = tf_par_agree(&r.par, keep ? TF_OK : write_summary(&r, status));
         } else {
             tf_error_saved e;
             tf_error_save(&e);

@@ -2,7 +2,7 @@
 # A later run of the same name in the same directory, and an earlier run's checkpoint:
 #  1. a fresh run that replaces an earlier run's files removes its checkpoint (says so), so a
 #     run killed without a checkpoint of its own (SIGKILL, out of memory) leaves none that
-#     --resume would take;
+#     --resume would take; --resume then refuses to start afresh over the killed run's files;
 #  2. a restart from such a checkpoint kept elsewhere, whose step lies beyond the new files' last
 #     record and row, is refused (exit 2, naming the missing record) and changes no file; before,
 #     it continued the new files from the old run's state, leaving hours of records out;
@@ -35,9 +35,19 @@ wait $pid 2>/dev/null
 grep -q "replaced the files of an earlier run 'tiny' in 'out', its checkpoint removed" second.log ||
   { cat second.log; fail "the second run did not say it removed the earlier checkpoint"; }
 [ ! -e out/tiny.chk.nc ] || fail "the earlier run's checkpoint is still there"
+# --resume finds the killed start's files without their checkpoint: it refuses to start afresh
+# over them (exit 2, naming the file) and leaves them as they are; without --resume the run
+# starts afresh.
+cp out/tiny.nc nc.killed && cp out/tiny.timeseries.csv csv.killed
 "$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=4d --resume --quiet > resume.log 2>&1
 rc=$?
-[ $rc -eq 0 ] || { cat resume.log; fail "--resume without a checkpoint: exit $rc (a fresh run)"; }
+[ $rc -eq 2 ] || { cat resume.log; fail "--resume over a killed start's files: exit $rc, expected 2"; }
+grep -q "^tumorfield: error: --resume: 'out/tiny.nc' is there, but not the checkpoint 'out/tiny.chk.nc'" resume.log ||
+  { cat resume.log; fail "the --resume refusal does not name the files"; }
+cmp -s out/tiny.nc nc.killed && cmp -s out/tiny.timeseries.csv csv.killed ||
+  fail "the refused --resume changed the killed start's files"
+"$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=4d --quiet > fresh.log 2>&1 ||
+  { cat fresh.log; fail "a fresh run over the killed start's files failed"; }
 
 # Kill a second one again, then restart it from the first run's checkpoint (t = 1440 min).
 rm out/tiny.timeseries.csv out/tiny.chk.nc
