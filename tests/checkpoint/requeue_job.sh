@@ -42,6 +42,7 @@ set +e
 # null), the same as the uninterrupted run's.
 final() { "$py" -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["final"], sort_keys=True))' "$1"; }
 before=$(final "$OUTDIR/tiny.summary.json")
+cp "$OUTDIR/tiny.summary.json" summary.before && cp "$OUTDIR/tiny.chk.nc" chk.before
 bash "$job" "$here/tiny.ini" "${args[@]}" > third.log 2>&1; rc=$?
 [ "$rc" -eq 0 ] || { echo "FAIL: third start: exit $rc, expected 0"; cat third.log; exit 1; }
 after=$(final "$OUTDIR/tiny.summary.json")
@@ -49,4 +50,43 @@ after=$(final "$OUTDIR/tiny.summary.json")
   { echo "FAIL: the summary's final row after a resume of the finished run: $after (before: $before)"; exit 1; }
 cmp "$work/whole/tiny.timeseries.csv" "$OUTDIR/tiny.timeseries.csv" ||
   { echo "FAIL: the time series changed in a resume of the finished run"; exit 1; }
-echo "requeue_job: stopped (75), resumed to the end, identical to the uninterrupted run; a third start changes nothing"
+# ... and its summary (the second start's wall time and throughput, not the idle third's) and
+# its checkpoint are the same bytes.
+cmp summary.before "$OUTDIR/tiny.summary.json" ||
+  { echo "FAIL: the summary was rewritten by a resume of the finished run"; exit 1; }
+cmp chk.before "$OUTDIR/tiny.chk.nc" ||
+  { echo "FAIL: the checkpoint was rewritten by a resume of the finished run"; exit 1; }
+# Under Slurm (SLURM_JOB_ID set; scontrol and srun are stand-ins: one logs its arguments, the
+# other runs the program as one process): the time-limit warning (SIGUSR1 to the batch shell)
+# requeues the job; SIGTERM to the whole job, as scancel sends it, stops the run with a
+# checkpoint but does not requeue it, in requeue.sbatch and in the srun script mpi.sbatch.
+mkdir -p bin
+printf '#!/bin/sh\necho "$@" >> "%s/scontrol.log"\n' "$work" > bin/scontrol
+printf '#!/bin/bash\nwhile [ "${1#--}" != "$1" ]; do shift; done\nexec "$@"\n' > bin/srun
+chmod +x bin/scontrol bin/srun
+export PATH=$work/bin:$PATH SLURM_JOB_ID=4242
+long=("${args[@]}" --set run.duration=40d)
+requeues() { cat "$work/scontrol.log" 2>/dev/null | wc -l; }
+
+OUTDIR=$work/usr1 bash "$job" "$here/tiny.ini" "${long[@]}" > usr1.log 2>&1 &
+pid=$!
+wait_rows "$work/usr1/tiny.timeseries.csv" 4
+kill -s USR1 "$pid"
+wait "$pid"; rc=$?
+[ "$rc" -eq 0 ] && grep -q "requeueing" usr1.log && [ "$(cat scontrol.log)" = "requeue 4242" ] ||
+  { echo "FAIL: SIGUSR1 under Slurm: exit $rc, scontrol: $(cat scontrol.log 2>&1)"; cat usr1.log; exit 1; }
+
+for script in "$job" "$here/../../jobs/mpi.sbatch"; do
+  name=$(basename "$script" .sbatch)
+  OUTDIR=$work/term-$name setsid bash "$script" "$here/tiny.ini" "${long[@]}" > "term-$name.log" 2>&1 &
+  pid=$!
+  wait_rows "$work/term-$name/tiny.timeseries.csv" 4
+  kill -s TERM -- "-$pid" # the batch shell and the program, as scancel does
+  wait "$pid"; rc=$?
+  [ "$rc" -eq 75 ] && grep -q "not requeued: submit again with OUTDIR=$work/term-$name" "term-$name.log" ||
+    { echo "FAIL: $name, SIGTERM under Slurm: exit $rc, expected 75 and no requeue"; cat "term-$name.log"; exit 1; }
+  [ "$(requeues)" -eq 1 ] || { echo "FAIL: $name requeued a job stopped by SIGTERM"; exit 1; }
+  [ -f "$work/term-$name/tiny.chk.nc" ] || { echo "FAIL: $name: no checkpoint after SIGTERM"; exit 1; }
+done
+echo "requeue_job: stopped (75), resumed to the end, identical to the uninterrupted run; a third start changes nothing;" \
+     "under Slurm SIGUSR1 requeues, SIGTERM (scancel) does not"
