@@ -393,6 +393,11 @@ typedef struct {
     int have_row;
     double wall0;
     long long steps_this_run;
+    /* Progress: the steps' rate counts from the first step (a restart's start-up, reading a
+     * checkpoint and its files, is no part of it), and lines come at every 5% of the run past
+     * the one the run starts in. */
+    double loop_wall0;
+    int last_pct;
     int lock_fd; /* rank 0: NAME.lock held for the run (lock_outputs); -1: none */
     char lock_path[TF_OUT_PATH];
 } run_ctx;
@@ -569,17 +574,20 @@ static void collect_output_time(run_ctx *r)
         tf_solver_time_add(r->solver, TF_STAGE_OUTPUT, sec / (double)n);
 }
 
+static int percent_done(const run_ctx *r)
+{
+    return r->nsteps > 0 ? (int)(100.0 * (double)r->step / (double)r->nsteps) : 100;
+}
+
 static void progress(run_ctx *r, int final)
 {
-    static int last_pct = -1;
     if (r->o->quiet)
         return;
-    const double frac = r->nsteps > 0 ? (double)r->step / (double)r->nsteps : 1.0;
-    const int pct = (int)(100.0 * frac);
+    const int pct = percent_done(r);
     /* An updating line on a terminal; plain lines in a log. mpirun hands its processes a
      * pseudo-terminal even when its own output goes to a job's log: with MPI, plain lines. */
     const int tty = isatty(STDOUT_FILENO) && r->par.size == 1;
-    const double wall = tf_wtime() - r->wall0;
+    const double wall = tf_wtime() - r->loop_wall0;
     const double sps = wall > 0 ? (double)r->steps_this_run / wall : 0.0;
     const double eta = sps > 0 ? (double)(r->nsteps - r->step) / sps : 0.0;
     if (tty) {
@@ -593,12 +601,12 @@ static void progress(run_ctx *r, int final)
         if (final)
             printf("\n");
         fflush(stdout);
-    } else if (final || pct / 5 != last_pct / 5) {
+    } else if (final || pct / 5 != r->last_pct / 5) {
         printf("progress: %3d%%  t = %.2f d  step %lld/%lld  %.1f steps/s  ETA %.0f s\n", pct,
                time_of(r, r->step) / 1440.0, r->step, r->nsteps, sps, eta);
         fflush(stdout);
     }
-    last_pct = pct;
+    r->last_pct = pct;
 }
 
 static void print_timers(const run_ctx *r)
@@ -1051,6 +1059,8 @@ static tf_status loop(run_ctx *r)
     const long long rec_every = tf_run_steps_per(s->interval, s->dt);
     const long long row_every = tf_run_steps_per(s->series_interval, s->dt);
     const long long chk_every = tf_run_steps_per(s->checkpoint_interval, s->dt);
+    r->loop_wall0 = tf_wtime();
+    r->last_pct = percent_done(r);
     while (r->step < r->nsteps) {
         const double t = time_of(r, r->step);
         const tf_derived q0 = derive_at(r, &r->drv, t);
