@@ -263,7 +263,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     const tf_derived q = tf_drivers_derive(&drv, &p, &sched, 0.5, 500.0);
     const tf_coeffs co = tf_coeffs_make(&p, &q);
 
-    const double dt = o->scheme == TF_SCHEME_EXPLICIT ? 0.9 * tf_explicit_dt_limit(&p, g.h, NULL) : 1.0;
+    const double dt = o->scheme == TF_SCHEME_EXPLICIT ? 0.9 * tf_explicit_dt_limit(&p, g.h, &bcs, g.gn).dt : 1.0;
     /* Host memory at the peak (the state handed to the solver, and with the cpu backend the
      * solver's arrays) checked first, as run does: past it the allocations may all succeed and
      * the first touch of the pages end the process (or a neighbour) by the OOM killer. */

@@ -453,7 +453,7 @@ static tf_status cmd_check(int argc, char **argv)
                "backend both live in host memory)\n", host);
         if (s->scheme == TF_SCHEME_EXPLICIT)
             printf("# explicit stability limit: dt <= %.4g min\n",
-                   tf_floor_sig(tf_explicit_dt_limit(&s->p, s->spacing, NULL), 4));
+                   tf_floor_sig(tf_explicit_dt_limit(&s->p, s->spacing, &s->bcs, s->n).dt, 4));
         /* Time is counted in steps: say where that moves the end or an interval. */
         if (fabs(steps * s->dt - s->duration) > 1e-9 * s->duration)
             printf("# note: run.duration = %g min is not a whole number of steps of %g min: the "

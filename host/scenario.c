@@ -1229,15 +1229,17 @@ tf_status tf_scenario_validate(const tf_scenario *s)
         return TF_ERROR(TF_ERR_USAGE, "[run] duration / dt = %.3g steps, above the limit of %.0e",
                         s->duration / s->dt, TF_STEPS_MAX);
     if (s->scheme == TF_SCHEME_EXPLICIT) {
-        int f = 0;
-        const double lim = tf_explicit_dt_limit(&s->p, s->spacing, &f);
-        if (s->dt > lim)
+        const tf_dt_limit lim = tf_explicit_dt_limit(&s->p, s->spacing, &s->bcs, s->n);
+        char form[96];
+        tf_dt_limit_text(form, sizeof form, &lim);
+        if (s->dt > lim.dt)
             return TF_ERROR(TF_ERR_USAGE,
                             "[run] dt = %g min with scheme = explicit is above the stability "
-                            "limit 1/(6 D/h^2 + loss) = %.4g min of %s (spacing %g um, D and "
-                            "the loss rates from [model]); use dt <= %.4g min or scheme = lod",
-                            s->dt, tf_floor_sig(lim, 4), tf_field_name[f], s->spacing,
-                            tf_floor_sig(lim, 4));
+                            "limit %s = %.4g min of %s (spacing %g um, D and the loss rates "
+                            "from [model], the walls from [boundary]); use dt <= %.4g min or "
+                            "scheme = lod",
+                            s->dt, form, tf_floor_sig(lim.dt, 4), tf_field_name[lim.field],
+                            s->spacing, tf_floor_sig(lim.dt, 4));
     }
     if (s->scheme == TF_SCHEME_LOD) {
         /* The line solves subtract numbers of order r = D dt/h^2 (the end rows, the periodic

@@ -40,7 +40,8 @@ double tf_floor_sig(double v, int digits)
     return r <= v ? r : v; /* (the product may round up past v) */
 }
 
-double tf_explicit_dt_limit(const tf_params *p, double h, int *field)
+tf_dt_limit tf_explicit_dt_limit(const tf_params *p, double h, const tf_bcs *bcs,
+                                 const tf_index n[3])
 {
     const double D[TF_NFIELDS] = {p->D_T, p->D_E, p->D_S, p->D_P, p->D_A, p->D_C};
     /* The largest loss rate of each field's reaction for states in range (T, v and every
@@ -54,16 +55,25 @@ double tf_explicit_dt_limit(const tf_params *p, double h, int *field)
         p->lambda_A + p->mu_A,                   /* A */
         p->lambda_C + p->mu_C,                   /* C */
     };
-    double lim = INFINITY;
+    tf_dt_limit lim = {INFINITY, 0, 6};
     for (int f = 0; f < TF_NFIELDS; ++f) {
-        const double rate = 6.0 * D[f] / (h * h) + loss[f];
-        if (rate > 0.0 && 1.0 / rate < lim) {
-            lim = 1.0 / rate;
-            if (field)
-                *field = f;
+        int w = 6;
+        for (int d = 0; bcs && n && d < 3; ++d) {
+            const int lo = bcs->bc[f][2 * d].kind == TF_BC_DIRICHLET;
+            const int hi = bcs->bc[f][2 * d + 1].kind == TF_BC_DIRICHLET;
+            w += n[d] == 1 ? lo + hi : (lo || hi);
         }
+        const double rate = w * D[f] / (h * h) + loss[f];
+        if (rate > 0.0 && 1.0 / rate < lim.dt)
+            lim = (tf_dt_limit){1.0 / rate, f, D[f] > 0.0 ? w : 6};
     }
     return lim;
+}
+
+int tf_dt_limit_text(char *buf, size_t size, const tf_dt_limit *lim)
+{
+    return snprintf(buf, size, "1/(%d D/h^2 + loss)%s", lim->weight,
+                    lim->weight > 6 ? " (6, and 1 for each Dirichlet wall a cell touches)" : "");
 }
 
 static tf_status validate_bcs(const tf_bcs *b)
@@ -236,14 +246,15 @@ tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_g
     if (!par && !tf_grid_is_whole(g))
         return TF_ERROR(TF_ERR_INTERNAL, "a block of a grid needs its decomposition");
     if (scheme == TF_SCHEME_EXPLICIT) {
-        int f = 0;
-        const double lim = tf_explicit_dt_limit(p, g->h, &f);
-        if (dt > lim)
+        const tf_dt_limit lim = tf_explicit_dt_limit(p, g->h, bcs, g->gn);
+        char form[96];
+        tf_dt_limit_text(form, sizeof form, &lim);
+        if (dt > lim.dt)
             return TF_ERROR(TF_ERR_USAGE,
-                            "explicit scheme: dt = %g min is above the stability limit "
-                            "1/(6 D/h^2 + loss) = %.6g min of field '%s' for spacing %g um; use a "
-                            "smaller run.dt or run.scheme = lod",
-                            dt, tf_floor_sig(lim, 6), tf_field_name[f], g->h);
+                            "explicit scheme: dt = %g min is above the stability limit %s = "
+                            "%.6g min of field '%s' for spacing %g um; use a smaller run.dt or "
+                            "run.scheme = lod",
+                            dt, form, tf_floor_sig(lim.dt, 6), tf_field_name[lim.field], g->h);
     }
     TF_TRY(tf_backend_choose(kind, par, &kind));
     /* Collective, as the choice: how many processes of this node use this one's GPU. */

@@ -60,11 +60,21 @@ typedef struct tf_solver tf_solver;
 extern "C" {
 #endif
 
-/* The explicit scheme's dt limit in minutes: min over the fields of 1 / (6 D/h^2 + loss), loss
- * the largest reaction loss rate the parameters allow (docs/numerics.md); below it every
- * update keeps the fields non-negative and the diffusion stable. Infinite when every D and
- * loss is zero. field (may be NULL): the field that sets it. */
-double tf_explicit_dt_limit(const tf_params *p, double h, int *field);
+/* The explicit scheme's dt limit: min over the fields of 1 / (w D/h^2 + loss), loss the largest
+ * reaction loss rate the parameters allow and w the largest weight of a cell's own value in its
+ * Laplacian: 6, and one more for each Dirichlet wall the cell touches (its ghost 2 value - u
+ * takes u once more), one wall per direction, both where the grid is one cell thick
+ * (docs/numerics.md). Below it every update keeps the fields non-negative and the diffusion
+ * stable. bcs and n (global cells) may be NULL: interior cells only (w = 6). */
+typedef struct {
+    double dt;  /* minutes; infinite when every D and loss is zero */
+    int field;  /* the field that sets it */
+    int weight; /* that field's w */
+} tf_dt_limit;
+tf_dt_limit tf_explicit_dt_limit(const tf_params *p, double h, const tf_bcs *bcs,
+                                 const tf_index n[3]);
+/* The limit's formula for messages, e.g. "1/(6 D/h^2 + loss)"; as snprintf. */
+int tf_dt_limit_text(char *buf, size_t size, const tf_dt_limit *lim);
 /* v rounded down to `digits` significant digits (a limit printed so that the printed value is
  * within it); v itself where it is not a positive finite number. */
 double tf_floor_sig(double v, int digits);

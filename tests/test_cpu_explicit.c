@@ -96,7 +96,7 @@ static long compare_shape(tf_index nx, tf_index ny, tf_index nz, const tf_bcs *b
             }
     tf_params p;
     tf_params_default(&p);
-    const double dt = 0.9 * tf_explicit_dt_limit(&p, h, NULL);
+    const double dt = 0.9 * tf_explicit_dt_limit(&p, h, b, g->gn).dt;
     const tf_derived drv = tt_derived(14.0, 6.0, 1.3);
     const tf_coeffs co = tf_coeffs_make(&p, &drv);
     const tf_real dif[TF_NFIELDS] = {(tf_real)(p.D_T / (h * h)), (tf_real)(p.D_E / (h * h)),

@@ -1,6 +1,8 @@
 /* test_numerics_checks.c: the solver's refusals and state checks.
  *
- *   explicit_limit  the explicit scheme's limit is min over the fields of 1/(6 D/h^2 + loss)
+ *   explicit_limit  the explicit scheme's limit is min over the fields of 1/(w D/h^2 + loss)
+ *                   (w = 6, and 1 for each Dirichlet wall a cell touches:
+ *                   explicit_limit_dirichlet, where a corner spike stays non-negative at it)
  *                   (loss: the largest reaction loss rate); it accepts dt at the limit and
  *                   refuses dt just above it with TF_ERR_USAGE and a message naming the limit
  *                   and the field; a loss rate alone sets one; LOD accepts any dt.
@@ -36,6 +38,59 @@ static void printed_limit(void **st)
     assert_true(tf_floor_sig(0.0, 4) == 0.0);
 }
 
+/* At Dirichlet walls the cell's own weight grows by one per wall it touches (its ghost is
+ * 2 w - u): a corner of a grid with Dirichlet walls on every face has 9, a one-cell grid 12.
+ * The limit counts it, so that a spike in the corner stays non-negative at the limit (1 - 9 r
+ * = 0 exactly), where the interior limit 1/6 accepted a dt that drove it to 1 - 9/6 < 0. */
+static void explicit_limit_dirichlet(void **st)
+{
+    (void)st;
+    const double h = 10.0, D = 100.0;
+    tf_params p = tt_params_off();
+    p.D_T = D;
+    const tf_bcs walls = tt_bcs_all(TF_BC_DIRICHLET);
+    const tf_bcs noflux = tt_bcs_all(TF_BC_NOFLUX);
+    const tf_index corner[3] = {4, 3, 5}, one[3] = {1, 1, 1}, slab[3] = {4, 1, 5};
+    tf_dt_limit lim = tf_explicit_dt_limit(&p, h, &walls, corner);
+    assert_int_equal(lim.weight, 9);
+    assert_int_equal(lim.field, TF_TUMOR);
+    assert_true(fabs(lim.dt - h * h / (9.0 * D)) <= 1e-15);
+    assert_int_equal(tf_explicit_dt_limit(&p, h, &walls, one).weight, 12);
+    assert_int_equal(tf_explicit_dt_limit(&p, h, &walls, slab).weight, 10);
+    assert_int_equal(tf_explicit_dt_limit(&p, h, &noflux, corner).weight, 6);
+    tf_bcs one_wall = noflux; /* one Dirichlet face in y: the cells beside it touch one wall */
+    one_wall.bc[TF_TUMOR][2].kind = TF_BC_DIRICHLET;
+    assert_int_equal(tf_explicit_dt_limit(&p, h, &one_wall, corner).weight, 7);
+    one_wall.bc[TF_TUMOR][2].kind = TF_BC_NOFLUX; /* a wall of another field: nothing */
+    one_wall.bc[TF_EFFECTOR][2].kind = TF_BC_DIRICHLET;
+    assert_int_equal(tf_explicit_dt_limit(&p, h, &one_wall, corner).weight, 6);
+
+    tt_state s;
+    tt_state_init(&s, corner[0], corner[1], corner[2], h);
+    s.f[TF_TUMOR][tf_at(&s.g, 0, 0, 0)] = (tf_real)1;
+    tf_solver *sv = NULL;
+    tf_error_clear();
+    assert_int_equal(tt_solver(&sv, &s, &walls, &p, TF_SCHEME_EXPLICIT, h * h / (6.0 * D)),
+                     TF_ERR_USAGE);
+    assert_non_null(strstr(tf_error_message(), "1/(9 D/h^2 + loss)"));
+    tf_error_clear();
+    assert_int_equal(tt_solver(&sv, &s, &walls, &p, TF_SCHEME_EXPLICIT, lim.dt), TF_OK);
+    const tf_derived q = tt_derived(0, 0, 0);
+    const tf_coeffs c = tf_coeffs_make(&p, &q);
+    assert_int_equal(tt_run(sv, &c, 20), TF_OK);
+    assert_int_equal(tf_solver_get_state(sv, s.f, 1u << TF_TUMOR), TF_OK);
+    tf_bad_cell bad;
+    assert_int_equal(tf_solver_check_state(sv, &bad), TF_OK);
+    tf_solver_destroy(sv);
+    double lowest = 1.0;
+    for (tf_index k = 0; k < corner[2]; ++k)
+        for (tf_index j = 0; j < corner[1]; ++j)
+            for (tf_index i = 0; i < corner[0]; ++i)
+                lowest = fmin(lowest, s.f[TF_TUMOR][tf_at(&s.g, i, j, k)]);
+    assert_true(lowest >= 0.0);
+    tt_state_free(&s);
+}
+
 static void explicit_limit(void **st)
 {
     (void)st;
@@ -43,11 +98,11 @@ static void explicit_limit(void **st)
     tt_state_init(&s, 4, 3, 2, 10.0);
     tf_params p;
     tf_params_default(&p); /* D_max = D_C = 15000 um^2/min; C's loss lambda_C + mu_C */
-    int field = -1;
-    const double lim = tf_explicit_dt_limit(&p, 10.0, &field);
-    assert_true(fabs(lim - 1.0 / (6.0 * 15000.0 / 100.0 + p.lambda_C + p.mu_C)) <= 1e-15);
-    assert_int_equal(field, TF_CORTISOL);
     const tf_bcs b = tt_bcs_all(TF_BC_NOFLUX);
+    const double lim = tf_explicit_dt_limit(&p, 10.0, &b, s.g.gn).dt;
+    assert_true(fabs(lim - 1.0 / (6.0 * 15000.0 / 100.0 + p.lambda_C + p.mu_C)) <= 1e-15);
+    assert_int_equal(tf_explicit_dt_limit(&p, 10.0, &b, s.g.gn).field, TF_CORTISOL);
+    assert_true(tf_explicit_dt_limit(&p, 10.0, NULL, NULL).dt == lim);
     tf_solver *sv = NULL;
 
     tf_error_clear();
@@ -74,11 +129,12 @@ static void explicit_limit(void **st)
 
     /* Without diffusion or loss there is no limit; a loss alone sets one. */
     tf_params off = tt_params_off();
-    assert_true(isinf(tf_explicit_dt_limit(&off, 10.0, NULL)));
+    assert_true(isinf(tf_explicit_dt_limit(&off, 10.0, NULL, NULL).dt));
     tf_params decay = off;
     decay.mu_S = 0.25;
-    assert_true(fabs(tf_explicit_dt_limit(&decay, 10.0, &field) - 4.0) <= 1e-15);
-    assert_int_equal(field, TF_SUPPRESSOR);
+    const tf_dt_limit dl = tf_explicit_dt_limit(&decay, 10.0, &b, s.g.gn);
+    assert_true(fabs(dl.dt - 4.0) <= 1e-15);
+    assert_int_equal(dl.field, TF_SUPPRESSOR);
     assert_int_equal(tf_solver_create(&sv, TF_BACKEND_CPU, &s.g, &b, &off, TF_SCHEME_EXPLICIT, 5.0),
                      TF_OK);
     tf_solver_destroy(sv);
@@ -198,6 +254,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(explicit_limit),
+        cmocka_unit_test(explicit_limit_dirichlet),
         cmocka_unit_test(printed_limit),
         cmocka_unit_test(check_state),
         cmocka_unit_test(bad_setup),
