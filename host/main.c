@@ -568,11 +568,16 @@ static tf_status cmd_info(int argc, char **argv)
     printf("precision:      %s\n", TF_REAL_NAME);
     printf("backends:       cpu (OpenMP)%s\n", tf_cuda_built() ? ", cuda" : "; cuda not built");
     const int ndev = tf_cuda_built() ? tf_cuda_device_count() : 0;
-    printf("cuda devices:   %d\n", ndev);
+    const char *none_why = tf_cuda_built() && ndev == 0 ? tf_cuda_count_error() : NULL;
+    /* Why a machine's GPU is not seen (no driver, a container without /dev/nvidia*). */
+    printf("cuda devices:   %d%s%s%s\n", ndev, none_why ? " (" : "", none_why ? none_why : "",
+           none_why ? ")" : "");
     for (int i = 0; i < ndev; ++i) {
-        char desc[256];
+        char desc[256], why[256];
         tf_cuda_device_describe(i, desc, sizeof desc);
         printf("  device %d:     %s\n", i, desc);
+        if (!tf_cuda_device_runs(i, why, sizeof why))
+            printf("                %s\n", why);
     }
 #ifdef TF_HAVE_CUDA
     int rt = 0, drv = 0;

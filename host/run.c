@@ -980,6 +980,9 @@ static tf_status start(run_ctx *r)
                       ? " (auto: a CUDA device is present)"
                   : r->par.size > 1 && tf_cuda_device_count() > 0
                       ? " (auto: not every process sees a CUDA device)"
+                  : tf_cuda_device_count() > 0
+                      ? " (auto: the CUDA device cannot run this build's kernels; `tumorfield "
+                        "info` says why)"
                   : tf_cuda_built() ? " (auto: no CUDA device found)"
                                     : " (auto: this build has no CUDA backend)";
         printf("backend: %s%s\n", tf_solver_description(r->solver), why);

@@ -209,7 +209,12 @@ int tf_gpu_sharers(const tf_par *par)
 tf_status tf_backend_choose(tf_backend_kind asked, const tf_par *par, tf_backend_kind *chosen)
 {
     const int nproc = par ? par->size : 1;
-    const int here = tf_cuda_device_count() > 0;
+    /* A device counts where this build's kernels run on it (the one this process would take:
+     * by node-local rank, or the current one, 0, of a lone process). */
+    const int count = tf_cuda_device_count();
+    char why[256] = "";
+    const int here =
+        count > 0 && tf_cuda_device_runs(nproc > 1 ? par->node_rank % count : 0, why, sizeof why);
     /* Collective with several processes: one backend for all (their messages differ). */
     const int everywhere = nproc > 1 ? !tf_par_any(par, !here) : here;
     /* auto takes the GPUs only where each process has one of its own: processes sharing a GPU
@@ -224,6 +229,8 @@ tf_status tf_backend_choose(tf_backend_kind asked, const tf_par *par, tf_backend
     if (!tf_cuda_built())
         return TF_ERROR(TF_ERR_USAGE,
                         "backend cuda: this build has no CUDA backend (built without nvcc)");
+    if (!here && why[0])
+        return TF_ERROR(TF_ERR_USAGE, "backend cuda: %s (or use --backend cpu or auto)", why);
     if (!everywhere && nproc > 1)
         return TF_ERROR(TF_ERR_USAGE,
                         "backend cuda: %s of the %d MPI processes sees a CUDA device (each "
@@ -379,6 +386,13 @@ void tf_solver_time_add(tf_solver *s, tf_stage st, double seconds)
 #ifndef TF_HAVE_CUDA
 int tf_cuda_built(void) { return 0; }
 int tf_cuda_device_count(void) { return 0; }
+const char *tf_cuda_count_error(void) { return NULL; }
+int tf_cuda_device_runs(int i, char *why, size_t len)
+{
+    (void)i;
+    snprintf(why, len, "no CUDA backend in this build");
+    return 0;
+}
 void tf_cuda_device_describe(int i, char *buf, size_t len)
 {
     (void)i;

@@ -139,6 +139,11 @@ void tf_solver_time_add(tf_solver *s, tf_stage st, double seconds);
 /* Whether this build has the CUDA backend, and how many devices it sees (0 without one). */
 int tf_cuda_built(void);
 int tf_cuda_device_count(void);
+/* Why the last tf_cuda_device_count found no device (the CUDA error, e.g. no driver), or NULL. */
+const char *tf_cuda_count_error(void);
+/* Whether device i can run this build's kernels (its compute capability against the
+ * architectures built); 0 with the reason and the rebuild that helps in why. */
+int tf_cuda_device_runs(int i, char *why, size_t len);
 /* Describe device `i` into buf (name, memory, compute capability). */
 void tf_cuda_device_describe(int i, char *buf, size_t len);
 /* The 16-byte UUID of device `i` (the same GPU seen through any CUDA_VISIBLE_DEVICES); 0 when

@@ -466,14 +466,51 @@ static void print_bytes(char *buf, size_t len, double bytes)
 
 extern "C" int tf_cuda_built(void) { return 1; }
 
+/* Why the last count found none, for `info` (a machine whose GPU the program cannot see). */
+static char count_error[200];
+
 extern "C" int tf_cuda_device_count(void)
 {
     int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    const cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
         (void)cudaGetLastError(); /* no driver or no device: not an error here */
+        snprintf(count_error, sizeof count_error, "%s: %s", cudaGetErrorName(e),
+                 cudaGetErrorString(e));
         return 0;
     }
+    count_error[0] = '\0';
     return n;
+}
+
+extern "C" const char *tf_cuda_count_error(void) { return count_error[0] ? count_error : NULL; }
+
+#ifndef TF_CUDA_ARCHS
+#define TF_CUDA_ARCHS "?"
+#endif
+
+extern "C" int tf_cuda_device_runs(int i, char *why, size_t len)
+{
+    why[0] = '\0';
+    int prev = 0;
+    if (cudaGetDevice(&prev) != cudaSuccess || cudaSetDevice(i) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 1; /* not this question's to answer: creating the solver says what is wrong */
+    }
+    cudaFuncAttributes a;
+    const cudaError_t e = cudaFuncGetAttributes(&a, (const void *)k_react);
+    (void)cudaSetDevice(prev);
+    (void)cudaGetLastError();
+    if (e != cudaErrorNoKernelImageForDevice && e != cudaErrorInvalidDeviceFunction &&
+        e != cudaErrorUnsupportedPtxVersion)
+        return 1;
+    cudaDeviceProp p;
+    const int cc = cudaGetDeviceProperties(&p, i) == cudaSuccess ? p.major * 10 + p.minor : 0;
+    (void)cudaGetLastError();
+    snprintf(why, len, "device %d (compute capability %d.%d) cannot run this build's kernels, "
+             "built for CUDA architectures %s (%s); rebuild with -DCMAKE_CUDA_ARCHITECTURES=%d",
+             i, cc / 10, cc % 10, TF_CUDA_ARCHS, cudaGetErrorName(e), cc);
+    return 0;
 }
 
 extern "C" void tf_cuda_device_describe(int i, char *buf, size_t len)
@@ -706,7 +743,7 @@ static tf_status setup_par(cuda_impl *c)
     TF_CUDA(cudaMallocHost((void **)&c->h_comm, sizeof(tf_real) * n));
     /* k_line_ends writes only the periodic lines' entries of its planes, which then travel
      * whole: the others are zeros, not uninitialised memory (compute-sanitizer initcheck). */
-    TF_CUDA(cudaMemset(c->d_comm, 0, sizeof(tf_real) * n));
+    TF_CUDA(cudaMemsetAsync(c->d_comm, 0, sizeof(tf_real) * n, c->stream));
     memset(c->h_comm, 0, sizeof(tf_real) * n);
     size_t at = 0;
     for (int d = 0; d < 3; ++d) {
@@ -758,7 +795,8 @@ static tf_status create_impl(cuda_impl *c, char *desc, size_t desc_len)
                         3.0 * (double)(g->gn[0] + g->gn[1] + g->gn[2]) * TF_NFIELDS *
                             sizeof(tf_real) +
                         (double)comm_elems(c) * sizeof(tf_real) +
-                        (double)(sizeof(diag_buf) + 64 * TF_NFIELDS + 64);
+                        (double)(sizeof(diag_buf) + 64 * TF_NFIELDS + 64) +
+                        64.0 * 1048576.0; /* cuBLAS's handle and workspace (32 MiB on Hopper) */
     size_t free_b = 0, total_b = 0;
     TF_CUDA(cudaMemGetInfo(&free_b, &total_b));
     if (need > (double)free_b) {

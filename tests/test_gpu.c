@@ -516,10 +516,21 @@ int main(void)
                tf_cuda_built() ? "" : " (this build has no CUDA backend)");
         return 77;
     }
-    char dev[256];
+    char dev[256], why[256];
     tf_cuda_device_describe(0, dev, sizeof dev);
     printf("device 0: %s; precision %s\n", dev, TF_REAL_NAME);
+    if (!tf_cuda_device_runs(0, why, sizeof why)) {
+        printf("FAILED: %s\n", why);
+        return 1;
+    }
 #endif
+    /* TF_GPU_TESTS=PATTERN (cmocka's glob, e.g. "check_state*"): only those tests, for a slow
+     * run under compute-sanitizer. */
+    const char *only = getenv("TF_GPU_TESTS");
+    if (only && *only) {
+        cmocka_set_test_filter(only);
+        printf("only the tests matching '%s' (TF_GPU_TESTS)\n", only);
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lod_agrees_with_cpu),
         cmocka_unit_test(explicit_agrees_with_cpu),
