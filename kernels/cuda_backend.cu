@@ -223,7 +223,7 @@ __device__ tf_index face_at(const tf_grid *g, int d, tf_index layer, tf_index q)
 
 /* Copy layer `layer` of direction d of the fields in `mask` to buf (to_buf) or buf to it; field
  * f at buf[f * cells ...]. blockIdx.y: field. */
-__global__ void k_face(const __grid_constant__ field_set F, tf_grid g, int d, tf_index layer,
+__global__ void k_face(const __grid_constant__ field_set F, const __grid_constant__ tf_grid g, int d, tf_index layer,
                        tf_real *buf, tf_index cells, unsigned mask, int to_buf)
 {
     const int f = blockIdx.y;
@@ -252,7 +252,7 @@ __device__ tf_index line_at(const tf_grid *g, int d, tf_index a, tf_index b, tf_
  * plane buffer is element (b * gridDim.z + e) * A + a (a chunk of b is contiguous). Thread a,
  * blockIdx.z: entry e of the line set. The same calls (tf_thomas_forward/backward) and order
  * as the CPU backend and the one-process solve. */
-__global__ void k_lines_pass(const __grid_constant__ line_set S, tf_grid g, int d, int fwd,
+__global__ void k_lines_pass(const __grid_constant__ line_set S, const __grid_constant__ tf_grid g, int d, int fwd,
                              tf_index b0, tf_index b1, tf_index A, const tf_real *in,
                              tf_real *out)
 {
@@ -278,7 +278,7 @@ __global__ void k_lines_pass(const __grid_constant__ line_set S, tf_grid g, int 
 
 /* The rows 0 (at_lo: this rank holds the lines' first rows) and n-1 (at_hi) of the periodic
  * lines along d, to plane buffers as in k_lines_pass. */
-__global__ void k_line_ends(const __grid_constant__ line_set S, tf_grid g, int d, tf_index A,
+__global__ void k_line_ends(const __grid_constant__ line_set S, const __grid_constant__ tf_grid g, int d, tf_index A,
                             tf_index B, int at_lo, int at_hi, tf_real *first, tf_real *last)
 {
     const tf_index a = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
@@ -298,7 +298,7 @@ __global__ void k_line_ends(const __grid_constant__ line_set S, tf_grid g, int d
 
 /* Sherman-Morrison correction of this block's slice of the periodic lines along d, from the
  * lines' end rows (tf_thomas_periodic, as the CPU backend). */
-__global__ void k_lines_periodic(const __grid_constant__ line_set S, tf_grid g, int d, tf_index A,
+__global__ void k_lines_periodic(const __grid_constant__ line_set S, const __grid_constant__ tf_grid g, int d, tf_index A,
                                  tf_index B, const tf_real *first, const tf_real *last)
 {
     const tf_index a = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
