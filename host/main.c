@@ -408,7 +408,7 @@ static tf_status cmd_check(int argc, char **argv)
     if (st == TF_OK)
         st = tf_initial_check_files(s);
     if (st == TF_OK)
-        st = tf_run_dir_check(s->dir);
+        st = tf_run_output_check(s);
     tf_par par = tf_par_world();
     st = tf_par_agree(&par, st); /* the placement below is collective */
     if (st == TF_OK && par.size > 1)

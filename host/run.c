@@ -134,9 +134,10 @@ tf_status tf_run_dir_check(const char *dir)
     return probe_dir(dir, NULL);
 }
 
-/* mkdir -p */
+/* mkdir -p, after the check `check` makes (so that both say the same of a path in the way). */
 static tf_status make_dirs(const char *dir)
 {
+    TF_TRY(tf_run_dir_check(dir));
     char buf[TF_PATH_MAX];
     if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
         return TF_ERROR(TF_ERR_USAGE, "output directory path too long");
@@ -302,6 +303,30 @@ static tf_status out_path(char out[TF_OUT_PATH], const tf_scenario *s, const cha
         return TF_ERROR(TF_ERR_USAGE, "output path '%s/%s%s' is too long", s->dir, s->name,
                         suffix);
     return TF_OK;
+}
+
+/* Every file a run writes (and its lock) is absent or a regular file: a directory, FIFO or
+ * device of that name would fail the run at its first use, the summary's at the very end. */
+static tf_status output_names_free(const tf_scenario *s)
+{
+    static const char *const suffix[5] = {".nc", ".timeseries.csv", ".chk.nc", ".summary.json",
+                                          ".lock"};
+    for (int i = 0; i < 5; ++i) {
+        char path[TF_OUT_PATH];
+        TF_TRY(out_path(path, s, suffix[i]));
+        const char *what = tf_file_kind(path); /* through links */
+        if (what)
+            return TF_ERROR(TF_ERR_IO, "output file '%s' exists and is %s: move it out of the "
+                                       "way or choose another run.name or output.dir",
+                            path, what);
+    }
+    return TF_OK;
+}
+
+tf_status tf_run_output_check(const tf_scenario *s)
+{
+    TF_TRY(tf_run_dir_check(s->dir));
+    return output_names_free(s);
 }
 
 long long tf_run_steps_per(double interval, double dt)
@@ -725,18 +750,6 @@ static tf_status start_grid(run_ctx *r)
 /* Rank 0: none of the run's files may be a FIFO, a device or a socket: opening one for reading
  * (a restart's time series) or writing would block the run for good, where no signal stops it.
  * (A directory in the way is named where the file is made.) */
-static tf_status outputs_not_special(const run_ctx *r)
-{
-    const char *const paths[4] = {r->nc_path, r->csv_path, r->chk_path, r->sum_path};
-    for (int i = 0; i < 4; ++i) {
-        const char *what = tf_file_kind(paths[i]); /* through links */
-        if (what && strcmp(what, "a directory") != 0)
-            return TF_ERROR(TF_ERR_IO, "output file '%s' exists and is %s: move it out of the "
-                                       "way or choose another run.name or output.dir",
-                            paths[i], what);
-    }
-    return TF_OK;
-}
 
 /* The program named by the header of an effective scenario ("# effective scenario (tumorfield
  * 0.1.0, commit abc123def456): ...") into buf; "" where it names none. */
@@ -930,7 +943,7 @@ static tf_status start(run_ctx *r)
     if (r->o->resume && tf_par_any(&r->par, root && access(r->chk_path, F_OK) == 0))
         r->restart = r->chk_path;
     r->nsteps = (long long)ceil(s->duration / s->dt - 1e-9);
-    TF_TRY(tf_par_agree(&r->par, root ? outputs_not_special(r) : TF_OK));
+    TF_TRY(tf_par_agree(&r->par, root ? output_names_free(s) : TF_OK));
     /* The inputs (a checkpoint, vessels.file, initial.file) are read before anything is
      * created or printed: a bad one leaves no trace but its message. */
     TF_TRY(tf_par_agree(&r->par, start_state(r)));

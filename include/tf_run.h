@@ -64,6 +64,9 @@ tf_status tf_run_place(const tf_scenario *s, const int procs[3], tf_backend_kind
  * the directory writable, each found out by making a directory there and removing it (access()
  * grants root everything). TF_ERR_IO with the reason, as the run would fail. */
 tf_status tf_run_dir_check(const char *dir);
+/* tf_run_dir_check of output.dir, and every file a run writes there absent or a regular file
+ * (TF_ERR_IO naming one that is a directory, FIFO or device). */
+tf_status tf_run_output_check(const tf_scenario *s);
 
 /* Steps between outputs of `interval` min at steps of dt: the nearest whole number, at least
  * one; 0 for interval 0 (none). Runs end at the first step at or past run.duration. */

@@ -124,10 +124,17 @@ expect 4 "cannot write the header and the vessel map to NetCDF output '.*tiny.nc
 cksum "$work/hdr/tiny.nc" | cmp -s - "$work/hdr.before" && [ ! -e "$work/hdr/tiny.nc.tmp" ] ||
   { echo "FAIL: the earlier run's NetCDF file changed, or the temporary file was left"; fail=1; }
 
-# 3e. the summary cannot be written (a directory is in the way): the run fails with exit 4
-mkdir -p "$work/nosum/tiny.summary.json"
-expect 4 "tiny.summary.json" -- "$tf" run "$here/tiny.ini" "${q[@]}" --set run.duration=1h \
-  --output "$work/nosum"
+# 3e. a directory in the way of another of the run's files: run and check refuse it at once,
+#     naming it, and nothing is written (the summary's was found only after the whole run, the
+#     time series' and the checkpoint's after NAME.nc had been made)
+for n in tiny.timeseries.csv tiny.chk.nc tiny.summary.json tiny.lock; do
+  rm -rf "$work/nosum" && mkdir -p "$work/nosum/$n"
+  expect 4 "output file '.*nosum/$n' exists and is a directory" -- "$tf" run "$here/tiny.ini" \
+    "${q[@]}" --set run.duration=1h --output "$work/nosum"
+  expect 4 "output file '.*nosum/$n' exists and is a directory" -- "$tf" check "$here/tiny.ini" \
+    --set output.dir="$work/nosum"
+  [ "$(ls "$work/nosum")" = "$n" ] || { echo "FAIL: $n in the way: files were written: $(ls "$work/nosum")"; fail=1; }
+done
 
 # 3f. the checkpoint's temporary file cannot be made (a directory is in the way): said so
 #     (it read "Permission denied")
