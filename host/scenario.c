@@ -1196,6 +1196,17 @@ tf_status tf_scenario_validate(const tf_scenario *s)
                                 tf_face_name[2 * d + lo], tf_face_name[2 * d],
                                 tf_face_name[2 * d + 1]);
         }
+    /* The generated network paints a cell at most 0.5 + r/h (a vessel through its centre; cells
+     * keep their highest value): a mean at or above that, short of 1 (every cell filled), is
+     * never reached, however many segments the generator draws before it gives up. */
+    if (!s->vessel_file[0] && s->vessel_fraction > 0.0 && s->vessel_fraction < 1.0 &&
+        s->vessel_fraction >= 0.5 + s->vessel_radius / s->spacing)
+        return TF_ERROR(TF_ERR_USAGE,
+                        "[vessels] fraction = %g cannot be reached: vessels of radius %g um fill "
+                        "a cell of %g um to at most 0.5 + radius/spacing = %.4g; lower "
+                        "vessels.fraction, raise vessels.radius, or give a map in vessels.file",
+                        s->vessel_fraction, s->vessel_radius, s->spacing,
+                        0.5 + s->vessel_radius / s->spacing);
     /* The longest path a run writes: DIR/NAME.timeseries.csv.tmp (the output files take paths
      * of at most TF_PATH_MAX - 1 characters). */
     const char *longest = ".timeseries.csv.tmp";
