@@ -1,5 +1,6 @@
 # cmake -DSRC=DIR -DOUT=FILE -DGIT=git -P build_info.cmake: write FILE, a C source defining
-# tf_build_commit (the commit the sources are at, "+changes" when tracked files differ from it,
+# tf_build_commit (the commit the sources are at, "+changes" when tracked files differ from it
+# or new source files are there,
 # "unknown" without git), and only when it changed, so that an unchanged tree rebuilds nothing.
 # Run at every build (the custom target tf_build_info in CMakeLists.txt).
 # Only a repository whose top is SRC itself names the commit: sources unpacked inside another
@@ -17,10 +18,12 @@ if(GIT)
                     ERROR_QUIET)
     if(rc EQUAL 0 AND NOT head STREQUAL "")
       set(commit ${head})
-      # Changes: tracked files that differ from HEAD, or new files git does not ignore.
+      # Changes: tracked files that differ from HEAD, or new files git does not ignore where
+      # the program's sources are (a run's outputs or pictures elsewhere in the tree are not).
       execute_process(COMMAND ${GIT} -C ${SRC} diff --quiet HEAD -- .
                       RESULT_VARIABLE dirty ERROR_QUIET)
-      execute_process(COMMAND ${GIT} -C ${SRC} ls-files --others --exclude-standard -- .
+      execute_process(COMMAND ${GIT} -C ${SRC} ls-files --others --exclude-standard --
+                              host include kernels cmake CMakeLists.txt
                       OUTPUT_VARIABLE untracked ERROR_QUIET)
       if(NOT dirty EQUAL 0 OR NOT untracked STREQUAL "")
         set(commit "${commit}+changes")
