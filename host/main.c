@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <math.h>
 #include <netcdf.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -734,6 +735,9 @@ static int run_command(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* A reader that went away (`keys | head`) fails the writes (EPIPE): the command ends with
+     * exit 4 and says so (flush_stdout) instead of dying of SIGPIPE (141). */
+    signal(SIGPIPE, SIG_IGN);
     if (argc > 1 && strcmp(argv[1], "run") == 0)
         tf_run_catch_signals(); /* a requeue signal in the first moments is a stop, not a kill */
     tf_par_init(&argc, &argv);

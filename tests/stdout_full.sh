@@ -16,4 +16,21 @@ for cmd in "check $scen" keys info "bench --grid 8 --steps 1" --help "check --he
     echo "ok: tumorfield $cmd > /dev/full: exit 4"
   fi
 done
+# A reader that went away (`keys | head`): the pipe's read end is closed before the command
+# starts, so every write fails with EPIPE; exit 4 and the reason, not death by SIGPIPE (141).
+for cmd in "check $scen" keys info "bench --grid 8 --steps 1" --help; do
+  # shellcheck disable=SC2086 # the words of each command
+  python3 - "$tf" $cmd 2> "$err" <<'PY'
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+sys.exit(subprocess.run(sys.argv[1:], stdout=w).returncode % 256)
+PY
+  rc=$?
+  if [ $rc -ne 4 ] || ! grep -q "cannot write the output to standard output: Broken pipe" "$err"; then
+    echo "FAIL: tumorfield $cmd into a closed pipe: exit $rc"; cat "$err"; fail=1
+  else
+    echo "ok: tumorfield $cmd into a closed pipe: exit 4"
+  fi
+done
 exit $fail
