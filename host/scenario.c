@@ -182,6 +182,12 @@ static void fmt_num(char *buf, size_t cap, double v)
     }
 }
 
+/* A time of day lies in [0, 1440) minutes whatever the table says (24:00 is 00:00). */
+static int key_bounds(const key_desc *k)
+{
+    return k->bounds | (key_unit(k) == TF_UNIT_TIME_OF_DAY ? HI_OPEN : 0);
+}
+
 static void range_text(char *buf, size_t cap, const key_desc *k)
 {
     char lo[32], hi[32];
@@ -189,9 +195,9 @@ static void range_text(char *buf, size_t cap, const key_desc *k)
     fmt_num(lo, sizeof lo, k->lo);
     fmt_num(hi, sizeof hi, k->hi);
     const char *sp = *u ? " " : "";
-    if (k->bounds & LO_OPEN)
+    if (key_bounds(k) & LO_OPEN)
         snprintf(buf, cap, "expected more than %s, up to %s%s%s", lo, hi, sp, u);
-    else if (k->bounds & HI_OPEN)
+    else if (key_bounds(k) & HI_OPEN)
         snprintf(buf, cap, "expected %s up to (not including) %s%s%s", lo, hi, sp, u);
     else
         snprintf(buf, cap, "expected %s to %s%s%s", lo, hi, sp, u);
@@ -199,9 +205,9 @@ static void range_text(char *buf, size_t cap, const key_desc *k)
 
 static int in_range(const key_desc *k, double v)
 {
-    if ((k->bounds & LO_OPEN) ? !(v > k->lo) : !(v >= k->lo))
+    if ((key_bounds(k) & LO_OPEN) ? !(v > k->lo) : !(v >= k->lo))
         return 0;
-    if ((k->bounds & HI_OPEN) ? !(v < k->hi) : !(v <= k->hi))
+    if ((key_bounds(k) & HI_OPEN) ? !(v < k->hi) : !(v <= k->hi))
         return 0;
     return 1;
 }
@@ -1377,8 +1383,8 @@ static void range_doc(char *buf, size_t cap, const key_desc *k)
     switch (k->type) {
     case T_REAL:
     case T_END:
-        snprintf(buf, cap, "%s%s, %s%s", (k->bounds & LO_OPEN) ? "(" : "[", lo, hi,
-                 (k->bounds & HI_OPEN) ? ")" : "]");
+        snprintf(buf, cap, "%s%s, %s%s", (key_bounds(k) & LO_OPEN) ? "(" : "[", lo, hi,
+                 (key_bounds(k) & HI_OPEN) ? ")" : "]");
         return;
     case T_INT:
     case T_GRID:
