@@ -1193,18 +1193,35 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
                  "(step %lld, t = %.6g min) %s '%s'",
                  r.step, time_of(&r, r.step), msg, r.good_step, time_of(&r, r.good_step),
                  cs == TF_OK ? "is saved in" : "could NOT be saved to", r.chk_path);
+    } else if (st == TF_ERR_IO && r.steps_this_run == 0 && r.outputs_begun && !r.restart) {
+        if (tf_par_root(&r.par))
+            fprintf(stderr, "tumorfield: note: the run failed at its first output, before any "
+                            "step: there is nothing to restart from; run it again once the "
+                            "output can be written\n");
     } else if (st == TF_ERR_IO && r.steps_this_run > 0) {
         /* The failure's message is the run's; what the saving raises is not. */
         tf_error_saved e;
         tf_error_save(&e);
         tf_error_clear();
         const long long saved = save_after_output_failure(&r);
+        char why[512];
+        snprintf(why, sizeof why, "%s", tf_error_message());
         tf_error_restore(&e);
         /* On stderr, beside the error (also with --quiet): what to restart from. */
         if (saved >= 0 && tf_par_root(&r.par))
             fprintf(stderr, "tumorfield: note: the state at step %lld (t = %.6g min), whose "
                     "output is the first missing, is saved in '%s': a restart from it completes "
                     "the files\n", saved, time_of(&r, saved), r.chk_path);
+        else if (tf_par_root(&r.par)) {
+            /* The reason, where it is not the failure's own (a checkpoint that failed too). */
+            const int own = !why[0] || strcmp(why, tf_error_message()) == 0;
+            fprintf(stderr, "tumorfield: note: the state of the missing output could not be "
+                    "saved%s%s%s: '%s' is %s\n", own ? "" : " (", own ? "" : why, own ? "" : ")",
+                    r.chk_path,
+                    r.chk_written || r.restart ? "the last checkpoint written before, as it was"
+                                               : "not there: nothing to restart from; run again "
+                                                 "once the output can be written");
+        }
     }
 
     collect_output_time(&r);

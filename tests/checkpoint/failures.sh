@@ -69,6 +69,12 @@ for lim in 100 300 500 700; do
     --set grid.n=32 --set grid.spacing=15um --set output.interval=2h --output '$work/fill_$lim'"
 done
 
+# 3b'''. the first record fails and its state cannot be saved either: a note says there is
+#        nothing to restart from (there was no word of the checkpoint at all)
+expect 4 "note: the (state of the missing output could not be saved|run failed at its first output).*nothing to restart from" -- \
+  bash -c "ulimit -f 2000; exec '$tf' run '$here/tiny.ini' --quiet --set grid.n=48 \
+  --set output.compression=0 --set run.duration=1d --output '$work/first_record'"
+
 # 3b''. the output fits but the checkpoint does not: the message names the checkpoint and the
 #       limit (HDF5 alone says "HDF error"), and the run exits 4.
 expect 4 "cannot write the state to checkpoint '.*tiny.chk.nc.tmp': it needs up to .* file size limit \(ulimit -f\) of 700 KiB; this run has no checkpoint yet" -- \
