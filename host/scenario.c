@@ -359,6 +359,14 @@ static int set_value(tf_scenario *s, const key_desc *k, const char *value, char 
                          "the effective scenario could not hold this path; rename it", *p);
                 return -1;
             }
+        /* INI values are not quoted: quotes would become part of the path ("my dir" makes a
+         * directory whose name holds the quote marks). */
+        const size_t vl = strlen(value);
+        if (vl >= 2 && (value[0] == '"' || value[0] == '\'') && value[vl - 1] == value[0]) {
+            snprintf(err, cap, "quoted: scenario values take no quotes, which would become part "
+                     "of the path; write it without them (blanks inside a path are fine)");
+            return -1;
+        }
         /* NetCDF-C takes a backslash for a Windows separator and opens no such path (exit 4
          * "Permission denied" or 2 "HDF error" later, pointing the wrong way). */
         if (strchr(value, '\\')) {
