@@ -50,7 +50,7 @@ static const char *usage_main =
     "  run SCENARIO [--set KEY=VALUE]... [--output PATH] [--backend auto|cpu|cuda]\n"
     "               [--restart CHECKPOINT | --resume] [--procs PXxPYxPZ] [--quiet]\n"
     "                   run a scenario (see `tumorfield run --help`)\n"
-    "  check SCENARIO [--set KEY=VALUE]...\n"
+    "  check SCENARIO [--set KEY=VALUE]... [run's options]\n"
     "                   validate, print the effective scenario, its memory and cost; run nothing\n"
     "  bench [--grid N] [--steps N] [--scheme lod|explicit] [--backend auto|cpu|cuda]\n"
     "        [--procs PXxPYxPZ] [--json]\n"
@@ -83,17 +83,27 @@ static const char *usage_run =
     "                           one command line for every start of a requeued job\n"
     "  --procs PXxPYxPZ         with mpirun -n N: processes along x, y, z (0 = chosen by\n"
     "                           MPI_Dims_create; default 0x0x0)\n"
-    "  --quiet, -q              no scenario echo or progress\n"
+    "  --quiet, -q              no scenario echo, progress lines, stage timings or status\n"
+    "                           line (errors still go to stderr)\n"
     "\n"
     "Every option with a value but --set is given at most once.\n"
     "SIGTERM, SIGINT, SIGUSR1 or SIGHUP write a checkpoint and exit 75.\n";
 
 static const char *usage_check =
-    "usage: tumorfield check SCENARIO [--set KEY=VALUE]...\n"
+    "usage: tumorfield check SCENARIO [--set KEY=VALUE]... [--output PATH]\n"
+    "                        [--backend auto|cpu|cuda] [--restart CHECKPOINT | --resume]\n"
+    "                        [--procs PXxPYxPZ] [--quiet]\n"
     "\n"
     "Validate SCENARIO with its overrides, print the effective scenario (itself a scenario\n"
     "file), the grid's state memory and a cost estimate. Runs and writes nothing. Exit 0 when\n"
-    "the scenario is good, 2 (with the file, line, key and what was expected) when not.\n";
+    "the scenario is good, 2 (with the file, line, key and what was expected) when not, 4 when\n"
+    "an input cannot be read or the output cannot be written.\n"
+    "\n"
+    "It takes run's options, so that a job's command line can be checked as it stands:\n"
+    "--output and --procs as a run takes them, --backend the backend it would take (cuda:\n"
+    "refused without a device), --restart and --resume the checkpoint it would continue from\n"
+    "(of this scenario, but for run.duration and output.dir; --resume refuses output files\n"
+    "without their checkpoint), --quiet only the verdict.\n";
 
 static const char *usage_bench =
     "usage: tumorfield bench [--grid N] [--steps N] [--scheme lod|explicit]\n"
@@ -218,7 +228,7 @@ typedef struct {
     tf_run_options run;
 } scenario_args;
 
-static tf_status parse_scenario_args(int argc, char **argv, int is_run, scenario_args *a)
+static tf_status parse_scenario_args(int argc, char **argv, scenario_args *a)
 {
     memset(a, 0, sizeof *a);
     options_reset();
@@ -238,47 +248,45 @@ static tf_status parse_scenario_args(int argc, char **argv, int is_run, scenario
             a->sets[a->nsets++] = v;
             continue;
         }
-        if (is_run) {
-            if ((v = option_value(argc, argv, &i, "--output", &m)) || m) {
-                if (!v)
-                    return TF_ERR_USAGE;
-                if (!*v)
-                    return USAGE_ERROR("--output: empty path");
-                output = v;
-                continue;
-            }
-            if ((v = option_value(argc, argv, &i, "--backend", &m)) || m) {
-                if (!v)
-                    return TF_ERR_USAGE;
-                TF_TRY(parse_backend(v, &a->run.backend));
-                continue;
-            }
-            if ((v = option_value(argc, argv, &i, "--procs", &m)) || m) {
-                if (!v)
-                    return TF_ERR_USAGE;
-                TF_TRY(parse_procs(v, a->run.procs));
-                continue;
-            }
-            if ((v = option_value(argc, argv, &i, "--restart", &m)) || m) {
-                if (!v)
-                    return TF_ERR_USAGE;
-                if (!*v)
-                    return USAGE_ERROR("--restart: empty path");
-                if (strchr(v, '\\'))
-                    return USAGE_ERROR("--restart '%s': the path contains a backslash, which the "
-                                       "NetCDF library reads as a Windows path separator: it "
-                                       "cannot open such a path; rename it", v);
-                a->run.restart = v;
-                continue;
-            }
-            if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
-                a->run.quiet = 1;
-                continue;
-            }
-            if (strcmp(argv[i], "--resume") == 0) {
-                a->run.resume = 1;
-                continue;
-            }
+        if ((v = option_value(argc, argv, &i, "--output", &m)) || m) {
+            if (!v)
+                return TF_ERR_USAGE;
+            if (!*v)
+                return USAGE_ERROR("--output: empty path");
+            output = v;
+            continue;
+        }
+        if ((v = option_value(argc, argv, &i, "--backend", &m)) || m) {
+            if (!v)
+                return TF_ERR_USAGE;
+            TF_TRY(parse_backend(v, &a->run.backend));
+            continue;
+        }
+        if ((v = option_value(argc, argv, &i, "--procs", &m)) || m) {
+            if (!v)
+                return TF_ERR_USAGE;
+            TF_TRY(parse_procs(v, a->run.procs));
+            continue;
+        }
+        if ((v = option_value(argc, argv, &i, "--restart", &m)) || m) {
+            if (!v)
+                return TF_ERR_USAGE;
+            if (!*v)
+                return USAGE_ERROR("--restart: empty path");
+            if (strchr(v, '\\'))
+                return USAGE_ERROR("--restart '%s': the path contains a backslash, which the "
+                                   "NetCDF library reads as a Windows path separator: it "
+                                   "cannot open such a path; rename it", v);
+            a->run.restart = v;
+            continue;
+        }
+        if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
+            a->run.quiet = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--resume") == 0) {
+            a->run.resume = 1;
+            continue;
         }
         if (argv[i][0] == '-' && argv[i][1] != '\0')
             return USAGE_ERROR("%s: unknown option '%s'", argv[1], argv[i]);
@@ -326,17 +334,16 @@ static void human_time(char *buf, size_t cap, double s)
         snprintf(buf, cap, "%.3g d", s / 86400);
 }
 
-/* The command line of run or check (run_opts: the run-only options are allowed), and the
- * scenario it names, loaded with its --set overrides into *s (caller frees *s and
- * a->output_set, also on failure). */
-static tf_status load_scenario(int argc, char **argv, int run_opts, scenario_args *a,
-                               tf_scenario **s)
+/* The command line of run or check (check takes run's options, so that a job's own command
+ * line can be checked), and the scenario it names, loaded with its --set overrides into *s
+ * (caller frees *s and a->output_set, also on failure). */
+static tf_status load_scenario(int argc, char **argv, scenario_args *a, tf_scenario **s)
 {
     *s = NULL;
     const tf_par world = tf_par_world();
     /* Agreed before the collectives below: a process whose command line failed (an MPMD launch
      * can give each its own) must not leave the others waiting in them. */
-    tf_status st = tf_par_agree(&world, parse_scenario_args(argc, argv, run_opts, a));
+    tf_status st = tf_par_agree(&world, parse_scenario_args(argc, argv, a));
     TF_TRY(st);
     if (!(*s = malloc(sizeof **s)))
         return TF_ERROR(TF_ERR_NOMEM, "out of memory");
@@ -401,7 +408,7 @@ static tf_status cmd_check(int argc, char **argv)
 {
     scenario_args a = {0};
     tf_scenario *s;
-    tf_status st = load_scenario(argc, argv, 0, &a, &s);
+    tf_status st = load_scenario(argc, argv, &a, &s);
     /* What a run refuses before it writes anything, check refuses too: input files that do not
      * open or do not fit the grid, a grid past the memory of this machine (under mpirun: of its
      * node, with every process of the node counted, the grid cut as a run with these processes
@@ -410,19 +417,31 @@ static tf_status cmd_check(int argc, char **argv)
         st = tf_initial_check_files(s);
     if (st == TF_OK)
         st = tf_run_output_check(s);
+    /* --restart, --resume: the checkpoint the run would continue from is of this scenario. */
+    char resumed[TF_PATH_MAX] = "";
+    if (st == TF_OK)
+        st = tf_run_restart_check(s, &a.run, resumed, sizeof resumed);
     tf_par par = tf_par_world();
     st = tf_par_agree(&par, st); /* the placement below is collective */
     if (st == TF_OK && par.size > 1)
         st = tf_par_agree(&par, same_scenario(&par, argc, argv, s));
     tf_grid block;
     tf_backend_kind kind = TF_BACKEND_CPU;
-    const int procs[3] = {0, 0, 0};
     if (st == TF_OK)
-        st = tf_par_agree(&par, tf_run_place(s, procs, TF_BACKEND_AUTO, &block, &par, &kind));
+        st = tf_par_agree(&par, tf_run_place(s, a.run.procs, a.run.backend, &block, &par, &kind));
     char *text = st == TF_OK ? tf_scenario_format(s) : NULL;
     if (st == TF_OK && !text)
         st = TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");
-    if (st == TF_OK) {
+    if (st == TF_OK && (a.run.restart || a.run.resume)) {
+        if (resumed[0])
+            printf("# restart: from '%s', whose scenario is this one's (a restart may change "
+                   "only run.duration and output.dir)\n", resumed);
+        else
+            printf("# resume: no checkpoint in '%s' yet: the run starts afresh\n", s->dir);
+    }
+    if (st == TF_OK && a.run.quiet)
+        printf("# check: '%s' is a valid scenario; nothing was run\n", a.scenario);
+    if (st == TF_OK && !a.run.quiet) {
         fputs(text, stdout);
         const double cells = (double)s->n[0] * (double)s->n[1] * (double)s->n[2];
         const double padded = tf_grid_padded_elements(s->n[0], s->n[1], s->n[2]);
@@ -497,7 +516,7 @@ static tf_status cmd_run(int argc, char **argv)
      * anything collective starts. */
     const tf_par world = tf_par_world();
     TF_TRY(tf_par_launch_check());
-    tf_status st = tf_par_agree(&world, load_scenario(argc, argv, 1, &a, &s));
+    tf_status st = tf_par_agree(&world, load_scenario(argc, argv, &a, &s));
     if (st == TF_OK && world.size > 1)
         st = tf_par_agree(&world, same_scenario(&world, argc, argv, s));
     if (st == TF_OK)

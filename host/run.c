@@ -775,6 +775,25 @@ static int differs_from_run(const run_ctx *r, char *text, const char *holder, ch
     return differs;
 }
 
+/* The scenario of the checkpoint at `path` is this run's but for the keys a restart may change;
+ * the program that wrote it, where not this one, into r->chk_version. Fields are not read. */
+static tf_status checkpoint_is_this_run(run_ctx *r, const char *path)
+{
+    char *chk_text = NULL, diff[1024];
+    TF_TRY(tf_checkpoint_scenario(path, &chk_text));
+    program_of(chk_text, r->chk_version, sizeof r->chk_version);
+    char mine[sizeof r->chk_version];
+    program_of(r->effective, mine, sizeof mine);
+    if (strcmp(r->chk_version, mine) == 0)
+        r->chk_version[0] = '\0';
+    if (differs_from_run(r, chk_text, "the checkpoint", diff, sizeof diff))
+        return TF_ERROR(TF_ERR_USAGE,
+                        "restart from '%s': the scenario conflicts with the checkpoint in %s "
+                        "(only run.duration and output.dir may change on a restart)",
+                        path, diff);
+    return TF_OK;
+}
+
 /* The host arrays and the initial (or restarted) state of this rank's block. */
 static tf_status start_state(run_ctx *r)
 {
@@ -788,18 +807,7 @@ static tf_status start_state(run_ctx *r)
         return TF_ERROR(TF_ERR_NOMEM, "out of memory for the vessel map");
 
     if (r->restart) {
-        char *chk_text = NULL, diff[1024];
-        TF_TRY(tf_checkpoint_scenario(r->restart, &chk_text));
-        program_of(chk_text, r->chk_version, sizeof r->chk_version);
-        char mine[sizeof r->chk_version];
-        program_of(r->effective, mine, sizeof mine);
-        if (strcmp(r->chk_version, mine) == 0)
-            r->chk_version[0] = '\0';
-        if (differs_from_run(r, chk_text, "the checkpoint", diff, sizeof diff))
-            return TF_ERROR(TF_ERR_USAGE,
-                            "restart from '%s': the scenario conflicts with the checkpoint in %s "
-                            "(only run.duration and output.dir may change on a restart)",
-                            r->restart, diff);
+        TF_TRY(checkpoint_is_this_run(r, r->restart));
         tf_checkpoint_info info;
         TF_TRY(tf_par_agree(&r->par,
                             tf_checkpoint_read(r->restart, &r->g, r->set[0], r->vessel, &info)));
@@ -930,6 +938,33 @@ static tf_status resume_afresh(const run_ctx *r)
                             "afresh (checkpoint.interval lets a killed start be continued)",
                             paths[i], r->chk_path, r->s->name);
     return TF_OK;
+}
+
+tf_status tf_run_restart_check(const tf_scenario *s, const tf_run_options *o, char *used,
+                               size_t len)
+{
+    run_ctx r;
+    memset(&r, 0, sizeof r);
+    r.s = s;
+    r.o = o;
+    used[0] = '\0';
+    TF_TRY(out_path(r.nc_path, s, ".nc"));
+    TF_TRY(out_path(r.csv_path, s, ".timeseries.csv"));
+    TF_TRY(out_path(r.chk_path, s, ".chk.nc"));
+    const char *path = o->restart;
+    if (o->resume && access(r.chk_path, F_OK) == 0)
+        path = r.chk_path;
+    else if (o->resume)
+        return resume_afresh(&r);
+    if (!path)
+        return TF_OK;
+    if (!(r.effective = tf_scenario_format(s)))
+        return TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");
+    const tf_status st = checkpoint_is_this_run(&r, path);
+    free(r.effective);
+    if (st == TF_OK)
+        snprintf(used, len, "%s", path);
+    return st;
 }
 
 /* Everything before the first step. Each part that may fail on some ranks only ends in an

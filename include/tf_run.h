@@ -67,6 +67,12 @@ tf_status tf_run_dir_check(const char *dir);
 /* tf_run_dir_check of output.dir, and every file a run writes there absent or a regular file
  * (TF_ERR_IO naming one that is a directory, FIFO or device). */
 tf_status tf_run_output_check(const tf_scenario *s);
+/* check's part of --restart PATH and --resume: the checkpoint a run would continue from
+ * (named in `used`, "" where it starts afresh) holds this scenario but for run.duration and
+ * output.dir; --resume without one refuses output files it would replace (as a run would).
+ * The fields are not read. */
+tf_status tf_run_restart_check(const tf_scenario *s, const tf_run_options *o, char *used,
+                               size_t len);
 
 /* Steps between outputs of `interval` min at steps of dt: the nearest whole number, at least
  * one; 0 for interval 0 (none). Runs end at the first step at or past run.duration. */

@@ -46,8 +46,24 @@ grep -q "^tumorfield: error: --resume: 'out/tiny.nc' is there, but not the check
   { cat resume.log; fail "the --resume refusal does not name the files"; }
 cmp -s out/tiny.nc nc.killed && cmp -s out/tiny.timeseries.csv csv.killed ||
   fail "the refused --resume changed the killed start's files"
+# check takes the job's command line as it stands and refuses the same
+"$tf" check "$here/tiny.ini" "${args[@]}" --set run.duration=4d --resume --quiet > check.log 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q "^tumorfield: error: --resume: 'out/tiny.nc' is there, but not the checkpoint" check.log ||
+  { cat check.log; fail "check --resume over a killed start's files: exit $rc, expected 2"; }
 "$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=4d --quiet > fresh.log 2>&1 ||
   { cat fresh.log; fail "a fresh run over the killed start's files failed"; }
+
+# check with the job's options: --resume names the checkpoint it would continue from, and
+# refuses a changed --set; --restart of another scenario's checkpoint is refused.
+"$tf" check "$here/tiny.ini" "${args[@]}" --set run.duration=8d --resume --quiet > check.log 2>&1 &&
+  grep -q "^# restart: from 'out/tiny.chk.nc', whose scenario is this one's" check.log ||
+  { cat check.log; fail "check --resume over a finished run's checkpoint"; }
+"$tf" check "$here/tiny.ini" "${args[@]}" --set run.duration=8d --set exercise.intensity=0.1 \
+  --resume --quiet > check.log 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q "the scenario conflicts with the checkpoint in \[exercise\]" check.log ||
+  { cat check.log; fail "check --resume with a changed --set: exit $rc, expected 2"; }
 
 # Kill a second one again, then restart it from the first run's checkpoint (t = 1440 min).
 rm out/tiny.timeseries.csv out/tiny.chk.nc
