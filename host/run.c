@@ -604,6 +604,17 @@ static int percent_done(const run_ctx *r)
     return r->nsteps > 0 ? (int)(100.0 * (double)r->step / (double)r->nsteps) : 100;
 }
 
+/* Simulated time in the unit of the run's length: min below 2 h, h below 2 d, else d. */
+static void sim_time(char *buf, size_t len, double t, double duration)
+{
+    if (duration < 120.0)
+        snprintf(buf, len, "%.1f min", t);
+    else if (duration < 2880.0)
+        snprintf(buf, len, "%.2f h", t / 60.0);
+    else
+        snprintf(buf, len, "%.2f d", t / 1440.0);
+}
+
 static void progress(run_ctx *r, int final)
 {
     if (r->o->quiet)
@@ -615,20 +626,22 @@ static void progress(run_ctx *r, int final)
     const double wall = tf_wtime() - r->loop_wall0;
     const double sps = wall > 0 ? (double)r->steps_this_run / wall : 0.0;
     const double eta = sps > 0 ? (double)(r->nsteps - r->step) / sps : 0.0;
+    char when[32];
+    sim_time(when, sizeof when, time_of(r, r->step), r->s->duration);
     if (tty) {
         static double last_print;
         const double now = tf_wtime();
         if (!final && now - last_print < 0.2)
             return;
         last_print = now;
-        printf("\r  %3d%%  t = %8.2f d  step %lld/%lld  %.1f steps/s  ETA %.0f s   ", pct,
-               time_of(r, r->step) / 1440.0, r->step, r->nsteps, sps, eta);
+        printf("\r  %3d%%  t = %10s  step %lld/%lld  %.1f steps/s  ETA %.0f s   ", pct, when,
+               r->step, r->nsteps, sps, eta);
         if (final)
             printf("\n");
         fflush(stdout);
     } else if (final || pct / 5 != r->last_pct / 5) {
-        printf("progress: %3d%%  t = %.2f d  step %lld/%lld  %.1f steps/s  ETA %.0f s\n", pct,
-               time_of(r, r->step) / 1440.0, r->step, r->nsteps, sps, eta);
+        printf("progress: %3d%%  t = %s  step %lld/%lld  %.1f steps/s  ETA %.0f s\n", pct, when,
+               r->step, r->nsteps, sps, eta);
         fflush(stdout);
     }
     r->last_pct = pct;
