@@ -351,10 +351,14 @@ tf_status tf_par_agree(const tf_par *p, tf_status st)
         snprintf(m.msg, sizeof m.msg, "%s", tf_error_message());
     }
     MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, first, comm_of(p));
+    /* Every process met this very error (a bad --set, a scenario every process parses): the
+     * rank adds nothing, and "rank 0:" would suggest that one process alone failed. */
+    int all_same = st == (tf_status)m.st && strcmp(tf_error_message(), m.msg) == 0;
+    MPI_Allreduce(MPI_IN_PLACE, &all_same, 1, MPI_INT, MPI_MIN, comm_of(p));
     tf_error_clear();
     /* A message agreed before (nested agreements) already names its rank. */
     const size_t digits = strncmp(m.msg, "rank ", 5) == 0 ? strspn(m.msg + 5, "0123456789") : 0;
-    if (digits > 0 && strncmp(m.msg + 5 + digits, ": ", 2) == 0)
+    if (all_same || (digits > 0 && strncmp(m.msg + 5 + digits, ": ", 2) == 0))
         tf_error_set((tf_status)m.st, __FILE__, __LINE__, __func__, "%s", m.msg);
     else
         tf_error_set((tf_status)m.st, __FILE__, __LINE__, __func__, "rank %d: %s", first, m.msg);

@@ -39,7 +39,8 @@ expect() {
 run=(run "$ini" --quiet --output out)
 # The process grid does not hold the ranks, or cuts a direction into blocks of no cells (checked
 # after the count: 0x0x64 on 2 ranks fails on the count; the cells need a grid of 1 or 3 cells).
-expect 2 2 "rank 0: process grid 3x1x1 .*does not divide the 2 processes" nowrite -- \
+# (every process meets it: the message names no rank, which would suggest one process alone)
+expect 2 2 "error: process grid 3x1x1 .*does not divide the 2 processes" nowrite -- \
   "${run[@]}" --procs 3x1x1
 expect 2 2 "process grid 0x0x64 .*does not divide the 2 processes" nowrite -- \
   "${run[@]}" --procs 0x0x64
