@@ -240,7 +240,8 @@ static tf_status parse_scenario_args(int argc, char **argv, scenario_args *a)
         if ((v = option_value(argc, argv, &i, "--set", &m)) || m) {
             if (!v)
                 return TF_ERR_USAGE;
-            if (!strchr(v, '='))
+            const char *eq = strchr(v, '=');
+            if (!eq || !memchr(v, '.', (size_t)(eq - v)))
                 return USAGE_ERROR("--set '%s': expected SECTION.KEY=VALUE, e.g. --set "
                                    "exercise.intensity=0.8", v);
             if (a->nsets == MAX_SETS)

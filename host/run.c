@@ -980,6 +980,17 @@ tf_status tf_run_restart_check(const tf_scenario *s, const tf_run_options *o, ch
     return st;
 }
 
+static tf_status restart_files_there(const run_ctx *r)
+{
+    if (access(r->nc_path, F_OK) != 0)
+        return TF_ERROR(TF_ERR_IO,
+                        "cannot reopen NetCDF output '%s' for the restart: %s (a restart "
+                        "continues the files of the checkpoint's run: --output or output.dir "
+                        "names the directory that holds them)",
+                        r->nc_path, strerror(errno));
+    return TF_OK;
+}
+
 /* Everything before the first step. Each part that may fail on some ranks only ends in an
  * agreement, so that all ranks go on or all stop with the same error. */
 static tf_status start(run_ctx *r)
@@ -999,6 +1010,9 @@ static tf_status start(run_ctx *r)
         fputs(r->effective, stdout);
         fflush(stdout);
     }
+    /* A restart continues the files of the checkpoint's run where they are: without them it
+     * fails, before it makes a directory (an empty one was left behind). */
+    TF_TRY(tf_par_agree(&r->par, root && r->restart ? restart_files_there(r) : TF_OK));
     TF_TRY(tf_par_agree(&r->par, root ? make_dirs(s->dir) : TF_OK));
     TF_TRY(tf_par_agree(&r->par, root ? lock_outputs(r) : TF_OK));
     if (r->o->resume && !r->restart)

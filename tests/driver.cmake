@@ -39,6 +39,7 @@ set(tf_cmdline_cases
   "missing_scenario|missing SCENARIO|run"
   "two_scenarios|more than one scenario|check ${tf_q} ${tf_q}"
   "set_without_equals|expected SECTION.KEY=VALUE|check ${tf_q} --set exercise.intensity"
+  "set_without_section|--set 'intensity=0.5': expected SECTION.KEY=VALUE|check ${tf_q} --set intensity=0.5"
   "set_without_value|--set needs a value|check ${tf_q} --set"
   "unknown_backend|expected auto, cpu or cuda|run ${tf_q} --backend gpu --output @OUT@"
   "bench_bad_grid|--grid '0': expected a whole number|bench --grid 0"

@@ -148,6 +148,13 @@ mkdir -p "$work/nochk/tiny.chk.nc.tmp/x"
 expect 4 "cannot create checkpoint '.*tiny.chk.nc.tmp': it is a directory" -- "$tf" run "$here/tiny.ini" "${q[@]}" \
   --set run.duration=1h --output "$work/nochk"
 
+# 3g. a restart into a directory without the run's files: refused (exit 4) before the directory
+#     is made (an empty one was left behind)
+expect 4 "cannot reopen NetCDF output '.*elsewhere/tiny.nc' for the restart: No such file or directory \(a restart continues the files" -- \
+  "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set run.duration=2d --output "$work/elsewhere" \
+  --restart "$work/full/tiny.chk.nc"
+[ ! -e "$work/elsewhere" ] || { echo "FAIL: the refused restart made its output directory"; fail=1; }
+
 # 4. restart files that are missing, not NetCDF, or not a checkpoint
 expect 4 "cannot read checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/r" --restart "$work/missing.chk.nc"
 expect 2 "cannot read checkpoint|not a TumorField checkpoint" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/r" --restart "$here/tiny.ini"
