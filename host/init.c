@@ -571,6 +571,14 @@ static tf_status read_fields_file(const char *path, const tf_grid *g,
     TF_TRY(open_input(path, "initial.file", &ncid));
     tf_status st = TF_OK;
     for (int q = 0; q < TF_NFIELDS && st == TF_OK; ++q)
+        if (nc_inq_varid(ncid, tf_field_name[q], &varid) == NC_ENOTVAR)
+            st = TF_ERROR(TF_ERR_USAGE,
+                          "initial.file '%s' has no variable '%s': an initial file holds all "
+                          "six fields (tumor, effector, suppressor, pro_cytokine, anti_cytokine, "
+                          "cortisol), as a run's checkpoint or its NAME.nc with output.fields = "
+                          "all does",
+                          path, tf_field_name[q]);
+    for (int q = 0; q < TF_NFIELDS && st == TF_OK; ++q)
         st = field_shape(ncid, path, tf_field_name[q], g, 1, &varid, &has_time, len);
     for (int q = 0; q < TF_NFIELDS && st == TF_OK; ++q)
         st = read_field(ncid, path, tf_field_name[q], g, f ? f[q] : NULL, 1, 0.0,

@@ -109,6 +109,10 @@ expect 2 "checkpoint 'fifo.nc' is a FIFO" -- "$tf" run "$tiny" --quiet --output 
 mkdir -p fo && mkfifo fo/tiny.timeseries.csv
 expect 4 "output file 'fo/tiny.timeseries.csv' exists and is a FIFO" -- "$tf" run "$tiny" --quiet --output fo
 "$tf" run "$tiny" --quiet --output base --set run.duration=1h || fail=1
+# a run's NAME.nc with some fields only, given as initial.file: named as such, with what it needs
+"$tf" run "$tiny" --quiet --output some --set run.duration=1h --set "output.fields=tumor, cortisol" || fail=1
+expect 2 "initial.file 'some/tiny.nc' has no variable 'effector': an initial file holds all six fields" -- \
+  "$tf" check "$tiny" --set initial.file=some/tiny.nc
 "$py" - <<'PY' || fail=1
 import shutil
 import numpy as np, netCDF4
