@@ -286,6 +286,18 @@ tf_status tf_checkpoint_scenario(const char *path, char **scenario_text)
     return TF_OK;
 }
 
+tf_status tf_checkpoint_step(const char *path, long long *step)
+{
+    int nc;
+    TF_TRY(open_checkpoint(path, &nc));
+    const int rc = nc_get_att_longlong(nc, NC_GLOBAL, "step", step);
+    nc_close(nc);
+    if (rc != NC_NOERR || *step < 0)
+        return TF_ERROR(TF_ERR_USAGE, "checkpoint '%s' has no readable step (damaged file?)",
+                        path);
+    return TF_OK;
+}
+
 static tf_status read_state(int nc, const char *path, const tf_grid *g,
                             tf_real *const f[TF_NFIELDS], tf_real *vessel,
                             tf_checkpoint_info *info, tf_real *buf)

@@ -462,9 +462,12 @@ static tf_status cmd_check(int argc, char **argv)
         if (par.size > 1)
             printf("# processes: %d as %d x %d x %d (as a run with them would cut the grid); "
                    "rank 0's block %lld x %lld x %lld cells, %d process%s on its node; backend "
-                   "auto takes %s\n", par.size, par.dims[0], par.dims[1], par.dims[2],
+                   "%s takes %s\n", par.size, par.dims[0], par.dims[1], par.dims[2],
                    (long long)block.n[0], (long long)block.n[1], (long long)block.n[2],
                    par.node_size, par.node_size == 1 ? "" : "es",
+                   a.run.backend == TF_BACKEND_CUDA  ? "cuda"
+                   : a.run.backend == TF_BACKEND_CPU ? "cpu"
+                                                     : "auto",
                    kind == TF_BACKEND_CUDA ? "cuda" : "cpu");
         /* host/run.c keeps two host sets of the six fields and the vessel map for the record
          * writer and checkpoints, whatever the backend. */

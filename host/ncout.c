@@ -616,6 +616,37 @@ tf_status tf_ncout_create(tf_ncout **out, const char *path, const tf_scenario *s
     return TF_OK;
 }
 
+/* One process lays out a variable's storage as it writes it; parallel HDF5 needs it laid out
+ * when the variable is defined, and hangs or fails writing to such a file: a file one process
+ * made takes records from one process only. */
+static tf_status writers_fit(int nc, const char *path, int nproc)
+{
+    int made_by = 1;
+    if (nc_get_att_int(nc, NC_GLOBAL, "tumorfield_processes", &made_by) != NC_NOERR)
+        made_by = 1;
+    if (nproc > 1 && made_by <= 1)
+        return TF_ERROR(TF_ERR_USAGE,
+                        "'%s' was written by one process, and several processes cannot add "
+                        "records to it (parallel netCDF-4 needs the storage of its variables "
+                        "laid out when they are defined): continue this run on one process; "
+                        "its checkpoint restarts on any number, its NetCDF file only on one or "
+                        "on several if several made it",
+                        path);
+    return TF_OK;
+}
+
+tf_status tf_ncout_continuable(const char *path, int nproc)
+{
+    int nc;
+    const int rc = nc_open(path, NC_NOWRITE, &nc);
+    if (rc != NC_NOERR)
+        return TF_ERROR(TF_ERR_IO, "cannot reopen NetCDF output '%s' for the restart: %s", path,
+                        nc_strerror(rc));
+    const tf_status st = writers_fit(nc, path, nproc);
+    nc_close(nc);
+    return st;
+}
+
 /* Check that the open file has the layout tf_ncout_create gives for this grid and these
  * fields; TF_ERR_USAGE naming the first difference. */
 static tf_status check_layout(tf_ncout *o)
@@ -627,19 +658,7 @@ static tf_status check_layout(tf_ncout *o)
     TF_NC(nc_inq_format(nc, &format), path);
     if (format != NC_FORMAT_NETCDF4)
         return TF_ERROR(TF_ERR_USAGE, "'%s' is not a netCDF-4 file written by TumorField", path);
-    /* One process lays out a variable's storage as it writes it; parallel HDF5 needs it laid
-     * out when the variable is defined, and hangs or fails writing to such a file. */
-    int made_by = 1;
-    if (nc_get_att_int(nc, NC_GLOBAL, "tumorfield_processes", &made_by) != NC_NOERR)
-        made_by = 1;
-    if (is_parallel(&o->par) && made_by <= 1)
-        return TF_ERROR(TF_ERR_USAGE,
-                        "'%s' was written by one process, and several processes cannot add "
-                        "records to it (parallel netCDF-4 needs the storage of its variables "
-                        "laid out when they are defined): continue this run on one process; "
-                        "its checkpoint restarts on any number, its NetCDF file only on one or "
-                        "on several if several made it",
-                        path);
+    TF_TRY(writers_fit(nc, path, is_parallel(&o->par) ? o->par.size : 1));
 
     static const char *const dname[4] = {"time", "z", "y", "x"};
     const size_t want[4] = {0, (size_t)g->gn[2], (size_t)g->gn[1], (size_t)g->gn[0]};

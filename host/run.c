@@ -305,13 +305,15 @@ static tf_status out_path(char out[TF_OUT_PATH], const tf_scenario *s, const cha
     return TF_OK;
 }
 
-/* Every file a run writes (and its lock) is absent or a regular file: a directory, FIFO or
- * device of that name would fail the run at its first use, the summary's at the very end. */
+/* Every file a run writes (its temporary files and its lock too) is absent or a regular file:
+ * a directory of that name would fail the run at its first use (the summary's at the very
+ * end), and opening a FIFO or device would block it for good, where no signal stops it. */
 static tf_status output_names_free(const tf_scenario *s)
 {
-    static const char *const suffix[5] = {".nc", ".timeseries.csv", ".chk.nc", ".summary.json",
-                                          ".lock"};
-    for (int i = 0; i < 5; ++i) {
+    static const char *const suffix[] = {".nc", ".timeseries.csv", ".chk.nc", ".summary.json",
+                                         ".lock", ".nc.tmp", ".timeseries.csv.tmp",
+                                         ".chk.nc.tmp", ".summary.json.tmp"};
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; ++i) {
         char path[TF_OUT_PATH];
         TF_TRY(out_path(path, s, suffix[i]));
         const char *what = tf_file_kind(path); /* through links */
@@ -428,6 +430,24 @@ typedef struct {
 } run_ctx;
 
 static double time_of(const run_ctx *r, long long step) { return (double)step * r->s->dt; }
+
+/* Steps of the run: it ends at the first step at or past run.duration. */
+static long long run_steps(const tf_scenario *s)
+{
+    return (long long)ceil(s->duration / s->dt - 1e-9);
+}
+
+/* A checkpoint at `step` lies within this run (a restart may lengthen run.duration only). */
+static tf_status restart_within(const run_ctx *r, const char *path, long long step)
+{
+    if (step > r->nsteps)
+        return TF_ERROR(TF_ERR_USAGE,
+                        "restart from '%s': the checkpoint is at step %lld (t = %.6g min), past "
+                        "the end of this run (run.duration = %g min, %lld steps); restart with a "
+                        "longer run.duration",
+                        path, step, time_of(r, step), r->s->duration, r->nsteps);
+    return TF_OK;
+}
 
 /* Time of the last output of an `interval` (records, rows; every run writes one at step 0)
  * due before the current step; -1 at step 0. */
@@ -760,10 +780,6 @@ static tf_status start_grid(run_ctx *r)
     return TF_OK;
 }
 
-/* Rank 0: none of the run's files may be a FIFO, a device or a socket: opening one for reading
- * (a restart's time series) or writing would block the run for good, where no signal stops it.
- * (A directory in the way is named where the file is made.) */
-
 /* The program named by the header of an effective scenario ("# effective scenario (tumorfield
  * 0.1.0, commit abc123def456): ...") into buf; "" where it names none. */
 static void program_of(const char *text, char *buf, size_t len)
@@ -833,12 +849,7 @@ static tf_status start_state(run_ctx *r)
                             "with run.dt = %g min, but its time_min is %.9g: not a saved state "
                             "(damaged or edited file?)",
                             r->restart, info.step, t_step, s->dt, info.t);
-        if (info.step > r->nsteps)
-            return TF_ERROR(TF_ERR_USAGE,
-                            "restart from '%s': the checkpoint is at step %lld (t = %.6g min), "
-                            "past the end of this run (run.duration = %g min, %lld steps); "
-                            "restart with a longer run.duration",
-                            r->restart, info.step, info.t, s->duration, r->nsteps);
+        TF_TRY(restart_within(r, r->restart, info.step));
         r->step = info.step;
         r->drv = info.drv;
     } else {
@@ -953,6 +964,17 @@ static tf_status resume_afresh(const run_ctx *r)
     return TF_OK;
 }
 
+static tf_status restart_files_there(const run_ctx *r)
+{
+    if (access(r->nc_path, F_OK) != 0)
+        return TF_ERROR(TF_ERR_IO,
+                        "cannot reopen NetCDF output '%s' for the restart: %s (a restart "
+                        "continues the files of the checkpoint's run: --output or output.dir "
+                        "names the directory that holds them)",
+                        r->nc_path, strerror(errno));
+    return TF_OK;
+}
+
 tf_status tf_run_restart_check(const tf_scenario *s, const tf_run_options *o, char *used,
                                size_t len)
 {
@@ -973,22 +995,26 @@ tf_status tf_run_restart_check(const tf_scenario *s, const tf_run_options *o, ch
         return TF_OK;
     if (!(r.effective = tf_scenario_format(s)))
         return TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");
-    const tf_status st = checkpoint_is_this_run(&r, path);
+    /* What a run checks before it writes anything, in its order: the checkpoint (its scenario,
+     * its step within the run), then the files it continues (there, of this scenario, open to
+     * this many processes). */
+    r.nsteps = run_steps(s);
+    long long step = 0;
+    tf_status st = checkpoint_is_this_run(&r, path);
+    if (st == TF_OK)
+        st = tf_checkpoint_step(path, &step);
+    if (st == TF_OK)
+        st = restart_within(&r, path, step);
+    if (st == TF_OK)
+        st = restart_files_there(&r);
+    if (st == TF_OK)
+        st = same_scenario_output(&r);
+    if (st == TF_OK)
+        st = tf_ncout_continuable(r.nc_path, tf_par_world_size());
     free(r.effective);
     if (st == TF_OK)
         snprintf(used, len, "%s", path);
     return st;
-}
-
-static tf_status restart_files_there(const run_ctx *r)
-{
-    if (access(r->nc_path, F_OK) != 0)
-        return TF_ERROR(TF_ERR_IO,
-                        "cannot reopen NetCDF output '%s' for the restart: %s (a restart "
-                        "continues the files of the checkpoint's run: --output or output.dir "
-                        "names the directory that holds them)",
-                        r->nc_path, strerror(errno));
-    return TF_OK;
 }
 
 /* Everything before the first step. Each part that may fail on some ranks only ends in an
@@ -1001,7 +1027,7 @@ static tf_status start(run_ctx *r)
     /* --resume: the run's own checkpoint when there is one (rank 0 looks, all follow). */
     if (r->o->resume && tf_par_any(&r->par, root && access(r->chk_path, F_OK) == 0))
         r->restart = r->chk_path;
-    r->nsteps = (long long)ceil(s->duration / s->dt - 1e-9);
+    r->nsteps = run_steps(s);
     TF_TRY(tf_par_agree(&r->par, root ? output_names_free(s) : TF_OK));
     /* The inputs (a checkpoint, vessels.file, initial.file) are read before anything is
      * created or printed: a bad one leaves no trace but its message. */

@@ -229,13 +229,15 @@ tf_status tf_backend_choose(tf_backend_kind asked, const tf_par *par, tf_backend
     if (!tf_cuda_built())
         return TF_ERROR(TF_ERR_USAGE,
                         "backend cuda: this build has no CUDA backend (built without nvcc)");
+    /* Collective, so before any process returns (every one gets here: the choice is agreed). */
+    const int anywhere = nproc > 1 ? tf_par_any(par, here) : here;
     if (!here && why[0])
         return TF_ERROR(TF_ERR_USAGE, "backend cuda: %s (or use --backend cpu or auto)", why);
     if (!everywhere && nproc > 1)
         return TF_ERROR(TF_ERR_USAGE,
                         "backend cuda: %s of the %d MPI processes sees a CUDA device (each "
                         "takes a GPU of its node by node-local rank); use --backend cpu or auto",
-                        tf_par_any(par, here) ? "not every one" : "none", nproc);
+                        anywhere ? "not every one" : "none", nproc);
     if (!everywhere)
         return TF_ERROR(TF_ERR_USAGE, "backend cuda: no CUDA device is present "
                                       "(use --backend cpu or auto)");

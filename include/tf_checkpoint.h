@@ -39,6 +39,8 @@ tf_status tf_checkpoint_write(const char *path, const tf_grid *g, const tf_par *
 /* Read the effective scenario stored in a checkpoint (caller frees). TF_ERR_IO when the file
  * cannot be read, TF_ERR_USAGE when it is not a TumorField checkpoint of this precision. */
 tf_status tf_checkpoint_scenario(const char *path, char **scenario_text);
+/* The step a checkpoint holds (its header only; tf_checkpoint_read checks it with the rest). */
+tf_status tf_checkpoint_step(const char *path, long long *step);
 
 /* Read the state of this rank's block (g->start, g->n) into padded host arrays; the global
  * grid must match (else TF_ERR_USAGE naming it). Not collective: each rank opens the file

@@ -105,6 +105,9 @@ tf_status tf_ncout_create(tf_ncout **out, const char *path, const tf_scenario *s
 /* The effective scenario a NetCDF output was made with (its global attribute `scenario`), in
  * *text (caller frees); TF_ERR_IO when the file does not open, TF_ERR_USAGE without it. */
 tf_status tf_ncout_scenario(const char *path, char **text);
+/* Whether nproc processes can add records to the NetCDF output at path (one made by one
+ * process takes them from one only); TF_ERR_USAGE saying so, TF_ERR_IO when it does not open. */
+tf_status tf_ncout_continuable(const char *path, int nproc);
 tf_status tf_ncout_reopen(tf_ncout **out, const char *path, const tf_scenario *s,
                           const tf_grid *g, const tf_par *par, double t, double t_due);
 /* Collective. After tf_ncout_reopen: where the restart changed what may change (run.duration,

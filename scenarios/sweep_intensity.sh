@@ -28,8 +28,10 @@
 # sweep_intensity/BASE, and until the same day's later change a hash of the path alone: to
 # continue such a sweep, set OUTDIR to its directory.)
 # A task stopped before its time limit (SIGUSR1 from --signal) writes a checkpoint and exits
-# 75; the script then requeues it and the next start continues from the checkpoint.
-# SWEEP_COMMAND=check runs `tumorfield check` instead (no Slurm needed; used by the tests).
+# 75; the script then requeues it and the next start continues from the checkpoint. SIGTERM
+# (scancel, preemption) stops it with a checkpoint too, but does not requeue it.
+# SWEEP_COMMAND=check runs `tumorfield check` with the task's command line instead (its output
+# directory and --resume; no Slurm needed; used by the tests).
 #SBATCH --job-name=tf-sweep-intensity
 #SBATCH --array=0-7
 #SBATCH --gres=gpu:1
@@ -119,7 +121,9 @@ fi
 sets=(--set "${SWEEP_KEY}=${value}" --set "run.name=${name}")
 
 if [[ $SWEEP_COMMAND == check ]]; then
-    exec "$TUMORFIELD" check "$SCENARIO" "$@" "${sets[@]}"
+    # The task's own command line: its output directory and --resume (the checkpoint it would
+    # continue from, or files it would refuse to replace).
+    exec "$TUMORFIELD" check "$SCENARIO" "$@" "${sets[@]}" --output "$OUTDIR" --resume
 fi
 
 echo "sweep_intensity.sh: task $task, $SWEEP_KEY = $value, into $OUTDIR"
@@ -127,8 +131,11 @@ echo "sweep_intensity.sh: task $task, $SWEEP_KEY = $value, into $OUTDIR"
 # from the task's checkpoint when an earlier start (requeued) left one.
 "$TUMORFIELD" run "$SCENARIO" "$@" "${sets[@]}" --output "$OUTDIR" --resume &
 pid=$!
-trap 'kill -USR1 "$pid" 2>/dev/null' USR1
-trap 'kill -TERM "$pid" 2>/dev/null' TERM
+# Which signal came decides the requeue: USR1 (the time limit) requeues, TERM (scancel,
+# preemption) stops with a checkpoint but does not.
+stop=
+trap 'stop=USR1; kill -USR1 "$pid" 2>/dev/null' USR1
+trap 'stop=TERM; kill -TERM "$pid" 2>/dev/null' TERM
 rc=0
 wait "$pid" || rc=$?
 # `wait` returns early when a trapped signal arrives: wait again for the program's own exit.
@@ -142,7 +149,13 @@ if (( rc > 128 )); then
     wait "$pid" || rc=$?
 fi
 
-if (( rc == 75 )) && [[ -n ${SLURM_JOB_ID:-} ]]; then
+# 138 = 128 + SIGUSR1: the time-limit warning came while the program loaded (nothing written).
+if (( rc == 138 )) && [[ $stop == USR1 ]]; then
+    rc=75
+fi
+if (( rc == 75 )) && [[ $stop == TERM ]]; then
+    echo "sweep_intensity.sh: $SWEEP_KEY = $value stopped by SIGTERM (scancel or preemption) at a checkpoint; not requeued: submit the task again to continue it"
+elif (( rc == 75 )) && [[ -n ${SLURM_JOB_ID:-} ]]; then
     echo "sweep_intensity.sh: $SWEEP_KEY = $value stopped at a checkpoint; requeueing"
     scontrol requeue "$SLURM_JOB_ID"
 fi
