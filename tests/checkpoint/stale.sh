@@ -64,6 +64,17 @@ rc=$?
 rc=$?
 [ $rc -eq 2 ] && grep -q "the scenario conflicts with the checkpoint in \[exercise\]" check.log ||
   { cat check.log; fail "check --resume with a changed --set: exit $rc, expected 2"; }
+# ... and the other refusals a restart meets before it writes: a checkpoint past a shortened
+# run.duration, a directory without the run's files
+"$tf" check "$here/tiny.ini" "${sets[@]}" --output out --set run.duration=1h --resume --quiet > check.log 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q "past the end of this run" check.log ||
+  { cat check.log; fail "check --resume past the end: exit $rc, expected 2"; }
+"$tf" check "$here/tiny.ini" "${sets[@]}" --set run.duration=8d --restart out/tiny.chk.nc \
+  --output elsewhere --quiet > check.log 2>&1
+rc=$?
+[ $rc -eq 4 ] && grep -q "cannot reopen NetCDF output 'elsewhere/tiny.nc' for the restart" check.log ||
+  { cat check.log; fail "check --restart into a directory without the files: exit $rc, expected 4"; }
 
 # Kill a second one again, then restart it from the first run's checkpoint (t = 1440 min).
 rm out/tiny.timeseries.csv out/tiny.chk.nc
