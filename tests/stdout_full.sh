@@ -6,15 +6,19 @@ tf=$1 scen=$2
 err=$(mktemp)
 trap 'rm -f "$err"' EXIT
 fail=0
+# verdict CMD WHERE REASON: the command just run ($rc, stderr in $err) exited 4 with REASON.
+verdict() {
+  if [ $rc -ne 4 ] || ! grep -q "cannot write the output to standard output: $3" "$err"; then
+    echo "FAIL: tumorfield $1 $2: exit $rc"; cat "$err"; fail=1
+  else
+    echo "ok: tumorfield $1 $2: exit 4"
+  fi
+}
 for cmd in "check $scen" keys info "bench --grid 8 --steps 1" --help "check --help"; do
   # shellcheck disable=SC2086 # the words of each command
   "$tf" $cmd > /dev/full 2> "$err"
   rc=$?
-  if [ $rc -ne 4 ] || ! grep -q "cannot write the output to standard output: No space left on device" "$err"; then
-    echo "FAIL: tumorfield $cmd > /dev/full: exit $rc"; cat "$err"; fail=1
-  else
-    echo "ok: tumorfield $cmd > /dev/full: exit 4"
-  fi
+  verdict "$cmd" "> /dev/full" "No space left on device"
 done
 # A reader that went away (`keys | head`): the pipe's read end is closed before the command
 # starts, so every write fails with EPIPE; exit 4 and the reason, not death by SIGPIPE (141).
@@ -27,10 +31,6 @@ os.close(r)
 sys.exit(subprocess.run(sys.argv[1:], stdout=w).returncode % 256)
 PY
   rc=$?
-  if [ $rc -ne 4 ] || ! grep -q "cannot write the output to standard output: Broken pipe" "$err"; then
-    echo "FAIL: tumorfield $cmd into a closed pipe: exit $rc"; cat "$err"; fail=1
-  else
-    echo "ok: tumorfield $cmd into a closed pipe: exit 4"
-  fi
+  verdict "$cmd" "into a closed pipe" "Broken pipe"
 done
 exit $fail
