@@ -88,5 +88,24 @@ for script in "$job" "$here/../../jobs/mpi.sbatch"; do
   [ "$(requeues)" -eq 1 ] || { echo "FAIL: $name requeued a job stopped by SIGTERM"; exit 1; }
   [ -f "$work/term-$name/tiny.chk.nc" ] || { echo "FAIL: $name: no checkpoint after SIGTERM"; exit 1; }
 done
+# The sweep's array task (scenarios/sweep_intensity.sh) alike: SIGUSR1 requeues, SIGTERM not.
+sweep=$here/../../scenarios/sweep_intensity.sh
+for sig in USR1 TERM; do
+  before=$(requeues)
+  SCENARIO=$here/tiny.ini SLURM_ARRAY_TASK_ID=0 OUTDIR=$work/sweep-$sig \
+    setsid bash "$sweep" "${long[@]}" > "sweep-$sig.log" 2>&1 &
+  pid=$!
+  wait_rows "$work/sweep-$sig/sweep_I0.3.timeseries.csv" 4
+  if [ $sig = USR1 ]; then kill -s USR1 "$pid"; else kill -s TERM -- "-$pid"; fi
+  wait "$pid"; rc=$?
+  after=$(requeues)
+  if [ $sig = USR1 ]; then
+    [ "$rc" -eq 75 ] && [ "$after" -eq $((before + 1)) ] ||
+      { echo "FAIL: sweep task, SIGUSR1: exit $rc, requeues $before -> $after"; cat "sweep-$sig.log"; exit 1; }
+  else
+    [ "$rc" -eq 75 ] && [ "$after" -eq "$before" ] && grep -q "not requeued" "sweep-$sig.log" ||
+      { echo "FAIL: sweep task, SIGTERM: exit $rc, requeues $before -> $after"; cat "sweep-$sig.log"; exit 1; }
+  fi
+done
 echo "requeue_job: stopped (75), resumed to the end, identical to the uninterrupted run; a third start changes nothing;" \
      "under Slurm SIGUSR1 requeues, SIGTERM (scancel) does not"
