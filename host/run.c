@@ -964,7 +964,9 @@ static tf_status resume_afresh(const run_ctx *r)
     return TF_OK;
 }
 
-static tf_status restart_files_there(const run_ctx *r)
+/* The NetCDF output a restart continues is there and of this scenario (read only: run and
+ * check refuse it before anything is made; an empty directory was left behind). */
+static tf_status restart_files_of_run(const run_ctx *r)
 {
     if (access(r->nc_path, F_OK) != 0)
         return TF_ERROR(TF_ERR_IO,
@@ -972,7 +974,7 @@ static tf_status restart_files_there(const run_ctx *r)
                         "continues the files of the checkpoint's run: --output or output.dir "
                         "names the directory that holds them)",
                         r->nc_path, strerror(errno));
-    return TF_OK;
+    return same_scenario_output(r);
 }
 
 tf_status tf_run_restart_check(const tf_scenario *s, const tf_run_options *o, char *used,
@@ -1006,9 +1008,7 @@ tf_status tf_run_restart_check(const tf_scenario *s, const tf_run_options *o, ch
     if (st == TF_OK)
         st = restart_within(&r, path, step);
     if (st == TF_OK)
-        st = restart_files_there(&r);
-    if (st == TF_OK)
-        st = same_scenario_output(&r);
+        st = restart_files_of_run(&r);
     if (st == TF_OK)
         st = tf_ncout_continuable(r.nc_path, tf_par_world_size());
     free(r.effective);
@@ -1036,9 +1036,7 @@ static tf_status start(run_ctx *r)
         fputs(r->effective, stdout);
         fflush(stdout);
     }
-    /* A restart continues the files of the checkpoint's run where they are: without them it
-     * fails, before it makes a directory (an empty one was left behind). */
-    TF_TRY(tf_par_agree(&r->par, root && r->restart ? restart_files_there(r) : TF_OK));
+    TF_TRY(tf_par_agree(&r->par, root && r->restart ? restart_files_of_run(r) : TF_OK));
     TF_TRY(tf_par_agree(&r->par, root ? make_dirs(s->dir) : TF_OK));
     TF_TRY(tf_par_agree(&r->par, root ? lock_outputs(r) : TF_OK));
     if (r->o->resume && !r->restart)
@@ -1105,10 +1103,9 @@ static tf_status start(run_ctx *r)
     const int threaded = r->par.size == 1;
     if (r->restart) {
         /* Both files checked before either changes: every record and row due before the
-         * checkpoint's step must be there (a file of another run is refused). */
+         * checkpoint's step must be there (a file of another run was refused at the start). */
         const double rec_due = due_before(r, s->interval);
         const double row_due = due_before(r, s->series_interval);
-        TF_TRY(tf_par_agree(&r->par, root ? same_scenario_output(r) : TF_OK));
         TF_TRY(tf_par_agree(&r->par, root ? tf_series_check_restart(r->csv_path, t, row_due)
                                           : TF_OK));
         TF_TRY(tf_ncout_reopen(&r->nc, r->nc_path, s, &r->g, &r->par, t, rec_due));
