@@ -25,9 +25,26 @@
 /* Whether a sweep over grid g is worth a parallel region. */
 #define PAR(g) tf_cpu_parallel((g)->ncells)
 
-/* x lines solved together (solve_x_block): two AVX-512 vectors of floats, two independent
- * dependency chains in the Thomas sweeps (64 measured no faster). */
-enum { XW = 32 };
+/* x lines solved together (solve_x_block), at most: each sweep of the Thomas algorithm is a
+ * chain of dependent multiply and add steps per line (9 to 12 cycles a step), so a core needs
+ * about eight vectors of lines in flight to keep its floating-point units busy; with two (32
+ * floats, the earlier value) the x lines took 1.7x the time of 128 on an AMD Zen 4, and the
+ * block (XW * n_x values, 128 KiB at n_x = 256) sits in L2. Blocks of fewer rows solve fewer
+ * lanes (x_lanes). */
+enum { XW = 128 };
+
+/* The lanes solved for a block of w <= XW rows: the next of 16, 32, 64, 128 (whole vectors,
+ * a count the compiler knows), so a small grid's lines are not solved 128 at a time. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline tf_index x_lanes(tf_index w)
+{
+    tf_index l = 16;
+    while (l < w && l < XW)
+        l *= 2;
+    return l;
+}
 
 static int thread_id(void)
 {
@@ -312,6 +329,22 @@ static void react(cpu_impl *c, const tf_coeffs *co, tf_real dt)
             react_at(c, co, j, k, dt);
 }
 
+/* The Thomas sweeps of a transposed block of w rows (tile_in) over x_lanes(w) lanes, each
+ * count a constant the compiler sees (vectorised without remainder loops); lanes >= w hold
+ * finite leftovers (the buffer is zeroed at create) and are not copied back. */
+#if defined(__GNUC__)
+__attribute__((always_inline)) /* into each instruction-set copy of its callers */
+#endif
+static inline void thomas_x(const tf_line_factors *L, tf_real *buf, tf_index w)
+{
+    switch (x_lanes(w)) {
+    case 16: tf_thomas_lines(L, buf, XW, 16); break;
+    case 32: tf_thomas_lines(L, buf, XW, 32); break;
+    case 64: tf_thomas_lines(L, buf, XW, 64); break;
+    default: tf_thomas_lines(L, buf, XW, XW); break;
+    }
+}
+
 /* x lines are solved XW at a time: rows j0..j0+w-1 of one plane are copied transposed into
  * buf (element i of row q at buf[i*XW + q]), tf_thomas_lines solves all XW lanes with the inner
  * loop across the lines, and the w rows are copied back. Every line sees the same operations in
@@ -441,9 +474,7 @@ TF_V4 static void solve_x_block_v4(const tf_line_factors *L, tf_real *restrict a
     }
     if (w16 < w)
         tile_in(a + w16 * sy, sy, buf + w16, w - w16, n);
-    /* All XW lanes: a constant count vectorises best; lanes >= w hold finite leftovers and are
-     * not copied back. */
-    tf_thomas_lines(L, buf, XW, XW);
+    thomas_x(L, buf, w);
     for (tf_index q0 = 0; q0 < w16; q0 += 16) {
         tf_real *dst = a + q0 * sy;
         for (tf_index i = 0; i < n16; i += 16) {
@@ -466,9 +497,7 @@ TF_CLONES static void solve_x_block(const tf_line_factors *L, tf_real *restrict 
                                     tf_index w, tf_real *restrict buf)
 {
     tile_in(a, sy, buf, w, L->n);
-    /* All XW lanes: a constant count vectorises best; lanes >= w hold finite leftovers and are
-     * not copied back. */
-    tf_thomas_lines(L, buf, XW, XW);
+    thomas_x(L, buf, w);
     tile_out(buf, a, sy, w, L->n);
 }
 
@@ -680,13 +709,15 @@ static void face_copy(const tf_grid *g, tf_real *a, int d, tf_index layer, tf_re
 static int cut(const cpu_impl *c, int d) { return c->par->dims[d] > 1; }
 
 /* The planes of line ends of the LOD solves along d: line (a, b) of the plane, a fastest,
- * x lines (j, k) with j padded to whole XW blocks, y lines (i, k), z lines (i, j). A buffer
+ * x lines (j, k) with j padded to the lanes of its XW blocks (x_lanes), y lines (i, k), z
+ * lines (i, j). A buffer
  * holds, per outer index b, the six fields' planes: element (b * TF_NFIELDS + f) * A + a, so a
  * chunk of b is contiguous. */
 static void line_plane(const cpu_impl *c, int d, tf_index *A, tf_index *B)
 {
     const tf_grid *g = &c->g;
-    *A = d == 0 ? (g->n[1] + XW - 1) / XW * XW : g->n[0];
+    const tf_index ny = g->n[1], jl = (ny - 1) / XW * XW; /* the last x block's first row */
+    *A = d == 0 ? jl + x_lanes(ny - jl) : g->n[0];
     *B = d == 2 ? g->n[1] : g->n[2];
 }
 
@@ -835,13 +866,13 @@ TF_CLONES static void lines_pass(const tf_line_factors *L, tf_real *u, tf_index 
 }
 
 /* The same for the w x lines of rows j0 .. j0+w-1 at blk, through a transposed tile in buf as
- * solve_x_block does (all XW lanes are swept and handed on). */
+ * solve_x_block does (x_lanes(w) lanes are swept and handed on). */
 TF_CLONES static void x_block_pass(const tf_line_factors *L, tf_real *restrict blk, tf_index sy,
                                    tf_index w, tf_real *restrict buf, tf_index g0, tf_index m,
                                    int fwd, const tf_real *in, tf_real *out)
 {
     tile_in(blk, sy, buf, w, m);
-    lines_pass(L, buf, XW, XW, g0, m, fwd, in, out);
+    lines_pass(L, buf, XW, x_lanes(w), g0, m, fwd, in, out);
     tile_out(buf, blk, sy, w, m);
 }
 
@@ -857,7 +888,7 @@ static void line_pass(cpu_impl *c, int d, int fwd, tf_index b0, tf_index b1)
     line_plane(c, d, &A, &B);
     const tf_real *in = c->edge[fwd ? EDGE_PREV : EDGE_NEXT];
     tf_real *out = c->edge[fwd ? EDGE_SEND_FWD : EDGE_SEND_BWD];
-    const tf_index nb = d == 0 ? A / XW : 1;
+    const tf_index nb = d == 0 ? (ny + XW - 1) / XW : 1;
 #pragma omp parallel if (PAR(g))
     {
         tf_real *buf = c->xbuf[thread_id()];
