@@ -192,45 +192,52 @@ tf_status tf_solver_create(tf_solver **out, tf_backend_kind kind, const tf_grid 
     return tf_solver_create_par(out, kind, g, NULL, bcs, p, scheme, dt);
 }
 
-int tf_gpu_sharers(const tf_par *par)
+const tf_device_probe tf_cuda_probe = {tf_cuda_built, tf_cuda_device_count, tf_cuda_device_runs,
+                                       tf_cuda_device_uuid};
+
+int tf_gpu_sharers_probe(const tf_par *par, const tf_device_probe *probe)
 {
-    const int count = tf_cuda_device_count();
+    const int count = probe->count();
     if (!par || par->size <= 1)
         return count > 0;
     /* Collective: every process gives a key, the UUID of the GPU it would take (the CUDA
      * backend's choice: node-local rank mod the GPUs it sees), zeros without one. */
     unsigned char key[16] = {0};
     if (count > 0)
-        (void)tf_cuda_device_uuid(par->node_rank % count, key);
+        (void)probe->uuid(par->node_rank % count, key);
     const int sharers = tf_par_node_sharers(par, key);
     return count > 0 ? sharers : 0;
 }
 
-tf_status tf_backend_choose(tf_backend_kind asked, const tf_par *par, tf_backend_kind *chosen)
+int tf_gpu_sharers(const tf_par *par) { return tf_gpu_sharers_probe(par, &tf_cuda_probe); }
+
+tf_status tf_backend_choose_probe(tf_backend_kind asked, const tf_par *par,
+                                  const tf_device_probe *probe, tf_backend_kind *chosen)
 {
     const int nproc = par ? par->size : 1;
     /* A device counts where this build's kernels run on it (the one this process would take:
      * by node-local rank, or the current one, 0, of a lone process). */
-    const int count = tf_cuda_device_count();
+    const int count = probe->count();
     char why[256] = "";
     const int here =
-        count > 0 && tf_cuda_device_runs(nproc > 1 ? par->node_rank % count : 0, why, sizeof why);
+        count > 0 && probe->runs(nproc > 1 ? par->node_rank % count : 0, why, sizeof why);
     /* Collective with several processes: one backend for all (their messages differ). */
     const int everywhere = nproc > 1 ? !tf_par_any(par, !here) : here;
     /* auto takes the GPUs only where each process has one of its own: processes sharing a GPU
      * (mpirun -n 64 on a node with one) run faster on the CPU; --backend cuda shares. */
-    const int sharers = nproc > 1 ? tf_gpu_sharers(par) : here;
+    const int sharers = nproc > 1 ? tf_gpu_sharers_probe(par, probe) : here;
     const int own = everywhere && (nproc == 1 || !tf_par_any(par, sharers > 1));
     *chosen = asked;
     if (asked == TF_BACKEND_AUTO)
         *chosen = own ? TF_BACKEND_CUDA : TF_BACKEND_CPU;
     if (*chosen != TF_BACKEND_CUDA)
         return TF_OK;
-    if (!tf_cuda_built())
+    if (!probe->built())
         return TF_ERROR(TF_ERR_USAGE,
                         "backend cuda: this build has no CUDA backend (built without nvcc)");
-    /* Collective, so before any process returns (every one gets here: the choice is agreed). */
-    const int anywhere = nproc > 1 ? tf_par_any(par, here) : here;
+    /* Collective, so before any process returns (every one gets here: the choice is agreed).
+     * Whether any process sees a device at all, usable here or not (the message's words). */
+    const int anywhere = nproc > 1 ? tf_par_any(par, count > 0) : count > 0;
     if (!here && why[0])
         return TF_ERROR(TF_ERR_USAGE, "backend cuda: %s (or use --backend cpu or auto)", why);
     if (!everywhere && nproc > 1)
@@ -242,6 +249,11 @@ tf_status tf_backend_choose(tf_backend_kind asked, const tf_par *par, tf_backend
         return TF_ERROR(TF_ERR_USAGE, "backend cuda: no CUDA device is present "
                                       "(use --backend cpu or auto)");
     return TF_OK;
+}
+
+tf_status tf_backend_choose(tf_backend_kind asked, const tf_par *par, tf_backend_kind *chosen)
+{
+    return tf_backend_choose_probe(asked, par, &tf_cuda_probe, chosen);
 }
 
 tf_status tf_solver_create_par(tf_solver **out, tf_backend_kind kind, const tf_grid *g,

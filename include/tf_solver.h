@@ -90,6 +90,22 @@ tf_status tf_backend_choose(tf_backend_kind asked, const tf_par *par, tf_backend
  * GPU; on one process 1 with a GPU. */
 int tf_gpu_sharers(const tf_par *par);
 
+/* What the backend choice asks of the CUDA runtime, as the tf_cuda_* functions below answer it
+ * (tf_cuda_probe). A seam for tests: processes that see different devices (one GPU it cannot
+ * run on here, none there) must agree on the choice and on the error without hanging, and that
+ * can only be tested on machines without such devices through a stand-in probe. */
+typedef struct {
+    int (*built)(void);
+    int (*count)(void);
+    int (*runs)(int i, char *why, size_t len);
+    int (*uuid)(int i, unsigned char uuid[16]);
+} tf_device_probe;
+extern const tf_device_probe tf_cuda_probe;
+/* tf_backend_choose and tf_gpu_sharers with the answers of `probe`. */
+tf_status tf_backend_choose_probe(tf_backend_kind asked, const tf_par *par,
+                                  const tf_device_probe *probe, tf_backend_kind *chosen);
+int tf_gpu_sharers_probe(const tf_par *par, const tf_device_probe *probe);
+
 /* Create a solver. TF_BACKEND_AUTO takes CUDA when a device is present, else the CPU.
  * The explicit scheme refuses dt above tf_explicit_dt_limit (TF_ERR_USAGE, naming the limit).
  * BCs are validated (periodic on both faces of a direction). */

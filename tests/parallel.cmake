@@ -10,6 +10,19 @@ if(TF_HAVE_MPI)
     target_include_directories(parallel_io_${prec} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
     target_compile_options(parallel_io_${prec} PRIVATE ${TF_WARNINGS})
   endforeach()
+  # The backend choice among processes that see different devices, through a stand-in for the
+  # CUDA runtime (tests/test_backend_choose.c): every process returns, with one verdict.
+  add_executable(test_backend_choose test_backend_choose.c)
+  target_link_libraries(test_backend_choose PRIVATE tfcore_float)
+  target_compile_options(test_backend_choose PRIVATE ${TF_WARNINGS})
+  foreach(n 2 3)
+    add_test(NAME backend_choose_${n}ranks COMMAND ${TF_MPIEXEC} ${n} $<TARGET_FILE:test_backend_choose>)
+    # A hang (the failure this guards against) ends in mpiexec's own timeout, which also stops
+    # the processes (ctest's kills mpiexec alone and waits on the processes' output).
+    string(REPLACE "MPIEXEC_TIMEOUT=600" "MPIEXEC_TIMEOUT=30" tf_choose_env "${TF_MPI_ENV}")
+    set_tests_properties(backend_choose_${n}ranks PROPERTIES LABELS mpi
+                         ENVIRONMENT "${tf_choose_env}" TIMEOUT 60)
+  endforeach()
   add_test(NAME parallel_io_3ranks_1x3x1
            COMMAND ${TF_MPIEXEC} 3 $<TARGET_FILE:parallel_io_float> 1 3 1 3 1 1 1)
   add_test(NAME parallel_io_4ranks_auto
