@@ -345,9 +345,9 @@ static inline void thomas_x(const tf_line_factors *L, tf_real *buf, tf_index w)
     }
 }
 
-/* x lines are solved XW at a time: rows j0..j0+w-1 of one plane are copied transposed into
- * buf (element i of row q at buf[i*XW + q]), tf_thomas_lines solves all XW lanes with the inner
- * loop across the lines, and the w rows are copied back. Every line sees the same operations in
+/* x lines are solved up to XW at a time: rows j0..j0+w-1 of one plane are copied transposed
+ * into buf (element i of row q at buf[i*XW + q]), tf_thomas_lines solves x_lanes(w) lanes with
+ * the inner loop across the lines (thomas_x), and the w rows are copied back. Every line sees the same operations in
  * the same order as a line solved alone, so results do not depend on the blocking.
  * buf: XW * n[0] elements.
  *

@@ -68,6 +68,15 @@ if(TF_HAVE_MPI)
                    ${TF_PAR_WORK}/mpi_ranks_lod_still lod still 1:1x1x1 2:2x1x1 2:1x2x1 2:1x1x2
                    -- ${TF_MPIEXEC})
   list(APPEND tf_par_tests mpi_ranks_lod_still)
+  # x lines in blocks of up to 128 rows (host/cpu_backend.c, x_lanes): 129 rows are a block of
+  # 128 lanes and one of 16, in the fused pass and across x cuts (line-end planes padded to
+  # those lanes, a second block's offset), uneven where y is cut too.
+  add_test(NAME mpi_ranks_lod_xblocks
+           COMMAND ${CMAKE_COMMAND} -E env "TF_PAR_GRID=5 129 3"
+                   bash ${TF_PAR_DIR}/compare_ranks.sh $<TARGET_FILE:tumorfield>
+                   ${TF_PAR_WORK}/mpi_ranks_lod_xblocks lod mixed 1:1x1x1 2:2x1x1 3:3x1x1
+                   4:2x2x1 -- ${TF_MPIEXEC})
+  list(APPEND tf_par_tests mpi_ranks_lod_xblocks)
   # Messages split into pieces of 1000 bytes (TF_PAR_PIECE_BYTES; MPI counts are int, so faces
   # and line-end planes past 2^31 bytes go in pieces of 1 GiB): the same bits.
   foreach(scheme lod explicit)

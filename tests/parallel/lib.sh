@@ -37,11 +37,11 @@ note_fail() { echo "FAIL: $*"; fail=1; }
 
 # scenario_args SCHEME BOUNDARIES: the options of the runs that the multi-process tests compare,
 # in the array `common` (tiny.ini on a 15 x 11 x 9 grid: odd, so blocks of unequal size and
-# 1-cell blocks at 8 ranks along z). SCHEME lod|explicit; BOUNDARIES noflux (the default
+# 1-cell blocks at 8 ranks along z; TF_PAR_GRID="NX NY NZ" sets another). SCHEME lod|explicit; BOUNDARIES noflux (the default
 # everywhere), mixed (periodic, Dirichlet and no-flux faces) or still (a periodic field with
 # D = 0), below.
 scenario_args() {
-  common=(--set "grid.n=15 11 9" --set run.scheme="$1" --quiet)
+  common=(--set "grid.n=${TF_PAR_GRID:-15 11 9}" --set run.scheme="$1" --quiet)
   if [ "$1" = explicit ]; then
     # 100 um cells: the explicit limit 1/(6 D_C/h^2 + lambda_C + mu_C) is 0.0999 min; 3 h of
     # 0.06 min steps with an exercise session from 01:00 to 02:30 (the systemic drivers move).
