@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # ab-cpu.sh OLD NEW [OUTFILE]: a before/after record of two tumorfield builds on this machine's
-# CPU. Runs `bench --json` for both schemes at 128^3 and 256^3, alternating OLD and NEW run by
-# run (5 rounds; the copy bandwidth of each run is measured in that run), and writes a markdown
-# record with the machine, both builds' commits, the command, the load, every run and the
-# medians. On a shared machine only such interleaved pairs say whether a change helped.
+# CPU. Runs `bench --json` for both schemes at 128^3 and 256^3, OLD and NEW in pairs (5 rounds,
+# which runs first alternating; the copy bandwidth of each run is measured in that run), and
+# writes a markdown record (OUTFILE, else bench/results/DATE-cpu-ab.md of this repository) with
+# the machine, both builds' commits, the command, the load, every run, the medians and the
+# spread of the pairs. On a shared machine only such interleaved pairs say whether a change helped.
 # Set AB_ROUNDS, AB_GRIDS ("128 256") or AB_SCHEMES ("explicit lod") to change the plan.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 old=${1:?usage: ab-cpu.sh OLD NEW [OUTFILE]}
 new=${2:?usage: ab-cpu.sh OLD NEW [OUTFILE]}
+need_tumorfield "$old" "$new"
 out=$(record_path cpu-ab "${3:-}")
 rounds=${AB_ROUNDS:-5}
 py=/usr/bin/python3
@@ -16,13 +18,16 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_PROC_BIND=close OMP_WAIT
 commit_of() { # the commit a build came from, as the binary names it (cmake/build_info.cmake)
   "$1" --version 2>/dev/null | sed -n 's/.*commit \([^)]*\)).*/\1/p' | grep . || printf unknown
 }
-jsonl=$(mktemp)
+record_begin
 for n in ${AB_GRIDS:-128 256}; do
   for s in ${AB_SCHEMES:-explicit lod}; do
     steps=40
     [ "$n" -le 128 ] || { steps=20; [ "$s" = lod ] && steps=5; }
     for r in $(seq "$rounds"); do
-      for which in old new; do
+      # Each round a pair; which build runs first alternates, so that a drift of the machine
+      # within a pair does not favour one build.
+      order="old new"; [ $((r % 2)) = 0 ] && order="new old"
+      for which in $order; do
         exe=$old; [ $which = new ] && exe=$new
         load=$(cut -d' ' -f1 /proc/loadavg)
         "$exe" bench --backend cpu --scheme "$s" --grid "$n" --steps $steps --json |
@@ -36,15 +41,16 @@ done
   echo
   machine_line
   echo "- old: $old (commit $(commit_of "$old")); new: $new (commit $(commit_of "$new"))"
-  echo "- command: OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_PROC_BIND=close OMP_WAIT_POLICY=active EXE bench --backend cpu --scheme S --grid N --steps K --json, old and new alternating, $rounds rounds; K = 40 up to 128^3, else 20 (explicit) or 5 (lod): the steps column"
+  echo "- command: OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_PROC_BIND=close OMP_WAIT_POLICY=active EXE bench --backend cpu --scheme S --grid N --steps K --json, old and new alternating, $rounds round(s), old first in odd rounds, new first in even ones; K = 40 up to 128^3, else 20 (explicit) or 5 (lod): the steps column"
+  echo "- new/old: the ratio of the medians; pairs: the lowest and highest new/old of the rounds' pairs (their spread is this machine's noise: a difference inside it is none); in cache: whether bench said the step's or the copy's arrays fit the last-level cache (then the ratios to copy measure the cache, not memory)"
   echo "- stages: only those the scheme runs; load: the 1-minute load average before each run of the row, lowest and highest"
   echo
   "$py" - "$jsonl" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 med = statistics.median
-print("| scheme | n | steps | old ms/step (median) | new ms/step (median) | new/old | old ratio to copy | new ratio to copy | stages old -> new (ms, medians) | load |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| scheme | n | steps | in cache | old ms/step (median) | new ms/step (median) | new/old | pairs new/old | old ratio to copy | new ratio to copy | stages old -> new (ms, medians) | load |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for sch, n in sorted({(r["scheme"], r["n"]) for r in rows}, key=lambda k: (k[0], k[1])):
     o = [r for r in rows if (r["scheme"], r["n"], r["build"]) == (sch, n, "old")]
     w = [r for r in rows if (r["scheme"], r["n"], r["build"]) == (sch, n, "new")]
@@ -54,8 +60,11 @@ for sch, n in sorted({(r["scheme"], r["n"]) for r in rows}, key=lambda k: (k[0],
     st = ", ".join("%s %.2f -> %.2f" % (k, med(r["stages"][k]["ms_per_step"] for r in o),
                                       med(r["stages"][k]["ms_per_step"] for r in w))
                    for k in ran)
-    print("| %s | %d | %d | %.2f | %.2f | %.3f | %.3f | %.3f | %s | %.1f-%.1f |" % (
-        sch, n, o[0]["steps"], mo, mw, mw / mo, med(r["ratio_to_copy"] for r in o),
+    pairs = [b["ms_per_step"] / a["ms_per_step"] for a, b in zip(o, w)]
+    cache = {r.get("in_cache") for r in o + w}
+    print("| %s | %d | %d | %s | %.2f | %.2f | %.3f | %.3f-%.3f | %.3f | %.3f | %s | %.1f-%.1f |" % (
+        sch, n, o[0]["steps"], "yes" if cache == {True} else "no" if cache == {False} else "mixed",
+        mo, mw, mw / mo, min(pairs), max(pairs), med(r["ratio_to_copy"] for r in o),
         med(r["ratio_to_copy"] for r in w), st, min(r["load"] for r in o + w),
         max(r["load"] for r in o + w)))
 print()
@@ -67,6 +76,5 @@ for sch, n in sorted({(r["scheme"], r["n"]) for r in rows}, key=lambda k: (k[0],
               if (r["scheme"], r["n"], r["build"]) == (sch, n, b))))
 PY
   raw_runs "$jsonl"
-} > "$out"
-rm -f "$jsonl"
-echo "wrote $out"
+} > "$out.tmp"
+record_end

@@ -8,10 +8,11 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 tf=${1:-build/tumorfield}
+need_tumorfield "$tf"
 out=$(record_path cpu-series "${2:-}")
 py=/usr/bin/python3
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)} OMP_PROC_BIND=close OMP_WAIT_POLICY=active
-jsonl=$(mktemp)
+record_begin
 # The largest n (a multiple of 32) whose peak host memory fits in 85% of this machine's: bench
 # holds the solver's arrays and the 7 host arrays it hands over, 14 (LOD) or 20 (explicit)
 # arrays of n^3 floats with ghosts and padding (about 5% more at these sizes).
@@ -55,6 +56,5 @@ for sch, n in keys:
         max(r["load"] for r in rs)))
 PY
   raw_runs "$jsonl"
-} > "$out"
-rm -f "$jsonl"
-echo "wrote $out"
+} > "$out.tmp"
+record_end

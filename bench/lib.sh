@@ -1,14 +1,53 @@
 # lib.sh: pieces the benchmark record scripts share (sourced, not run).
 
-# record_path NAME [OUTFILE]: OUTFILE, else bench/results/DATE-NAME.md, or DATE-NAME-2.md,
-# -3.md ... where a record of that name exists: a second run of a day does not replace the
-# first (an OUTFILE given is the caller's to choose, and is replaced).
+bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+bench_script=$(basename "$0")
+
+# record_path NAME [OUTFILE]: OUTFILE, else bench/results/DATE-NAME.md of this repository
+# (wherever it is run from), or DATE-NAME-2.md, -3.md ... where a record of that name exists: a
+# second run of a day does not replace the first (an OUTFILE given is the caller's to choose,
+# and is replaced). Exits 2 before any run when the record could not be written there.
 record_path() {
-  if [ -n "${2:-}" ]; then echo "$2"; return; fi
-  local base=bench/results/$(date -u +%Y-%m-%d)-$1 k=2 p
-  p=$base.md
-  while [ -e "$p" ]; do p=$base-$k.md; k=$((k + 1)); done
+  local p
+  if [ -n "${2:-}" ]; then
+    p=$2
+  else
+    local base=$bench_dir/results/$(date -u +%Y-%m-%d)-$1 k=2
+    p=$base.md
+    while [ -e "$p" ]; do p=$base-$k.md; k=$((k + 1)); done
+  fi
+  local dir
+  dir=$(dirname "$p")
+  if [ ! -d "$dir" ] || [ ! -w "$dir" ] || { [ -e "$p" ] && [ ! -w "$p" ]; }; then
+    echo "$bench_script: cannot write the record '$p' (its directory is missing or not" \
+         "writable); nothing was run" >&2
+    exit 2
+  fi
   echo "$p"
+}
+
+# need_tumorfield EXE...: each an executable tumorfield (its --version answers), else exit 2
+# before any run.
+need_tumorfield() {
+  local e
+  for e in "$@"; do
+    if [ ! -f "$e" ] || [ ! -x "$e" ] || ! "$e" --version > /dev/null 2>&1; then
+      echo "$bench_script: '$e' is not a tumorfield executable (build one: scripts/setup," \
+           "or cmake --build build); nothing was run" >&2
+      exit 2
+    fi
+  done
+}
+
+# record_begin: a temporary file for the runs' JSON lines ($jsonl), removed however the script
+# ends, like the record's temporary ($out.tmp, renamed onto $out by record_end when whole).
+record_begin() {
+  jsonl=$(mktemp)
+  trap 'rm -f "$jsonl" "$jsonl.1" "$out.tmp"' EXIT
+}
+record_end() {
+  mv "$out.tmp" "$out"
+  echo "wrote $out"
 }
 
 # The machine, as a record's first list item.

@@ -11,6 +11,7 @@
 set -euo pipefail
 tf=${1:-build/tumorfield}
 source "$(dirname "$0")/lib.sh"
+need_tumorfield "$tf"
 out=$(record_path mpi-weak "${2:-}")
 backend=${BACKEND:-cpu}
 n=${3:-128}
@@ -21,7 +22,7 @@ export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE HWLOC_COMPONENTS=-gl
 mpi=(mpirun --bind-to core --oversubscribe)
 [ "$(id -u)" = 0 ] && mpi+=(--allow-run-as-root)
 grids=("1x1x$ranks" "1x${ranks}x1" "${ranks}x1x1")
-jsonl=$(mktemp)
+record_begin
 for s in lod explicit; do
   for run in 1 2 3; do
     "$tf" bench --backend "$backend" --scheme $s --grid "$n" --steps 30 --json >> "$jsonl.1"
@@ -41,7 +42,7 @@ done
   echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $cores cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(mpirun --version | head -1)"
   echo "- commit: $("$tf" --version | sed -n 's/.*commit \([^)]*\)).*/\1/p') (the binary's, from --version; \"+changes\": built with uncommitted changes)"
   echo "- command: OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE HWLOC_COMPONENTS=-gl ${mpi[*]} -n $ranks $tf bench --backend $backend --scheme S --grid $n --steps 30 --procs P --json, and the same without mpirun for one process (3 runs each; median of ms/step shown)"
-  echo "- a $n^3 block per process; stage times are averages over the processes; efficiency = one-process ms/step / ms/step"
+  echo "- a $n^3 block per process; stage times are averages over the processes; efficiency = one-process ms/step / ms/step; in cache: bench found the step's or the copy's arrays within the last-level cache (its ratio to copy then measures the cache, not memory)"
   echo
   "$py" - "$jsonl" <<'PY'
 import json, statistics, sys
@@ -50,8 +51,8 @@ keys = {}
 for r in rows:
     k = (r["scheme"], r.get("processes", 1), "x".join(map(str, r.get("process_grid", [1, 1, 1]))))
     keys.setdefault(k, []).append(r)
-print("| scheme | processes | grid | ms/step | efficiency | halo share | cut direction's diffusion ms | ratio to copy |")
-print("|---|---|---|---|---|---|---|---|")
+print("| scheme | processes | grid | ms/step | efficiency | halo share | cut direction's diffusion ms | ratio to copy | in cache |")
+print("|---|---|---|---|---|---|---|---|---|")
 base = {}
 for (s, p, g), rs in sorted(keys.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
     ms = statistics.median(r["ms_per_step"] for r in rs)
@@ -65,8 +66,9 @@ for (s, p, g), rs in sorted(keys.items(), key=lambda kv: (kv[0][0], kv[0][1], kv
                     for d in cutd
                     if st.get("diffusion_" + "xyz"[d], {}).get("calls_per_step")) or "-"
     eff = base.get(s, ms) / ms
-    print("| %s | %d | %s | %.2f | %.2f | %.3f | %s | %.3f |" % (
-        s, p, g, ms, eff, med.get("halo_share", 0.0), dif, med["ratio_to_copy"]))
+    print("| %s | %d | %s | %.2f | %.2f | %.3f | %s | %.3f | %s |" % (
+        s, p, g, ms, eff, med.get("halo_share", 0.0), dif, med["ratio_to_copy"],
+        "yes" if med.get("in_cache") else "no"))
 PY
   echo
   echo "Raw JSON (one line per run):"
@@ -74,6 +76,5 @@ PY
   echo '```'
   cat "$jsonl"
   echo '```'
-} > "$out"
-rm -f "$jsonl"
-echo "wrote $out"
+} > "$out.tmp"
+record_end

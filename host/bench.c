@@ -421,7 +421,10 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         llc = kind == TF_BACKEND_CUDA ? 64e6 : 32e6; /* Hopper's L2 is 50-60 MB */
     const int in_cache = step_set < llc || copy_set < llc;
 
-    const int threads = tf_omp_threads();
+    /* The threads the steps ran on: a CPU block under TF_CPU_PARALLEL_MIN_CELLS runs on one
+     * (as its copy does). */
+    const int threads =
+        kind == TF_BACKEND_CPU && !tf_cpu_parallel(g.ncells) ? 1 : tf_omp_threads();
     const char *scheme = o->scheme == TF_SCHEME_EXPLICIT ? "explicit" : "lod";
     const char *backend = kind == TF_BACKEND_CUDA ? "cuda" : "cpu";
     char date[32];
@@ -485,18 +488,27 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
             cJSON_AddNumberToObject(e, "ms_per_step", ms);
             cJSON_AddNumberToObject(e, "calls_per_step", (double)dtm.calls[i] / (double)o->steps);
             const double b = stage_bytes(st, nst, i, cells, esize);
-            if (b >= 0.0) {
+            if (b >= 0.0)
                 cJSON_AddNumberToObject(e, "min_bytes_per_step", b);
+            else
+                cJSON_AddNullToObject(e, "min_bytes_per_step");
+            /* No bandwidth of its own for a stage without bytes of its own (x and y in the
+             * fused pass: theirs are the reaction's) or not counted (ghosts, halo). */
+            if (b > 0.0)
                 cJSON_AddNumberToObject(
                     e, "GBps", 1e-9 * stage_bandwidth(fused, i, b * (double)o->steps,
                                                       dtm.seconds));
-            } else {
-                cJSON_AddNullToObject(e, "min_bytes_per_step");
+            else
                 cJSON_AddNullToObject(e, "GBps");
-            }
+            /* Cells (six fields each) this stage advanced per second of its own time. */
+            if (dtm.seconds[i] > 0.0 && dtm.calls[i] > 0)
+                cJSON_AddNumberToObject(e, "voxel_updates_per_s",
+                                        cells * (double)o->steps / dtm.seconds[i]);
+            else
+                cJSON_AddNullToObject(e, "voxel_updates_per_s");
             cJSON_AddBoolToObject(e, "apportioned", stage_apportioned(fused, i));
         }
-        char *text = cJSON_Print(j);
+        char *text = cJSON_PrintUnformatted(j); /* one line: a report per line appends */
         cJSON_Delete(j);
         if (!text)
             return TF_ERROR(TF_ERR_NOMEM, "bench: cannot format the JSON report");
@@ -522,14 +534,14 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     printf("min bytes/step    %.4g MB (%.0f arrays x cells x %d B; the passes this run took "
            "move %.0f)\n", 1e-6 * bytes, arrays, (int)sizeof(tf_real), pass_arrays);
     printf("eff. bandwidth    %.2f GB/s\n", 1e-9 * eff_bw);
-    printf("copy bandwidth    %.2f GB/s (%s, %.1f MB, read + write, median of %d)\n",
+    printf("copy bandwidth    %.2f GB/s (%s, %.3g MB, read + write, median of %d)\n",
            1e-9 * copy_bw, copy_kind, 1e-6 * (double)state_bytes, BENCH_COPY_REPS);
     printf("ratio to copy     %.3f\n", copy_bw > 0 ? eff_bw / copy_bw : 0.0);
     if (copy_bw > 0 && eff_bw > copy_bw && !in_cache)
         printf("note              the step moved its bytes faster than the copy: the machine "
                "was busy while the copy ran (run again, or with fewer threads)\n");
     if (in_cache)
-        printf("note              the step's arrays (%.1f MB) or the copy's (%.1f MB) fit in "
+        printf("note              the step's arrays (%.3g MB) or the copy's (%.3g MB) fit in "
                "the last-level cache (%.0f MB): they run in cache, not memory; use a larger "
                "--grid (256 on a CPU) for memory bandwidth\n",
                1e-6 * step_set, 1e-6 * copy_set, 1e-6 * llc);
@@ -540,8 +552,8 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     if (par->size > 1)
         printf("halo share        %.3f of the stage time (waiting for other processes)\n",
                stage_sum > 0 ? dtm.seconds[TF_STAGE_HALO] / (double)o->steps / stage_sum : 0.0);
-    printf("\n%-12s %10s %8s %14s %9s %8s\n", "stage", "ms/step", "calls", "min MB/step", "GB/s",
-           "of copy");
+    printf("\n%-12s %10s %8s %11s %14s %9s %8s\n", "stage", "ms/step", "calls", "vox/s",
+           "min MB/step", "GB/s", "of copy");
     int any_shared = 0;
     for (int i = 0; i < TF_NSTAGES; ++i) {
         if (dtm.calls[i] == 0 || i == TF_STAGE_DIAGNOSTICS)
@@ -552,10 +564,16 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         any_shared |= shared;
         printf("%-12s %10.4f %8.2f ", tf_stage_name[i], ms,
                (double)dtm.calls[i] / (double)o->steps);
-        if (b >= 0.0) {
+        if (dtm.seconds[i] > 0.0)
+            printf("%11.3g ", cells * (double)o->steps / dtm.seconds[i]);
+        else
+            printf("%11s ", "-");
+        if (b > 0.0) {
             const double bw = 1e-9 * stage_bandwidth(fused, i, b * (double)o->steps, dtm.seconds);
             printf("%14.4g %9.2f %8.3f%s\n", 1e-6 * b, bw, copy_bw > 0 ? 1e9 * bw / copy_bw : 0.0,
                    shared ? "  *" : "");
+        } else if (b == 0.0) { /* x and y of the fused pass: their bytes are the reaction's */
+            printf("%14s %9s %8s%s\n", "0", "-", "-", shared ? "  *" : "");
         } else {
             printf("%14s %9s %8s\n", "-", "-", "-"); /* not counted */
         }

@@ -179,13 +179,19 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
         cpu_destroy(c);
         return st;
     }
+    /* The threads the sweeps run on: one for a block under TF_CPU_PARALLEL_MIN_CELLS. */
+    const int used = PAR(&c->g) ? threads : 1;
+    char note[64] = "";
+    if (used < threads)
+        snprintf(note, sizeof note, ": fewer than %d cells", TF_CPU_PARALLEL_MIN_CELLS);
     if (c->par->size > 1)
-        snprintf(desc, desc_len, "cpu (%d MPI processes as %dx%dx%d, %d OpenMP thread%s each, %s)",
-                 c->par->size, c->par->dims[0], c->par->dims[1], c->par->dims[2], threads,
-                 threads == 1 ? "" : "s", TF_REAL_NAME);
+        snprintf(desc, desc_len,
+                 "cpu (%d MPI processes as %dx%dx%d, %d OpenMP thread%s each%s, %s)",
+                 c->par->size, c->par->dims[0], c->par->dims[1], c->par->dims[2], used,
+                 used == 1 ? "" : "s", note, TF_REAL_NAME);
     else
-        snprintf(desc, desc_len, "cpu (%d OpenMP thread%s, %s)", threads,
-                 threads == 1 ? "" : "s", TF_REAL_NAME);
+        snprintf(desc, desc_len, "cpu (%d OpenMP thread%s%s, %s)", used, used == 1 ? "" : "s",
+                 note, TF_REAL_NAME);
     *impl = c;
     return TF_OK;
 }

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <netcdf.h>
 #include <signal.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,7 +114,12 @@ static const char *usage_bench =
     "bandwidth of the same device, and print the stage times and voxel updates per second.\n"
     "Under mpirun every process gets an N^3 block (weak scaling) and the halo stage shows\n"
     "the time spent waiting for the others.\n"
-    "  --steps N   timed steps (default 20)     --json   one JSON object instead of the table\n";
+    "  --steps N      timed steps (default 20)\n"
+    "  --scheme S     lod (default) or explicit\n"
+    "  --backend B    auto (default: CUDA where every process has a GPU of its own, else\n"
+    "                 the CPU), cpu or cuda\n"
+    "  --procs P      the process grid under mpirun, e.g. 2x1x1 (0: chosen; default 0x0x0)\n"
+    "  --json         one JSON object, on one line, instead of the table\n";
 
 static const char *usage_info =
     "usage: tumorfield info\n\nVersion, precision, backends built, devices found, NetCDF, CUDA and\n"
@@ -195,7 +201,7 @@ static tf_status parse_count(const char *opt, const char *v, long lo, long hi, l
 {
     char *end = NULL;
     const long x = strtol(v, &end, 10);
-    if (!*v || *end || x < lo || x > hi)
+    if (!isdigit((unsigned char)*v) || *end || x < lo || x > hi) /* no blanks, no sign */
         return USAGE_ERROR("%s '%s': expected a whole number from %ld to %ld", opt, v, lo, hi);
     *out = x;
     return TF_OK;
@@ -209,7 +215,7 @@ static tf_status parse_procs(const char *v, int procs[3])
     const char *at = v;
     for (int d = 0; d < 3; ++d) {
         x[d] = strtol(at, &end, 10);
-        if (end == at || x[d] < 0 || x[d] > 1000000 || (d < 2 ? *end != 'x' : *end != '\0'))
+        if (!isdigit((unsigned char)*at) || end == at || x[d] < 0 || x[d] > 1000000 || (d < 2 ? *end != 'x' : *end != '\0'))
             return USAGE_ERROR("--procs '%s': expected PXxPYxPZ, processes along x, y and z "
                                "(0 = chosen), e.g. 2x1x1 or 0x0x4", v);
         at = end + 1;

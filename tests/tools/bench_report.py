@@ -59,7 +59,17 @@ for scheme, arrays, pass_arrays, n, threads in (("explicit", 13, 13, 20, None),
                                                    == pass_arrays * cells * esize,
         "every stage has every key (null where not counted)": all(
             set(s) == {"ms_per_step", "calls_per_step", "min_bytes_per_step", "GBps",
-                       "apportioned"} for s in j["stages"].values()),
+                       "voxel_updates_per_s", "apportioned"} for s in j["stages"].values()),
+        "a stage's voxel updates = cells x steps / its time (null when not run)": all(
+            (s["voxel_updates_per_s"] is None) == (s["ms_per_step"] == 0) and (
+                s["ms_per_step"] == 0 or close(s["voxel_updates_per_s"],
+                                               cells / (s["ms_per_step"] / 1e3), 1e-6))
+            for s in j["stages"].values()),
+        "no GB/s for a stage without bytes of its own (x, y of the fused pass)": all(
+            (s["GBps"] is None) == (not s["min_bytes_per_step"]) for s in j["stages"].values()),
+        "the JSON is one line": out.stdout.count("\n") == 1,
+        "threads: those the steps ran on (one under 32768 cells)": j["threads"] == (
+            1 if cells < 32768 else int(threads or j["threads"])),
         "ghosts and halo not counted": all(
             j["stages"][k]["min_bytes_per_step"] is None for k in ("ghosts", "halo")
             if k in j["stages"]),
