@@ -52,7 +52,11 @@ record_end() {
 
 # The machine, as a record's first list item.
 machine_line() {
-  echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), nproc $(nproc), $(free -g | awk '/Mem:/{print $2}') GiB"
+  local fam mod simd=no
+  fam=$(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')
+  mod=$(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')
+  grep -qw avx512f /proc/cpuinfo && simd=yes
+  echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') (family $fam, model $mod, AVX-512 $simd), nproc $(nproc), $(free -g | awk '/Mem:/{print $2}') GiB"
 }
 
 # A record's last section: every run's --json object, one per line, from the file $1.

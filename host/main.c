@@ -484,24 +484,10 @@ static tf_status cmd_check(int argc, char **argv)
         if (s->scheme == TF_SCHEME_EXPLICIT)
             printf("# explicit stability limit: dt <= %.4g min\n",
                    tf_floor_sig(tf_explicit_dt_limit(&s->p, s->spacing, &s->bcs, s->n).dt, 4));
-        /* Time is counted in steps: say where that moves the end or an interval. */
-        if (fabs(steps * s->dt - s->duration) > 1e-9 * s->duration)
-            printf("# note: run.duration = %g min is not a whole number of steps of %g min: the "
-                   "run ends at t = %.6g min, after %.0f steps\n",
-                   s->duration, s->dt, steps * s->dt, steps);
-        const struct {
-            const char *key;
-            double v;
-        } every[3] = {{"output.interval", s->interval},
-                      {"output.timeseries_interval", s->series_interval},
-                      {"checkpoint.interval", s->checkpoint_interval}};
-        for (int e = 0; e < 3; ++e) {
-            const long long n = tf_run_steps_per(every[e].v, s->dt);
-            if (n > 0 && fabs((double)n * s->dt - every[e].v) > 1e-9 * every[e].v)
-                printf("# note: %s = %g min is taken as every %lld steps, every %.6g min\n",
-                       every[e].key, every[e].v, n, (double)n * s->dt);
-        }
-        char note[512];
+        /* Time is counted in steps: where that moves the end or an interval. */
+        char note[1024];
+        if (tf_run_steps_note(s, note, sizeof note))
+            printf("# note: %s\n", note);
         if (tf_run_flat_note(s, note, sizeof note))
             printf("# note: %s\n", note);
         if (tf_run_dt_note(s, note, sizeof note))

@@ -356,12 +356,54 @@ int tf_run_dt_note(const tf_scenario *s, char *buf, size_t len)
                               "only, so the sessions are under-resolved (dt <= %g min resolves "
                               "them)",
                               s->dt, e->session_duration, e->session_duration / 4);
+    /* The exchange with the blood in a vessel voxel (v up to 1) relaxes cortisol and the
+     * anti-inflammatory cytokine within a step at large dt: exact for one voxel, but split
+     * from diffusion it biases the fields near vessels (QA 2026-11-27: the shipped scenarios'
+     * day-28 tumor volume 20-37% low at dt = 2 min, docs/numerics.md). */
+    const double rate_C = s->p.lambda_C + s->p.mu_C, rate_A = s->p.lambda_A + s->p.mu_A;
+    const double rate = rate_C > rate_A ? rate_C : rate_A;
+    if (rate > 0.0 && s->dt * rate > 1.0 && n < len)
+        n += (size_t)snprintf(buf + n, len - n,
+                              "%srun.dt = %g min is %.3g times the time the blood exchange of a "
+                              "vessel voxel takes (1/(lambda + mu) = %.3g min): split from "
+                              "diffusion, it biases the fields near vessels and with them the "
+                              "tumor (docs/numerics.md: at dt = 2 min the shipped scenarios' "
+                              "day-28 tumor volume came out 20-37%% low, at 0.5 min 5-10%%); dt <= "
+                              "%.3g min keeps the product at 0.5 or below, and halving dt shows "
+                              "what is left",
+                              n ? "; " : "", s->dt, s->dt * rate, 1.0 / rate, 0.5 / rate);
     if (s->dt > 60.0 && n < len)
         n += (size_t)snprintf(buf + n, len - n,
                               "%srun.dt = %g min samples the daily cortisol rhythm %s", n ? "; " : "",
                               s->dt,
                               s->dt >= 1440.0 ? "at one time of day only"
                                               : "at fewer than 24 points a day");
+    return n > 0;
+}
+
+int tf_run_steps_note(const tf_scenario *s, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    const double steps = ceil(s->duration / s->dt - 1e-9);
+    if (fabs(steps * s->dt - s->duration) > 1e-9 * s->duration)
+        n += (size_t)snprintf(buf + n, len - n,
+                              "run.duration = %g min is not a whole number of steps of %g min: "
+                              "the run ends at t = %.6g min, after %.0f steps",
+                              s->duration, s->dt, steps * s->dt, steps);
+    const struct {
+        const char *key;
+        double v;
+    } every[3] = {{"output.interval", s->interval},
+                  {"output.timeseries_interval", s->series_interval},
+                  {"checkpoint.interval", s->checkpoint_interval}};
+    for (int e = 0; e < 3 && n < len; ++e) {
+        const long long k = tf_run_steps_per(every[e].v, s->dt);
+        if (k > 0 && fabs((double)k * s->dt - every[e].v) > 1e-9 * every[e].v)
+            n += (size_t)snprintf(buf + n, len - n, "%s%s = %g min is taken as every %lld steps, "
+                                  "every %.6g min", n ? "; " : "", every[e].key, every[e].v, k,
+                                  (double)k * s->dt);
+    }
     return n > 0;
 }
 
@@ -1088,7 +1130,9 @@ static tf_status start(run_ctx *r)
         printf("run: %lld steps of %g min (%s), grid %lld x %lld x %lld at %g um\n", r->nsteps,
                s->dt, s->scheme == TF_SCHEME_LOD ? "lod" : "explicit", (long long)s->n[0],
                (long long)s->n[1], (long long)s->n[2], s->spacing);
-        char note[512];
+        char note[1024];
+        if (tf_run_steps_note(s, note, sizeof note))
+            printf("note: %s\n", note);
         if (tf_run_flat_note(s, note, sizeof note))
             printf("note: %s\n", note);
         if (tf_run_dt_note(s, note, sizeof note))

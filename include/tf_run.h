@@ -83,9 +83,15 @@ long long tf_run_steps_per(double interval, double dt);
 int tf_run_flat_note(const tf_scenario *s, char *buf, size_t len);
 
 /* When run.dt is coarse for the systemic drivers the tissue sees (they enter each step at its
- * two ends): 1 and a note on what is under-resolved (exercise sessions shorter than 2 dt, the
- * daily cortisol rhythm at dt > 60 min); else 0. */
+ * two ends) or for the exchange with the blood: 1 and a note on what is under-resolved
+ * (exercise sessions shorter than 2 dt, the daily cortisol rhythm at dt > 60 min, an exchange
+ * that completes within a step); else 0. */
 int tf_run_dt_note(const tf_scenario *s, char *buf, size_t len);
+
+/* When time counted in steps moves the end of the run or an output interval (run.duration,
+ * output.interval, output.timeseries_interval, checkpoint.interval not whole multiples of
+ * run.dt): 1 and a note saying where each falls; else 0. The files keep the scenario as given. */
+int tf_run_steps_note(const tf_scenario *s, char *buf, size_t len);
 
 /* Run the benchmark and print its report to stdout. */
 tf_status tf_bench(const tf_bench_options *o);
