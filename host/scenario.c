@@ -1424,8 +1424,10 @@ void tf_scenario_print_keys(FILE *out, int md)
                 "the key (exit code 2); nothing runs on a bad scenario. Simulated time is "
                 "counted in steps of `run.dt`: a run ends at the first step at or past "
                 "`run.duration`, and every interval is taken as the nearest whole number of "
-                "steps (at least one); `tumorfield check` prints a note where that moves a "
-                "time.\n\n"
+                "steps (at least one); `tumorfield check` and `run` print a note where that "
+                "moves a time (the files keep the scenario as given), and where `run.dt` is "
+                "coarse for the exercise sessions, the daily rhythm or the exchange with the "
+                "blood (docs/numerics.md).\n\n"
                 "| quantity | default unit | accepted units |\n|---|---|---|\n");
         for (int k = 0; k < TF_UNIT_NKINDS; ++k)
             fprintf(out, "| %s | %s | %s |\n", tf_unit_quantity((tf_unit_kind)k),
