@@ -63,7 +63,8 @@ for sch, n in sorted({(r["scheme"], r["n"]) for r in rows}, key=lambda k: (k[0],
     pairs = [b["ms_per_step"] / a["ms_per_step"] for a, b in zip(o, w)]
     cache = {r.get("in_cache") for r in o + w}
     print("| %s | %d | %d | %s | %.2f | %.2f | %.3f | %.3f-%.3f | %.3f | %.3f | %s | %.1f-%.1f |" % (
-        sch, n, o[0]["steps"], "yes" if cache == {True} else "no" if cache == {False} else "mixed",
+        sch, n, o[0]["steps"], "yes" if cache == {True} else "no" if cache == {False}
+        else "n/a (a build without in_cache)" if None in cache else "mixed",
         mo, mw, mw / mo, min(pairs), max(pairs), med(r["ratio_to_copy"] for r in o),
         med(r["ratio_to_copy"] for r in w), st, min(r["load"] for r in o + w),
         max(r["load"] for r in o + w)))

@@ -7,7 +7,7 @@
 # machine, commit, command and load. Run it on an otherwise idle machine.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-tf=${1:-build/tumorfield}
+tf=${1:-$(cd "$(dirname "$0")/.." && pwd)/build/tumorfield}
 need_tumorfield "$tf"
 out=$(record_path cpu-series "${2:-}")
 py=/usr/bin/python3

@@ -18,20 +18,20 @@ record_path() {
   fi
   local dir
   dir=$(dirname "$p")
-  if [ ! -d "$dir" ] || [ ! -w "$dir" ] || { [ -e "$p" ] && [ ! -w "$p" ]; }; then
-    echo "$bench_script: cannot write the record '$p' (its directory is missing or not" \
-         "writable); nothing was run" >&2
+  if [ ! -d "$dir" ] || [ ! -w "$dir" ] || [ -d "$p" ] || { [ -e "$p" ] && [ ! -w "$p" ]; }; then
+    echo "$bench_script: cannot write the record '$p' (a directory, or its directory is" \
+         "missing or not writable); nothing was run" >&2
     exit 2
   fi
   echo "$p"
 }
 
-# need_tumorfield EXE...: each an executable tumorfield (its --version answers), else exit 2
-# before any run.
+# need_tumorfield EXE...: each an executable tumorfield, a path or a command on PATH (its
+# --version answers), else exit 2 before any run.
 need_tumorfield() {
   local e
   for e in "$@"; do
-    if [ ! -f "$e" ] || [ ! -x "$e" ] || ! "$e" --version > /dev/null 2>&1; then
+    if ! command -v "$e" > /dev/null 2>&1 || ! "$e" --version > /dev/null 2>&1; then
       echo "$bench_script: '$e' is not a tumorfield executable (build one: scripts/setup," \
            "or cmake --build build); nothing was run" >&2
       exit 2
@@ -52,11 +52,14 @@ record_end() {
 
 # The machine, as a record's first list item.
 machine_line() {
-  local fam mod simd=no
-  fam=$(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')
-  mod=$(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')
+  # x86 names family and model; other CPUs (aarch64: no such lines) get lscpu's model name.
+  local name fam mod simd=no
+  name=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //' || true)
+  [ -n "$name" ] || name=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1 || true)
+  fam=$(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ' || true)
+  mod=$(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' ' || true)
   grep -qw avx512f /proc/cpuinfo && simd=yes
-  echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') (family $fam, model $mod, AVX-512 $simd), nproc $(nproc), $(free -g | awk '/Mem:/{print $2}') GiB"
+  echo "- machine: ${name:-unknown CPU} ($(uname -m)${fam:+, family $fam}${mod:+, model $mod}, AVX-512 $simd), nproc $(nproc), $(free -g | awk '/Mem:/{print $2}') GiB"
 }
 
 # A record's last section: every run's --json object, one per line, from the file $1.

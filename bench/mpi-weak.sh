@@ -9,7 +9,7 @@
 # across processes measure the same backend (auto would take a GPU for one process and the CPU
 # where processes share one).
 set -euo pipefail
-tf=${1:-build/tumorfield}
+tf=${1:-$(cd "$(dirname "$0")/.." && pwd)/build/tumorfield}
 source "$(dirname "$0")/lib.sh"
 need_tumorfield "$tf"
 out=$(record_path mpi-weak "${2:-}")
@@ -39,7 +39,7 @@ done
 {
   echo "# MPI weak scaling, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
-  echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $cores cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(mpirun --version | head -1)"
+  echo "$(machine_line); $(mpirun --version | head -1)"
   echo "- commit: $("$tf" --version | sed -n 's/.*commit \([^)]*\)).*/\1/p') (the binary's, from --version; \"+changes\": built with uncommitted changes)"
   echo "- command: OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE HWLOC_COMPONENTS=-gl ${mpi[*]} -n $ranks $tf bench --backend $backend --scheme S --grid $n --steps 30 --procs P --json, and the same without mpirun for one process (3 runs each; median of ms/step shown)"
   echo "- a $n^3 block per process; stage times are averages over the processes; efficiency = one-process ms/step / ms/step; in cache: bench found the step's or the copy's arrays within the last-level cache (its ratio to copy then measures the cache, not memory)"

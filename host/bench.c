@@ -59,6 +59,10 @@ static double stage_bytes(const bench_stage *st, int nst, int i, double cells, d
     return -1.0;
 }
 
+/* Whether stage i advances the cells (a voxel-update rate means something): not the ghost
+ * fill or the halo wait. */
+static int stage_updates(int i) { return i != TF_STAGE_GHOSTS && i != TF_STAGE_HALO; }
+
 /* Whether stage i is part of the CPU's fused LOD pass, timed as a whole and split by the
  * threads' time in each part (host/cpu_backend.c): a share, not a timing of its own. */
 static int stage_apportioned(unsigned fused, int i)
@@ -500,8 +504,9 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
                                                       dtm.seconds));
             else
                 cJSON_AddNullToObject(e, "GBps");
-            /* Cells (six fields each) this stage advanced per second of its own time. */
-            if (dtm.seconds[i] > 0.0 && dtm.calls[i] > 0)
+            /* Cells (six fields each) this stage advanced per second of its own time; ghosts
+             * and halo advance none. */
+            if (stage_updates(i) && dtm.seconds[i] > 0.0 && dtm.calls[i] > 0)
                 cJSON_AddNumberToObject(e, "voxel_updates_per_s",
                                         cells * (double)o->steps / dtm.seconds[i]);
             else
@@ -564,7 +569,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         any_shared |= shared;
         printf("%-12s %10.4f %8.2f ", tf_stage_name[i], ms,
                (double)dtm.calls[i] / (double)o->steps);
-        if (dtm.seconds[i] > 0.0)
+        if (stage_updates(i) && dtm.seconds[i] > 0.0)
             printf("%11.3g ", cells * (double)o->steps / dtm.seconds[i]);
         else
             printf("%11s ", "-");

@@ -359,16 +359,16 @@ int tf_run_dt_note(const tf_scenario *s, char *buf, size_t len)
     /* The exchange with the blood in a vessel voxel (v up to 1) relaxes cortisol and the
      * anti-inflammatory cytokine within a step at large dt: exact for one voxel, but split
      * from diffusion it biases the fields near vessels (QA 2026-11-27: the shipped scenarios'
-     * day-28 tumor volume 20-45% low at dt = 2 min, docs/numerics.md). */
-    const double rate_C = s->p.lambda_C + s->p.mu_C, rate_A = s->p.lambda_A + s->p.mu_A;
-    const double rate = rate_C > rate_A ? rate_C : rate_A;
+     * day-28 tumor volume 13-45% low at dt = 2 min, docs/numerics.md). lambda: the rate
+     * with v = 1. */
+    const double rate = s->p.lambda_C > s->p.lambda_A ? s->p.lambda_C : s->p.lambda_A;
     if (rate > 0.0 && s->dt * rate > 1.0 && n < len)
         n += (size_t)snprintf(buf + n, len - n,
                               "%srun.dt = %g min is %.3g times the time the blood exchange of a "
-                              "vessel voxel takes (1/(lambda + mu) = %.3g min): split from "
+                              "vessel voxel takes (1/lambda = %.3g min): split from "
                               "diffusion, it biases the fields near vessels and with them the "
                               "tumor (docs/numerics.md: at dt = 2 min the shipped scenarios' "
-                              "day-28 tumor volume came out 20-45%% low, at 0.5 min 5-20%%); dt <= "
+                              "day-28 tumor volume came out 13-45%% low, at 0.5 min 3-18%%); dt <= "
                               "%.3g min keeps the product at 0.5 or below, and halving dt shows "
                               "what is left",
                               n ? "; " : "", s->dt, s->dt * rate, 1.0 / rate, 0.5 / rate);
@@ -1120,7 +1120,8 @@ static tf_status start(run_ctx *r)
             why = tf_solver_backend(r->solver) == TF_BACKEND_CUDA
                       ? " (auto: a CUDA device is present)"
                   : r->par.size > 1 && tf_cuda_device_count() > 0
-                      ? " (auto: not every process sees a CUDA device)"
+                      ? " (auto: not every process has a GPU of its own that this build runs "
+                        "on)"
                   : tf_cuda_device_count() > 0
                       ? " (auto: the CUDA device cannot run this build's kernels; `tumorfield "
                         "info` says why)"

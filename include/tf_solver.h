@@ -106,7 +106,8 @@ tf_status tf_backend_choose_probe(tf_backend_kind asked, const tf_par *par,
                                   const tf_device_probe *probe, tf_backend_kind *chosen);
 int tf_gpu_sharers_probe(const tf_par *par, const tf_device_probe *probe);
 
-/* Create a solver. TF_BACKEND_AUTO takes CUDA when a device is present, else the CPU.
+/* Create a solver. TF_BACKEND_AUTO as tf_backend_choose decides (CUDA where every process has a
+ * GPU of its own that this build runs on, else the CPU).
  * The explicit scheme refuses dt above tf_explicit_dt_limit (TF_ERR_USAGE, naming the limit).
  * BCs are validated (periodic on both faces of a direction). */
 tf_status tf_solver_create(tf_solver **out, tf_backend_kind kind, const tf_grid *g,

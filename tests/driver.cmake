@@ -89,12 +89,12 @@ tf_expect_cases(check_note 0 "check ${tf_q}"
   "dt_sessions|more than half an exercise session (30 min)|--set run.dt=20min"
   "dt_circadian|samples the daily cortisol rhythm at fewer than 24 points a day|--set run.dt=90min --set output.timeseries_interval=90min --set output.interval=6h --set exercise.sessions_per_week=0"
   "flat_axis|one cell along z: the files are whole, but ParaView|--set grid.n=16x16x1"
-  "dt_exchange|2.02 times the time the blood exchange of a vessel voxel takes|--set run.dt=2min"
+  "dt_exchange|2 min is 2 times the time the blood exchange of a vessel voxel takes (1/lambda = 1 min)|--set run.dt=2min"
   "steps_interval|output.interval = 25 min is taken as every 4 steps, every 28 min|--set run.dt=7min --set output.interval=25min")
 # run prints them too (the files keep the scenario as given).
 tf_expect_cases(run_note 0 "run ${tf_q} --output o --set grid.n=8 --set run.duration=1h"
   "steps_interval|output.interval = 25 min is taken as every 4 steps, every 28 min|--set run.dt=7min --set output.interval=25min --set output.timeseries_interval=7min"
-  "dt_exchange|7.08 times the time the blood exchange|--set run.dt=7min")
+  "dt_exchange|7 min is 7 times the time the blood exchange|--set run.dt=7min")
 
 # The threads reported are those a parallel region gets: OMP_THREAD_LIMIT caps OMP_NUM_THREADS.
 add_test(NAME info_thread_limit

@@ -127,20 +127,21 @@ int main(int argc, char **argv)
     fake_.devices = 1;
     expect("shared GPU, auto", &par, TF_BACKEND_AUTO, TF_OK, TF_BACKEND_CPU, NULL);
     expect("shared GPU, cuda", &par, TF_BACKEND_CUDA, TF_OK, TF_BACKEND_CUDA, NULL);
-    CHECK(tf_gpu_sharers_probe(&par, &fake_probe) == size, "shared GPU: %d sharers, want %d",
-          tf_gpu_sharers_probe(&par, &fake_probe), size);
+    /* Collective: called once on every process, then checked. */
+    int sharers = tf_gpu_sharers_probe(&par, &fake_probe);
+    CHECK(sharers == size, "shared GPU: %d sharers, want %d", sharers, size);
 
     /* Two GPUs, A and B: node rank r takes index r % 2. With the same order everywhere, even
      * ranks take A and odd ones B: two groups. With odd ranks seeing them as (B, A) (another
      * CUDA_VISIBLE_DEVICES), index 1 is A for them too: one GPU by UUID, whatever its index. */
     fake_.devices = 2, fake_.uuid_base = 0;
     const int even = (size + 1) / 2, odd = size / 2, mine = rank_ % 2 ? odd : even;
-    CHECK(tf_gpu_sharers_probe(&par, &fake_probe) == mine, "two GPUs: %d sharers, want %d",
-          tf_gpu_sharers_probe(&par, &fake_probe), mine);
+    sharers = tf_gpu_sharers_probe(&par, &fake_probe);
+    CHECK(sharers == mine, "two GPUs: %d sharers, want %d", sharers, mine);
     fake_.uuid_base = rank_ % 2;
-    CHECK(tf_gpu_sharers_probe(&par, &fake_probe) == size,
-          "two GPUs in another order: %d sharers, want %d (one GPU by UUID)",
-          tf_gpu_sharers_probe(&par, &fake_probe), size);
+    sharers = tf_gpu_sharers_probe(&par, &fake_probe);
+    CHECK(sharers == size, "two GPUs in another order: %d sharers, want %d (one GPU by UUID)",
+          sharers, size);
     expect("one GPU by UUID, auto", &par, TF_BACKEND_AUTO, TF_OK, TF_BACKEND_CPU, NULL);
 
     /* A build without the CUDA backend. */
