@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The review's claims on the shipped scenarios, at day 28, on a coarser grid of the same box
 # (16^3 cells of 40 um: the scenarios' 640 um cube around the 200 um spheroid) at dt = 1 min
-# (dt x the blood exchange rate about 1; docs/numerics.md: at the scenarios' 2 min the tumor
-# volume comes out 13-45% low, yet ordered alike), all from the tumor-weighted means of the
+# (dt x the blood exchange rate 1, twice the scenarios' 0.5 min; docs/numerics.md: at 2 min the
+# tumor volume comes out 13-45% low, yet ordered alike), all from the tumor-weighted means of the
 # time series' last row:
 #   tumor volume: depression ends with more tumor than health; moderate exercise with less
 #     than sedentary depression and than extreme exercise (the J-curve);
