@@ -358,7 +358,7 @@ int tf_run_dt_note(const tf_scenario *s, char *buf, size_t len)
                               s->dt, e->session_duration, e->session_duration / 4);
     /* The exchange with the blood in a vessel voxel (v up to 1) relaxes cortisol and the
      * anti-inflammatory cytokine within a step at large dt: exact for one voxel, but split
-     * from diffusion it biases the fields near vessels (QA 2026-11-27: the shipped scenarios'
+     * from diffusion it biases the fields near vessels (QA 2026-11-27: the four scenarios'
      * day-28 tumor volume 13-45% low at dt = 2 min, docs/numerics.md). lambda: the rate
      * with v = 1. */
     const double rate = s->p.lambda_C > s->p.lambda_A ? s->p.lambda_C : s->p.lambda_A;
@@ -367,7 +367,7 @@ int tf_run_dt_note(const tf_scenario *s, char *buf, size_t len)
                               "%srun.dt = %g min is %.3g times the time the blood exchange of a "
                               "vessel voxel takes (1/lambda = %.3g min): split from "
                               "diffusion, it biases the fields near vessels and with them the "
-                              "tumor (docs/numerics.md: at dt = 2 min the shipped scenarios' "
+                              "tumor (docs/numerics.md: at dt = 2 min the four scenarios' "
                               "day-28 tumor volume came out 13-45%% low, at 0.5 min 3-18%%); dt <= "
                               "%.3g min keeps the product at 0.5 or below, and halving dt shows "
                               "what is left",
