@@ -425,10 +425,8 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         llc = kind == TF_BACKEND_CUDA ? 64e6 : 32e6; /* Hopper's L2 is 50-60 MB */
     const int in_cache = step_set < llc || copy_set < llc;
 
-    /* The threads the steps ran on: a CPU block under TF_CPU_PARALLEL_MIN_CELLS runs on one
-     * (as its copy does). */
-    const int threads =
-        kind == TF_BACKEND_CPU && !tf_cpu_parallel(g.ncells) ? 1 : tf_omp_threads();
+    /* The threads the steps ran on (a small CPU block runs on one, as its copy does). */
+    const int threads = kind == TF_BACKEND_CPU ? tf_cpu_threads(g.ncells) : tf_omp_threads();
     const char *scheme = o->scheme == TF_SCHEME_EXPLICIT ? "explicit" : "lod";
     const char *backend = kind == TF_BACKEND_CUDA ? "cuda" : "cpu";
     char date[32];

@@ -180,7 +180,7 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
         return st;
     }
     /* The threads the sweeps run on: one for a block under TF_CPU_PARALLEL_MIN_CELLS. */
-    const int used = PAR(&c->g) ? threads : 1;
+    const int used = tf_cpu_threads(c->g.ncells);
     char note[64] = "";
     if (used < threads)
         snprintf(note, sizeof note, ": fewer than %d cells", TF_CPU_PARALLEL_MIN_CELLS);
@@ -353,8 +353,9 @@ static inline void thomas_x(const tf_line_factors *L, tf_real *buf, tf_index w)
 
 /* x lines are solved up to XW at a time: rows j0..j0+w-1 of one plane are copied transposed
  * into buf (element i of row q at buf[i*XW + q]), tf_thomas_lines solves x_lanes(w) lanes with
- * the inner loop across the lines (thomas_x), and the w rows are copied back. Every line sees the same operations in
- * the same order as a line solved alone, so results do not depend on the blocking.
+ * the inner loop across the lines (thomas_x), and the w rows are copied back. Every line sees
+ * the same operations in the same order as a line solved alone, so results do not depend on
+ * the blocking.
  * buf: XW * n[0] elements.
  *
  * Copy a w x m tile: dst[i*XW + q] = src[q*sy + i] for q < w, i < m (in), or the reverse
@@ -716,9 +717,8 @@ static int cut(const cpu_impl *c, int d) { return c->par->dims[d] > 1; }
 
 /* The planes of line ends of the LOD solves along d: line (a, b) of the plane, a fastest,
  * x lines (j, k) with j padded to the lanes of its XW blocks (x_lanes), y lines (i, k), z
- * lines (i, j). A buffer
- * holds, per outer index b, the six fields' planes: element (b * TF_NFIELDS + f) * A + a, so a
- * chunk of b is contiguous. */
+ * lines (i, j). A buffer holds, per outer index b, the six fields' planes: element
+ * (b * TF_NFIELDS + f) * A + a, so a chunk of b is contiguous. */
 static void line_plane(const cpu_impl *c, int d, tf_index *A, tf_index *B)
 {
     const tf_grid *g = &c->g;

@@ -13,11 +13,11 @@
 #include "tf_scenario_keys.h"
 #include "tf_solver.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <netcdf.h>
 #include <signal.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,7 +215,8 @@ static tf_status parse_procs(const char *v, int procs[3])
     const char *at = v;
     for (int d = 0; d < 3; ++d) {
         x[d] = strtol(at, &end, 10);
-        if (!isdigit((unsigned char)*at) || end == at || x[d] < 0 || x[d] > 1000000 || (d < 2 ? *end != 'x' : *end != '\0'))
+        if (!isdigit((unsigned char)*at) || end == at || x[d] < 0 || x[d] > 1000000 ||
+            (d < 2 ? *end != 'x' : *end != '\0'))
             return USAGE_ERROR("--procs '%s': expected PXxPYxPZ, processes along x, y and z "
                                "(0 = chosen), e.g. 2x1x1 or 0x0x4", v);
         at = end + 1;
@@ -484,14 +485,7 @@ static tf_status cmd_check(int argc, char **argv)
         if (s->scheme == TF_SCHEME_EXPLICIT)
             printf("# explicit stability limit: dt <= %.4g min\n",
                    tf_floor_sig(tf_explicit_dt_limit(&s->p, s->spacing, &s->bcs, s->n).dt, 4));
-        /* Time is counted in steps: where that moves the end or an interval. */
-        char note[1024];
-        if (tf_run_steps_note(s, note, sizeof note))
-            printf("# note: %s\n", note);
-        if (tf_run_flat_note(s, note, sizeof note))
-            printf("# note: %s\n", note);
-        if (tf_run_dt_note(s, note, sizeof note))
-            printf("# note: %s\n", note);
+        tf_run_print_notes(s, "# note: ");
         printf("# cost: %.0f steps x %.0f cells = %.4g voxel updates; roughly %s at %.0e/s "
                "(assumed 2-core CPU), %s at %.0e/s (assumed one H100); measure with "
                "`tumorfield bench`\n", steps, cells, updates, tc, TF_ASSUMED_CPU_RATE, tg,

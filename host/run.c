@@ -343,7 +343,9 @@ long long tf_run_steps_per(double interval, double dt)
 
 static int due(long long step, long long every) { return every > 0 && step % every == 0; }
 
-int tf_run_dt_note(const tf_scenario *s, char *buf, size_t len)
+/* When run.dt is coarse for the systemic drivers the tissue sees (they enter each step at its
+ * two ends) or for the exchange with the blood: 1 and a note on what is under-resolved; else 0. */
+static int dt_note(const tf_scenario *s, char *buf, size_t len)
 {
     const tf_schedule *e = &s->exercise;
     const int sessions = e->sessions_per_week > 0 && e->intensity > 0.0 && e->session_duration > 0;
@@ -381,7 +383,9 @@ int tf_run_dt_note(const tf_scenario *s, char *buf, size_t len)
     return n > 0;
 }
 
-int tf_run_steps_note(const tf_scenario *s, char *buf, size_t len)
+/* When time counted in steps moves the end of the run or an output interval: 1 and a note
+ * saying where each falls; else 0. */
+static int steps_note(const tf_scenario *s, char *buf, size_t len)
 {
     size_t n = 0;
     buf[0] = '\0';
@@ -407,7 +411,8 @@ int tf_run_steps_note(const tf_scenario *s, char *buf, size_t len)
     return n > 0;
 }
 
-int tf_run_flat_note(const tf_scenario *s, char *buf, size_t len)
+/* When the grid has one cell along some axis (a 2D run): 1 and a note on viewing it; else 0. */
+static int flat_note(const tf_scenario *s, char *buf, size_t len)
 {
     char axes[16] = "";
     for (int d = 0; d < 3; ++d)
@@ -422,6 +427,16 @@ int tf_run_flat_note(const tf_scenario *s, char *buf, size_t len)
              "viewed (docs/visualisation.md)",
              axes);
     return 1;
+}
+
+void tf_run_print_notes(const tf_scenario *s, const char *prefix)
+{
+    int (*const notes[3])(const tf_scenario *, char *, size_t) = {steps_note, flat_note,
+                                                                   dt_note};
+    char note[1024];
+    for (int q = 0; q < 3; ++q)
+        if (notes[q](s, note, sizeof note))
+            printf("%s%s\n", prefix, note);
 }
 
 /* Everything one run holds. */
@@ -1131,13 +1146,7 @@ static tf_status start(run_ctx *r)
         printf("run: %lld steps of %g min (%s), grid %lld x %lld x %lld at %g um\n", r->nsteps,
                s->dt, s->scheme == TF_SCHEME_LOD ? "lod" : "explicit", (long long)s->n[0],
                (long long)s->n[1], (long long)s->n[2], s->spacing);
-        char note[1024];
-        if (tf_run_steps_note(s, note, sizeof note))
-            printf("note: %s\n", note);
-        if (tf_run_flat_note(s, note, sizeof note))
-            printf("note: %s\n", note);
-        if (tf_run_dt_note(s, note, sizeof note))
-            printf("note: %s\n", note);
+        tf_run_print_notes(s, "note: ");
         fflush(stdout);
     }
     TF_TRY(tf_solver_set_state(r->solver, r->set[0], r->vessel));

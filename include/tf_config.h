@@ -68,5 +68,11 @@ static inline int tf_omp_threads(void)
     return 1;
 #endif
 }
+/* The threads the CPU backend runs a block of `ncells` cells on: one under
+ * TF_CPU_PARALLEL_MIN_CELLS, else tf_omp_threads() (what its description and bench report). */
+static inline int tf_cpu_threads(tf_index ncells)
+{
+    return tf_cpu_parallel(ncells) ? tf_omp_threads() : 1;
+}
 
 #endif

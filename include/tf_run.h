@@ -78,20 +78,12 @@ tf_status tf_run_restart_check(const tf_scenario *s, const tf_run_options *o, ch
  * one; 0 for interval 0 (none). Runs end at the first step at or past run.duration. */
 long long tf_run_steps_per(double interval, double dt);
 
-/* When the grid has one cell along some axis (a 2D run): 1 and the note that says what that
- * means for viewing the output (ParaView's CF reader cannot place a one-cell axis); else 0. */
-int tf_run_flat_note(const tf_scenario *s, char *buf, size_t len);
-
-/* When run.dt is coarse for the systemic drivers the tissue sees (they enter each step at its
- * two ends) or for the exchange with the blood: 1 and a note on what is under-resolved
- * (exercise sessions shorter than 2 dt, the daily cortisol rhythm at dt > 60 min, an exchange
- * that completes within a step); else 0. */
-int tf_run_dt_note(const tf_scenario *s, char *buf, size_t len);
-
-/* When time counted in steps moves the end of the run or an output interval (run.duration,
- * output.interval, output.timeseries_interval, checkpoint.interval not whole multiples of
- * run.dt): 1 and a note saying where each falls; else 0. The files keep the scenario as given. */
-int tf_run_steps_note(const tf_scenario *s, char *buf, size_t len);
+/* Print, each on a line starting with `prefix`, the notes on how this scenario's time step
+ * plays out (check and run print the same): where counting in steps moves the end or an output
+ * interval (the files keep the scenario as given); where run.dt is coarse for the exercise
+ * sessions, the daily cortisol rhythm or the exchange with the blood; a one-cell axis, which
+ * ParaView's CF reader cannot place. */
+void tf_run_print_notes(const tf_scenario *s, const char *prefix);
 
 /* Run the benchmark and print its report to stdout. */
 tf_status tf_bench(const tf_bench_options *o);
