@@ -26,6 +26,7 @@
 
 #include "cuda_bench.h"
 #include "cuda_check.cuh"
+#include "cuda_lines.cuh"
 
 #include <nvtx3/nvToolsExt.h>
 
@@ -160,6 +161,119 @@ __global__ void k_explicit(field_set U, field_set O, const tf_real *__restrict__
     }
 }
 
+/* Rows loaded ahead: from global memory (the latency to hide is that of DRAM) and from shared
+ * memory. */
+static const int CHUNK_GLOBAL = 16;
+static const int CHUNK_SHARED = 8;
+
+/* Lines in global memory, in place: as k_lines_global (thread ia takes the line from
+ * origin + ia*sa + ib*sb), with the chunked solve. The back substitution reads what the
+ * elimination wrote (from L2 where it is still there). */
+__global__ void k_lines_chunked(const __grid_constant__ line_set S, tf_index na, tf_index nb,
+                                tf_index sa, tf_index sb, tf_index origin, tf_index line_stride)
+{
+    const tf_index ia = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
+    if (ia >= na)
+        return;
+    const tf_line_factors &L = S.L[blockIdx.z];
+    tf_real *a = S.a[blockIdx.z] + origin + ia * sa;
+    for (tf_index ib = blockIdx.y; ib < nb; ib += gridDim.y) {
+        tf_line_solve<CHUNK_GLOBAL>(L, a + ib * sb, line_stride);
+    }
+}
+
+/* y and z lines through shared memory: a warp takes the 32 lines ia = blockIdx.x*32 + lane of
+ * line set entry blockIdx.z and layer ib, eliminates from global memory into its own column of
+ * shared memory (element i of lane l at s[i*32 + l]: a row of the warp is one bank row), and
+ * substitutes back from there into global memory: each field is read once and written once.
+ * Periodic lines substitute back in shared memory, are corrected there (tf_thomas_periodic) and
+ * copied out. Dynamic shared memory: 32 * n elements; blocks of 32 threads, no barrier (a
+ * thread touches its own column only). */
+__global__ void k_lines_shared(const __grid_constant__ line_set S, tf_index na, tf_index nb,
+                               tf_index sb, tf_index origin, tf_index line_stride)
+{
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    tf_real *s = reinterpret_cast<tf_real *>(smem_raw) + threadIdx.x;
+    const tf_index ia = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
+    if (ia >= na)
+        return;
+    const tf_line_factors &L = S.L[blockIdx.z];
+    tf_real *a = S.a[blockIdx.z] + origin + ia;
+    for (tf_index ib = blockIdx.y; ib < nb; ib += gridDim.y)
+        tf_line_solve_via<CHUNK_GLOBAL, CHUNK_SHARED>(L, a + ib * sb, line_stride, s, 32);
+}
+
+/* Neighbour of cell p across face q of field f for the fused explicit step: the ghost value of
+ * a face this process fills (k_ghosts' value: the same function of the same cells), computed
+ * from the cell itself (`inner`) and the one at the far end of its line (`far`, read only for
+ * periodic faces); else the element beyond the face (a received ghost, or an interior cell). */
+__device__ __forceinline__ tf_real neighbour(const ghost_bcs &B, int f, int q, bool at_face,
+                                             const tf_real *a, tf_index p, tf_index step,
+                                             tf_index far, tf_real inner)
+{
+    if (at_face && (B.local[f] >> q & 1)) {
+        const tf_bc_kind kind = (tf_bc_kind)B.kind[f][q];
+        return tf_ghost_value(kind, B.wall[f][q], inner,
+                              kind == TF_BC_PERIODIC ? a[p + far] : inner);
+    }
+    return a[p + step];
+}
+
+/* Explicit step, fused with the ghost fill and marching along z: thread (i, j) of a block of
+ * (32, y) threads takes the cells (i, j, k0 .. k0 + kchunk - 1), k0 = blockIdx.z * kchunk,
+ * keeps the z-1, z and z+1 values of the six fields in registers (one new element of each field
+ * per cell from memory; the x and y neighbours from the block's own rows, in L1), and computes
+ * the ghost values of the faces this process fills in place (neighbour), so no ghost kernel
+ * runs before it. The Laplacian is tf_lap7's expression on the same values, so the step gives
+ * k_ghosts + k_explicit's numbers bit for bit. */
+__global__ void k_explicit_march(const __grid_constant__ field_set U,
+                                 const __grid_constant__ field_set O,
+                                 const tf_real *__restrict__ vessel,
+                                 const __grid_constant__ tf_grid g,
+                                 const __grid_constant__ tf_coeffs c, real6 dif,
+                                 const __grid_constant__ ghost_bcs B, tf_real dt, tf_index j_off,
+                                 tf_index kchunk)
+{
+    const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
+    const tf_index j = j_off + (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
+    const tf_index nx = g.n[0], ny = g.n[1], nz = g.n[2];
+    const tf_index k0 = (tf_index)blockIdx.z * kchunk;
+    const tf_index k1 = k0 + kchunk < nz ? k0 + kchunk : nz;
+    if (i >= nx || j >= ny || k0 >= k1)
+        return;
+    const tf_index sy = g.sy, sz = g.sz;
+    const bool xlo = i == 0, xhi = i == nx - 1, ylo = j == 0, yhi = j == ny - 1;
+    tf_index p = tf_at(&g, i, j, k0);
+    tf_real zm[TF_NFIELDS], uc[TF_NFIELDS];
+#pragma unroll
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        const tf_real *a = U.a[f];
+        uc[f] = a[p];
+        zm[f] = neighbour(B, f, 4, k0 == 0, a, p, -sz, (nz - 1) * sz, uc[f]);
+    }
+    for (tf_index k = k0; k < k1; ++k, p += sz) {
+        tf_real zp[TF_NFIELDS], lap[TF_NFIELDS], out[TF_NFIELDS];
+#pragma unroll
+        for (int f = 0; f < TF_NFIELDS; ++f) {
+            const tf_real *a = U.a[f];
+            const tf_real u = uc[f];
+            zp[f] = neighbour(B, f, 5, k == nz - 1, a, p, sz, -(nz - 1) * sz, u);
+            const tf_real xm = neighbour(B, f, 0, xlo, a, p, -1, nx - 1, u);
+            const tf_real xp = neighbour(B, f, 1, xhi, a, p, 1, -(nx - 1), u);
+            const tf_real ym = neighbour(B, f, 2, ylo, a, p, -sy, (ny - 1) * sy, u);
+            const tf_real yp = neighbour(B, f, 3, yhi, a, p, sy, -(ny - 1) * sy, u);
+            lap[f] = (xm + xp) + (ym + yp) + (zm[f] + zp[f]) - (tf_real)6 * u;
+        }
+        tf_explicit_voxel(&c, uc, lap, dif.v, vessel[p], dt, out);
+#pragma unroll
+        for (int f = 0; f < TF_NFIELDS; ++f) {
+            O.a[f][p] = out[f];
+            zm[f] = uc[f];
+            uc[f] = zp[f];
+        }
+    }
+}
+
 /* Line solves in global memory: thread (ia, ib) solves the line starting at
  * origin + ia*sa + ib*sb with points line_stride apart; blockIdx.z: entry of the line set.
  * With sa = 1 consecutive threads touch consecutive addresses at every point (y and z lines). */
@@ -203,6 +317,56 @@ __global__ void k_lines_x_tile(const __grid_constant__ line_set S, tf_grid g, in
             tf_real *row = a + tf_at(&g, 0, j0 + l, k);
             for (int x = threadIdx.x; x < nx; x += blockDim.x)
                 row[x] = s[x * stride + l];
+        }
+        __syncthreads();
+    }
+}
+
+/* x lines through shared memory, as k_lines_x_tile with more loads in flight: warp w of the
+ * block loads rows w, w + warps, ... of the tile, each lane ROW_BATCH elements 32 apart issued
+ * before any is stored (the loop of k_lines_x_tile stores each element before loading the
+ * next), and the tile's first W threads solve with the chunked solve in shared memory. */
+static const int ROW_BATCH = 8;
+
+__global__ void k_lines_x_rows(const __grid_constant__ line_set S, tf_grid g, int W)
+{
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    tf_real *s = reinterpret_cast<tf_real *>(smem_raw);
+    const int nx = (int)g.n[0];
+    const int stride = W + 1;
+    const tf_index j0 = (tf_index)blockIdx.x * W;
+    const int nl = (int)(g.n[1] - j0 < W ? g.n[1] - j0 : W);
+    const tf_line_factors &L = S.L[blockIdx.z];
+    tf_real *a = S.a[blockIdx.z];
+    const int lane = (int)threadIdx.x & 31, warp = (int)threadIdx.x >> 5;
+    const int warps = (int)blockDim.x >> 5;
+    for (tf_index k = blockIdx.y; k < g.n[2]; k += gridDim.y) {
+        for (int l = warp; l < nl; l += warps) {
+            const tf_real *row = a + tf_at(&g, 0, j0 + l, k);
+            for (int x0 = lane; x0 < nx; x0 += 32 * ROW_BATCH) {
+                tf_real v[ROW_BATCH];
+#pragma unroll
+                for (int b = 0; b < ROW_BATCH; ++b)
+                    if (x0 + 32 * b < nx)
+                        v[b] = row[x0 + 32 * b];
+#pragma unroll
+                for (int b = 0; b < ROW_BATCH; ++b)
+                    if (x0 + 32 * b < nx)
+                        s[(x0 + 32 * b) * stride + l] = v[b];
+            }
+        }
+        __syncthreads();
+        if ((int)threadIdx.x < nl)
+            tf_line_solve<CHUNK_SHARED>(L, s + threadIdx.x, stride);
+        __syncthreads();
+        for (int l = warp; l < nl; l += warps) {
+            tf_real *row = a + tf_at(&g, 0, j0 + l, k);
+            for (int x0 = lane; x0 < nx; x0 += 32 * ROW_BATCH) {
+#pragma unroll
+                for (int b = 0; b < ROW_BATCH; ++b)
+                    if (x0 + 32 * b < nx)
+                        row[x0 + 32 * b] = s[(x0 + 32 * b) * stride + l];
+            }
         }
         __syncthreads();
     }
@@ -407,6 +571,38 @@ static cublasStatus_t blas_iamax(cublasHandle_t h, int64_t n, const float *x, in
 /* The backend                                                                               */
 
 static const int MAX_STAGES_PER_STEP = 6;
+
+/* The line-solve kernels (environment variable TF_CUDA_LINES, for measurements; the default is
+ * the fastest measured, docs/performance.md): `shared` y and z lines eliminated into shared
+ * memory where a column of 32 lines fits, else in global memory, both with the chunked solve,
+ * and x lines in tiles with batched loads (k_lines_shared, k_lines_chunked, k_lines_x_rows);
+ * `global` the same with y and z lines in global memory (k_lines_chunked); `classic` the
+ * kernels before the chunked solve (k_lines_global, k_lines_x_tile). All give the same
+ * numbers bit for bit. */
+enum line_kernels_kind { LINES_SHARED, LINES_GLOBAL, LINES_CLASSIC };
+static const char *const line_kernels_name[] = {"shared", "global", "classic"};
+/* The explicit step (TF_CUDA_EXPLICIT): `fused` k_explicit_march, `classic` k_ghosts and
+ * k_explicit; the same numbers bit for bit. */
+static const char *const explicit_kernels_name[] = {"fused", "classic"};
+
+/* *choice = the index of environment variable `var`'s value among names[0..n-1]; unchanged
+ * when it is unset or empty; any other value is an error that names the choices. */
+static tf_status env_choice(const char *var, const char *const names[], int n, int *choice)
+{
+    const char *v = getenv(var);
+    if (!v || !*v)
+        return TF_OK;
+    char list[128] = "";
+    for (int k = 0; k < n; ++k) {
+        if (strcmp(v, names[k]) == 0) {
+            *choice = k;
+            return TF_OK;
+        }
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
+                 names[k]);
+    }
+    return TF_ERROR(TF_ERR_USAGE, "cuda backend: %s=%s: expected one of %s", var, v, list);
+}
 /* Line-end planes of the pipelined solves across processes: received from the rank before
  * (forward) or after (backward), handed on forward or backward, and the periodic lines' rows
  * 0 and n-1. */
@@ -440,6 +636,10 @@ struct cuda_impl {
     int nlines[3];             /* entries used in lines[d] */
     int tile_w;                /* x lines per shared-memory tile; 0: x lines in global memory */
     size_t tile_bytes;
+    int line_kernels;          /* line_kernels_kind: TF_CUDA_LINES */
+    int explicit_fused;        /* k_explicit_march (1) or k_ghosts + k_explicit: TF_CUDA_EXPLICIT */
+    int sms;                   /* multiprocessors of the device */
+    size_t shared_limit;       /* dynamic shared memory a block of k_lines_shared may take */
     ghost_bcs bcs;
     real6 dif;
     diag_buf *d_diag;          /* device */
@@ -653,10 +853,16 @@ static tf_status setup_lines(cuda_impl *c, const cudaDeviceProp *prop)
             c->lines[d].a[e] = NULL; /* field pointers are set per step (buffers swap) */
             c->lines[d].L[e] = L;
         }
+    c->line_kernels = LINES_SHARED;
+    TF_TRY(env_choice("TF_CUDA_LINES", line_kernels_name, 3, &c->line_kernels));
     /* Widest tile of x lines that fits the shared memory a block may opt in to. */
     cudaFuncAttributes fa;
     TF_CUDA(cudaFuncGetAttributes(&fa, k_lines_x_tile));
     const size_t limit = prop->sharedMemPerBlockOptin - fa.sharedSizeBytes;
+    TF_CUDA(cudaFuncGetAttributes(&fa, k_lines_shared));
+    c->shared_limit = prop->sharedMemPerBlockOptin - fa.sharedSizeBytes;
+    TF_CUDA(cudaFuncSetAttribute(k_lines_shared, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 (int)c->shared_limit));
     c->tile_w = 0;
     for (int w = LINES_PER_TILE_MAX; w >= 8 && !c->tile_w; w /= 2) {
         const size_t bytes = (size_t)(w + 1) * (size_t)g->n[0] * sizeof(tf_real);
@@ -668,9 +874,12 @@ static tf_status setup_lines(cuda_impl *c, const cudaDeviceProp *prop)
     /* The limit is an attribute of the kernel, shared by every solver in the process: set to
      * the most a block may opt in to, not to this solver's tile, or a second solver with a
      * narrower grid would lower it below the first one's tile and break that one's launches. */
-    if (c->tile_w)
+    if (c->tile_w) {
         TF_CUDA(cudaFuncSetAttribute(k_lines_x_tile, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                      (int)limit));
+        TF_CUDA(cudaFuncSetAttribute(k_lines_x_rows, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                     (int)limit));
+    }
     return TF_OK;
 }
 
@@ -787,6 +996,10 @@ static tf_status create_impl(cuda_impl *c, char *desc, size_t desc_len)
     TF_TRY(pick_device(c));
     cudaDeviceProp prop;
     TF_CUDA(cudaGetDeviceProperties(&prop, c->device));
+    c->sms = prop.multiProcessorCount;
+    int fused = 1;
+    TF_TRY(env_choice("TF_CUDA_EXPLICIT", explicit_kernels_name, 2, &fused));
+    c->explicit_fused = fused == 0;
 
     /* Memory check before any large allocation. */
     const int explicit_scheme = su->scheme == TF_SCHEME_EXPLICIT;
@@ -857,12 +1070,17 @@ static tf_status create_impl(cuda_impl *c, char *desc, size_t desc_len)
     TF_TRY(setup_par(c));
     TF_CUDA(cudaStreamSynchronize(c->stream));
 
-    char lines[64] = "";
+    char lines[96] = "";
+    if (su->scheme == TF_SCHEME_EXPLICIT)
+        snprintf(lines, sizeof lines, "; explicit step %s",
+                 c->explicit_fused ? "fused with the ghost fill" : "after a ghost fill (classic)");
     if (su->scheme == TF_SCHEME_LOD) {
         if (c->tile_w)
-            snprintf(lines, sizeof lines, "; x lines in shared-memory tiles of %d", c->tile_w);
+            snprintf(lines, sizeof lines, "; %s line solves, x lines in shared-memory tiles of %d",
+                     line_kernels_name[c->line_kernels], c->tile_w);
         else
-            snprintf(lines, sizeof lines, "; x lines in global memory");
+            snprintf(lines, sizeof lines, "; %s line solves, x lines in global memory",
+                     line_kernels_name[c->line_kernels]);
     }
     char procs[96] = "";
     if (su->par && su->par->size > 1)
@@ -1022,6 +1240,42 @@ static line_set lines_now(const cuda_impl *c, int d)
     return S;
 }
 
+/* The line solves of direction d with the chunked kernels (line_kernels_kind). */
+static tf_status launch_lines_chunked(cuda_impl *c, int d, const line_set *S)
+{
+    const tf_grid *g = &c->g;
+    const unsigned nl = (unsigned)c->nlines[d];
+    const tf_index origin = tf_at(g, 0, 0, 0);
+    const unsigned lb = TF_CUDA_LINE_BLOCK;
+    if (d == 0 && c->tile_w) {
+        const dim3 grid(blocks_for(g->n[1], (unsigned)c->tile_w), clamp_yz(g->n[2]), nl);
+        k_lines_x_rows<<<grid, lb, c->tile_bytes, c->stream>>>(*S, *g, c->tile_w);
+        TF_CUDA_LAUNCH("k_lines_x_rows");
+        return TF_OK;
+    }
+    if (d == 0) { /* lines (j, k), points contiguous */
+        const dim3 grid(blocks_for(g->n[1], lb), clamp_yz(g->n[2]), nl);
+        k_lines_chunked<<<grid, lb, 0, c->stream>>>(*S, g->n[1], g->n[2], g->sy, g->sz, origin,
+                                                    1);
+        TF_CUDA_LAUNCH("k_lines_chunked (x)");
+        return TF_OK;
+    }
+    /* y: lines (i, k), points sy apart; z: lines (i, j), points sz apart */
+    const tf_index nb = d == 1 ? g->n[2] : g->n[1], sb = d == 1 ? g->sz : g->sy;
+    const tf_index ls = d == 1 ? g->sy : g->sz;
+    const size_t bytes = (size_t)32 * (size_t)g->n[d] * sizeof(tf_real);
+    if (c->line_kernels == LINES_SHARED && bytes <= c->shared_limit) {
+        const dim3 grid(blocks_for(g->n[0], 32), clamp_yz(nb), nl);
+        k_lines_shared<<<grid, 32, bytes, c->stream>>>(*S, g->n[0], nb, sb, origin, ls);
+        TF_CUDA_LAUNCH(d == 1 ? "k_lines_shared (y)" : "k_lines_shared (z)");
+        return TF_OK;
+    }
+    const dim3 grid(blocks_for(g->n[0], lb), clamp_yz(nb), nl);
+    k_lines_chunked<<<grid, lb, 0, c->stream>>>(*S, g->n[0], nb, 1, sb, origin, ls);
+    TF_CUDA_LAUNCH(d == 1 ? "k_lines_chunked (y)" : "k_lines_chunked (z)");
+    return TF_OK;
+}
+
 static tf_status launch_lines(cuda_impl *c, int d)
 {
     const int nl = c->nlines[d];
@@ -1031,6 +1285,8 @@ static tf_status launch_lines(cuda_impl *c, int d)
     const line_set S = lines_now(c, d);
     const tf_index origin = tf_at(g, 0, 0, 0);
     const unsigned lb = TF_CUDA_LINE_BLOCK;
+    if (c->line_kernels != LINES_CLASSIC)
+        return launch_lines_chunked(c, d, &S);
     if (d == 0 && c->tile_w) {
         const dim3 grid(blocks_for(g->n[1], (unsigned)c->tile_w), clamp_yz(g->n[2]),
                         (unsigned)nl);
@@ -1066,6 +1322,19 @@ static tf_status launch_ghosts(cuda_impl *c)
 }
 
 /* The fused explicit kernel into the second buffer, then the buffers swap. */
+/* Blocks of the fused explicit step along z: about four waves of resident blocks over the
+ * device, each marching over at least one plane. */
+static tf_index march_chunk(const cuda_impl *c, const dim3 &grid)
+{
+    const tf_index nz = c->g.n[2];
+    const tf_index per_layer = (tf_index)grid.x * grid.y;
+    const tf_index want = (tf_index)c->sms * (2048 / (TF_CUDA_BLOCK_X * TF_CUDA_BLOCK_Y)) * 4;
+    tf_index kz = (want + per_layer - 1) / per_layer;
+    kz = kz < 1 ? 1 : (kz > nz ? nz : kz);
+    kz = kz > MAX_GRID_YZ ? MAX_GRID_YZ : kz;
+    return (nz + kz - 1) / kz;
+}
+
 static tf_status launch_explicit(cuda_impl *c, const tf_coeffs *c0)
 {
     const tf_grid *g = &c->g;
@@ -1075,6 +1344,15 @@ static tf_status launch_explicit(cuda_impl *c, const tf_coeffs *c0)
     for (tf_index j_off = 0; j_off < g->n[1]; j_off += CELL_ROWS) {
         dim3 grid, block;
         cell_shape(g, j_off, &grid, &block);
+        if (c->explicit_fused) {
+            const tf_index kchunk = march_chunk(c, grid);
+            grid.z = (unsigned)((g->n[2] + kchunk - 1) / kchunk);
+            k_explicit_march<<<grid, block, 0, c->stream>>>(state_set(c), O, c->vessel, *g, *c0,
+                                                            c->dif, c->bcs, (tf_real)c->su->dt,
+                                                            j_off, kchunk);
+            TF_CUDA_LAUNCH("k_explicit_march");
+            continue;
+        }
         k_explicit<<<grid, block, 0, c->stream>>>(state_set(c), O, c->vessel, *g, *c0, c->dif,
                                                   (tf_real)c->su->dt, j_off);
         TF_CUDA_LAUNCH("k_explicit");
@@ -1089,8 +1367,10 @@ static tf_status launch_explicit(cuda_impl *c, const tf_coeffs *c0)
 
 static tf_status step_explicit(cuda_impl *c, stage_set *s, const tf_coeffs *c0)
 {
-    stage_begin(TF_STAGE_GHOSTS);
-    TF_TRY(stage_end(c, s, TF_STAGE_GHOSTS, launch_ghosts(c)));
+    if (!c->explicit_fused) {
+        stage_begin(TF_STAGE_GHOSTS);
+        TF_TRY(stage_end(c, s, TF_STAGE_GHOSTS, launch_ghosts(c)));
+    }
     stage_begin(TF_STAGE_EXPLICIT);
     return stage_end(c, s, TF_STAGE_EXPLICIT, launch_explicit(c, c0));
 }
@@ -1236,7 +1516,7 @@ static tf_status step_explicit_par(cuda_impl *c, const tf_coeffs *c0)
     TF_TRY(synced_time(c, &t0));
     nvtxRangePushA(tf_stage_name[TF_STAGE_GHOSTS]);
     tf_status s = halo_exchange(c, &waited);
-    if (s == TF_OK)
+    if (s == TF_OK && !c->explicit_fused)
         s = launch_ghosts(c);
     TF_TRY(host_stage_after(c, TF_STAGE_GHOSTS, &t0, waited, s));
     nvtxRangePushA(tf_stage_name[TF_STAGE_EXPLICIT]);

@@ -12,3 +12,18 @@ foreach(prec float double)
   target_compile_definitions(gpu_standin_${prec} PRIVATE TF_GPU_STANDIN)
   set_tests_properties(gpu_standin_${prec} PROPERTIES TIMEOUT 300)
 endforeach()
+
+# test_line_chunks_*: the CUDA line kernels' one-line solves (kernels/cuda_lines.cuh), host code
+# compiled by nvcc, against the CPU's tf_thomas_lines bit for bit; needs no device.
+if(TF_HAVE_CUDA)
+  foreach(prec float double)
+    add_executable(test_line_chunks_${prec} test_line_chunks.cu)
+    target_include_directories(test_line_chunks_${prec} PRIVATE ${PROJECT_SOURCE_DIR}/include
+                               ${PROJECT_SOURCE_DIR}/kernels)
+    target_link_libraries(test_line_chunks_${prec} PRIVATE PkgConfig::CMOCKA)
+    if(prec STREQUAL "double")
+      target_compile_definitions(test_line_chunks_${prec} PRIVATE TF_DOUBLE)
+    endif()
+    add_test(NAME test_line_chunks_${prec} COMMAND test_line_chunks_${prec})
+  endforeach()
+endif()

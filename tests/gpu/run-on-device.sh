@@ -12,6 +12,8 @@
 #   env        nvidia-smi, library resolution, tumorfield info
 #   tests      test_gpu_float, test_gpu_double (CPU vs CUDA, determinism, check_state, diagnostics)
 #   bench      cuda, both schemes, 256^3 (the targets of issue 7)
+#   variants   the kernel variants side by side (TF_CUDA_LINES classic/global/shared for LOD,
+#              TF_CUDA_EXPLICIT classic/fused), 256^3 and 512^3, 3 rounds in rotating order
 #   mpi        with .bundle/openmpi.tar.xz: the CUDA backend on 2 and 4 processes sharing the GPU,
 #              cut along x, y, z (4 along z: middle ranks of the pipeline), against one process
 #              (tests/gpu/mpi_ranks.sh), both schemes; each launch limited to 60 s
@@ -19,6 +21,8 @@
 #   sanitizer  compute-sanitizer memcheck (bench, both schemes, small grid) and racecheck (the
 #              shared-memory x-line tiles), if compute-sanitizer is there and accepts the device
 #              (on gVisor machines it refuses: "Device not supported"; then SKIPPED, not failed)
+#   profile    Nsight Compute (ncu --clock-control none): one step of each scheme at 256^3,
+#              speed of light, memory workload, occupancy, launch statistics (profile.log)
 #   series     cuda scaling series 64..512, both schemes
 #   cpu        cpu benches, both schemes, 256^3 (this machine's CPU, for comparison)
 #   memcheck   compute-sanitizer memcheck of test_gpu_float's smaller tests (TF_GPU_TESTS)
@@ -28,7 +32,7 @@
 # kernels/, tests/*.c and the CMake files, in .bundle/MANIFEST): else the script stops (exit 2)
 # before spending device time on old binaries (FORCE=1 runs them anyway).
 # Logs go to $OUT (at most 8 files come back): env.log, tests.log, sanitizer.log, bench.log,
-# bench.jsonl, summary.txt. The summary table is printed last. Exit status: 0 when every step
+# bench.jsonl, profile.log, summary.txt. The summary table is printed last. Exit status: 0 when every step
 # that ran passed (skips aside), 1 when one failed or timed out, 2 when the bundle is missing
 # or stale. Where nvidia-smi names a GPU, a test that skips for want of a device (exit 77)
 # counts as failed, and a `tumorfield info` that finds no CUDA device ends the run at once.
@@ -48,7 +52,7 @@ note() { echo "$*" | tee -a "$SUMMARY"; }
 # run_step NAME LOG LIMIT_S CMD...: run CMD with a time limit, append its output to LOG,
 # record its exit status and time in the summary.
 BUDGET=${BUDGET:-540} # seconds for the whole script; the device call's timeout_s 30 more
-GROUPS_RUN=${ONLY:-env tests bench mpi restart sanitizer series cpu memcheck}
+GROUPS_RUN=${ONLY:-env tests bench variants mpi restart sanitizer profile series cpu memcheck}
 FAILED=0
 SKIPPED_GROUPS=""
 want() { [[ " $GROUPS_RUN " == *" $1 "* ]]; }
@@ -200,9 +204,11 @@ fi
 # ---- benches -----------------------------------------------------------------------------
 JSONL=$OUT/bench.jsonl
 touch "$JSONL"
-bench() { # bench BACKEND SCHEME N STEPS LIMIT
-  local j=$WORK/bench-$1-$2-$3.json
-  run_step "bench $1 $2 $3^3" "$OUT/bench.log" "$5" bash -c 'out=$1; shift; exec "$@" > "$out"' _ \
+bench() { # bench BACKEND SCHEME N STEPS LIMIT (TF_CUDA_LINES / TF_CUDA_EXPLICIT: a variant)
+  local j=$WORK/bench-$1-$2-$3.json v=""
+  [ -n "${TF_CUDA_LINES:-}" ] && v=" lines=$TF_CUDA_LINES"
+  [ -n "${TF_CUDA_EXPLICIT:-}" ] && v="$v explicit=$TF_CUDA_EXPLICIT"
+  run_step "bench $1 $2 $3^3$v" "$OUT/bench.log" "$5" bash -c 'out=$1; shift; exec "$@" > "$out"' _ \
     "$j" "$TF" bench --backend "$1" --scheme "$2" --grid "$3" --steps "$4" --json
   local rc=$?
   if [ -s "$j" ]; then
@@ -217,6 +223,29 @@ bench_both() { # bench_both BACKEND N STEPS LIMIT: both schemes
 }
 GROUP=bench
 want bench && bench_both cuda 256 50 60
+
+# ---- kernel variants, A/B in one binary (TF_CUDA_LINES, TF_CUDA_EXPLICIT) ------------------
+# Rounds of every variant in turn, the order rotating by round, at 256^3 and 512^3: the
+# variants' ratio to copy side by side on the same card in the same minute. The JSON's
+# `device` names the variant (the backend's description).
+GROUP=variants
+if want variants; then
+  for n in 256 512; do
+    for round in 1 2 3; do
+      lines="classic global shared"
+      [ $round = 2 ] && lines="shared classic global"
+      [ $round = 3 ] && lines="global shared classic"
+      for v in $lines; do
+        TF_CUDA_LINES=$v bench cuda lod $n 30 60
+      done
+      ex="classic fused"
+      [ $round = 2 ] && ex="fused classic"
+      for v in $ex; do
+        TF_CUDA_EXPLICIT=$v bench cuda explicit $n 50 60
+      done
+    done
+  done
+fi
 
 # ---- across processes: Open MPI from the bundle, the GPU shared by the processes ----------
 GROUP=mpi
@@ -311,6 +340,26 @@ elif [ -z "$CS" ]; then
   note "compute-sanitizer not found: sanitizer checks not run"
 fi
 
+# ---- Nsight Compute: one step of each scheme at 256^3, the kernels' speed of light, memory
+# workload, occupancy (profile.log); --clock-control none leaves the card's clocks alone.
+NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+GROUP=profile
+if want profile; then
+  if [ -n "$NCU" ] && [ -x "$NCU" ]; then
+    # warm-up steps 3 and the set-up's kernels first: skip them, profile one step
+    run_step "ncu lod 256^3 (one step)" "$OUT/profile.log" 120 \
+      "$NCU" --clock-control none --section SpeedOfLight --section MemoryWorkloadAnalysis \
+      --section Occupancy --section LaunchStats -k regex:'^k_(react|lines)' --launch-skip 15 \
+      --launch-count 5 "$TF" bench --grid 256 --steps 2 --scheme lod --backend cuda
+    run_step "ncu explicit 256^3 (one step)" "$OUT/profile.log" 90 \
+      "$NCU" --clock-control none --section SpeedOfLight --section MemoryWorkloadAnalysis \
+      --section Occupancy --section LaunchStats -k regex:'^k_explicit' --launch-skip 3 \
+      --launch-count 1 "$TF" bench --grid 256 --steps 2 --scheme explicit --backend cuda
+  else
+    note "ncu not found: profile not run"
+  fi
+fi
+
 GROUP=series
 if want series; then
   for n in 64 128 192 384 512; do
@@ -325,7 +374,7 @@ want cpu && bench_both cpu 256 5 90
 # lines would not finish under it).
 GROUP=memcheck
 if want memcheck && [ $cs_ok = 1 ]; then
-  for t in "check_state*" "two_solvers*"; do
+  for t in "check_state*" "two_solvers*" "kernel_variants*"; do
     run_step "memcheck test_gpu_float $t" "$OUT/sanitizer.log" 150 \
       env TF_GPU_TESTS="$t" "$CS" --tool memcheck --error-exitcode 9 "$B/bin/test_gpu_float"
   done
@@ -339,14 +388,19 @@ fi
   python3 - "$JSONL" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print("%-5s %-8s %5s %10s %11s %6s %8s %8s %6s  %s" % ("back", "scheme", "n", "ms/step",
-      "Mvox/s", "arrays", "GB/s", "copy", "ratio", "stages ms/step"))
+print("%-5s %-8s %-8s %5s %10s %11s %6s %8s %8s %6s  %s" % ("back", "scheme", "kernels", "n",
+      "ms/step", "Mvox/s", "arrays", "GB/s", "copy", "ratio", "stages ms/step"))
+import re
+def variant(r):  # the kernels, from the backend's description (TF_CUDA_LINES / _EXPLICIT)
+    m = re.search(r"; (\w+) line solves|explicit step (fused|after a ghost fill \((classic)\))",
+                  r.get("device", ""))
+    return next((g for g in m.groups()[::-1] if g), "-") if m else "-"
 for r in rows:
     st = " ".join("%s=%.3g" % (k, v["ms_per_step"]) for k, v in r["stages"].items()
                   if v.get("calls_per_step"))
     note = " (in cache)" if r.get("in_cache") else ""
-    print("%-5s %-8s %5d %10.3f %11.1f %6d %8.1f %8.1f %6.3f  %s%s" % (r["backend"], r["scheme"],
-          r["n"], r["ms_per_step"], 1e-6 * r["voxel_updates_per_s"], r["arrays_per_step"],
+    print("%-5s %-8s %-8s %5d %10.3f %11.1f %6d %8.1f %8.1f %6.3f  %s%s" % (r["backend"],
+          r["scheme"], variant(r), r["n"], r["ms_per_step"], 1e-6 * r["voxel_updates_per_s"], r["arrays_per_step"],
           r["effective_bandwidth_GBps"], r["copy_bandwidth_GBps"], r["ratio_to_copy"], st, note))
 PY
   echo
