@@ -165,6 +165,9 @@ __global__ void k_explicit(field_set U, field_set O, const tf_real *__restrict__
  * memory. */
 static const int CHUNK_GLOBAL = 16;
 static const int CHUNK_SHARED = 8;
+/* k_lines_shared: few warps fit beside their shared-memory columns, so each loads more rows
+ * ahead (bytes in flight per multiprocessor = warps x chunk x 128). */
+static const int CHUNK_COLUMN = 64;
 
 /* Lines in global memory, in place: as k_lines_global (thread ia takes the line from
  * origin + ia*sa + ib*sb), with the chunked solve. The back substitution reads what the
@@ -200,7 +203,7 @@ __global__ void k_lines_shared(const __grid_constant__ line_set S, tf_index na, 
     const tf_line_factors &L = S.L[blockIdx.z];
     tf_real *a = S.a[blockIdx.z] + origin + ia;
     for (tf_index ib = blockIdx.y; ib < nb; ib += gridDim.y)
-        tf_line_solve_via<CHUNK_GLOBAL, CHUNK_SHARED>(L, a + ib * sb, line_stride, s, 32);
+        tf_line_solve_via<CHUNK_COLUMN, CHUNK_SHARED>(L, a + ib * sb, line_stride, s, 32);
 }
 
 /* Neighbour of cell p across face q of field f for the fused explicit step: the ghost value of
@@ -219,58 +222,47 @@ __device__ __forceinline__ tf_real neighbour(const ghost_bcs &B, int f, int q, b
     return a[p + step];
 }
 
-/* Explicit step, fused with the ghost fill and marching along z: thread (i, j) of a block of
- * (32, y) threads takes the cells (i, j, k0 .. k0 + kchunk - 1), k0 = blockIdx.z * kchunk,
- * keeps the z-1, z and z+1 values of the six fields in registers (one new element of each field
- * per cell from memory; the x and y neighbours from the block's own rows, in L1), and computes
- * the ghost values of the faces this process fills in place (neighbour), so no ghost kernel
- * runs before it. The Laplacian is tf_lap7's expression on the same values, so the step gives
- * k_ghosts + k_explicit's numbers bit for bit. */
-__global__ void k_explicit_march(const __grid_constant__ field_set U,
+/* Explicit step fused with the ghost fill: k_explicit with the neighbours across the faces
+ * this process fills computed in place (neighbour) instead of read from ghost layers that a
+ * kernel filled before, so no ghost kernel runs (measured: docs/performance.md). The Laplacian
+ * is tf_lap7's expression on the same values, so the step gives k_ghosts + k_explicit's numbers
+ * bit for bit. */
+__global__ void __launch_bounds__(TF_CUDA_BLOCK_X *TF_CUDA_BLOCK_Y, 6)
+k_explicit_fused(const __grid_constant__ field_set U,
                                  const __grid_constant__ field_set O,
                                  const tf_real *__restrict__ vessel,
                                  const __grid_constant__ tf_grid g,
                                  const __grid_constant__ tf_coeffs c, real6 dif,
-                                 const __grid_constant__ ghost_bcs B, tf_real dt, tf_index j_off,
-                                 tf_index kchunk)
+                                 const __grid_constant__ ghost_bcs B, tf_real dt, tf_index j_off)
 {
     const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
     const tf_index j = j_off + (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
     const tf_index nx = g.n[0], ny = g.n[1], nz = g.n[2];
-    const tf_index k0 = (tf_index)blockIdx.z * kchunk;
-    const tf_index k1 = k0 + kchunk < nz ? k0 + kchunk : nz;
-    if (i >= nx || j >= ny || k0 >= k1)
+    if (i >= nx || j >= ny)
         return;
     const tf_index sy = g.sy, sz = g.sz;
     const bool xlo = i == 0, xhi = i == nx - 1, ylo = j == 0, yhi = j == ny - 1;
-    tf_index p = tf_at(&g, i, j, k0);
-    tf_real zm[TF_NFIELDS], uc[TF_NFIELDS];
-#pragma unroll
-    for (int f = 0; f < TF_NFIELDS; ++f) {
-        const tf_real *a = U.a[f];
-        uc[f] = a[p];
-        zm[f] = neighbour(B, f, 4, k0 == 0, a, p, -sz, (nz - 1) * sz, uc[f]);
-    }
-    for (tf_index k = k0; k < k1; ++k, p += sz) {
-        tf_real zp[TF_NFIELDS], lap[TF_NFIELDS], out[TF_NFIELDS];
+    for (tf_index k = blockIdx.z; k < nz; k += gridDim.z) {
+        const tf_index p = tf_at(&g, i, j, k);
+        const bool zlo = k == 0, zhi = k == nz - 1;
+        tf_real u[TF_NFIELDS], lap[TF_NFIELDS], out[TF_NFIELDS];
 #pragma unroll
         for (int f = 0; f < TF_NFIELDS; ++f) {
-            const tf_real *a = U.a[f];
-            const tf_real u = uc[f];
-            zp[f] = neighbour(B, f, 5, k == nz - 1, a, p, sz, -(nz - 1) * sz, u);
-            const tf_real xm = neighbour(B, f, 0, xlo, a, p, -1, nx - 1, u);
-            const tf_real xp = neighbour(B, f, 1, xhi, a, p, 1, -(nx - 1), u);
-            const tf_real ym = neighbour(B, f, 2, ylo, a, p, -sy, (ny - 1) * sy, u);
-            const tf_real yp = neighbour(B, f, 3, yhi, a, p, sy, -(ny - 1) * sy, u);
-            lap[f] = (xm + xp) + (ym + yp) + (zm[f] + zp[f]) - (tf_real)6 * u;
+            const tf_real *__restrict__ a = U.a[f];
+            const tf_real uc = a[p];
+            const tf_real xm = neighbour(B, f, 0, xlo, a, p, -1, nx - 1, uc);
+            const tf_real xp = neighbour(B, f, 1, xhi, a, p, 1, -(nx - 1), uc);
+            const tf_real ym = neighbour(B, f, 2, ylo, a, p, -sy, (ny - 1) * sy, uc);
+            const tf_real yp = neighbour(B, f, 3, yhi, a, p, sy, -(ny - 1) * sy, uc);
+            const tf_real zm = neighbour(B, f, 4, zlo, a, p, -sz, (nz - 1) * sz, uc);
+            const tf_real zp = neighbour(B, f, 5, zhi, a, p, sz, -(nz - 1) * sz, uc);
+            u[f] = uc;
+            lap[f] = (xm + xp) + (ym + yp) + (zm + zp) - (tf_real)6 * uc;
         }
-        tf_explicit_voxel(&c, uc, lap, dif.v, vessel[p], dt, out);
+        tf_explicit_voxel(&c, u, lap, dif.v, vessel[p], dt, out);
 #pragma unroll
-        for (int f = 0; f < TF_NFIELDS; ++f) {
+        for (int f = 0; f < TF_NFIELDS; ++f)
             O.a[f][p] = out[f];
-            zm[f] = uc[f];
-            uc[f] = zp[f];
-        }
     }
 }
 
@@ -322,11 +314,13 @@ __global__ void k_lines_x_tile(const __grid_constant__ line_set S, tf_grid g, in
     }
 }
 
-/* x lines through shared memory, as k_lines_x_tile with more loads in flight: warp w of the
- * block loads rows w, w + warps, ... of the tile, each lane ROW_BATCH elements 32 apart issued
- * before any is stored (the loop of k_lines_x_tile stores each element before loading the
- * next), and the tile's first W threads solve with the chunked solve in shared memory. */
-static const int ROW_BATCH = 8;
+/* x lines through shared memory, as k_lines_x_tile with more loads in flight: the block's
+ * threads take the tile's W x n[0] elements in turn (element e: line e / n[0], point
+ * e % n[0]; consecutive threads on consecutive points of a row), each issuing TILE_BATCH loads
+ * before it stores any (the loops of k_lines_x_tile store each element before loading the
+ * next: one load in flight per thread), and the tile's first W threads solve with the chunked
+ * solve in shared memory. */
+static const int TILE_BATCH = 16;
 
 __global__ void k_lines_x_rows(const __grid_constant__ line_set S, tf_grid g, int W)
 {
@@ -336,36 +330,41 @@ __global__ void k_lines_x_rows(const __grid_constant__ line_set S, tf_grid g, in
     const int stride = W + 1;
     const tf_index j0 = (tf_index)blockIdx.x * W;
     const int nl = (int)(g.n[1] - j0 < W ? g.n[1] - j0 : W);
+    const int total = nl * nx;
+    const int step = (int)blockDim.x;
     const tf_line_factors &L = S.L[blockIdx.z];
     tf_real *a = S.a[blockIdx.z];
-    const int lane = (int)threadIdx.x & 31, warp = (int)threadIdx.x >> 5;
-    const int warps = (int)blockDim.x >> 5;
     for (tf_index k = blockIdx.y; k < g.n[2]; k += gridDim.y) {
-        for (int l = warp; l < nl; l += warps) {
-            const tf_real *row = a + tf_at(&g, 0, j0 + l, k);
-            for (int x0 = lane; x0 < nx; x0 += 32 * ROW_BATCH) {
-                tf_real v[ROW_BATCH];
+        tf_real *tile = a + tf_at(&g, 0, j0, k); /* row l of the tile at tile + l * sy */
+        for (int e0 = (int)threadIdx.x; e0 < total; e0 += step * TILE_BATCH) {
+            tf_real v[TILE_BATCH];
+            int at[TILE_BATCH];
 #pragma unroll
-                for (int b = 0; b < ROW_BATCH; ++b)
-                    if (x0 + 32 * b < nx)
-                        v[b] = row[x0 + 32 * b];
-#pragma unroll
-                for (int b = 0; b < ROW_BATCH; ++b)
-                    if (x0 + 32 * b < nx)
-                        s[(x0 + 32 * b) * stride + l] = v[b];
+            for (int b = 0; b < TILE_BATCH; ++b) {
+                const int e = e0 + b * step;
+                if (e < total) {
+                    const int l = e / nx, x = e - l * nx;
+                    v[b] = tile[l * g.sy + x];
+                    at[b] = x * stride + l;
+                }
             }
+#pragma unroll
+            for (int b = 0; b < TILE_BATCH; ++b)
+                if (e0 + b * step < total)
+                    s[at[b]] = v[b];
         }
         __syncthreads();
         if ((int)threadIdx.x < nl)
             tf_line_solve<CHUNK_SHARED>(L, s + threadIdx.x, stride);
         __syncthreads();
-        for (int l = warp; l < nl; l += warps) {
-            tf_real *row = a + tf_at(&g, 0, j0 + l, k);
-            for (int x0 = lane; x0 < nx; x0 += 32 * ROW_BATCH) {
+        for (int e0 = (int)threadIdx.x; e0 < total; e0 += step * TILE_BATCH) {
 #pragma unroll
-                for (int b = 0; b < ROW_BATCH; ++b)
-                    if (x0 + 32 * b < nx)
-                        row[x0 + 32 * b] = s[(x0 + 32 * b) * stride + l];
+            for (int b = 0; b < TILE_BATCH; ++b) {
+                const int e = e0 + b * step;
+                if (e < total) {
+                    const int l = e / nx, x = e - l * nx;
+                    tile[l * g.sy + x] = s[x * stride + l];
+                }
             }
         }
         __syncthreads();
@@ -573,15 +572,14 @@ static cublasStatus_t blas_iamax(cublasHandle_t h, int64_t n, const float *x, in
 static const int MAX_STAGES_PER_STEP = 6;
 
 /* The line-solve kernels (environment variable TF_CUDA_LINES, for measurements; the default is
- * the fastest measured, docs/performance.md): `shared` y and z lines eliminated into shared
- * memory where a column of 32 lines fits, else in global memory, both with the chunked solve,
- * and x lines in tiles with batched loads (k_lines_shared, k_lines_chunked, k_lines_x_rows);
- * `global` the same with y and z lines in global memory (k_lines_chunked); `classic` the
- * kernels before the chunked solve (k_lines_global, k_lines_x_tile). All give the same
- * numbers bit for bit. */
-enum line_kernels_kind { LINES_SHARED, LINES_GLOBAL, LINES_CLASSIC };
-static const char *const line_kernels_name[] = {"shared", "global", "classic"};
-/* The explicit step (TF_CUDA_EXPLICIT): `fused` k_explicit_march, `classic` k_ghosts and
+ * the fastest measured, docs/performance.md): `global` y and z lines in global memory with the
+ * chunked solve (k_lines_chunked), x lines in tiles with batched loads (k_lines_x_rows);
+ * `shared` the same with y and z lines eliminated into shared memory where a column of 32
+ * lines fits (k_lines_shared); `classic` the kernels before the chunked solve
+ * (k_lines_global, k_lines_x_tile). All give the same numbers bit for bit. */
+enum line_kernels_kind { LINES_GLOBAL, LINES_SHARED, LINES_CLASSIC };
+static const char *const line_kernels_name[] = {"global", "shared", "classic"};
+/* The explicit step (TF_CUDA_EXPLICIT): `fused` k_explicit_fused, `classic` k_ghosts and
  * k_explicit; the same numbers bit for bit. */
 static const char *const explicit_kernels_name[] = {"fused", "classic"};
 
@@ -637,8 +635,7 @@ struct cuda_impl {
     int tile_w;                /* x lines per shared-memory tile; 0: x lines in global memory */
     size_t tile_bytes;
     int line_kernels;          /* line_kernels_kind: TF_CUDA_LINES */
-    int explicit_fused;        /* k_explicit_march (1) or k_ghosts + k_explicit: TF_CUDA_EXPLICIT */
-    int sms;                   /* multiprocessors of the device */
+    int explicit_fused;        /* k_explicit_fused (1) or k_ghosts + k_explicit: TF_CUDA_EXPLICIT */
     size_t shared_limit;       /* dynamic shared memory a block of k_lines_shared may take */
     ghost_bcs bcs;
     real6 dif;
@@ -853,7 +850,7 @@ static tf_status setup_lines(cuda_impl *c, const cudaDeviceProp *prop)
             c->lines[d].a[e] = NULL; /* field pointers are set per step (buffers swap) */
             c->lines[d].L[e] = L;
         }
-    c->line_kernels = LINES_SHARED;
+    c->line_kernels = LINES_GLOBAL;
     TF_TRY(env_choice("TF_CUDA_LINES", line_kernels_name, 3, &c->line_kernels));
     /* Widest tile of x lines that fits the shared memory a block may opt in to. */
     cudaFuncAttributes fa;
@@ -996,10 +993,9 @@ static tf_status create_impl(cuda_impl *c, char *desc, size_t desc_len)
     TF_TRY(pick_device(c));
     cudaDeviceProp prop;
     TF_CUDA(cudaGetDeviceProperties(&prop, c->device));
-    c->sms = prop.multiProcessorCount;
-    int fused = 1;
-    TF_TRY(env_choice("TF_CUDA_EXPLICIT", explicit_kernels_name, 2, &fused));
-    c->explicit_fused = fused == 0;
+    int explicit_kernel = 0; /* fused */
+    TF_TRY(env_choice("TF_CUDA_EXPLICIT", explicit_kernels_name, 2, &explicit_kernel));
+    c->explicit_fused = explicit_kernel == 0;
 
     /* Memory check before any large allocation. */
     const int explicit_scheme = su->scheme == TF_SCHEME_EXPLICIT;
@@ -1322,19 +1318,6 @@ static tf_status launch_ghosts(cuda_impl *c)
 }
 
 /* The fused explicit kernel into the second buffer, then the buffers swap. */
-/* Blocks of the fused explicit step along z: about four waves of resident blocks over the
- * device, each marching over at least one plane. */
-static tf_index march_chunk(const cuda_impl *c, const dim3 &grid)
-{
-    const tf_index nz = c->g.n[2];
-    const tf_index per_layer = (tf_index)grid.x * grid.y;
-    const tf_index want = (tf_index)c->sms * (2048 / (TF_CUDA_BLOCK_X * TF_CUDA_BLOCK_Y)) * 4;
-    tf_index kz = (want + per_layer - 1) / per_layer;
-    kz = kz < 1 ? 1 : (kz > nz ? nz : kz);
-    kz = kz > MAX_GRID_YZ ? MAX_GRID_YZ : kz;
-    return (nz + kz - 1) / kz;
-}
-
 static tf_status launch_explicit(cuda_impl *c, const tf_coeffs *c0)
 {
     const tf_grid *g = &c->g;
@@ -1345,12 +1328,10 @@ static tf_status launch_explicit(cuda_impl *c, const tf_coeffs *c0)
         dim3 grid, block;
         cell_shape(g, j_off, &grid, &block);
         if (c->explicit_fused) {
-            const tf_index kchunk = march_chunk(c, grid);
-            grid.z = (unsigned)((g->n[2] + kchunk - 1) / kchunk);
-            k_explicit_march<<<grid, block, 0, c->stream>>>(state_set(c), O, c->vessel, *g, *c0,
+            k_explicit_fused<<<grid, block, 0, c->stream>>>(state_set(c), O, c->vessel, *g, *c0,
                                                             c->dif, c->bcs, (tf_real)c->su->dt,
-                                                            j_off, kchunk);
-            TF_CUDA_LAUNCH("k_explicit_march");
+                                                            j_off);
+            TF_CUDA_LAUNCH("k_explicit_fused");
             continue;
         }
         k_explicit<<<grid, block, 0, c->stream>>>(state_set(c), O, c->vessel, *g, *c0, c->dif,

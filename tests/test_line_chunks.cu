@@ -5,7 +5,7 @@
  * loads, so any difference is a wrong row, chunk end or boundary term.
  *
  * Cases: lengths around the chunk sizes (1, 2, 3, 7..9, 15..17, 31..33, 100, 257), chunks of
- * 1, 8 and 16 rows, periodic and not, Dirichlet terms at either end or none, in place with
+ * 1, 8, 16 and 64 rows, periodic and not, Dirichlet terms at either end or none, in place with
  * points s apart (k_lines_chunked, k_lines_x_rows) and through a scratch column of another
  * stride (k_lines_shared); the factors are random (both sides do the same operations on
  * them), the rows too, and the elements between a line's points must stay untouched. Runs on
@@ -121,6 +121,10 @@ static void via_scratch_16_8(void **state)
 {
     compare_all(via_scratch<16, 8>, "through scratch, chunks 16 and 8");
 }
+static void via_scratch_64_8(void **state)
+{
+    compare_all(via_scratch<64, 8>, "through scratch, chunks 64 and 8");
+}
 static void via_scratch_1_16(void **state)
 {
     compare_all(via_scratch<1, 16>, "through scratch, chunks 1 and 16");
@@ -131,7 +135,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(in_place_chunk_1),  cmocka_unit_test(in_place_chunk_8),
         cmocka_unit_test(in_place_chunk_16), cmocka_unit_test(via_scratch_16_8),
-        cmocka_unit_test(via_scratch_1_16),
+        cmocka_unit_test(via_scratch_64_8),  cmocka_unit_test(via_scratch_1_16),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
