@@ -165,9 +165,6 @@ __global__ void k_explicit(field_set U, field_set O, const tf_real *__restrict__
  * memory. */
 static const int CHUNK_GLOBAL = 16;
 static const int CHUNK_SHARED = 8;
-/* k_lines_shared: few warps fit beside their shared-memory columns, so each loads more rows
- * ahead (bytes in flight per multiprocessor = warps x chunk x 128). */
-static const int CHUNK_COLUMN = 64;
 
 /* Lines in global memory, in place: as k_lines_global (thread ia takes the line from
  * origin + ia*sa + ib*sb), with the chunked solve. The back substitution reads what the
@@ -182,87 +179,6 @@ __global__ void k_lines_chunked(const __grid_constant__ line_set S, tf_index na,
     tf_real *a = S.a[blockIdx.z] + origin + ia * sa;
     for (tf_index ib = blockIdx.y; ib < nb; ib += gridDim.y) {
         tf_line_solve<CHUNK_GLOBAL>(L, a + ib * sb, line_stride);
-    }
-}
-
-/* y and z lines through shared memory: a warp takes the 32 lines ia = blockIdx.x*32 + lane of
- * line set entry blockIdx.z and layer ib, eliminates from global memory into its own column of
- * shared memory (element i of lane l at s[i*32 + l]: a row of the warp is one bank row), and
- * substitutes back from there into global memory: each field is read once and written once.
- * Periodic lines substitute back in shared memory, are corrected there (tf_thomas_periodic) and
- * copied out. Dynamic shared memory: 32 * n elements; blocks of 32 threads, no barrier (a
- * thread touches its own column only). */
-__global__ void k_lines_shared(const __grid_constant__ line_set S, tf_index na, tf_index nb,
-                               tf_index sb, tf_index origin, tf_index line_stride)
-{
-    extern __shared__ __align__(16) unsigned char smem_raw[];
-    tf_real *s = reinterpret_cast<tf_real *>(smem_raw) + threadIdx.x;
-    const tf_index ia = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
-    if (ia >= na)
-        return;
-    const tf_line_factors &L = S.L[blockIdx.z];
-    tf_real *a = S.a[blockIdx.z] + origin + ia;
-    for (tf_index ib = blockIdx.y; ib < nb; ib += gridDim.y)
-        tf_line_solve_via<CHUNK_COLUMN, CHUNK_SHARED>(L, a + ib * sb, line_stride, s, 32);
-}
-
-/* Neighbour of cell p across face q of field f for the fused explicit step: the ghost value of
- * a face this process fills (k_ghosts' value: the same function of the same cells), computed
- * from the cell itself (`inner`) and the one at the far end of its line (`far`, read only for
- * periodic faces); else the element beyond the face (a received ghost, or an interior cell). */
-__device__ __forceinline__ tf_real neighbour(const ghost_bcs &B, int f, int q, bool at_face,
-                                             const tf_real *a, tf_index p, tf_index step,
-                                             tf_index far, tf_real inner)
-{
-    if (at_face && (B.local[f] >> q & 1)) {
-        const tf_bc_kind kind = (tf_bc_kind)B.kind[f][q];
-        return tf_ghost_value(kind, B.wall[f][q], inner,
-                              kind == TF_BC_PERIODIC ? a[p + far] : inner);
-    }
-    return a[p + step];
-}
-
-/* Explicit step fused with the ghost fill: k_explicit with the neighbours across the faces
- * this process fills computed in place (neighbour) instead of read from ghost layers that a
- * kernel filled before, so no ghost kernel runs (measured: docs/performance.md). The Laplacian
- * is tf_lap7's expression on the same values, so the step gives k_ghosts + k_explicit's numbers
- * bit for bit. */
-__global__ void __launch_bounds__(TF_CUDA_BLOCK_X *TF_CUDA_BLOCK_Y, 6)
-k_explicit_fused(const __grid_constant__ field_set U,
-                                 const __grid_constant__ field_set O,
-                                 const tf_real *__restrict__ vessel,
-                                 const __grid_constant__ tf_grid g,
-                                 const __grid_constant__ tf_coeffs c, real6 dif,
-                                 const __grid_constant__ ghost_bcs B, tf_real dt, tf_index j_off)
-{
-    const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
-    const tf_index j = j_off + (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
-    const tf_index nx = g.n[0], ny = g.n[1], nz = g.n[2];
-    if (i >= nx || j >= ny)
-        return;
-    const tf_index sy = g.sy, sz = g.sz;
-    const bool xlo = i == 0, xhi = i == nx - 1, ylo = j == 0, yhi = j == ny - 1;
-    for (tf_index k = blockIdx.z; k < nz; k += gridDim.z) {
-        const tf_index p = tf_at(&g, i, j, k);
-        const bool zlo = k == 0, zhi = k == nz - 1;
-        tf_real u[TF_NFIELDS], lap[TF_NFIELDS], out[TF_NFIELDS];
-#pragma unroll
-        for (int f = 0; f < TF_NFIELDS; ++f) {
-            const tf_real *__restrict__ a = U.a[f];
-            const tf_real uc = a[p];
-            const tf_real xm = neighbour(B, f, 0, xlo, a, p, -1, nx - 1, uc);
-            const tf_real xp = neighbour(B, f, 1, xhi, a, p, 1, -(nx - 1), uc);
-            const tf_real ym = neighbour(B, f, 2, ylo, a, p, -sy, (ny - 1) * sy, uc);
-            const tf_real yp = neighbour(B, f, 3, yhi, a, p, sy, -(ny - 1) * sy, uc);
-            const tf_real zm = neighbour(B, f, 4, zlo, a, p, -sz, (nz - 1) * sz, uc);
-            const tf_real zp = neighbour(B, f, 5, zhi, a, p, sz, -(nz - 1) * sz, uc);
-            u[f] = uc;
-            lap[f] = (xm + xp) + (ym + yp) + (zm + zp) - (tf_real)6 * uc;
-        }
-        tf_explicit_voxel(&c, u, lap, dif.v, vessel[p], dt, out);
-#pragma unroll
-        for (int f = 0; f < TF_NFIELDS; ++f)
-            O.a[f][p] = out[f];
     }
 }
 
@@ -314,13 +230,11 @@ __global__ void k_lines_x_tile(const __grid_constant__ line_set S, tf_grid g, in
     }
 }
 
-/* x lines through shared memory, as k_lines_x_tile with more loads in flight: the block's
- * threads take the tile's W x n[0] elements in turn (element e: line e / n[0], point
- * e % n[0]; consecutive threads on consecutive points of a row), each issuing TILE_BATCH loads
- * before it stores any (the loops of k_lines_x_tile store each element before loading the
- * next: one load in flight per thread), and the tile's first W threads solve with the chunked
- * solve in shared memory. */
-static const int TILE_BATCH = 16;
+/* x lines through shared memory, as k_lines_x_tile with more loads in flight: warp w of the
+ * block loads rows w, w + warps, ... of the tile, each lane ROW_BATCH elements 32 apart issued
+ * before any is stored (the loop of k_lines_x_tile stores each element before loading the
+ * next), and the tile's first W threads solve with the chunked solve in shared memory. */
+static const int ROW_BATCH = 8;
 
 __global__ void k_lines_x_rows(const __grid_constant__ line_set S, tf_grid g, int W)
 {
@@ -330,41 +244,36 @@ __global__ void k_lines_x_rows(const __grid_constant__ line_set S, tf_grid g, in
     const int stride = W + 1;
     const tf_index j0 = (tf_index)blockIdx.x * W;
     const int nl = (int)(g.n[1] - j0 < W ? g.n[1] - j0 : W);
-    const int total = nl * nx;
-    const int step = (int)blockDim.x;
     const tf_line_factors &L = S.L[blockIdx.z];
     tf_real *a = S.a[blockIdx.z];
+    const int lane = (int)threadIdx.x & 31, warp = (int)threadIdx.x >> 5;
+    const int warps = (int)blockDim.x >> 5;
     for (tf_index k = blockIdx.y; k < g.n[2]; k += gridDim.y) {
-        tf_real *tile = a + tf_at(&g, 0, j0, k); /* row l of the tile at tile + l * sy */
-        for (int e0 = (int)threadIdx.x; e0 < total; e0 += step * TILE_BATCH) {
-            tf_real v[TILE_BATCH];
-            int at[TILE_BATCH];
+        for (int l = warp; l < nl; l += warps) {
+            const tf_real *row = a + tf_at(&g, 0, j0 + l, k);
+            for (int x0 = lane; x0 < nx; x0 += 32 * ROW_BATCH) {
+                tf_real v[ROW_BATCH];
 #pragma unroll
-            for (int b = 0; b < TILE_BATCH; ++b) {
-                const int e = e0 + b * step;
-                if (e < total) {
-                    const int l = e / nx, x = e - l * nx;
-                    v[b] = tile[l * g.sy + x];
-                    at[b] = x * stride + l;
-                }
+                for (int b = 0; b < ROW_BATCH; ++b)
+                    if (x0 + 32 * b < nx)
+                        v[b] = row[x0 + 32 * b];
+#pragma unroll
+                for (int b = 0; b < ROW_BATCH; ++b)
+                    if (x0 + 32 * b < nx)
+                        s[(x0 + 32 * b) * stride + l] = v[b];
             }
-#pragma unroll
-            for (int b = 0; b < TILE_BATCH; ++b)
-                if (e0 + b * step < total)
-                    s[at[b]] = v[b];
         }
         __syncthreads();
         if ((int)threadIdx.x < nl)
             tf_line_solve<CHUNK_SHARED>(L, s + threadIdx.x, stride);
         __syncthreads();
-        for (int e0 = (int)threadIdx.x; e0 < total; e0 += step * TILE_BATCH) {
+        for (int l = warp; l < nl; l += warps) {
+            tf_real *row = a + tf_at(&g, 0, j0 + l, k);
+            for (int x0 = lane; x0 < nx; x0 += 32 * ROW_BATCH) {
 #pragma unroll
-            for (int b = 0; b < TILE_BATCH; ++b) {
-                const int e = e0 + b * step;
-                if (e < total) {
-                    const int l = e / nx, x = e - l * nx;
-                    tile[l * g.sy + x] = s[x * stride + l];
-                }
+                for (int b = 0; b < ROW_BATCH; ++b)
+                    if (x0 + 32 * b < nx)
+                        row[x0 + 32 * b] = s[(x0 + 32 * b) * stride + l];
             }
         }
         __syncthreads();
@@ -571,17 +480,13 @@ static cublasStatus_t blas_iamax(cublasHandle_t h, int64_t n, const float *x, in
 
 static const int MAX_STAGES_PER_STEP = 6;
 
-/* The line-solve kernels (environment variable TF_CUDA_LINES, for measurements; the default is
- * the fastest measured, docs/performance.md): `global` y and z lines in global memory with the
- * chunked solve (k_lines_chunked), x lines in tiles with batched loads (k_lines_x_rows);
- * `shared` the same with y and z lines eliminated into shared memory where a column of 32
- * lines fits (k_lines_shared); `classic` the kernels before the chunked solve
- * (k_lines_global, k_lines_x_tile). All give the same numbers bit for bit. */
-enum line_kernels_kind { LINES_GLOBAL, LINES_SHARED, LINES_CLASSIC };
-static const char *const line_kernels_name[] = {"global", "shared", "classic"};
-/* The explicit step (TF_CUDA_EXPLICIT): `fused` k_explicit_fused, `classic` k_ghosts and
- * k_explicit; the same numbers bit for bit. */
-static const char *const explicit_kernels_name[] = {"fused", "classic"};
+/* The line-solve kernels (environment variable TF_CUDA_LINES, for measurements): `global` (the
+ * default, the faster as measured: docs/performance.md) y and z lines in global memory with
+ * the chunked solve (k_lines_chunked), x lines in tiles loaded in batches (k_lines_x_rows);
+ * `classic` the kernels before the chunked solve (k_lines_global, k_lines_x_tile), kept to
+ * measure against. Both give the same numbers bit for bit. */
+enum line_kernels_kind { LINES_GLOBAL, LINES_CLASSIC };
+static const char *const line_kernels_name[] = {"global", "classic"};
 
 /* *choice = the index of environment variable `var`'s value among names[0..n-1]; unchanged
  * when it is unset or empty; any other value is an error that names the choices. */
@@ -635,8 +540,6 @@ struct cuda_impl {
     int tile_w;                /* x lines per shared-memory tile; 0: x lines in global memory */
     size_t tile_bytes;
     int line_kernels;          /* line_kernels_kind: TF_CUDA_LINES */
-    int explicit_fused;        /* k_explicit_fused (1) or k_ghosts + k_explicit: TF_CUDA_EXPLICIT */
-    size_t shared_limit;       /* dynamic shared memory a block of k_lines_shared may take */
     ghost_bcs bcs;
     real6 dif;
     diag_buf *d_diag;          /* device */
@@ -851,15 +754,11 @@ static tf_status setup_lines(cuda_impl *c, const cudaDeviceProp *prop)
             c->lines[d].L[e] = L;
         }
     c->line_kernels = LINES_GLOBAL;
-    TF_TRY(env_choice("TF_CUDA_LINES", line_kernels_name, 3, &c->line_kernels));
+    TF_TRY(env_choice("TF_CUDA_LINES", line_kernels_name, 2, &c->line_kernels));
     /* Widest tile of x lines that fits the shared memory a block may opt in to. */
     cudaFuncAttributes fa;
     TF_CUDA(cudaFuncGetAttributes(&fa, k_lines_x_tile));
     const size_t limit = prop->sharedMemPerBlockOptin - fa.sharedSizeBytes;
-    TF_CUDA(cudaFuncGetAttributes(&fa, k_lines_shared));
-    c->shared_limit = prop->sharedMemPerBlockOptin - fa.sharedSizeBytes;
-    TF_CUDA(cudaFuncSetAttribute(k_lines_shared, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                 (int)c->shared_limit));
     c->tile_w = 0;
     for (int w = LINES_PER_TILE_MAX; w >= 8 && !c->tile_w; w /= 2) {
         const size_t bytes = (size_t)(w + 1) * (size_t)g->n[0] * sizeof(tf_real);
@@ -993,9 +892,6 @@ static tf_status create_impl(cuda_impl *c, char *desc, size_t desc_len)
     TF_TRY(pick_device(c));
     cudaDeviceProp prop;
     TF_CUDA(cudaGetDeviceProperties(&prop, c->device));
-    int explicit_kernel = 0; /* fused */
-    TF_TRY(env_choice("TF_CUDA_EXPLICIT", explicit_kernels_name, 2, &explicit_kernel));
-    c->explicit_fused = explicit_kernel == 0;
 
     /* Memory check before any large allocation. */
     const int explicit_scheme = su->scheme == TF_SCHEME_EXPLICIT;
@@ -1067,9 +963,6 @@ static tf_status create_impl(cuda_impl *c, char *desc, size_t desc_len)
     TF_CUDA(cudaStreamSynchronize(c->stream));
 
     char lines[96] = "";
-    if (su->scheme == TF_SCHEME_EXPLICIT)
-        snprintf(lines, sizeof lines, "; explicit step %s",
-                 c->explicit_fused ? "fused with the ghost fill" : "after a ghost fill (classic)");
     if (su->scheme == TF_SCHEME_LOD) {
         if (c->tile_w)
             snprintf(lines, sizeof lines, "; %s line solves, x lines in shared-memory tiles of %d",
@@ -1259,13 +1152,6 @@ static tf_status launch_lines_chunked(cuda_impl *c, int d, const line_set *S)
     /* y: lines (i, k), points sy apart; z: lines (i, j), points sz apart */
     const tf_index nb = d == 1 ? g->n[2] : g->n[1], sb = d == 1 ? g->sz : g->sy;
     const tf_index ls = d == 1 ? g->sy : g->sz;
-    const size_t bytes = (size_t)32 * (size_t)g->n[d] * sizeof(tf_real);
-    if (c->line_kernels == LINES_SHARED && bytes <= c->shared_limit) {
-        const dim3 grid(blocks_for(g->n[0], 32), clamp_yz(nb), nl);
-        k_lines_shared<<<grid, 32, bytes, c->stream>>>(*S, g->n[0], nb, sb, origin, ls);
-        TF_CUDA_LAUNCH(d == 1 ? "k_lines_shared (y)" : "k_lines_shared (z)");
-        return TF_OK;
-    }
     const dim3 grid(blocks_for(g->n[0], lb), clamp_yz(nb), nl);
     k_lines_chunked<<<grid, lb, 0, c->stream>>>(*S, g->n[0], nb, 1, sb, origin, ls);
     TF_CUDA_LAUNCH(d == 1 ? "k_lines_chunked (y)" : "k_lines_chunked (z)");
@@ -1327,13 +1213,6 @@ static tf_status launch_explicit(cuda_impl *c, const tf_coeffs *c0)
     for (tf_index j_off = 0; j_off < g->n[1]; j_off += CELL_ROWS) {
         dim3 grid, block;
         cell_shape(g, j_off, &grid, &block);
-        if (c->explicit_fused) {
-            k_explicit_fused<<<grid, block, 0, c->stream>>>(state_set(c), O, c->vessel, *g, *c0,
-                                                            c->dif, c->bcs, (tf_real)c->su->dt,
-                                                            j_off);
-            TF_CUDA_LAUNCH("k_explicit_fused");
-            continue;
-        }
         k_explicit<<<grid, block, 0, c->stream>>>(state_set(c), O, c->vessel, *g, *c0, c->dif,
                                                   (tf_real)c->su->dt, j_off);
         TF_CUDA_LAUNCH("k_explicit");
@@ -1348,10 +1227,8 @@ static tf_status launch_explicit(cuda_impl *c, const tf_coeffs *c0)
 
 static tf_status step_explicit(cuda_impl *c, stage_set *s, const tf_coeffs *c0)
 {
-    if (!c->explicit_fused) {
-        stage_begin(TF_STAGE_GHOSTS);
-        TF_TRY(stage_end(c, s, TF_STAGE_GHOSTS, launch_ghosts(c)));
-    }
+    stage_begin(TF_STAGE_GHOSTS);
+    TF_TRY(stage_end(c, s, TF_STAGE_GHOSTS, launch_ghosts(c)));
     stage_begin(TF_STAGE_EXPLICIT);
     return stage_end(c, s, TF_STAGE_EXPLICIT, launch_explicit(c, c0));
 }
@@ -1497,7 +1374,7 @@ static tf_status step_explicit_par(cuda_impl *c, const tf_coeffs *c0)
     TF_TRY(synced_time(c, &t0));
     nvtxRangePushA(tf_stage_name[TF_STAGE_GHOSTS]);
     tf_status s = halo_exchange(c, &waited);
-    if (s == TF_OK && !c->explicit_fused)
+    if (s == TF_OK)
         s = launch_ghosts(c);
     TF_TRY(host_stage_after(c, TF_STAGE_GHOSTS, &t0, waited, s));
     nvtxRangePushA(tf_stage_name[TF_STAGE_EXPLICIT]);

@@ -14,17 +14,17 @@
 #define TF_UNROLL
 #endif
 
-/* A line's Thomas solve with the rows of a chunk loaded before the chain that
- * consumes them: a loop over rows that stores row i and then loads row i+1 of the same array
- * keeps one load in flight per thread (the compiler cannot tell the rows apart), and the
- * solves were latency-bound. The operations and their order are tf_thomas_forward's and
+/* A line's Thomas solve with the rows of a chunk loaded before the chain that consumes them. A
+ * loop that stores row i and then loads row i+1 of the same array waits for each load in turn
+ * (the compiler cannot tell the rows apart); with chunks of 16 rows the y and z passes took
+ * 0.55 ms instead of 0.92 at 256^3 on an H200 (bench/results/2026-11-27-cuda-h200.md). The
+ * operations and their order are tf_thomas_forward's and
  * tf_thomas_backward's with count = 1 (the same expressions, so the same contractions): a line
  * solved here equals, bit for bit, one solved in slices by k_lines_pass across processes.
  *
- * Forward elimination of rows 0..n-1 read from src (stride ss), written to dst (stride ds). */
+ * Forward elimination of rows 0..n-1 of u (points s apart), in place. */
 template <int CH>
-TF_HD void tf_line_forward(const tf_line_factors &L, const tf_real *src, tf_index ss,
-                           tf_real *dst, tf_index ds)
+TF_HD void tf_line_forward(const tf_line_factors &L, tf_real *u, tf_index s)
 {
     const tf_index n = L.n;
     const tf_real r = L.r;
@@ -34,7 +34,7 @@ TF_HD void tf_line_forward(const tf_line_factors &L, const tf_real *src, tf_inde
 TF_UNROLL
         for (int t = 0; t < CH; ++t)
             if (i0 + t < n)
-                v[t] = src[(i0 + t) * ss];
+                v[t] = u[(i0 + t) * s];
 TF_UNROLL
         for (int t = 0; t < CH; ++t) {
             const tf_index i = i0 + t;
@@ -51,35 +51,31 @@ TF_UNROLL
                 const tf_real add = (i == n - 1) ? L.rhs_hi : (tf_real)0;
                 y = (v[t] + add + r * prv) * a;
             }
-            dst[i * ds] = y;
+            u[i * s] = y;
             prv = y;
         }
     }
 }
 
-/* Back substitution of rows n-1..0: the forward results read from src, the solution written to
- * dst (row n-1 copied where src is not dst). */
+/* Back substitution of rows n-1..0 of u, in place. */
 template <int CH>
-TF_HD void tf_line_backward(const tf_line_factors &L, const tf_real *src, tf_index ss,
-                            tf_real *dst, tf_index ds)
+TF_HD void tf_line_backward(const tf_line_factors &L, tf_real *u, tf_index s)
 {
     const tf_index n = L.n;
-    tf_real nxt = src[(n - 1) * ss];
-    if (src != dst)
-        dst[(n - 1) * ds] = nxt;
+    tf_real nxt = u[(n - 1) * s];
     for (tf_index i1 = n - 1; i1 > 0; i1 -= CH) { /* rows i1-1 down to i1-CH */
         tf_real v[CH];
 TF_UNROLL
         for (int t = 0; t < CH; ++t)
             if (i1 - 1 - t >= 0)
-                v[t] = src[(i1 - 1 - t) * ss];
+                v[t] = u[(i1 - 1 - t) * s];
 TF_UNROLL
         for (int t = 0; t < CH; ++t) {
             const tf_index i = i1 - 1 - t;
             if (i < 0)
                 break;
             nxt = v[t] - L.cp[i] * nxt;
-            dst[i * ds] = nxt;
+            u[i * s] = nxt;
         }
     }
 }
@@ -88,28 +84,10 @@ TF_UNROLL
 template <int CH>
 TF_HD void tf_line_solve(const tf_line_factors &L, tf_real *u, tf_index s)
 {
-    tf_line_forward<CH>(L, u, s, u, s);
-    tf_line_backward<CH>(L, u, s, u, s);
+    tf_line_forward<CH>(L, u, s);
+    tf_line_backward<CH>(L, u, s);
     if (L.periodic)
         tf_thomas_periodic(&L, u, s, 1, 0, L.n, u, u + (L.n - 1) * s);
-}
-
-/* Solve one line (points us apart) with the eliminated rows kept in t (points ts apart): u is
- * read once and written once (k_lines_shared: t in shared memory). Periodic lines substitute
- * back in t, are corrected there and copied out. */
-template <int CHF, int CHB>
-TF_HD void tf_line_solve_via(const tf_line_factors &L, tf_real *u, tf_index us, tf_real *t,
-                             tf_index ts)
-{
-    tf_line_forward<CHF>(L, u, us, t, ts);
-    if (!L.periodic) {
-        tf_line_backward<CHB>(L, t, ts, u, us);
-        return;
-    }
-    tf_line_backward<CHB>(L, t, ts, t, ts);
-    tf_thomas_periodic(&L, t, ts, 1, 0, L.n, t, t + (L.n - 1) * ts);
-    for (tf_index i = 0; i < L.n; ++i)
-        u[i * us] = t[i * ts];
 }
 
 #endif

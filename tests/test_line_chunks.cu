@@ -5,10 +5,9 @@
  * loads, so any difference is a wrong row, chunk end or boundary term.
  *
  * Cases: lengths around the chunk sizes (1, 2, 3, 7..9, 15..17, 31..33, 100, 257), chunks of
- * 1, 8, 16 and 64 rows, periodic and not, Dirichlet terms at either end or none, in place with
- * points s apart (k_lines_chunked, k_lines_x_rows) and through a scratch column of another
- * stride (k_lines_shared); the factors are random (both sides do the same operations on
- * them), the rows too, and the elements between a line's points must stay untouched. Runs on
+ * 1, 8 and 16 rows, periodic and not, Dirichlet terms at either end or none, points s apart
+ * (k_lines_chunked, k_lines_x_rows); the factors are random (both sides do the same
+ * operations on them), the rows too, and the elements between a line's points must stay untouched. Runs on
  * every machine with nvcc, GPU or not. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,7 +25,7 @@ extern "C" { /* cmocka.h declares C functions without saying so */
 #include "cuda_lines.cuh"
 
 static const tf_index LENGTHS[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 257};
-enum { NMAX = 257, STRIDE = 3, SCRATCH_STRIDE = 5 };
+enum { NMAX = 257, STRIDE = 3 };
 
 static double uniform(unsigned *state)
 {
@@ -67,25 +66,17 @@ static void random_line(tf_real *buf, tf_index n, tf_index stride, unsigned *see
         buf[i * stride] = (tf_real)(10.0 * uniform(seed));
 }
 
-typedef void (*solve_fn)(const tf_line_factors &L, tf_real *u, tf_index s, tf_real *t);
+typedef void (*solve_fn)(const tf_line_factors &L, tf_real *u, tf_index s);
 
 template <int CH>
-static void in_place(const tf_line_factors &L, tf_real *u, tf_index s, tf_real *t)
+static void in_place(const tf_line_factors &L, tf_real *u, tf_index s)
 {
-    (void)t;
     tf_line_solve<CH>(L, u, s);
-}
-
-template <int CHF, int CHB>
-static void via_scratch(const tf_line_factors &L, tf_real *u, tf_index s, tf_real *t)
-{
-    tf_line_solve_via<CHF, CHB>(L, u, s, t, SCRATCH_STRIDE);
 }
 
 static void compare_all(solve_fn solve, const char *name)
 {
     static tf_real store[3 * NMAX], ref[NMAX * STRIDE], got[NMAX * STRIDE];
-    static tf_real scratch[NMAX * SCRATCH_STRIDE];
     unsigned seed = 12345u;
     int cases = 0;
     for (size_t c = 0; c < sizeof LENGTHS / sizeof LENGTHS[0]; ++c)
@@ -99,7 +90,7 @@ static void compare_all(solve_fn solve, const char *name)
                 random_line(ref, n, STRIDE, &seed);
                 memcpy(got, ref, sizeof(tf_real) * (size_t)(n * STRIDE));
                 tf_thomas_lines(&L, ref, STRIDE, 1);
-                solve(L, got, STRIDE, scratch);
+                solve(L, got, STRIDE);
                 for (tf_index i = 0; i < n * STRIDE; ++i)
                     if (memcmp(&ref[i], &got[i], sizeof(tf_real)) != 0) {
                         fprintf(stderr, "%s: n %lld, periodic %d, ends %d: element %lld "
@@ -117,25 +108,11 @@ static void compare_all(solve_fn solve, const char *name)
 static void in_place_chunk_1(void **state) { compare_all(in_place<1>, "in place, chunk 1"); }
 static void in_place_chunk_8(void **state) { compare_all(in_place<8>, "in place, chunk 8"); }
 static void in_place_chunk_16(void **state) { compare_all(in_place<16>, "in place, chunk 16"); }
-static void via_scratch_16_8(void **state)
-{
-    compare_all(via_scratch<16, 8>, "through scratch, chunks 16 and 8");
-}
-static void via_scratch_64_8(void **state)
-{
-    compare_all(via_scratch<64, 8>, "through scratch, chunks 64 and 8");
-}
-static void via_scratch_1_16(void **state)
-{
-    compare_all(via_scratch<1, 16>, "through scratch, chunks 1 and 16");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(in_place_chunk_1),  cmocka_unit_test(in_place_chunk_8),
-        cmocka_unit_test(in_place_chunk_16), cmocka_unit_test(via_scratch_16_8),
-        cmocka_unit_test(via_scratch_64_8),  cmocka_unit_test(via_scratch_1_16),
+        cmocka_unit_test(in_place_chunk_16),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

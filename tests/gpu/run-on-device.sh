@@ -12,8 +12,8 @@
 #   env        nvidia-smi, library resolution, tumorfield info
 #   tests      test_gpu_float, test_gpu_double (CPU vs CUDA, determinism, check_state, diagnostics)
 #   bench      cuda, both schemes, 256^3 (the targets of issue 7)
-#   variants   the kernel variants side by side (TF_CUDA_LINES classic/global/shared for LOD,
-#              TF_CUDA_EXPLICIT classic/fused), 256^3 and 512^3, 3 rounds in rotating order
+#   variants   the line kernels side by side (TF_CUDA_LINES classic and global, LOD), 256^3
+#              and 512^3, 3 rounds, the order alternating
 #   mpi        with .bundle/openmpi.tar.xz: the CUDA backend on 2 and 4 processes sharing the GPU,
 #              cut along x, y, z (4 along z: middle ranks of the pipeline), against one process
 #              (tests/gpu/mpi_ranks.sh), both schemes; each launch limited to 60 s
@@ -204,10 +204,9 @@ fi
 # ---- benches -----------------------------------------------------------------------------
 JSONL=$OUT/bench.jsonl
 touch "$JSONL"
-bench() { # bench BACKEND SCHEME N STEPS LIMIT (TF_CUDA_LINES / TF_CUDA_EXPLICIT: a variant)
+bench() { # bench BACKEND SCHEME N STEPS LIMIT (TF_CUDA_LINES: a variant)
   local j=$WORK/bench-$1-$2-$3.json v=""
   [ -n "${TF_CUDA_LINES:-}" ] && v=" lines=$TF_CUDA_LINES"
-  [ -n "${TF_CUDA_EXPLICIT:-}" ] && v="$v explicit=$TF_CUDA_EXPLICIT"
   run_step "bench $1 $2 $3^3$v" "$OUT/bench.log" "$5" bash -c 'out=$1; shift; exec "$@" > "$out"' _ \
     "$j" "$TF" bench --backend "$1" --scheme "$2" --grid "$3" --steps "$4" --json
   local rc=$?
@@ -224,24 +223,18 @@ bench_both() { # bench_both BACKEND N STEPS LIMIT: both schemes
 GROUP=bench
 want bench && bench_both cuda 256 50 60
 
-# ---- kernel variants, A/B in one binary (TF_CUDA_LINES, TF_CUDA_EXPLICIT) ------------------
-# Rounds of every variant in turn, the order rotating by round, at 256^3 and 512^3: the
-# variants' ratio to copy side by side on the same card in the same minute. The JSON's
-# `device` names the variant (the backend's description).
+# ---- line-kernel variants, A/B in one binary (TF_CUDA_LINES) ------------------------------
+# Rounds of both in turn, the order alternating by round, at 256^3 and 512^3: the chunked line
+# solves against the classic ones on the same card in the same minute. The JSON's `device`
+# names the variant (the backend's description).
 GROUP=variants
 if want variants; then
   for n in 256 512; do
     for round in 1 2 3; do
-      lines="classic global shared"
-      [ $round = 2 ] && lines="shared classic global"
-      [ $round = 3 ] && lines="global shared classic"
+      lines="classic global"
+      [ $round = 2 ] && lines="global classic"
       for v in $lines; do
         TF_CUDA_LINES=$v bench cuda lod $n 30 60
-      done
-      ex="classic fused"
-      [ $round = 2 ] && ex="fused classic"
-      for v in $ex; do
-        TF_CUDA_EXPLICIT=$v bench cuda explicit $n 50 60
       done
     done
   done
@@ -374,7 +367,7 @@ want cpu && bench_both cpu 256 5 90
 # lines would not finish under it).
 GROUP=memcheck
 if want memcheck && [ $cs_ok = 1 ]; then
-  for t in "check_state*" "two_solvers*" "kernel_variants*"; do
+  for t in "check_state*" "two_solvers*" "line_kernels*"; do
     run_step "memcheck test_gpu_float $t" "$OUT/sanitizer.log" 150 \
       env TF_GPU_TESTS="$t" "$CS" --tool memcheck --error-exitcode 9 "$B/bin/test_gpu_float"
   done
@@ -391,10 +384,9 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 print("%-5s %-8s %-8s %5s %10s %11s %6s %8s %8s %6s  %s" % ("back", "scheme", "kernels", "n",
       "ms/step", "Mvox/s", "arrays", "GB/s", "copy", "ratio", "stages ms/step"))
 import re
-def variant(r):  # the kernels, from the backend's description (TF_CUDA_LINES / _EXPLICIT)
-    m = re.search(r"; (\w+) line solves|explicit step (fused|after a ghost fill \((classic)\))",
-                  r.get("device", ""))
-    return next((g for g in m.groups()[::-1] if g), "-") if m else "-"
+def variant(r):  # the line kernels, from the backend's description (TF_CUDA_LINES)
+    m = re.search(r"; (\w+) line solves", r.get("device", ""))
+    return m.group(1) if m else "-"
 for r in rows:
     st = " ".join("%s=%.3g" % (k, v["ms_per_step"]) for k, v in r["stages"].items()
                   if v.get("calls_per_step"))
