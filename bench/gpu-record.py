@@ -1,21 +1,26 @@
 #!/usr/bin/env python3
 """gpu-record.py: a bench/results record of one or more calls of tests/gpu/run-on-device.sh.
 
-usage: bench/gpu-record.py CARD OUTDIR... > bench/results/YYYY-MM-DD-cuda-CARD.md
+usage: bench/gpu-record.py [--first N] CARD OUTDIR... > bench/results/YYYY-MM-DD-cuda-CARD.md
 
 CARD is the device tool's `device` line; each OUTDIR is a call's $OUT as fetched (summary.txt,
-env.log, bench.jsonl, sanitizer.log, tests.log where the call wrote them). The record holds, per
-call, the bundle's commit, the GPU as nvidia-smi names it, the host, the step table of
-summary.txt verbatim, the sanitizer summaries, the CPU-vs-GPU agreement lines of the tests, and
-all bench objects as JSON lines at the end (bench/README.md, "Results")."""
+env.log, bench.jsonl, sanitizer.log, tests.log, profile.log where the call wrote them). The
+record holds, per call, the bundle's commit, the GPU as nvidia-smi names it, the host, the step
+table of summary.txt verbatim, the sanitizer summaries, the CPU-vs-GPU agreement lines of the
+tests, a table of the Nsight Compute profile, and all bench objects as JSON lines at the end
+(bench/README.md, "Results")."""
 import json
 import os
 import re
 import sys
 
-if len(sys.argv) < 3:
+args = sys.argv[1:]
+first = 1  # the number of the first call (the session's calls counted from 1)
+if args[:1] == ["--first"] and len(args) > 1:
+    first, args = int(args[1]), args[2:]
+if len(args) < 2:
     sys.exit(__doc__)
-card, dirs = sys.argv[1], sys.argv[2:]
+card, dirs = args[0], args[1:]
 
 
 def read(d, name):
@@ -25,7 +30,7 @@ def read(d, name):
 
 rows = []
 print("# CUDA results: %s\n" % card)
-for n, d in enumerate(dirs, 1):
+for n, d in enumerate(dirs, first):
     summary = read(d, "summary.txt")
     env = read(d, "env.log")
     if not summary:
@@ -69,6 +74,24 @@ for n, d in enumerate(dirs, 1):
                 seen = 0
             print(l)
         print("```\n")
+    prof = read(d, "profile.log")
+    if prof:
+        # Nsight Compute, per kernel launch: duration and the throughputs that say which limit
+        # it is near (profile.log holds the full sections).
+        keys = ["Duration", "DRAM Throughput", "L2 Cache Throughput", "Compute (SM) Throughput",
+                "Registers Per Thread", "Achieved Occupancy"]
+        print("Nsight Compute (profile.log; ncu --clock-control none):\n")
+        print("| kernel | launch | " + " | ".join(keys) + " |")
+        print("|---" * (len(keys) + 2) + "|")
+        for block in re.split(r"\n  (?=k_)", "\n" + prof)[1:]:
+            name = block.split("(", 1)[0].strip()
+            shape = re.search(r"\) (\(\d+, \d+, \d+\)x\(\d+, \d+, \d+\))", block)
+            vals = []
+            for k in keys:
+                m = re.search(r"^\s+" + re.escape(k) + r"\s+(\S+)\s+([\d.,]+)", block, re.M)
+                vals.append("%s %s" % (m.group(2), m.group(1)) if m else "-")
+            print("| %s | %s | %s |" % (name, shape.group(1) if shape else "-", " | ".join(vals)))
+        print()
     for l in read(d, "bench.jsonl").splitlines():
         if l.strip():
             rows.append(json.loads(l))
