@@ -177,9 +177,8 @@ __global__ void k_lines_chunked(const __grid_constant__ line_set S, tf_index na,
         return;
     const tf_line_factors &L = S.L[blockIdx.z];
     tf_real *a = S.a[blockIdx.z] + origin + ia * sa;
-    for (tf_index ib = blockIdx.y; ib < nb; ib += gridDim.y) {
+    for (tf_index ib = blockIdx.y; ib < nb; ib += gridDim.y)
         tf_line_solve<CHUNK_GLOBAL>(L, a + ib * sb, line_stride);
-    }
 }
 
 /* Line solves in global memory: thread (ia, ib) solves the line starting at
@@ -295,7 +294,8 @@ __device__ tf_index face_at(const tf_grid *g, int d, tf_index layer, tf_index q)
 
 /* Copy layer `layer` of direction d of the fields in `mask` to buf (to_buf) or buf to it; field
  * f at buf[f * cells ...]. blockIdx.y: field. */
-__global__ void k_face(const __grid_constant__ field_set F, const __grid_constant__ tf_grid g, int d, tf_index layer,
+__global__ void k_face(const __grid_constant__ field_set F, const __grid_constant__ tf_grid g,
+                       int d, tf_index layer,
                        tf_real *buf, tf_index cells, unsigned mask, int to_buf)
 {
     const int f = blockIdx.y;
@@ -324,7 +324,8 @@ __device__ tf_index line_at(const tf_grid *g, int d, tf_index a, tf_index b, tf_
  * plane buffer is element (b * gridDim.z + e) * A + a (a chunk of b is contiguous). Thread a,
  * blockIdx.z: entry e of the line set. The same calls (tf_thomas_forward/backward) and order
  * as the CPU backend and the one-process solve. */
-__global__ void k_lines_pass(const __grid_constant__ line_set S, const __grid_constant__ tf_grid g, int d, int fwd,
+__global__ void k_lines_pass(const __grid_constant__ line_set S,
+                             const __grid_constant__ tf_grid g, int d, int fwd,
                              tf_index b0, tf_index b1, tf_index A, const tf_real *in,
                              tf_real *out)
 {
@@ -350,7 +351,8 @@ __global__ void k_lines_pass(const __grid_constant__ line_set S, const __grid_co
 
 /* The rows 0 (at_lo: this rank holds the lines' first rows) and n-1 (at_hi) of the periodic
  * lines along d, to plane buffers as in k_lines_pass. */
-__global__ void k_line_ends(const __grid_constant__ line_set S, const __grid_constant__ tf_grid g, int d, tf_index A,
+__global__ void k_line_ends(const __grid_constant__ line_set S, const __grid_constant__ tf_grid g,
+                            int d, tf_index A,
                             tf_index B, int at_lo, int at_hi, tf_real *first, tf_real *last)
 {
     const tf_index a = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
@@ -370,7 +372,8 @@ __global__ void k_line_ends(const __grid_constant__ line_set S, const __grid_con
 
 /* Sherman-Morrison correction of this block's slice of the periodic lines along d, from the
  * lines' end rows (tf_thomas_periodic, as the CPU backend). */
-__global__ void k_lines_periodic(const __grid_constant__ line_set S, const __grid_constant__ tf_grid g, int d, tf_index A,
+__global__ void k_lines_periodic(const __grid_constant__ line_set S,
+                                 const __grid_constant__ tf_grid g, int d, tf_index A,
                                  tf_index B, const tf_real *first, const tf_real *last)
 {
     const tf_index a = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
@@ -506,6 +509,7 @@ static tf_status env_choice(const char *var, const char *const names[], int n, i
     }
     return TF_ERROR(TF_ERR_USAGE, "cuda backend: %s=%s: expected one of %s", var, v, list);
 }
+
 /* Line-end planes of the pipelined solves across processes: received from the rank before
  * (forward) or after (backward), handed on forward or backward, and the periodic lines' rows
  * 0 and n-1. */
@@ -1129,35 +1133,8 @@ static line_set lines_now(const cuda_impl *c, int d)
     return S;
 }
 
-/* The line solves of direction d with the chunked kernels (line_kernels_kind). */
-static tf_status launch_lines_chunked(cuda_impl *c, int d, const line_set *S)
-{
-    const tf_grid *g = &c->g;
-    const unsigned nl = (unsigned)c->nlines[d];
-    const tf_index origin = tf_at(g, 0, 0, 0);
-    const unsigned lb = TF_CUDA_LINE_BLOCK;
-    if (d == 0 && c->tile_w) {
-        const dim3 grid(blocks_for(g->n[1], (unsigned)c->tile_w), clamp_yz(g->n[2]), nl);
-        k_lines_x_rows<<<grid, lb, c->tile_bytes, c->stream>>>(*S, *g, c->tile_w);
-        TF_CUDA_LAUNCH("k_lines_x_rows");
-        return TF_OK;
-    }
-    if (d == 0) { /* lines (j, k), points contiguous */
-        const dim3 grid(blocks_for(g->n[1], lb), clamp_yz(g->n[2]), nl);
-        k_lines_chunked<<<grid, lb, 0, c->stream>>>(*S, g->n[1], g->n[2], g->sy, g->sz, origin,
-                                                    1);
-        TF_CUDA_LAUNCH("k_lines_chunked (x)");
-        return TF_OK;
-    }
-    /* y: lines (i, k), points sy apart; z: lines (i, j), points sz apart */
-    const tf_index nb = d == 1 ? g->n[2] : g->n[1], sb = d == 1 ? g->sz : g->sy;
-    const tf_index ls = d == 1 ? g->sy : g->sz;
-    const dim3 grid(blocks_for(g->n[0], lb), clamp_yz(nb), nl);
-    k_lines_chunked<<<grid, lb, 0, c->stream>>>(*S, g->n[0], nb, 1, sb, origin, ls);
-    TF_CUDA_LAUNCH(d == 1 ? "k_lines_chunked (y)" : "k_lines_chunked (z)");
-    return TF_OK;
-}
-
+/* The line solves of direction d: one launch for every diffusing field, with the chunked
+ * kernels or the classic ones (line_kernels_kind), which take the same arguments. */
 static tf_status launch_lines(cuda_impl *c, int d)
 {
     const int nl = c->nlines[d];
@@ -1167,26 +1144,27 @@ static tf_status launch_lines(cuda_impl *c, int d)
     const line_set S = lines_now(c, d);
     const tf_index origin = tf_at(g, 0, 0, 0);
     const unsigned lb = TF_CUDA_LINE_BLOCK;
-    if (c->line_kernels != LINES_CLASSIC)
-        return launch_lines_chunked(c, d, &S);
+    const int classic = c->line_kernels == LINES_CLASSIC;
     if (d == 0 && c->tile_w) {
         const dim3 grid(blocks_for(g->n[1], (unsigned)c->tile_w), clamp_yz(g->n[2]),
                         (unsigned)nl);
-        k_lines_x_tile<<<grid, lb, c->tile_bytes, c->stream>>>(S, *g, c->tile_w);
-        TF_CUDA_LAUNCH("k_lines_x_tile");
-    } else if (d == 0) { /* lines (j, k), points contiguous */
-        const dim3 grid(blocks_for(g->n[1], lb), clamp_yz(g->n[2]), (unsigned)nl);
-        k_lines_global<<<grid, lb, 0, c->stream>>>(S, g->n[1], g->n[2], g->sy, g->sz, origin, 1);
-        TF_CUDA_LAUNCH("k_lines_global (x)");
-    } else if (d == 1) { /* lines (i, k), points sy apart */
-        const dim3 grid(blocks_for(g->n[0], lb), clamp_yz(g->n[2]), (unsigned)nl);
-        k_lines_global<<<grid, lb, 0, c->stream>>>(S, g->n[0], g->n[2], 1, g->sz, origin, g->sy);
-        TF_CUDA_LAUNCH("k_lines_global (y)");
-    } else { /* lines (i, j), points sz apart */
-        const dim3 grid(blocks_for(g->n[0], lb), clamp_yz(g->n[1]), (unsigned)nl);
-        k_lines_global<<<grid, lb, 0, c->stream>>>(S, g->n[0], g->n[1], 1, g->sy, origin, g->sz);
-        TF_CUDA_LAUNCH("k_lines_global (z)");
+        (classic ? k_lines_x_tile : k_lines_x_rows)<<<grid, lb, c->tile_bytes, c->stream>>>(
+            S, *g, c->tile_w);
+        TF_CUDA_LAUNCH(classic ? "k_lines_x_tile" : "k_lines_x_rows");
+        return TF_OK;
     }
+    /* One thread per line: x lines (j, k), points contiguous; y lines (i, k), points sy apart;
+     * z lines (i, j), points sz apart. */
+    const tf_index na = d == 0 ? g->n[1] : g->n[0], sa = d == 0 ? g->sy : 1;
+    const tf_index nb = d == 2 ? g->n[1] : g->n[2], sb = d == 2 ? g->sy : g->sz;
+    const tf_index stride = d == 0 ? 1 : (d == 1 ? g->sy : g->sz);
+    const dim3 grid(blocks_for(na, lb), clamp_yz(nb), (unsigned)nl);
+    (classic ? k_lines_global : k_lines_chunked)<<<grid, lb, 0, c->stream>>>(S, na, nb, sa, sb,
+                                                                             origin, stride);
+    static const char *const names[2][3] = {
+        {"k_lines_chunked (x)", "k_lines_chunked (y)", "k_lines_chunked (z)"},
+        {"k_lines_global (x)", "k_lines_global (y)", "k_lines_global (z)"}};
+    TF_CUDA_LAUNCH(names[classic][d]);
     return TF_OK;
 }
 

@@ -273,8 +273,9 @@ static void gpu_runs_are_bit_identical(void **state)
  * lines in global memory where no tile fits) against the classic ones, 20 LOD steps, on grids
  * that take every path: partial tiles and blocks (33 x 5 x 3), lines past 65535 blocks
  * (2 x 1 x 70000), several x tiles (2500 x 40 x 3), x lines too long for a tile (7000 x 2 x 1),
- * every boundary kind in every direction, and the main problem (periodic z lines). With the
- * CPU standing in for the GPU the variable is ignored and the runs agree trivially. */
+ * every boundary kind in every direction, and the main problem (periodic z lines); an unknown
+ * value is refused. With the CPU standing in for the GPU the variable is ignored and the runs
+ * agree trivially. */
 static void rotate_bcs(tf_bcs *b, int rot);
 
 static void run_lines(problem *P, const char *value, tf_real *out[TF_NFIELDS])
@@ -318,6 +319,20 @@ static void line_kernels_give_the_same_bits(void **state)
         free_all(ref);
         problem_free(&P);
     }
+#ifndef TF_GPU_STANDIN
+    /* A value the backend does not know is refused with the choices, not taken for a default. */
+    problem P;
+    problem_init(&P, 2.0);
+    assert_int_equal(setenv("TF_CUDA_LINES", "fast", 1), 0);
+    tf_solver *s = NULL;
+    const tf_status st = tf_solver_create(&s, DEVICE, &P.g, &P.bcs, &P.p, TF_SCHEME_LOD, 2.0);
+    assert_int_equal(unsetenv("TF_CUDA_LINES"), 0);
+    assert_int_equal(st, TF_ERR_USAGE);
+    assert_null(s);
+    assert_non_null(
+        strstr(tf_error_message(), "TF_CUDA_LINES=fast: expected one of global, classic"));
+    problem_free(&P);
+#endif
 }
 
 /* Planted bad values: both backends report the same first bad cell (lowest field, then lowest

@@ -7,8 +7,8 @@
  * Cases: lengths around the chunk sizes (1, 2, 3, 7..9, 15..17, 31..33, 100, 257), chunks of
  * 1, 8 and 16 rows, periodic and not, Dirichlet terms at either end or none, points s apart
  * (k_lines_chunked, k_lines_x_rows); the factors are random (both sides do the same
- * operations on them), the rows too, and the elements between a line's points must stay untouched. Runs on
- * every machine with nvcc, GPU or not. */
+ * operations on them), the rows too, and the elements between a line's points must stay
+ * untouched. Runs on every machine with nvcc, GPU or not. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
