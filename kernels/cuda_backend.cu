@@ -196,6 +196,23 @@ __global__ void k_lines_global(const __grid_constant__ line_set S, tf_index na, 
         tf_thomas_lines(&L, a + ib * sb, line_stride, 1);
 }
 
+/* The x-line tile of block blockIdx.x: lines j0 .. j0 + nl - 1 (nl <= W, the last tile may be
+ * partial) of n[0] points, point i of line l at shared element i * stride + l. */
+struct x_tile {
+    int nx, stride, nl;
+    tf_index j0;
+};
+
+__device__ __forceinline__ x_tile x_tile_of(const tf_grid &g, int W)
+{
+    x_tile t;
+    t.nx = (int)g.n[0];
+    t.stride = W + 1;
+    t.j0 = (tf_index)blockIdx.x * W;
+    t.nl = (int)(g.n[1] - t.j0 < W ? g.n[1] - t.j0 : W);
+    return t;
+}
+
 /* x lines through shared memory: block (blockIdx.x, k) takes the W lines j0..j0+W-1 of plane k,
  * loads them row by row (coalesced), threads 0..W-1 each solve one line in shared memory
  * (stride W+1, odd, so the transposed stores of the load hit distinct banks), and the block
@@ -204,10 +221,9 @@ __global__ void k_lines_x_tile(const __grid_constant__ line_set S, tf_grid g, in
 {
     extern __shared__ __align__(16) unsigned char smem_raw[];
     tf_real *s = reinterpret_cast<tf_real *>(smem_raw);
-    const int nx = (int)g.n[0];
-    const int stride = W + 1;
-    const tf_index j0 = (tf_index)blockIdx.x * W;
-    const int nl = (int)(g.n[1] - j0 < W ? g.n[1] - j0 : W);
+    const x_tile t = x_tile_of(g, W);
+    const int nx = t.nx, stride = t.stride, nl = t.nl;
+    const tf_index j0 = t.j0;
     const tf_line_factors L = S.L[blockIdx.z];
     tf_real *a = S.a[blockIdx.z];
     for (tf_index k = blockIdx.y; k < g.n[2]; k += gridDim.y) {
@@ -239,10 +255,9 @@ __global__ void k_lines_x_rows(const __grid_constant__ line_set S, tf_grid g, in
 {
     extern __shared__ __align__(16) unsigned char smem_raw[];
     tf_real *s = reinterpret_cast<tf_real *>(smem_raw);
-    const int nx = (int)g.n[0];
-    const int stride = W + 1;
-    const tf_index j0 = (tf_index)blockIdx.x * W;
-    const int nl = (int)(g.n[1] - j0 < W ? g.n[1] - j0 : W);
+    const x_tile t = x_tile_of(g, W);
+    const int nx = t.nx, stride = t.stride, nl = t.nl;
+    const tf_index j0 = t.j0;
     const tf_line_factors &L = S.L[blockIdx.z];
     tf_real *a = S.a[blockIdx.z];
     const int lane = (int)threadIdx.x & 31, warp = (int)threadIdx.x >> 5;
