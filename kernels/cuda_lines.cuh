@@ -1,7 +1,7 @@
 /* cuda_lines.cuh: one tridiagonal line solve at a time (count = 1), for the CUDA line kernels,
  * with the rows of a chunk loaded before the chain that consumes them. Host and device code
  * (TF_HD): tests/test_line_chunks.cu checks on the host, bit for bit, that every chunk size
- * and layout gives tf_thomas_lines' numbers. */
+ * and stride gives tf_thomas_lines' numbers. */
 #ifndef TF_CUDA_LINES_CUH
 #define TF_CUDA_LINES_CUH
 

@@ -239,6 +239,34 @@ static void explicit_agrees_with_cpu(void **state)
     compare_backends(TF_SCHEME_EXPLICIT, explicit_dt(), 200);
 }
 
+/* Make a solver of P on `kind`, run `steps` steps, copy its fields to out and destroy it. */
+static void run_and_get(problem *P, tf_backend_kind kind, tf_scheme scheme, double dt, int steps,
+                        tf_real *out[TF_NFIELDS])
+{
+    tf_solver *s = make_solver(P, kind, scheme, dt);
+    for (int n = 0; n < steps; ++n)
+        assert_int_equal(tf_solver_step(s, &P->c0, &P->c1), TF_OK);
+    get_all(s, &P->g, out);
+    tf_solver_destroy(s);
+}
+
+/* The interior of every field of a and b holds the same bits; else the test fails, naming
+ * `what`, the field and the first row that differs. */
+static void assert_same_bits(const tf_grid *g, tf_real *a[TF_NFIELDS], tf_real *b[TF_NFIELDS],
+                             const char *what)
+{
+    const tf_index *n = g->n;
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        for (tf_index k = 0; k < n[2]; ++k)
+            for (tf_index j = 0; j < n[1]; ++j) {
+                const tf_index q = tf_at(g, 0, j, k);
+                if (memcmp(a[f] + q, b[f] + q, sizeof(tf_real) * n[0]) != 0)
+                    fail_msg("grid %lld x %lld x %lld: %s: %s differs in row (j %lld, k %lld)",
+                             (long long)n[0], (long long)n[1], (long long)n[2], what,
+                             tf_field_name[f], (long long)j, (long long)k);
+            }
+}
+
 /* Two GPU runs of the same problem give the same bits (no atomics or unordered reductions in a
  * step). */
 static void gpu_runs_are_bit_identical(void **state)
@@ -250,18 +278,9 @@ static void gpu_runs_are_bit_identical(void **state)
         problem P;
         problem_init(&P, dt);
         tf_real *out[2][TF_NFIELDS];
-        for (int run = 0; run < 2; ++run) {
-            tf_solver *gpu = make_solver(&P, DEVICE, schemes[s], dt);
-            for (int n = 0; n < 50; ++n)
-                assert_int_equal(tf_solver_step(gpu, &P.c0, &P.c1), TF_OK);
-            get_all(gpu, &P.g, out[run]);
-            tf_solver_destroy(gpu);
-        }
-        for (int f = 0; f < TF_NFIELDS; ++f)
-            for (tf_index k = 0; k < NZ; ++k)
-                for (tf_index j = 0; j < NY; ++j)
-                    assert_memory_equal(out[0][f] + tf_at(&P.g, 0, j, k),
-                                        out[1][f] + tf_at(&P.g, 0, j, k), NX * sizeof(tf_real));
+        for (int run = 0; run < 2; ++run)
+            run_and_get(&P, DEVICE, schemes[s], dt, 50, out[run]);
+        assert_same_bits(&P.g, out[0], out[1], "a second GPU run");
         free_all(out[0]);
         free_all(out[1]);
         problem_free(&P);
@@ -281,12 +300,8 @@ static void rotate_bcs(tf_bcs *b, int rot);
 static void run_lines(problem *P, const char *value, tf_real *out[TF_NFIELDS])
 {
     assert_int_equal(setenv("TF_CUDA_LINES", value, 1), 0);
-    tf_solver *gpu = make_solver(P, DEVICE, TF_SCHEME_LOD, 2.0);
+    run_and_get(P, DEVICE, TF_SCHEME_LOD, 2.0, 20, out); /* read when the solver is made */
     assert_int_equal(unsetenv("TF_CUDA_LINES"), 0);
-    for (int n = 0; n < 20; ++n)
-        assert_int_equal(tf_solver_step(gpu, &P->c0, &P->c1), TF_OK);
-    get_all(gpu, &P->g, out);
-    tf_solver_destroy(gpu);
 }
 
 static void line_kernels_give_the_same_bits(void **state)
@@ -302,17 +317,8 @@ static void line_kernels_give_the_same_bits(void **state)
         tf_real *ref[TF_NFIELDS], *got[TF_NFIELDS];
         run_lines(&P, "classic", ref);
         run_lines(&P, "global", got);
+        assert_same_bits(&P.g, ref, got, "TF_CUDA_LINES=global against classic");
         const tf_index *n = P.g.n;
-        for (int f = 0; f < TF_NFIELDS; ++f)
-            for (tf_index k = 0; k < n[2]; ++k)
-                for (tf_index j = 0; j < n[1]; ++j) {
-                    const tf_index q = tf_at(&P.g, 0, j, k);
-                    if (memcmp(ref[f] + q, got[f] + q, sizeof(tf_real) * n[0]) != 0)
-                        fail_msg("grid %lld x %lld x %lld: %s differs from the classic "
-                                 "kernels' in row (j %lld, k %lld)",
-                                 (long long)n[0], (long long)n[1], (long long)n[2],
-                                 tf_field_name[f], (long long)j, (long long)k);
-                }
         printf("  grid %lld x %lld x %lld: TF_CUDA_LINES=global gives classic's bits\n",
                (long long)n[0], (long long)n[1], (long long)n[2]);
         free_all(got);

@@ -32,9 +32,9 @@
 # kernels/, tests/*.c and the CMake files, in .bundle/MANIFEST): else the script stops (exit 2)
 # before spending device time on old binaries (FORCE=1 runs them anyway).
 # Logs go to $OUT (at most 8 files come back): env.log, tests.log, sanitizer.log, bench.log,
-# bench.jsonl, profile.log, summary.txt. The summary table is printed last. Exit status: 0 when every step
-# that ran passed (skips aside), 1 when one failed or timed out, 2 when the bundle is missing
-# or stale. Where nvidia-smi names a GPU, a test that skips for want of a device (exit 77)
+# bench.jsonl, profile.log, summary.txt. The summary table is printed last. Exit status: 0 when
+# every step that ran passed (skips aside), 1 when one failed or timed out, 2 when the bundle is
+# missing or stale. Where nvidia-smi names a GPU, a test that skips for want of a device (exit 77)
 # counts as failed, and a `tumorfield info` that finds no CUDA device ends the run at once.
 # The bundle's libraries (Debian 12's) are on LD_LIBRARY_PATH for the bundle's programs only in
 # effect: tar and python3 run with the machine's own libraries (wrapper in $WORK/sys).
@@ -339,15 +339,16 @@ NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu /opt/nvidia/nsight-compute/*
 GROUP=profile
 if want profile; then
   if [ -n "$NCU" ] && [ -x "$NCU" ]; then
-    # warm-up steps 3 and the set-up's kernels first: skip them, profile one step
-    run_step "ncu lod 256^3 (one step)" "$OUT/profile.log" 120 \
-      "$NCU" --clock-control none --section SpeedOfLight --section MemoryWorkloadAnalysis \
-      --section Occupancy --section LaunchStats -k regex:'^k_(react|lines)' --launch-skip 15 \
-      --launch-count 5 "$TF" bench --grid 256 --steps 2 --scheme lod --backend cuda
-    run_step "ncu explicit 256^3 (one step)" "$OUT/profile.log" 90 \
-      "$NCU" --clock-control none --section SpeedOfLight --section MemoryWorkloadAnalysis \
-      --section Occupancy --section LaunchStats -k regex:'^k_explicit' --launch-skip 3 \
-      --launch-count 1 "$TF" bench --grid 256 --steps 2 --scheme explicit --backend cuda
+    # ncu_step SCHEME KERNELS SKIP COUNT LIMIT: the launches of one timed step (SKIP: those of
+    # the 3 warm-up steps, counted among the kernels the regex selects)
+    ncu_step() {
+      run_step "ncu $1 256^3 (one step)" "$OUT/profile.log" "$5" \
+        "$NCU" --clock-control none --section SpeedOfLight --section MemoryWorkloadAnalysis \
+        --section Occupancy --section LaunchStats -k "regex:$2" --launch-skip "$3" \
+        --launch-count "$4" "$TF" bench --grid 256 --steps 2 --scheme "$1" --backend cuda
+    }
+    ncu_step lod '^k_(react|lines)' 15 5 120
+    ncu_step explicit '^k_explicit' 3 1 90
   else
     note "ncu not found: profile not run"
   fi
