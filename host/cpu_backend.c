@@ -87,8 +87,7 @@ typedef struct {
     /* LOD with the fused pass: the step's second reaction, deferred into the next step's
      * fused pass (see "Fused LOD pass"); run by flush_r2 before anything reads the state. */
     int r2_pending;
-    tf_coeffs r2_co;
-    tf_real r2_dt;
+    tf_step_coeffs r2;
 } cpu_impl;
 
 static tf_status par_setup(cpu_impl *c);
@@ -297,16 +296,16 @@ void tf_fill_ghosts_host(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a
 #define TF_CLONES
 #endif
 
-/* Reaction sub-step of dt over n consecutive cells (tf_react_voxel). */
-TF_CLONES static void react_row(const tf_coeffs *co, tf_real *restrict f0, tf_real *restrict f1,
-                                tf_real *restrict f2, tf_real *restrict f3,
-                                tf_real *restrict f4, tf_real *restrict f5,
-                                const tf_real *restrict v, tf_index n, tf_real dt)
+/* Reaction sub-step over n consecutive cells (tf_react_voxel; dt is in s). */
+TF_CLONES static void react_row(const tf_step_coeffs *s, tf_real *restrict f0,
+                                tf_real *restrict f1, tf_real *restrict f2,
+                                tf_real *restrict f3, tf_real *restrict f4,
+                                tf_real *restrict f5, const tf_real *restrict v, tf_index n)
 {
-    const tf_coeffs cl = *co;
+    const tf_step_coeffs cl = *s;
     for (tf_index i = 0; i < n; ++i) {
         tf_real u[TF_NFIELDS] = {f0[i], f1[i], f2[i], f3[i], f4[i], f5[i]};
-        tf_react_voxel(&cl, u, v[i], dt);
+        tf_react_voxel(&cl, u, v[i]);
         f0[i] = u[0];
         f1[i] = u[1];
         f2[i] = u[2];
@@ -316,23 +315,23 @@ TF_CLONES static void react_row(const tf_coeffs *co, tf_real *restrict f0, tf_re
     }
 }
 
-/* Reaction of dt on the cells of row (j, k). */
-static void react_at(const cpu_impl *c, const tf_coeffs *co, tf_index j, tf_index k, tf_real dt)
+/* Reaction sub-step s on the cells of row (j, k). */
+static void react_at(const cpu_impl *c, const tf_step_coeffs *s, tf_index j, tf_index k)
 {
     tf_real *const *F = c->f;
     const tf_index p = tf_at(&c->g, 0, j, k);
-    react_row(co, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p, F[5] + p, c->vessel + p,
-              c->g.n[0], dt);
+    react_row(s, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p, F[5] + p, c->vessel + p,
+              c->g.n[0]);
 }
 
-/* Reaction sub-step of dt over every interior cell. */
-static void react(cpu_impl *c, const tf_coeffs *co, tf_real dt)
+/* Reaction sub-step s over every interior cell. */
+static void react(cpu_impl *c, const tf_step_coeffs *s)
 {
     const tf_grid *g = &c->g;
 #pragma omp parallel for collapse(2) schedule(static) if (PAR(g))
     for (tf_index k = 0; k < g->n[2]; ++k)
         for (tf_index j = 0; j < g->n[1]; ++j)
-            react_at(c, co, j, k, dt);
+            react_at(c, s, j, k);
 }
 
 /* The Thomas sweeps of a transposed block of w rows (tile_in) over x_lanes(w) lanes, each
@@ -568,7 +567,7 @@ static void diffuse(cpu_impl *c, int d)
 
 /* Forward Euler over n consecutive cells from the padded fields F (stencil strides sy, sz) into
  * N (tf_lap7, tf_explicit_voxel). */
-TF_CLONES static void explicit_row(const tf_coeffs *co, const tf_real *dif,
+TF_CLONES static void explicit_row(const tf_step_coeffs *s, const tf_real *dif_dt,
                                    const tf_real *restrict F0, const tf_real *restrict F1,
                                    const tf_real *restrict F2, const tf_real *restrict F3,
                                    const tf_real *restrict F4, const tf_real *restrict F5,
@@ -576,17 +575,18 @@ TF_CLONES static void explicit_row(const tf_coeffs *co, const tf_real *dif,
                                    tf_real *restrict N2, tf_real *restrict N3,
                                    tf_real *restrict N4, tf_real *restrict N5,
                                    const tf_real *restrict v, tf_index n, tf_index sy,
-                                   tf_index sz, tf_real dt)
+                                   tf_index sz)
 {
-    const tf_coeffs cl = *co;
-    const tf_real d[TF_NFIELDS] = {dif[0], dif[1], dif[2], dif[3], dif[4], dif[5]};
+    const tf_step_coeffs cl = *s;
+    const tf_real d[TF_NFIELDS] = {dif_dt[0], dif_dt[1], dif_dt[2],
+                                   dif_dt[3], dif_dt[4], dif_dt[5]};
     for (tf_index i = 0; i < n; ++i) {
         const tf_real u[TF_NFIELDS] = {F0[i], F1[i], F2[i], F3[i], F4[i], F5[i]};
         const tf_real lap[TF_NFIELDS] = {tf_lap7(F0, i, sy, sz), tf_lap7(F1, i, sy, sz),
                                          tf_lap7(F2, i, sy, sz), tf_lap7(F3, i, sy, sz),
                                          tf_lap7(F4, i, sy, sz), tf_lap7(F5, i, sy, sz)};
         tf_real out[TF_NFIELDS];
-        tf_explicit_voxel(&cl, u, lap, d, v[i], dt, out);
+        tf_explicit_voxel(&cl, u, lap, d, v[i], out);
         N0[i] = out[0];
         N1[i] = out[1];
         N2[i] = out[2];
@@ -616,7 +616,10 @@ static void explicit_box(cpu_impl *c, const tf_coeffs *co, const tf_index lo[3],
     tf_real *const *N = c->next;
     const tf_real *v = c->vessel;
     const tf_index sy = g->sy, sz = g->sz, nx = hi[0] - lo[0];
-    const tf_real *dif = c->su->dif;
+    const tf_step_coeffs s = tf_coeffs_step(co, dt);
+    tf_real dif_dt[TF_NFIELDS];
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        dif_dt[f] = c->su->dif[f] * dt;
     tf_index k0 = 0, k1 = 0;
     static_share(hi[2] - lo[2], &k0, &k1);
     for (tf_index j0 = lo[1]; j0 < hi[1]; j0 += TF_CPU_TILE_J) {
@@ -627,9 +630,9 @@ static void explicit_box(cpu_impl *c, const tf_coeffs *co, const tf_index lo[3],
                 if (x_ghosts)
                     for (int f = 0; f < TF_NFIELDS; ++f)
                         row_x_ghosts(c->su->bcs.bc[f], F[f] + p, nx, 1, 1);
-                explicit_row(co, dif, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p,
+                explicit_row(&s, dif_dt, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p,
                              F[5] + p, N[0] + p, N[1] + p, N[2] + p, N[3] + p, N[4] + p,
-                             N[5] + p, v + p, nx, sy, sz, dt);
+                             N[5] + p, v + p, nx, sy, sz);
             }
     }
 }
@@ -1059,7 +1062,7 @@ static void flush_r2(cpu_impl *c)
         return;
     c->r2_pending = 0;
     const double t0 = tf_wtime();
-    react(c, &c->r2_co, c->r2_dt);
+    react(c, &c->r2);
     stage_add(c, TF_STAGE_REACTION, t0);
 }
 
@@ -1079,7 +1082,7 @@ static void add_parts(double *part, const double *t, int n)
 
 /* Pass xy: the deferred reaction (r2: of the previous step, with its coefficients) and the
  * reaction of dt, then x and y lines, plane by plane. part: reaction, x, y. */
-static void lod_pass_xy(cpu_impl *c, const tf_coeffs *co, tf_real dt, int r2, double part[3])
+static void lod_pass_xy(cpu_impl *c, const tf_step_coeffs *s, int r2, double part[3])
 {
     const tf_grid *g = &c->g;
     const tf_index ny = g->n[1], nz = g->n[2], nb = (ny + XW - 1) / XW;
@@ -1092,9 +1095,9 @@ static void lod_pass_xy(cpu_impl *c, const tf_coeffs *co, tf_real dt, int r2, do
             const double t0 = tf_wtime();
             if (r2)
                 for (tf_index j = 0; j < ny; ++j)
-                    react_at(c, &c->r2_co, j, k, c->r2_dt);
+                    react_at(c, &c->r2, j, k);
             for (tf_index j = 0; j < ny; ++j)
-                react_at(c, co, j, k, dt);
+                react_at(c, s, j, k);
             const double t1 = tf_wtime();
             for (int f = 0; f < TF_NFIELDS; ++f)
                 if (!tf_line_identity(&c->su->lines[f][0]))
@@ -1165,13 +1168,15 @@ static tf_status cpu_step(void *impl, const tf_coeffs *c0, const tf_coeffs *c1)
     if (fused) {
         double part[3] = {0.0, 0.0, 0.0};
         const int r2 = c->r2_pending;
-        lod_pass_xy(c, c0, dt / 2, r2, part);
+        const tf_step_coeffs s0 = tf_coeffs_step(c0, dt / 2);
+        lod_pass_xy(c, &s0, r2, part);
         c->r2_pending = 0;
         const tf_stage st[3] = {TF_STAGE_REACTION, TF_STAGE_DIFFUSION_X, TF_STAGE_DIFFUSION_Y};
         stage_split(c, st, part, 3, t0);
         tm->calls[TF_STAGE_REACTION] += r2; /* the previous step's second reaction */
     } else {
-        react(c, c0, dt / 2);
+        const tf_step_coeffs s0 = tf_coeffs_step(c0, dt / 2);
+        react(c, &s0);
         stage_add(c, TF_STAGE_REACTION, t0);
         diffuse_stage(c, 0);
         diffuse_stage(c, 1);
@@ -1179,11 +1184,11 @@ static tf_status cpu_step(void *impl, const tf_coeffs *c0, const tf_coeffs *c1)
     diffuse_stage(c, 2);
     if (fused) {
         c->r2_pending = 1;
-        c->r2_co = *c1;
-        c->r2_dt = dt / 2;
+        c->r2 = tf_coeffs_step(c1, dt / 2);
     } else {
         t0 = tf_wtime();
-        react(c, c1, dt / 2);
+        const tf_step_coeffs s1 = tf_coeffs_step(c1, dt / 2);
+        react(c, &s1);
         stage_add(c, TF_STAGE_REACTION, t0);
     }
     return TF_OK;

@@ -121,10 +121,10 @@ tf_coeffs tf_coeffs_make(const tf_params *p, const tf_derived *q)
     c.s_AS = (tf_real)p->s_AS;
     c.s_AE = (tf_real)p->s_AE;
     c.lambda_A = (tf_real)p->lambda_A;
-    c.A_b = (tf_real)q->A_b;
     c.mu_A = (tf_real)p->mu_A;
+    c.A_src = (tf_real)(p->lambda_A * q->A_b);
     c.lambda_C = (tf_real)p->lambda_C;
-    c.C_b = (tf_real)q->C_b;
     c.mu_C = (tf_real)p->mu_C;
+    c.C_src = (tf_real)(p->lambda_C * q->C_b);
     return c;
 }

@@ -16,22 +16,63 @@ typedef struct {
 #undef TF_PARAM
 } tf_params;
 
-/* Reaction coefficients of one reaction sub-step: the parameters in the field precision with
- * the systemic drivers of that time folded in. Built on the host (tf_coeffs_make), passed by
- * value to kernels. Units: 1/min, pg/mL, nmol/L as in docs/model.md. */
+/* Reaction coefficients at one time: the parameters in the field precision with the systemic
+ * drivers of that time folded in. Built on the host (tf_coeffs_make), passed by value to
+ * kernels. Units: 1/min, pg/mL, nmol/L as in docs/model.md. The rate coefficients (marked R)
+ * enter prod and loss linearly; tf_coeffs_step multiplies them by a sub-step's dt. */
 typedef struct {
-    tf_real r_T, beta_P, K_P, k_kill, inv_K_CE, inv_K_S;
-    tf_real E_src;        /* rho_E * M_E */
-    tf_real chi_P, mu_E, k_ex, mu_CE, K_CD;
-    tf_real S_src;        /* rho_S * (1 + alpha_S D) */
-    tf_real K_PS, mu_S;
-    tf_real P_from_T;     /* s_PT (1 + alpha_P D)(1 - kappa_P B) */
-    tf_real s_PS, inv_K_A, mu_P;
-    tf_real gamma_eff;    /* gamma_C (1 - rho_GR D) */
+    tf_real r_T, beta_P, K_P, k_kill, inv_K_CE, inv_K_S; /* R: r_T, k_kill */
+    tf_real E_src;        /* R: rho_E * M_E */
+    tf_real chi_P, mu_E, k_ex, mu_CE, K_CD; /* R: mu_E, k_ex, mu_CE */
+    tf_real S_src;        /* R: rho_S * (1 + alpha_S D) */
+    tf_real K_PS, mu_S;   /* R: mu_S */
+    tf_real P_from_T;     /* R: s_PT (1 + alpha_P D)(1 - kappa_P B) */
+    tf_real s_PS, inv_K_A, mu_P; /* R: s_PS, mu_P */
+    tf_real gamma_eff;    /* R: gamma_C (1 - rho_GR D) */
     tf_real K_GC;
-    tf_real s_AS, s_AE, lambda_A, A_b, mu_A;
-    tf_real lambda_C, C_b, mu_C;
+    tf_real s_AS, s_AE, lambda_A, mu_A; /* R: all four */
+    tf_real A_src;        /* R: lambda_A * A_b */
+    tf_real lambda_C, mu_C; /* R: both */
+    tf_real C_src;        /* R: lambda_C * C_b */
 } tf_coeffs;
+
+/* The coefficients of one sub-step of length dt: tf_coeffs with every rate coefficient
+ * multiplied by dt, so that tf_reaction_rates gives dt prod and dt loss directly. The per-voxel
+ * updates (tf_react_voxel, tf_explicit_voxel) take this type, so a step cannot be handed
+ * unscaled rates by mistake. Folding dt into the coefficients once per sub-step saves the
+ * voxel 12 of its about 57 multiplications (docs/performance.md, "Divisions and
+ * multiplications"). */
+typedef struct {
+    tf_coeffs k;
+} tf_step_coeffs;
+
+TF_HD tf_step_coeffs tf_coeffs_step(const tf_coeffs *c, tf_real dt)
+{
+    tf_step_coeffs s;
+    s.k = *c;
+    tf_coeffs *k = &s.k;
+    k->r_T *= dt;
+    k->k_kill *= dt;
+    k->E_src *= dt;
+    k->mu_E *= dt;
+    k->k_ex *= dt;
+    k->mu_CE *= dt;
+    k->S_src *= dt;
+    k->mu_S *= dt;
+    k->P_from_T *= dt;
+    k->s_PS *= dt;
+    k->mu_P *= dt;
+    k->gamma_eff *= dt;
+    k->s_AS *= dt;
+    k->s_AE *= dt;
+    k->lambda_A *= dt;
+    k->mu_A *= dt;
+    k->A_src *= dt;
+    k->lambda_C *= dt;
+    k->mu_C *= dt;
+    k->C_src *= dt;
+    return s;
+}
 
 /* Production (units of the field per min) and loss rate (1/min) of every field in one voxel:
  * du/dt (reaction part) = prod[f] - loss[f] * u[f], every term >= 0 for a non-negative state.
@@ -44,7 +85,7 @@ TF_HD void tf_reaction_rates(const tf_coeffs *c, const tf_real u[TF_NFIELDS], tf
     const tf_real one = (tf_real)1;
 
     const tf_real cc = C * c->inv_K_CE;
-    const tf_real phi = one / ((one + cc * cc) * (one + S * c->inv_K_S));
+    const tf_real kill = c->k_kill / ((one + cc * cc) * (one + S * c->inv_K_S)); /* k_kill Phi */
     /* The two saturations of P and the two of C take one division per pair:
      * x/(x+K1) = x (x+K2) / ((x+K1)(x+K2)). Divisions dominate the cost of a voxel on the CPU
      * and the GPU. The levels enter capped at 1e18 (the quotients are then 1 to float precision
@@ -54,18 +95,19 @@ TF_HD void tf_reaction_rates(const tf_coeffs *c, const tf_real u[TF_NFIELDS], tf
     const tf_real cap = (tf_real)1e18;
     const tf_real Ps = P < cap ? P : cap, Cs = C < cap ? C : cap;
     const tf_real dP1 = Ps + c->K_P, dP2 = Ps + c->K_PS;
-    const tf_real rP = one / (dP1 * dP2);
-    const tf_real p_sat = Ps * dP2 * rP;   /* P / (P + K_P) */
-    const tf_real p_sup = Ps * dP1 * rP;   /* P / (P + K_PS) */
+    const tf_real qP = Ps / (dP1 * dP2);
+    const tf_real p_sat = qP * dP2;        /* P / (P + K_P) */
+    const tf_real p_sup = qP * dP1;        /* P / (P + K_PS) */
     const tf_real dC1 = Cs + c->K_CD, dC2 = Cs + c->K_GC;
-    const tf_real rC = one / (dC1 * dC2);
-    const tf_real c_apo = Cs * dC2 * rC;   /* C / (C + K_CD) */
-    const tf_real c_gc = Cs * dC1 * rC;    /* C / (C + K_GC) */
+    const tf_real qC = Cs / (dC1 * dC2);
+    const tf_real c_apo = qC * dC2;        /* C / (C + K_CD) */
+    const tf_real c_gc = qC * dC1;         /* C / (C + K_GC) */
 
     /* T: logistic growth r g T (1 - T), split so that T stays in [0, 1]. */
     const tf_real growth = c->r_T * (one + c->beta_P * p_sat);
-    prod[TF_TUMOR] = growth * T;
-    loss[TF_TUMOR] = growth * T + c->k_kill * phi * E;
+    const tf_real gT = growth * T;
+    prod[TF_TUMOR] = gT;
+    loss[TF_TUMOR] = gT + kill * E;
 
     prod[TF_EFFECTOR] = c->E_src * v * (one + c->chi_P * p_sat);
     loss[TF_EFFECTOR] = c->mu_E + c->k_ex * T + c->mu_CE * c_apo;
@@ -76,37 +118,38 @@ TF_HD void tf_reaction_rates(const tf_coeffs *c, const tf_real u[TF_NFIELDS], tf
     prod[TF_PRO] = (c->P_from_T * T + c->s_PS * S) / (one + A * c->inv_K_A);
     loss[TF_PRO] = c->mu_P + c->gamma_eff * c_gc;
 
-    prod[TF_ANTI] = c->s_AS * S + c->s_AE * E + c->lambda_A * v * c->A_b;
+    prod[TF_ANTI] = c->s_AS * S + c->s_AE * E + c->A_src * v;
     loss[TF_ANTI] = c->lambda_A * v + c->mu_A;
 
-    prod[TF_CORTISOL] = c->lambda_C * v * c->C_b;
+    prod[TF_CORTISOL] = c->C_src * v;
     loss[TF_CORTISOL] = c->lambda_C * v + c->mu_C;
 }
 
-/* Linearly implicit reaction update over dt minutes, in place:
- * u <- (u + dt prod) / (1 + dt loss), rates from the state at the start of the sub-step.
- * Keeps every field non-negative and T in [0, 1] for any dt. E and S, and P and A, take one
- * division per pair, a/b = a d / (b d): both denominators are >= 1 and their product stays far
- * below the float range for any rate and step the parameter bounds allow. T keeps its own
- * correctly rounded division, so T = 1 stays exactly 1 (the pair form can round above it). */
-TF_HD void tf_react_voxel(const tf_coeffs *c, tf_real u[TF_NFIELDS], tf_real v, tf_real dt)
+/* Linearly implicit reaction update over one sub-step of dt minutes, in place:
+ * u <- (u + dt prod) / (1 + dt loss), rates from the state at the start of the sub-step; s holds
+ * the coefficients with dt folded in (tf_coeffs_step). Keeps every field non-negative and T in
+ * [0, 1] for any dt. E and S, and P and A, take one division per pair, a/b = a d / (b d): both
+ * denominators are >= 1 and their product stays far below the float range for any rate and
+ * step the parameter bounds allow. T keeps its own correctly rounded division, so T = 1 stays
+ * exactly 1 (the pair form can round above it). */
+TF_HD void tf_react_voxel(const tf_step_coeffs *s, tf_real u[TF_NFIELDS], tf_real v)
 {
-    tf_real prod[TF_NFIELDS], loss[TF_NFIELDS];
-    tf_reaction_rates(c, u, v, prod, loss);
+    tf_real prod[TF_NFIELDS], loss[TF_NFIELDS]; /* dt prod, dt loss */
+    tf_reaction_rates(&s->k, u, v, prod, loss);
     const tf_real one = (tf_real)1;
     tf_real d[TF_NFIELDS];
     for (int f = 0; f < TF_NFIELDS; ++f)
-        d[f] = one + dt * loss[f];
+        d[f] = one + loss[f];
     const tf_real rES = one / (d[TF_EFFECTOR] * d[TF_SUPPRESSOR]);
     const tf_real rPA = one / (d[TF_PRO] * d[TF_ANTI]);
     /* T <= 1 also when diffusion's rounding left it a few ulp above (a NaN stays a NaN). */
-    const tf_real t_new = (u[TF_TUMOR] + dt * prod[TF_TUMOR]) / d[TF_TUMOR];
+    const tf_real t_new = (u[TF_TUMOR] + prod[TF_TUMOR]) / d[TF_TUMOR];
     u[TF_TUMOR] = t_new > one ? one : t_new;
-    u[TF_EFFECTOR] = (u[TF_EFFECTOR] + dt * prod[TF_EFFECTOR]) * d[TF_SUPPRESSOR] * rES;
-    u[TF_SUPPRESSOR] = (u[TF_SUPPRESSOR] + dt * prod[TF_SUPPRESSOR]) * d[TF_EFFECTOR] * rES;
-    u[TF_PRO] = (u[TF_PRO] + dt * prod[TF_PRO]) * d[TF_ANTI] * rPA;
-    u[TF_ANTI] = (u[TF_ANTI] + dt * prod[TF_ANTI]) * d[TF_PRO] * rPA;
-    u[TF_CORTISOL] = (u[TF_CORTISOL] + dt * prod[TF_CORTISOL]) / d[TF_CORTISOL];
+    u[TF_EFFECTOR] = (u[TF_EFFECTOR] + prod[TF_EFFECTOR]) * d[TF_SUPPRESSOR] * rES;
+    u[TF_SUPPRESSOR] = (u[TF_SUPPRESSOR] + prod[TF_SUPPRESSOR]) * d[TF_EFFECTOR] * rES;
+    u[TF_PRO] = (u[TF_PRO] + prod[TF_PRO]) * d[TF_ANTI] * rPA;
+    u[TF_ANTI] = (u[TF_ANTI] + prod[TF_ANTI]) * d[TF_PRO] * rPA;
+    u[TF_CORTISOL] = (u[TF_CORTISOL] + prod[TF_CORTISOL]) / d[TF_CORTISOL];
 }
 
 /* 7-point Laplacian sum (without the 1/h^2 factor) of the padded array `a` at linear index p. */
@@ -117,15 +160,16 @@ TF_HD tf_real tf_lap7(const tf_real *a, tf_index p, tf_index sy, tf_index sz)
 }
 
 /* Forward Euler update of one voxel of the explicit scheme:
- * u_new = u + dt (D lap u + prod - loss u); lap[f] is tf_lap7 of field f, dif[f] = D_f / h^2. */
-TF_HD void tf_explicit_voxel(const tf_coeffs *c, const tf_real u[TF_NFIELDS],
-                             const tf_real lap[TF_NFIELDS], const tf_real dif[TF_NFIELDS],
-                             tf_real v, tf_real dt, tf_real out[TF_NFIELDS])
+ * u_new = u + dt (D lap u + prod - loss u), with dt folded into the coefficients (s:
+ * tf_coeffs_step) and into dif_dt[f] = D_f dt / h^2; lap[f] is tf_lap7 of field f. */
+TF_HD void tf_explicit_voxel(const tf_step_coeffs *s, const tf_real u[TF_NFIELDS],
+                             const tf_real lap[TF_NFIELDS], const tf_real dif_dt[TF_NFIELDS],
+                             tf_real v, tf_real out[TF_NFIELDS])
 {
-    tf_real prod[TF_NFIELDS], loss[TF_NFIELDS];
-    tf_reaction_rates(c, u, v, prod, loss);
+    tf_real prod[TF_NFIELDS], loss[TF_NFIELDS]; /* dt prod, dt loss */
+    tf_reaction_rates(&s->k, u, v, prod, loss);
     for (int f = 0; f < TF_NFIELDS; ++f)
-        out[f] = u[f] + dt * (dif[f] * lap[f] + prod[f] - loss[f] * u[f]);
+        out[f] = u[f] + (dif_dt[f] * lap[f] + prod[f] - loss[f] * u[f]);
     if (out[TF_TUMOR] > (tf_real)1) /* a volume fraction (a NaN stays a NaN) */
         out[TF_TUMOR] = (tf_real)1;
 }

@@ -76,9 +76,10 @@ static const tf_index MAX_GRID_YZ = 65535; /* grid y and z limit; kernels loop p
  * same across a warp (k_check's shuffles rely on it). */
 static_assert(TF_CUDA_BLOCK_X == 32, "per-cell kernels assume one warp per x-row of a block");
 
-/* Linearly implicit reaction sub-step of dt on every interior cell, all six fields in place. */
-__global__ void k_react(field_set F, const tf_real *__restrict__ vessel, tf_grid g, tf_coeffs c,
-                        tf_real dt, tf_index j_off)
+/* Linearly implicit reaction sub-step (dt folded into s) on every interior cell, all six fields
+ * in place. */
+__global__ void k_react(field_set F, const tf_real *__restrict__ vessel, tf_grid g,
+                        tf_step_coeffs s, tf_index j_off)
 {
     const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
     const tf_index j = j_off + (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
@@ -90,7 +91,7 @@ __global__ void k_react(field_set F, const tf_real *__restrict__ vessel, tf_grid
 #pragma unroll
         for (int f = 0; f < TF_NFIELDS; ++f)
             u[f] = F.a[f][p];
-        tf_react_voxel(&c, u, vessel[p], dt);
+        tf_react_voxel(&s, u, vessel[p]);
 #pragma unroll
         for (int f = 0; f < TF_NFIELDS; ++f)
             F.a[f][p] = u[f];
@@ -139,7 +140,7 @@ __global__ void k_ghosts(const __grid_constant__ field_set F, tf_grid g,
 /* Explicit step, fused: each thread reads the 7-point stencil of all six fields (ghosts filled)
  * and the vessel density, and writes the six new values to the other buffer. */
 __global__ void k_explicit(field_set U, field_set O, const tf_real *__restrict__ vessel, tf_grid g,
-                           tf_coeffs c, real6 dif, tf_real dt, tf_index j_off)
+                           tf_step_coeffs s, real6 dif_dt, tf_index j_off)
 {
     const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
     const tf_index j = j_off + (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
@@ -154,7 +155,7 @@ __global__ void k_explicit(field_set U, field_set O, const tf_real *__restrict__
             u[f] = a[p];
             lap[f] = tf_lap7(a, p, g.sy, g.sz);
         }
-        tf_explicit_voxel(&c, u, lap, dif.v, vessel[p], dt, out);
+        tf_explicit_voxel(&s, u, lap, dif_dt.v, vessel[p], out);
 #pragma unroll
         for (int f = 0; f < TF_NFIELDS; ++f)
             O.a[f][p] = out[f];
@@ -1127,10 +1128,11 @@ static tf_status stage_end(cuda_impl *c, stage_set *s, tf_stage st, tf_status la
 
 static tf_status launch_react(cuda_impl *c, const tf_coeffs *co, tf_real dt)
 {
+    const tf_step_coeffs s = tf_coeffs_step(co, dt);
     for (tf_index j_off = 0; j_off < c->g.n[1]; j_off += CELL_ROWS) {
         dim3 grid, block;
         cell_shape(&c->g, j_off, &grid, &block);
-        k_react<<<grid, block, 0, c->stream>>>(state_set(c), c->vessel, c->g, *co, dt, j_off);
+        k_react<<<grid, block, 0, c->stream>>>(state_set(c), c->vessel, c->g, s, j_off);
         TF_CUDA_LAUNCH("k_react");
     }
     return TF_OK;
@@ -1200,14 +1202,19 @@ static tf_status launch_ghosts(cuda_impl *c)
 static tf_status launch_explicit(cuda_impl *c, const tf_coeffs *c0)
 {
     const tf_grid *g = &c->g;
+    const tf_real dt = (tf_real)c->su->dt;
+    const tf_step_coeffs s = tf_coeffs_step(c0, dt);
+    real6 dif_dt;
     field_set O;
-    for (int f = 0; f < TF_NFIELDS; ++f)
+    for (int f = 0; f < TF_NFIELDS; ++f) {
         O.a[f] = c->next[f];
+        dif_dt.v[f] = c->dif.v[f] * dt;
+    }
     for (tf_index j_off = 0; j_off < g->n[1]; j_off += CELL_ROWS) {
         dim3 grid, block;
         cell_shape(g, j_off, &grid, &block);
-        k_explicit<<<grid, block, 0, c->stream>>>(state_set(c), O, c->vessel, *g, *c0, c->dif,
-                                                  (tf_real)c->su->dt, j_off);
+        k_explicit<<<grid, block, 0, c->stream>>>(state_set(c), O, c->vessel, *g, s, dif_dt,
+                                                  j_off);
         TF_CUDA_LAUNCH("k_explicit");
     }
     for (int f = 0; f < TF_NFIELDS; ++f) {

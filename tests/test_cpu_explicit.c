@@ -54,8 +54,12 @@ static void reference_step(const tf_grid *g, const tf_bcs *b, const tf_coeffs *c
                            const tf_real dif[TF_NFIELDS], tf_real dt, tf_real *cur[TF_NFIELDS],
                            tf_real *nxt[TF_NFIELDS], const tf_real *vessel)
 {
-    for (int f = 0; f < TF_NFIELDS; ++f)
+    const tf_step_coeffs st = tf_coeffs_step(co, dt);
+    tf_real dif_dt[TF_NFIELDS];
+    for (int f = 0; f < TF_NFIELDS; ++f) {
         tf_fill_ghosts_host(g, b->bc[f], cur[f]);
+        dif_dt[f] = dif[f] * dt;
+    }
     for (tf_index k = 0; k < g->n[2]; ++k)
         for (tf_index j = 0; j < g->n[1]; ++j)
             for (tf_index i = 0; i < g->n[0]; ++i) {
@@ -65,7 +69,7 @@ static void reference_step(const tf_grid *g, const tf_bcs *b, const tf_coeffs *c
                     u[f] = cur[f][p];
                     lap[f] = tf_lap7(cur[f], p, g->sy, g->sz);
                 }
-                tf_explicit_voxel(co, u, lap, dif, vessel[p], dt, out);
+                tf_explicit_voxel(&st, u, lap, dif_dt, vessel[p], out);
                 for (int f = 0; f < TF_NFIELDS; ++f)
                     nxt[f][p] = out[f];
             }

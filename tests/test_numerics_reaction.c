@@ -17,7 +17,12 @@
  *                float range keep every loss rate finite and the saturations at 1 (the paired
  *                divisions once overflowed to NaN above 1.8e19), and the updates give no NaN; a
  *                tumor fraction a few ulp above 1 (diffusion's rounding) comes back to 1 in both
- *                updates, and a NaN stays a NaN. */
+ *                updates, and a NaN stays a NaN.
+ *   step_coeffs  tf_coeffs_step folds a sub-step's dt into exactly the rate coefficients: the
+ *                rates from the folded set are dt times the rates (every term of every field
+ *                active, dt from 1e-3 to 30 min, a few ulp), and the voxel updates match
+ *                (u + dt prod) / (1 + dt loss) and u + dt (D lap + prod - loss u) written out
+ *                with the unfolded rates; dt = 1 changes no bit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -367,7 +372,8 @@ static void bounds(void **st)
     assert_true(fabs((double)loss[TF_EFFECTOR] - e_loss) <= 8 * TT_EPS * e_loss);
     tf_real u[TF_NFIELDS];
     memcpy(u, u0, sizeof u);
-    tf_react_voxel(&c, u, (tf_real)0.5, 1);
+    const tf_step_coeffs s1 = tf_coeffs_step(&c, 1);
+    tf_react_voxel(&s1, u, (tf_real)0.5);
     for (int f = 0; f < TF_NFIELDS; ++f)
         assert_false(isnan((double)u[f]));
 
@@ -376,16 +382,79 @@ static void bounds(void **st)
     const tf_coeffs c0 = tf_coeffs_make(&off, &q);
     const tf_real above = (tf_real)1 + 4 * (tf_real)TF_REAL_EPS;
     tf_real w[TF_NFIELDS] = {above, 0, 0, 0, 0, 0};
-    tf_react_voxel(&c0, w, 0, 1);
+    const tf_step_coeffs s0 = tf_coeffs_step(&c0, 1);
+    tf_react_voxel(&s0, w, 0);
     assert_true(w[TF_TUMOR] == (tf_real)1);
     const tf_real zero[TF_NFIELDS] = {0, 0, 0, 0, 0, 0};
     const tf_real v6[TF_NFIELDS] = {above, 0, 0, 0, 0, 0};
     tf_real out[TF_NFIELDS];
-    tf_explicit_voxel(&c0, v6, zero, zero, 0, 1, out);
+    tf_explicit_voxel(&s0, v6, zero, zero, 0, out);
     assert_true(out[TF_TUMOR] == (tf_real)1);
     tf_real n6[TF_NFIELDS] = {(tf_real)NAN, 0, 0, 0, 0, 0};
-    tf_react_voxel(&c0, n6, 0, 1);
+    tf_react_voxel(&s0, n6, 0);
     assert_true(isnan((double)n6[TF_TUMOR]));
+}
+
+static void close_ulp(double got, double want, double ulps, const char *what, int f, double dt)
+{
+    const double tol = ulps * TT_EPS * fabs(want);
+    if (!(fabs(got - want) <= tol))
+        fail_msg("%s, field %d, dt %g: %.17g against %.17g (tolerance %.3g)", what, f, dt, got,
+                 want, tol);
+}
+
+static void step_coeffs(void **st)
+{
+    (void)st;
+    tf_params p;
+    tf_params_default(&p);
+    tf_derived q = tt_derived(310.0, 3.5, 1.7);
+    q.D = 0.6;
+    q.B = 0.2;
+    const tf_coeffs c = tf_coeffs_make(&p, &q);
+    /* Levels where every saturation is partial, so that every term counts. */
+    const tf_real u0[TF_NFIELDS] = {(tf_real)0.4, (tf_real)0.7, (tf_real)0.3,
+                                    (tf_real)p.K_P, (tf_real)5, (tf_real)p.K_CD};
+    const tf_real v = (tf_real)0.25;
+    const tf_real lap[TF_NFIELDS] = {(tf_real)-0.1, (tf_real)0.2, (tf_real)0.05,
+                                     (tf_real)-3, (tf_real)1, (tf_real)-20};
+    const tf_real dif[TF_NFIELDS] = {(tf_real)1e-3, (tf_real)0.02, (tf_real)0.03,
+                                     (tf_real)0.5, (tf_real)0.4, (tf_real)0.9};
+    tf_real prod[TF_NFIELDS], loss[TF_NFIELDS];
+    tf_reaction_rates(&c, u0, v, prod, loss);
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        assert_true(prod[f] > 0 && loss[f] > 0);
+
+    const tf_step_coeffs one = tf_coeffs_step(&c, 1);
+    assert_memory_equal(&one.k, &c, sizeof c);
+
+    const double dts[] = {1e-3, 0.37, 2.5, 30.0};
+    for (size_t n = 0; n < sizeof dts / sizeof dts[0]; ++n) {
+        const tf_real dt = (tf_real)dts[n];
+        const tf_step_coeffs s = tf_coeffs_step(&c, dt);
+        tf_real sp[TF_NFIELDS], sl[TF_NFIELDS];
+        tf_reaction_rates(&s.k, u0, v, sp, sl);
+        tf_real u[TF_NFIELDS], out[TF_NFIELDS], dif_dt[TF_NFIELDS];
+        memcpy(u, u0, sizeof u);
+        tf_react_voxel(&s, u, v);
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            dif_dt[f] = dif[f] * dt;
+        tf_explicit_voxel(&s, u0, lap, dif_dt, v, out);
+        for (int f = 0; f < TF_NFIELDS; ++f) {
+            const double P = (double)dt * prod[f], L = (double)dt * loss[f], U = u0[f];
+            close_ulp(sp[f], P, 8, "dt prod", f, dt);
+            close_ulp(sl[f], L, 8, "dt loss", f, dt);
+            close_ulp(u[f], (U + P) / (1 + L), 24, "reaction update", f, dt);
+            /* The explicit update's terms cancel partly: the tolerance is on their sum of
+             * magnitudes. */
+            const double D = (double)dif_dt[f] * lap[f];
+            const double want = U + (D + P - L * U);
+            const double scale = fabs(U) + fabs(D) + fabs(P) + fabs(L * U);
+            if (!(fabs(out[f] - want) <= 24 * TT_EPS * scale))
+                fail_msg("explicit update, field %d, dt %g: %.17g against %.17g", f,
+                         (double)dt, (double)out[f], want);
+        }
+    }
 }
 
 int main(int argc, char **argv)
@@ -400,6 +469,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(fisher_kpp),
         cmocka_unit_test(well_mixed),
         cmocka_unit_test(bounds),
+        cmocka_unit_test(step_coeffs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -259,8 +259,8 @@ static void derive(void **st)
     close_rel(c.P_from_T, p.s_PT * (1.0 + p.alpha_P * q.D) * (1.0 - p.kappa_P * q.B), tol,
               "P_from_T");
     close_rel(c.gamma_eff, p.gamma_C * (1.0 - p.rho_GR * q.D), tol, "gamma_eff");
-    close_rel(c.C_b, q.C_b, tol, "C_b coefficient");
-    close_rel(c.A_b, q.A_b, tol, "A_b coefficient");
+    close_rel(c.C_src, p.lambda_C * q.C_b, tol, "C_src = lambda_C C_b");
+    close_rel(c.A_src, p.lambda_A * q.A_b, tol, "A_src = lambda_A A_b");
     close_rel(c.inv_K_CE, 1.0 / p.K_CE, tol, "1/K_CE");
     close_rel(c.inv_K_S, 1.0 / p.K_S, tol, "1/K_S");
     close_rel(c.inv_K_A, 1.0 / p.K_A, tol, "1/K_A");
