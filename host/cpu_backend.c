@@ -566,8 +566,8 @@ static void diffuse(cpu_impl *c, int d)
 }
 
 /* Forward Euler over n consecutive cells from the padded fields F (stencil strides sy, sz) into
- * N (tf_lap7, tf_explicit_voxel). */
-TF_CLONES static void explicit_row(const tf_step_coeffs *s, const tf_real *dif_dt,
+ * N (tf_nbr6, tf_explicit_voxel). */
+TF_CLONES static void explicit_row(const tf_step_coeffs *s, const tf_explicit_dif *e,
                                    const tf_real *restrict F0, const tf_real *restrict F1,
                                    const tf_real *restrict F2, const tf_real *restrict F3,
                                    const tf_real *restrict F4, const tf_real *restrict F5,
@@ -578,15 +578,14 @@ TF_CLONES static void explicit_row(const tf_step_coeffs *s, const tf_real *dif_d
                                    tf_index sz)
 {
     const tf_step_coeffs cl = *s;
-    const tf_real d[TF_NFIELDS] = {dif_dt[0], dif_dt[1], dif_dt[2],
-                                   dif_dt[3], dif_dt[4], dif_dt[5]};
+    const tf_explicit_dif el = *e;
     for (tf_index i = 0; i < n; ++i) {
         const tf_real u[TF_NFIELDS] = {F0[i], F1[i], F2[i], F3[i], F4[i], F5[i]};
-        const tf_real lap[TF_NFIELDS] = {tf_lap7(F0, i, sy, sz), tf_lap7(F1, i, sy, sz),
-                                         tf_lap7(F2, i, sy, sz), tf_lap7(F3, i, sy, sz),
-                                         tf_lap7(F4, i, sy, sz), tf_lap7(F5, i, sy, sz)};
+        const tf_real nbr[TF_NFIELDS] = {tf_nbr6(F0, i, sy, sz), tf_nbr6(F1, i, sy, sz),
+                                         tf_nbr6(F2, i, sy, sz), tf_nbr6(F3, i, sy, sz),
+                                         tf_nbr6(F4, i, sy, sz), tf_nbr6(F5, i, sy, sz)};
         tf_real out[TF_NFIELDS];
-        tf_explicit_voxel(&cl, u, lap, d, v[i], out);
+        tf_explicit_voxel(&cl, &el, u, nbr, v[i], out);
         N0[i] = out[0];
         N1[i] = out[1];
         N2[i] = out[2];
@@ -617,9 +616,7 @@ static void explicit_box(cpu_impl *c, const tf_coeffs *co, const tf_index lo[3],
     const tf_real *v = c->vessel;
     const tf_index sy = g->sy, sz = g->sz, nx = hi[0] - lo[0];
     const tf_step_coeffs s = tf_coeffs_step(co, dt);
-    tf_real dif_dt[TF_NFIELDS];
-    for (int f = 0; f < TF_NFIELDS; ++f)
-        dif_dt[f] = c->su->dif[f] * dt;
+    const tf_explicit_dif e = tf_explicit_dif_make(c->su->dif, dt);
     tf_index k0 = 0, k1 = 0;
     static_share(hi[2] - lo[2], &k0, &k1);
     for (tf_index j0 = lo[1]; j0 < hi[1]; j0 += TF_CPU_TILE_J) {
@@ -630,7 +627,7 @@ static void explicit_box(cpu_impl *c, const tf_coeffs *co, const tf_index lo[3],
                 if (x_ghosts)
                     for (int f = 0; f < TF_NFIELDS; ++f)
                         row_x_ghosts(c->su->bcs.bc[f], F[f] + p, nx, 1, 1);
-                explicit_row(&s, dif_dt, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p,
+                explicit_row(&s, &e, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p,
                              F[5] + p, N[0] + p, N[1] + p, N[2] + p, N[3] + p, N[4] + p,
                              N[5] + p, v + p, nx, sy, sz);
             }

@@ -152,24 +152,44 @@ TF_HD void tf_react_voxel(const tf_step_coeffs *s, tf_real u[TF_NFIELDS], tf_rea
     u[TF_CORTISOL] = (u[TF_CORTISOL] + prod[TF_CORTISOL]) / d[TF_CORTISOL];
 }
 
-/* 7-point Laplacian sum (without the 1/h^2 factor) of the padded array `a` at linear index p. */
-TF_HD tf_real tf_lap7(const tf_real *a, tf_index p, tf_index sy, tf_index sz)
+/* Sum of the six face neighbours of the padded array `a` at linear index p: the 7-point
+ * Laplacian without the 1/h^2 factor is tf_nbr6 - 6 a[p]. */
+TF_HD tf_real tf_nbr6(const tf_real *a, tf_index p, tf_index sy, tf_index sz)
 {
-    return (a[p - 1] + a[p + 1]) + (a[p - sy] + a[p + sy]) + (a[p - sz] + a[p + sz])
-           - (tf_real)6 * a[p];
+    return (a[p - 1] + a[p + 1]) + (a[p - sy] + a[p + sy]) + (a[p - sz] + a[p + sz]);
 }
 
-/* Forward Euler update of one voxel of the explicit scheme:
- * u_new = u + dt (D lap u + prod - loss u), with dt folded into the coefficients (s:
- * tf_coeffs_step) and into dif_dt[f] = D_f dt / h^2; lap[f] is tf_lap7 of field f. */
-TF_HD void tf_explicit_voxel(const tf_step_coeffs *s, const tf_real u[TF_NFIELDS],
-                             const tf_real lap[TF_NFIELDS], const tf_real dif_dt[TF_NFIELDS],
+/* The diffusion part of an explicit step of dt, per field: dif_dt = D dt / h^2, the weight of
+ * each neighbour, and keep = 1 - 6 dif_dt, the weight of the cell's own value. */
+typedef struct {
+    tf_real dif_dt[TF_NFIELDS];
+    tf_real keep[TF_NFIELDS];
+} tf_explicit_dif;
+
+/* dif[f] = D_f / h^2. */
+TF_HD tf_explicit_dif tf_explicit_dif_make(const tf_real dif[TF_NFIELDS], tf_real dt)
+{
+    tf_explicit_dif e;
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        e.dif_dt[f] = dif[f] * dt;
+        e.keep[f] = (tf_real)1 - (tf_real)6 * e.dif_dt[f];
+    }
+    return e;
+}
+
+/* Forward Euler update of one voxel of the explicit scheme,
+ * u_new = u + dt (D lap u + prod - loss u), written as
+ * u_new = u (1 - 6 D dt/h^2 - dt loss) + (D dt/h^2) nbr + dt prod, which takes 2 multiplications
+ * and 8 additions per field instead of 3 and 9; dt is folded into the coefficients (s:
+ * tf_coeffs_step) and into e (tf_explicit_dif_make); nbr[f] is tf_nbr6 of field f. */
+TF_HD void tf_explicit_voxel(const tf_step_coeffs *s, const tf_explicit_dif *e,
+                             const tf_real u[TF_NFIELDS], const tf_real nbr[TF_NFIELDS],
                              tf_real v, tf_real out[TF_NFIELDS])
 {
     tf_real prod[TF_NFIELDS], loss[TF_NFIELDS]; /* dt prod, dt loss */
     tf_reaction_rates(&s->k, u, v, prod, loss);
     for (int f = 0; f < TF_NFIELDS; ++f)
-        out[f] = u[f] + (dif_dt[f] * lap[f] + prod[f] - loss[f] * u[f]);
+        out[f] = u[f] * (e->keep[f] - loss[f]) + e->dif_dt[f] * nbr[f] + prod[f];
     if (out[TF_TUMOR] > (tf_real)1) /* a volume fraction (a NaN stays a NaN) */
         out[TF_TUMOR] = (tf_real)1;
 }

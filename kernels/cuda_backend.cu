@@ -1,6 +1,6 @@
 /* cuda_backend.cu: the CUDA backend (tf_backend.h), compiled by nvcc as CUDA C++ and exported
  * with C linkage. The per-voxel physics is tf_model.h's, the same functions the CPU backend
- * calls (tf_react_voxel, tf_explicit_voxel, tf_lap7, tf_thomas_lines, tf_ghost_value).
+ * calls (tf_react_voxel, tf_explicit_voxel, tf_nbr6, tf_thomas_lines, tf_ghost_value).
  *
  * Device memory (plain cudaMalloc, checked against cudaMemGetInfo first): six padded field
  * arrays of g.nalloc elements (tf_grid.h: one ghost layer, x fastest, rows 64-byte aligned); a
@@ -140,7 +140,7 @@ __global__ void k_ghosts(const __grid_constant__ field_set F, tf_grid g,
 /* Explicit step, fused: each thread reads the 7-point stencil of all six fields (ghosts filled)
  * and the vessel density, and writes the six new values to the other buffer. */
 __global__ void k_explicit(field_set U, field_set O, const tf_real *__restrict__ vessel, tf_grid g,
-                           tf_step_coeffs s, real6 dif_dt, tf_index j_off)
+                           tf_step_coeffs s, tf_explicit_dif e, tf_index j_off)
 {
     const tf_index i = (tf_index)blockIdx.x * blockDim.x + threadIdx.x;
     const tf_index j = j_off + (tf_index)blockIdx.y * blockDim.y + threadIdx.y;
@@ -148,14 +148,14 @@ __global__ void k_explicit(field_set U, field_set O, const tf_real *__restrict__
         return;
     for (tf_index k = blockIdx.z; k < g.n[2]; k += gridDim.z) {
         const tf_index p = tf_at(&g, i, j, k);
-        tf_real u[TF_NFIELDS], lap[TF_NFIELDS], out[TF_NFIELDS];
+        tf_real u[TF_NFIELDS], nbr[TF_NFIELDS], out[TF_NFIELDS];
 #pragma unroll
         for (int f = 0; f < TF_NFIELDS; ++f) {
             const tf_real *__restrict__ a = U.a[f];
             u[f] = a[p];
-            lap[f] = tf_lap7(a, p, g.sy, g.sz);
+            nbr[f] = tf_nbr6(a, p, g.sy, g.sz);
         }
-        tf_explicit_voxel(&s, u, lap, dif_dt.v, vessel[p], out);
+        tf_explicit_voxel(&s, &e, u, nbr, vessel[p], out);
 #pragma unroll
         for (int f = 0; f < TF_NFIELDS; ++f)
             O.a[f][p] = out[f];
@@ -1204,17 +1204,14 @@ static tf_status launch_explicit(cuda_impl *c, const tf_coeffs *c0)
     const tf_grid *g = &c->g;
     const tf_real dt = (tf_real)c->su->dt;
     const tf_step_coeffs s = tf_coeffs_step(c0, dt);
-    real6 dif_dt;
+    const tf_explicit_dif e = tf_explicit_dif_make(c->dif.v, dt);
     field_set O;
-    for (int f = 0; f < TF_NFIELDS; ++f) {
+    for (int f = 0; f < TF_NFIELDS; ++f)
         O.a[f] = c->next[f];
-        dif_dt.v[f] = c->dif.v[f] * dt;
-    }
     for (tf_index j_off = 0; j_off < g->n[1]; j_off += CELL_ROWS) {
         dim3 grid, block;
         cell_shape(g, j_off, &grid, &block);
-        k_explicit<<<grid, block, 0, c->stream>>>(state_set(c), O, c->vessel, *g, s, dif_dt,
-                                                  j_off);
+        k_explicit<<<grid, block, 0, c->stream>>>(state_set(c), O, c->vessel, *g, s, e, j_off);
         TF_CUDA_LAUNCH("k_explicit");
     }
     for (int f = 0; f < TF_NFIELDS; ++f) {

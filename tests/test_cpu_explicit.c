@@ -2,7 +2,7 @@
  *
  *   matches_reference  The explicit step walks each thread's planes in j-tiles of 16 rows with
  *       k inside a tile, fills the x ghosts row by row and the y and z faces before a barrier
- *       (host/cpu_backend.c). A plain loop over the cells (tf_fill_ghosts_host, tf_lap7,
+ *       (host/cpu_backend.c). A plain loop over the cells (tf_fill_ghosts_host, tf_nbr6,
  *       tf_explicit_voxel from one set of arrays into another) must give the same bits after
  *       several steps: shapes with one j-tile and several, a last tile cut short, one plane,
  *       fewer planes than threads, rows of one cell; 1 to 5 threads (grids from 32768 cells
@@ -55,21 +55,19 @@ static void reference_step(const tf_grid *g, const tf_bcs *b, const tf_coeffs *c
                            tf_real *nxt[TF_NFIELDS], const tf_real *vessel)
 {
     const tf_step_coeffs st = tf_coeffs_step(co, dt);
-    tf_real dif_dt[TF_NFIELDS];
-    for (int f = 0; f < TF_NFIELDS; ++f) {
+    const tf_explicit_dif e = tf_explicit_dif_make(dif, dt);
+    for (int f = 0; f < TF_NFIELDS; ++f)
         tf_fill_ghosts_host(g, b->bc[f], cur[f]);
-        dif_dt[f] = dif[f] * dt;
-    }
     for (tf_index k = 0; k < g->n[2]; ++k)
         for (tf_index j = 0; j < g->n[1]; ++j)
             for (tf_index i = 0; i < g->n[0]; ++i) {
                 const tf_index p = tf_at(g, i, j, k);
-                tf_real u[TF_NFIELDS], lap[TF_NFIELDS], out[TF_NFIELDS];
+                tf_real u[TF_NFIELDS], nbr[TF_NFIELDS], out[TF_NFIELDS];
                 for (int f = 0; f < TF_NFIELDS; ++f) {
                     u[f] = cur[f][p];
-                    lap[f] = tf_lap7(cur[f], p, g->sy, g->sz);
+                    nbr[f] = tf_nbr6(cur[f], p, g->sy, g->sz);
                 }
-                tf_explicit_voxel(&st, u, lap, dif_dt, vessel[p], out);
+                tf_explicit_voxel(&st, &e, u, nbr, vessel[p], out);
                 for (int f = 0; f < TF_NFIELDS; ++f)
                     nxt[f][p] = out[f];
             }

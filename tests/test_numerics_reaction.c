@@ -22,7 +22,8 @@
  *                rates from the folded set are dt times the rates (every term of every field
  *                active, dt from 1e-3 to 30 min, a few ulp), and the voxel updates match
  *                (u + dt prod) / (1 + dt loss) and u + dt (D lap + prod - loss u) written out
- *                with the unfolded rates; dt = 1 changes no bit. */
+ *                with the unfolded rates and the Laplacian (tf_explicit_voxel takes the
+ *                neighbour sum); dt = 1 changes no bit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -388,7 +389,8 @@ static void bounds(void **st)
     const tf_real zero[TF_NFIELDS] = {0, 0, 0, 0, 0, 0};
     const tf_real v6[TF_NFIELDS] = {above, 0, 0, 0, 0, 0};
     tf_real out[TF_NFIELDS];
-    tf_explicit_voxel(&s0, v6, zero, zero, 0, out);
+    const tf_explicit_dif e0 = tf_explicit_dif_make(zero, 1);
+    tf_explicit_voxel(&s0, &e0, v6, zero, 0, out);
     assert_true(out[TF_TUMOR] == (tf_real)1);
     tf_real n6[TF_NFIELDS] = {(tf_real)NAN, 0, 0, 0, 0, 0};
     tf_react_voxel(&s0, n6, 0);
@@ -416,8 +418,9 @@ static void step_coeffs(void **st)
     const tf_real u0[TF_NFIELDS] = {(tf_real)0.4, (tf_real)0.7, (tf_real)0.3,
                                     (tf_real)p.K_P, (tf_real)5, (tf_real)p.K_CD};
     const tf_real v = (tf_real)0.25;
-    const tf_real lap[TF_NFIELDS] = {(tf_real)-0.1, (tf_real)0.2, (tf_real)0.05,
-                                     (tf_real)-3, (tf_real)1, (tf_real)-20};
+    /* Sums of the six neighbours. */
+    const tf_real nbr[TF_NFIELDS] = {(tf_real)2.3, (tf_real)4.4, (tf_real)1.85,
+                                     (tf_real)(6 * p.K_P - 3), (tf_real)31, (tf_real)(6 * p.K_CD - 20)};
     const tf_real dif[TF_NFIELDS] = {(tf_real)1e-3, (tf_real)0.02, (tf_real)0.03,
                                      (tf_real)0.5, (tf_real)0.4, (tf_real)0.9};
     tf_real prod[TF_NFIELDS], loss[TF_NFIELDS];
@@ -434,12 +437,11 @@ static void step_coeffs(void **st)
         const tf_step_coeffs s = tf_coeffs_step(&c, dt);
         tf_real sp[TF_NFIELDS], sl[TF_NFIELDS];
         tf_reaction_rates(&s.k, u0, v, sp, sl);
-        tf_real u[TF_NFIELDS], out[TF_NFIELDS], dif_dt[TF_NFIELDS];
+        tf_real u[TF_NFIELDS], out[TF_NFIELDS];
         memcpy(u, u0, sizeof u);
         tf_react_voxel(&s, u, v);
-        for (int f = 0; f < TF_NFIELDS; ++f)
-            dif_dt[f] = dif[f] * dt;
-        tf_explicit_voxel(&s, u0, lap, dif_dt, v, out);
+        const tf_explicit_dif e = tf_explicit_dif_make(dif, dt);
+        tf_explicit_voxel(&s, &e, u0, nbr, v, out);
         for (int f = 0; f < TF_NFIELDS; ++f) {
             const double P = (double)dt * prod[f], L = (double)dt * loss[f], U = u0[f];
             close_ulp(sp[f], P, 8, "dt prod", f, dt);
@@ -447,9 +449,9 @@ static void step_coeffs(void **st)
             close_ulp(u[f], (U + P) / (1 + L), 24, "reaction update", f, dt);
             /* The explicit update's terms cancel partly: the tolerance is on their sum of
              * magnitudes. */
-            const double D = (double)dif_dt[f] * lap[f];
-            const double want = U + (D + P - L * U);
-            const double scale = fabs(U) + fabs(D) + fabs(P) + fabs(L * U);
+            const double r = (double)dif[f] * dt, lap = (double)nbr[f] - 6 * U;
+            const double want = U + (r * lap + P - L * U);
+            const double scale = fabs(U) + r * fabs(nbr[f]) + 6 * r * fabs(U) + fabs(P) + fabs(L * U);
             if (!(fabs(out[f] - want) <= 24 * TT_EPS * scale))
                 fail_msg("explicit update, field %d, dt %g: %.17g against %.17g", f,
                          (double)dt, (double)out[f], want);
