@@ -39,8 +39,9 @@ typedef struct {
 /* The coefficients of one sub-step of length dt: tf_coeffs with every rate coefficient
  * multiplied by dt, so that tf_reaction_rates gives dt prod and dt loss directly. The per-voxel
  * updates (tf_react_voxel, tf_explicit_voxel) take this type, so a step cannot be handed
- * unscaled rates by mistake. Folding dt into the coefficients once per sub-step saves the
- * voxel 12 of its about 57 multiplications (docs/performance.md, "Divisions and
+ * unscaled rates by mistake. Folding dt into the coefficients once per sub-step (and the
+ * products lambda_A A_b, lambda_C C_b and k_kill Phi into single coefficients) took the
+ * reaction voxel from 57 to 41 multiplications (docs/performance.md, "Divisions and
  * multiplications"). */
 typedef struct {
     tf_coeffs k;
@@ -87,11 +88,12 @@ TF_HD void tf_reaction_rates(const tf_coeffs *c, const tf_real u[TF_NFIELDS], tf
     const tf_real cc = C * c->inv_K_CE;
     const tf_real kill = c->k_kill / ((one + cc * cc) * (one + S * c->inv_K_S)); /* k_kill Phi */
     /* The two saturations of P and the two of C take one division per pair:
-     * x/(x+K1) = x (x+K2) / ((x+K1)(x+K2)). Divisions dominate the cost of a voxel on the CPU
+     * x/(x+K1) = (x / ((x+K1)(x+K2))) (x+K2). Divisions dominate the cost of a voxel on the CPU
      * and the GPU. The levels enter capped at 1e18 (the quotients are then 1 to float precision
-     * for every K the parameter bounds allow, K <= 1e9), so the products stay between 1e-24 and
-     * 1e37 however high a level climbs: without the cap, (C + K)^2 overflows float above
-     * C = 1.8e19 and the quotient becomes inf * 0 = NaN. */
+     * for every K the parameter bounds allow, K <= 1e9), so the product of the denominators
+     * stays below 1e37 however high a level climbs: without the cap, (C + K)^2 overflows float
+     * above C = 1.8e19 and the quotient becomes 0 instead of 1 (NaN in the form before
+     * 2026-11-28). */
     const tf_real cap = (tf_real)1e18;
     const tf_real Ps = P < cap ? P : cap, Cs = C < cap ? C : cap;
     const tf_real dP1 = Ps + c->K_P, dP2 = Ps + c->K_PS;
