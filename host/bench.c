@@ -416,9 +416,9 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         (double)(o->scheme == TF_SCHEME_EXPLICIT ? 2 * TF_NFIELDS + 1 : TF_NFIELDS + 1) *
         (double)(state_bytes / TF_NFIELDS);
     const double copy_set = 2.0 * (double)state_bytes;
-    double llc = 0.0;
+    double llc = kind == TF_BACKEND_CPU ? tf_cpu_cache_bytes(NULL) : 0.0;
 #ifdef _SC_LEVEL3_CACHE_SIZE
-    if (kind == TF_BACKEND_CPU)
+    if (kind == TF_BACKEND_CPU && !(llc > 0.0))
         llc = (double)sysconf(_SC_LEVEL3_CACHE_SIZE);
 #endif
     if (!(llc > 0.0))
@@ -586,6 +586,55 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
                "and y lines): its time is split by the threads' time in each part; its bytes "
                "are counted once, on the reaction, whose GB/s is the whole pass's\n");
     return TF_OK;
+}
+
+/* The first line of file dir/name, without its newline, into buf; 0 if it cannot be read. */
+static int read_line(const char *dir, const char *name, char *buf, size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    const int ok = fgets(buf, (int)len, f) != NULL;
+    fclose(f);
+    buf[ok ? strcspn(buf, "\n") : 0] = '\0';
+    return ok;
+}
+
+double tf_cpu_cache_bytes(const char *dir)
+{
+    if (!dir)
+        dir = "/sys/devices/system/cpu/cpu0/cache";
+    double best = 0.0;
+    long best_level = 0;
+    for (int i = 0; i < 32; ++i) {
+        char idx[600], line[64];
+        snprintf(idx, sizeof idx, "%s/index%d", dir, i);
+        if (!read_line(idx, "level", line, sizeof line))
+            continue;
+        const long level = strtol(line, NULL, 10);
+        if (read_line(idx, "type", line, sizeof line) && strcmp(line, "Instruction") == 0)
+            continue;
+        if (!read_line(idx, "size", line, sizeof line))
+            continue;
+        char *end = NULL;
+        double bytes = strtod(line, &end);
+        if (end == line || !(bytes > 0.0))
+            continue;
+        switch (*end) {
+        case 'K': bytes *= 1024.0; break;
+        case 'M': bytes *= 1024.0 * 1024.0; break;
+        case 'G': bytes *= 1024.0 * 1024.0 * 1024.0; break;
+        case '\0': break;
+        default: continue; /* a unit we do not know: no answer rather than a wrong one */
+        }
+        if (level > best_level) {
+            best_level = level;
+            best = bytes;
+        }
+    }
+    return best;
 }
 
 tf_status tf_bench(const tf_bench_options *o)

@@ -3,6 +3,8 @@
 # bad command lines, every shipped scenario through `check`, and docs/scenario-keys.md against
 # `tumorfield keys --markdown`.
 tf_add_test(scenario_units_parsing float test_scenario.c LABELS driver)
+# What the bench reads about the machine (the last-level cache from sysfs).
+tf_add_test(machine_probes float test_machine.c LABELS driver)
 
 set(TF_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/run_expect.sh)
 set(TF_DRIVER_WORK ${CMAKE_CURRENT_BINARY_DIR}/work/driver)
