@@ -21,6 +21,7 @@
  * all processes measure their copy bandwidth at the same time, and the report gives the sums
  * over processes, the slowest process's wall time and the stage times averaged over processes
  * (the halo stage: time spent waiting for the others). */
+#include "tf_backend.h"
 #include "tf_par.h"
 #include "tf_run.h"
 #include "tf_systemic.h"
@@ -165,7 +166,10 @@ static tf_status cpu_copy_bandwidth(size_t bytes, int reps, int parallel, double
                                     double *wa_bps)
 {
     const size_t n = bytes / sizeof(double);
-    double *src = malloc(n * sizeof(double)), *dst = malloc(n * sizeof(double));
+    /* The pages the solver's arrays get (tf_host_alloc_huge): on 4 KiB pages glibc's memcpy of
+     * 435 MB ran at 29 GB/s on the Zen 4 machine, on huge pages at 36. */
+    double *src = tf_host_alloc_huge(n * sizeof(double));
+    double *dst = tf_host_alloc_huge(n * sizeof(double));
     double t[2][BENCH_COPY_REPS];
     if (!src || !dst) {
         free(src);

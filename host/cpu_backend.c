@@ -105,9 +105,9 @@ static tf_status par_setup(cpu_impl *c);
 enum { HUGE_PAGE = 2 << 20 };
 static const size_t HUGE_MIN = (size_t)4 * HUGE_PAGE;
 
-static tf_real *alloc_field(const tf_grid *g)
+void *tf_host_alloc_huge(size_t bytes)
 {
-    size_t bytes = ((size_t)g->nalloc * sizeof(tf_real) + 63) / 64 * 64;
+    bytes = (bytes + 63) / 64 * 64;
     size_t align = 64;
 #ifdef MADV_HUGEPAGE
     if (bytes >= HUGE_MIN) {
@@ -115,13 +115,19 @@ static tf_real *alloc_field(const tf_grid *g)
         bytes = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
     }
 #endif
-    tf_real *a = aligned_alloc(align, bytes);
-    if (!a)
-        return NULL;
+    void *a = aligned_alloc(align, bytes);
 #ifdef MADV_HUGEPAGE
-    if (align == HUGE_PAGE)
+    if (a && align == HUGE_PAGE)
         (void)madvise(a, bytes, MADV_HUGEPAGE); /* advice: where THP is off, nothing changes */
 #endif
+    return a;
+}
+
+static tf_real *alloc_field(const tf_grid *g)
+{
+    tf_real *a = tf_host_alloc_huge((size_t)g->nalloc * sizeof(tf_real));
+    if (!a)
+        return NULL;
     /* First touch with the compute loops' distribution over z; zero everywhere, padding
      * included (tf_grid.h). */
 #pragma omp parallel for schedule(static)

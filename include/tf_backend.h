@@ -49,6 +49,12 @@ extern const tf_backend_ops tf_cpu_backend;
 extern const tf_backend_ops tf_cuda_backend;
 #endif
 
+/* Memory for a large host array, 64-byte aligned; from 8 MiB on, 2 MiB-aligned and advised
+ * MADV_HUGEPAGE (transparent huge pages, where Linux has them: host/cpu_backend.c, alloc_field).
+ * The CPU backend's arrays and the bench's copy buffers take it, so that the copy the bench
+ * compares with runs on the same pages. NULL when out of memory; release with free(). */
+void *tf_host_alloc_huge(size_t bytes);
+
 /* Fill the ghost layer of one padded field from its boundary conditions (faces of the field).
  * Host memory. Used by the CPU explicit step and the tests. */
 void tf_fill_ghosts_host(const tf_grid *g, const tf_bc bc[TF_NFACES], tf_real *a);
