@@ -89,12 +89,20 @@ typedef struct {
     tf_real *face_out[TF_NFACES], *face_in[TF_NFACES]; /* explicit: layers of all six fields */
     tf_real *edge[6];   /* LOD: planes of line ends, see line_plane() */
     /* LOD with the fused pass: the step's second reaction, deferred into the next step's
-     * fused pass (see "Fused LOD pass"); run by flush_r2 before anything reads the state. */
+     * fused pass (see "Fused LOD pass"); run by flush_deferred before anything reads the
+     * state. */
     int r2_pending;
     tf_step_coeffs r2;
+    /* Explicit steps in pairs (see there): the step waiting for the next, and per thread the
+     * ring of the first step's planes; NULL where steps run alone. */
+    int step_pending;
+    tf_coeffs pending;
+    tf_real **ring;
 } cpu_impl;
 
 static tf_status par_setup(cpu_impl *c);
+static int any_cut(const cpu_impl *c);
+static tf_status pairs_setup(cpu_impl *c);
 
 /* Arrays of HUGE_MIN bytes or more start on a 2 MiB boundary and ask Linux for transparent huge
  * pages (madvise, which takes effect where THP is set to "madvise" or "always"). A row kernel
@@ -157,6 +165,10 @@ static void cpu_destroy(void *impl)
         for (int t = 0; t < c->nthreads; ++t)
             free(c->xbuf[t]);
     free(c->xbuf);
+    if (c->ring)
+        for (int t = 0; t < c->nthreads; ++t)
+            free(c->ring[t]);
+    free(c->ring);
     free(c);
 }
 
@@ -204,6 +216,8 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
                         (double)nbuf * (double)su->g.nalloc * sizeof(tf_real) / 1073741824.0);
     }
     tf_status st = par_setup(c);
+    if (st == TF_OK && su->scheme == TF_SCHEME_EXPLICIT && !any_cut(c))
+        st = pairs_setup(c);
     if (st != TF_OK) {
         cpu_destroy(c);
         return st;
@@ -225,13 +239,14 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
     return TF_OK;
 }
 
-static void flush_r2(cpu_impl *c);
+static void flush_deferred(cpu_impl *c);
 
 static tf_status cpu_set_state(void *impl, tf_real *const fields[TF_NFIELDS],
                                const tf_real *vessel)
 {
     cpu_impl *c = impl;
-    c->r2_pending = 0; /* it belonged to the state replaced here */
+    c->r2_pending = 0; /* they belonged to the state replaced here */
+    c->step_pending = 0;
     const size_t bytes = sizeof(tf_real) * (size_t)c->g.nalloc;
     for (int f = 0; f < TF_NFIELDS; ++f)
         memcpy(c->f[f], fields[f], bytes);
@@ -242,7 +257,7 @@ static tf_status cpu_set_state(void *impl, tf_real *const fields[TF_NFIELDS],
 static tf_status cpu_get_state(void *impl, tf_real *const fields[TF_NFIELDS], unsigned mask)
 {
     cpu_impl *c = impl;
-    flush_r2(c);
+    flush_deferred(c);
     const size_t bytes = sizeof(tf_real) * (size_t)c->g.nalloc;
     for (int f = 0; f < TF_NFIELDS; ++f)
         if (mask & (1u << f))
@@ -595,8 +610,10 @@ static void diffuse(cpu_impl *c, int d)
     }
 }
 
-/* Forward Euler over n consecutive cells from the padded fields F (stencil strides sy, sz) into
- * N (tf_nbr6, tf_explicit_voxel). */
+/* Forward Euler over n consecutive cells from the padded fields F into N (tf_nbr6_z,
+ * tf_explicit_voxel): the rows before and after a cell are sy elements away, the planes below
+ * and above zm before and zp after (both sz in a padded array, not in the ring of "Explicit
+ * steps in pairs"). */
 TF_CLONES static void explicit_row(const tf_step_coeffs *s, const tf_explicit_dif *e,
                                    const tf_real *restrict F0, const tf_real *restrict F1,
                                    const tf_real *restrict F2, const tf_real *restrict F3,
@@ -605,15 +622,16 @@ TF_CLONES static void explicit_row(const tf_step_coeffs *s, const tf_explicit_di
                                    tf_real *restrict N2, tf_real *restrict N3,
                                    tf_real *restrict N4, tf_real *restrict N5,
                                    const tf_real *restrict v, tf_index n, tf_index sy,
-                                   tf_index sz)
+                                   tf_index zm, tf_index zp)
 {
     const tf_step_coeffs cl = *s;
     const tf_explicit_dif el = *e;
     for (tf_index i = 0; i < n; ++i) {
         const tf_real u[TF_NFIELDS] = {F0[i], F1[i], F2[i], F3[i], F4[i], F5[i]};
-        const tf_real nbr[TF_NFIELDS] = {tf_nbr6(F0, i, sy, sz), tf_nbr6(F1, i, sy, sz),
-                                         tf_nbr6(F2, i, sy, sz), tf_nbr6(F3, i, sy, sz),
-                                         tf_nbr6(F4, i, sy, sz), tf_nbr6(F5, i, sy, sz)};
+        const tf_real nbr[TF_NFIELDS] = {
+            tf_nbr6_z(F0, i, sy, zm, zp), tf_nbr6_z(F1, i, sy, zm, zp),
+            tf_nbr6_z(F2, i, sy, zm, zp), tf_nbr6_z(F3, i, sy, zm, zp),
+            tf_nbr6_z(F4, i, sy, zm, zp), tf_nbr6_z(F5, i, sy, zm, zp)};
         tf_real out[TF_NFIELDS];
         tf_explicit_voxel(&cl, &el, u, nbr, v[i], out);
         N0[i] = out[0];
@@ -659,7 +677,7 @@ static void explicit_box(cpu_impl *c, const tf_coeffs *co, const tf_index lo[3],
                         row_x_ghosts(c->su->bcs.bc[f], F[f] + p, nx, 1, 1);
                 explicit_row(&s, &e, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p,
                              F[5] + p, N[0] + p, N[1] + p, N[2] + p, N[3] + p, N[4] + p,
-                             N[5] + p, v + p, nx, sy, sz);
+                             N[5] + p, v + p, nx, sy, sz, sz);
             }
     }
 }
@@ -690,6 +708,207 @@ static double explicit_step(cpu_impl *c, const tf_coeffs *co)
 #pragma omp master
         ghosts_done = tf_wtime();
         explicit_box(c, co, lo, g->n, 1);
+    }
+    swap_next(c);
+    return ghosts_done;
+}
+
+/* ---- Explicit steps in pairs ----
+ *
+ * On one process (no direction cut) two explicit steps take one pass over memory instead of
+ * two: a step waits for the next (cpu_step keeps its coefficients), and the pair runs as one
+ * sweep over each thread's planes in j-tiles of PAIR_J rows, k inside a tile. Per plane kk of
+ * the sweep, the first step's values of the tile's rows and the two rows beside them
+ * (j0 - 1 .. j1) go into a per-thread ring of three planes (pair_mid_row, with their x ghosts,
+ * and at the block's faces the ghost values the second step reads); then the second step
+ * updates plane kk - 1 of the tile from the ring (explicit_row with the ring's plane offsets)
+ * into next[]. The ring of a 16-row tile at n_x = 256 (6 fields, 3 planes, 18 rows: 350 KB)
+ * stays in L2, so a pair reads the state and the vessel map and writes the new state once:
+ * 13 arrays for two steps, against 13 (19 with write-allocate) for each step alone. The
+ * first step's rows beside a tile, and the planes beside a thread's share, are computed by
+ * both tiles or threads that read them: 2 of 16 rows, about 6% more arithmetic per pair.
+ *
+ * Every cell of both steps sees the operations of a single step in the same order (the same
+ * row kernel; a ghost value is tf_ghost_value of the first step's values at the cells a single
+ * step's ghost fill would read), so the results are the same bits as two single steps
+ * (tests/test_cpu_explicit.c compares them with a plain loop). A step left waiting when
+ * anything reads the state (get_state, diagnostics, check_state, flush) runs alone first
+ * (flush_deferred). Measured: docs/performance.md, "Explicit steps in pairs".
+ *
+ * Data races: the state's x ghosts of a row are read only by that row's first step. A
+ * thread's first and last planes are also read by its neighbours' halo planes, and the faces'
+ * source planes (0 and n_z - 1) by any thread, so those planes' x ghosts are filled before the
+ * barrier; the planes strictly inside a thread's share are touched by it alone, and it fills
+ * their x ghosts just before it reads a row (as explicit_box does). */
+enum { PAIR_J = TF_CPU_TILE_J, RING_ROWS = PAIR_J + 2 };
+
+/* Elements of one thread's ring: 6 fields x 3 planes x RING_ROWS rows, then 6 scratch rows
+ * (the periodic faces' opposite rows), laid out as a padded array's rows (tf_grid.h). */
+static size_t ring_elements(const tf_grid *g)
+{
+    return (size_t)((3 * RING_ROWS + 1) * TF_NFIELDS) * (size_t)g->sy + TF_ROW_ALIGN;
+}
+
+/* Row r (row j0 - 1 + r of the tile) of field f in ring plane `slot`; plane kk of the sweep
+ * lives in slot (kk + 3) % 3 (kk >= -1). */
+static tf_real *ring_row(tf_real *ring, tf_index sy, int f, int slot, tf_index r)
+{
+    return ring + TF_ROW_ALIGN + ((tf_index)(3 * f + slot) * RING_ROWS + r) * sy;
+}
+
+static int ring_slot(tf_index kk) { return (int)((kk + 3) % 3); }
+
+/* The first step of the state's row (j, k), interior, into the rows out[f]; fill_x: fill the
+ * row's x ghosts first (only the thread that alone touches the row may). */
+static void pair_first_row(cpu_impl *c, const tf_step_coeffs *s, const tf_explicit_dif *e,
+                           tf_index j, tf_index k, int fill_x, tf_real *const out[TF_NFIELDS])
+{
+    const tf_grid *g = &c->g;
+    tf_real *const *F = c->f;
+    const tf_index p = tf_at(g, 0, j, k), nx = g->n[0];
+    if (fill_x)
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            row_x_ghosts(c->su->bcs.bc[f], F[f] + p, nx, 1, 1);
+    explicit_row(s, e, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p, F[5] + p, out[0],
+                 out[1], out[2], out[3], out[4], out[5], c->vessel + p, nx, g->sy, g->sz,
+                 g->sz);
+}
+
+/* The first step's values at row j, plane kk of the block into ring row r of plane `slot`,
+ * -1 <= j <= n_y and -1 <= kk <= n_z, at most one of them outside the block. Interior: the
+ * row's update, then its x ghosts. At a y or z face: the ghost values a single step's fill
+ * would give the first step's values, tf_ghost_value of the updates of the inner row (and, where
+ * a field is periodic on that face, of the opposite one). [ka, kb): this thread's planes. */
+static void pair_mid_row(cpu_impl *c, const tf_step_coeffs *s, const tf_explicit_dif *e,
+                         tf_real *ring, int slot, tf_index r, tf_index j, tf_index kk,
+                         tf_index ka, tf_index kb)
+{
+    const tf_grid *g = &c->g;
+    const tf_index nx = g->n[0], sy = g->sy;
+    const tf_bc(*bc)[TF_NFACES] = c->su->bcs.bc;
+    tf_real *out[TF_NFIELDS], *opp[TF_NFIELDS];
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        out[f] = ring_row(ring, sy, f, slot, r);
+    const int face = j < 0            ? TF_FACE_YLO
+                   : j >= g->n[1]     ? TF_FACE_YHI
+                   : kk < 0           ? TF_FACE_ZLO
+                   : kk >= g->n[2]    ? TF_FACE_ZHI
+                                      : -1;
+#define PAIR_OWN(k) (ka < (k) && (k) < kb - 1) /* planes this thread alone touches */
+    if (face < 0) {
+        pair_first_row(c, s, e, j, kk, PAIR_OWN(kk), out);
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            row_x_ghosts(bc[f], out[f], nx, 1, 1);
+        return;
+    }
+    const int d = face / 2, hi = face & 1;
+    const tf_index inner = hi ? g->n[d] - 1 : 0, opposite = hi ? 0 : g->n[d] - 1;
+    const tf_index ji = d == 1 ? inner : j, ki = d == 1 ? kk : inner;
+    pair_first_row(c, s, e, ji, ki, PAIR_OWN(ki), out);
+    int periodic = 0;
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        periodic |= bc[f][face].kind == TF_BC_PERIODIC;
+        opp[f] = out[f];
+    }
+    if (periodic) {
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            opp[f] = ring_row(ring, sy, 0, 0, 3 * TF_NFIELDS * RING_ROWS + f);
+        const tf_index jo = d == 1 ? opposite : j, ko = d == 1 ? kk : opposite;
+        pair_first_row(c, s, e, jo, ko, PAIR_OWN(ko), opp);
+    }
+#undef PAIR_OWN
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        const tf_bc_kind kind = bc[f][face].kind;
+        const tf_real wall = (tf_real)bc[f][face].value;
+        for (tf_index i = 0; i < nx; ++i)
+            out[f][i] = tf_ghost_value(kind, wall, out[f][i], opp[f][i]);
+    }
+}
+
+/* Both steps of a pair over the tile of rows [j0, j1) and the planes [ka, kb). */
+static void pair_tile(cpu_impl *c, const tf_step_coeffs *s0, const tf_step_coeffs *s1,
+                      const tf_explicit_dif *e, tf_real *ring, tf_index j0, tf_index j1,
+                      tf_index ka, tf_index kb)
+{
+    const tf_grid *g = &c->g;
+    const tf_index nx = g->n[0], ny = g->n[1], nz = g->n[2], sy = g->sy;
+    const tf_index plane = RING_ROWS * sy;
+    tf_real *const *N = c->next;
+    for (tf_index kk = ka - 1; kk <= kb; ++kk) {
+        const int top = ring_slot(kk);
+        const int zface = kk < 0 || kk >= nz;
+        for (tf_index j = j0 - 1; j <= j1; ++j)
+            if (!(zface && (j < 0 || j >= ny))) /* edges: no 7-point stencil reads them */
+                pair_mid_row(c, s0, e, ring, top, j - j0 + 1, j, kk, ka, kb);
+        const tf_index k = kk - 1; /* the plane the second step can now update */
+        if (k < ka)
+            continue;
+        const int mid = ring_slot(k), low = ring_slot(k - 1);
+        const tf_index zm = (mid - low) * plane, zp = (top - mid) * plane;
+        for (tf_index j = j0; j < j1; ++j) {
+            const tf_index r = j - j0 + 1, p = tf_at(g, 0, j, k);
+            explicit_row(s1, e, ring_row(ring, sy, 0, mid, r), ring_row(ring, sy, 1, mid, r),
+                         ring_row(ring, sy, 2, mid, r), ring_row(ring, sy, 3, mid, r),
+                         ring_row(ring, sy, 4, mid, r), ring_row(ring, sy, 5, mid, r),
+                         N[0] + p, N[1] + p, N[2] + p, N[3] + p, N[4] + p, N[5] + p,
+                         c->vessel + p, nx, sy, zm, zp);
+        }
+    }
+}
+
+/* Explicit steps in pairs unless TF_CPU_EXPLICIT=single (for measurements: the same bits
+ * either way): one ring per thread, zeroed. */
+static tf_status pairs_setup(cpu_impl *c)
+{
+    static const char *const names[] = {"pairs", "single"};
+    int choice = 0;
+    TF_TRY(tf_env_choice("TF_CPU_EXPLICIT", names, 2, &choice));
+    if (choice != 0)
+        return TF_OK;
+    const size_t bytes = ring_elements(&c->g) * sizeof(tf_real);
+    if (!(c->ring = calloc((size_t)c->nthreads, sizeof *c->ring)))
+        return TF_ERROR(TF_ERR_NOMEM, "out of memory");
+    for (int t = 0; t < c->nthreads; ++t) {
+        if (!(c->ring[t] = aligned_alloc(64, (bytes + 63) / 64 * 64)))
+            return TF_ERROR(TF_ERR_NOMEM, "cpu backend: cannot allocate %.1f MiB per thread "
+                                          "for the explicit steps in pairs",
+                            (double)bytes / 1048576.0);
+        memset(c->ring[t], 0, bytes);
+    }
+    return TF_OK;
+}
+
+/* Two explicit steps on one process, the first with c0, the second with c1 (see above).
+ * Returns when the ghosts were filled: the ghosts/explicit stage split. */
+static double explicit_pair(cpu_impl *c, const tf_coeffs *c0, const tf_coeffs *c1)
+{
+    double ghosts_done = 0.0;
+    const tf_grid *g = &c->g;
+    const tf_index ny = g->n[1], nz = g->n[2];
+    const tf_real dt = (tf_real)c->su->dt;
+    const tf_step_coeffs s0 = tf_coeffs_step(c0, dt), s1 = tf_coeffs_step(c1, dt);
+    const tf_explicit_dif e = tf_explicit_dif_make(c->su->dif, dt);
+#pragma omp parallel if (PAR(g))
+    {
+        tf_index ka = 0, kb = 0;
+        static_share(nz, &ka, &kb);
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            ghost_faces(g, c->su->bcs.bc[f], c->f[f], TF_ALL_FACES & ~TF_X_FACES);
+        /* The x ghosts of this thread's first and last planes, which others read (above). */
+        const tf_index edge[2] = {ka, kb - 1};
+        for (int q = 0; q < (kb - ka > 1 ? 2 : kb - ka); ++q)
+            for (tf_index j = 0; j < ny; ++j)
+                for (int f = 0; f < TF_NFIELDS; ++f)
+                    row_x_ghosts(c->su->bcs.bc[f], c->f[f] + tf_at(g, 0, j, edge[q]), g->n[0],
+                                 1, 1);
+#pragma omp barrier
+#pragma omp master
+        ghosts_done = tf_wtime();
+        tf_real *ring = c->ring[thread_id()];
+        if (ka < kb)
+            for (tf_index j0 = 0; j0 < ny; j0 += PAIR_J)
+                pair_tile(c, &s0, &s1, &e, ring, j0, j0 + PAIR_J < ny ? j0 + PAIR_J : ny, ka,
+                          kb);
     }
     swap_next(c);
     return ghosts_done;
@@ -1056,7 +1275,7 @@ static int any_cut(const cpu_impl *c) { return cut(c, 0) || cut(c, 1) || cut(c, 
  * every diffusing field's x lines of the plane (blocks of XW rows) and its y lines; then the z
  * lines. The step's second reaction is deferred: the next step's fused pass runs it on each
  * plane just before that step's first reaction, and anything that reads the state (get_state,
- * diagnostics, check_state, the bench's flush) runs it first as a pass of its own (flush_r2).
+ * diagnostics, check_state, the bench's flush) runs it first as a pass of its own (flush_deferred).
  * The plane of the seven arrays (1.8 MB at 256^2 floats) stays in cache between the parts, so
  * a step moves 25 arrays per cell instead of 62. Every cell and every line sees the same
  * operations in the same order as in the separate passes (the reaction is per cell, the lines
@@ -1082,20 +1301,35 @@ static unsigned cpu_lod_fused(void *impl)
     return g->n[2] >= 4 * (tf_index)c->nthreads || !PAR(g);
 }
 
-/* Run a deferred second reaction now, as a pass of its own. */
-static void flush_r2(cpu_impl *c)
+/* Run what a step deferred now: an LOD step's second reaction, as a pass of its own, or an
+ * explicit step waiting for its pair, alone. */
+static void flush_deferred(cpu_impl *c)
 {
-    if (!c->r2_pending)
-        return;
-    c->r2_pending = 0;
-    const double t0 = tf_wtime();
-    react(c, &c->r2);
-    stage_add(c, TF_STAGE_REACTION, t0);
+    if (c->r2_pending) {
+        const double t0 = tf_wtime();
+        c->r2_pending = 0;
+        react(c, &c->r2);
+        stage_add(c, TF_STAGE_REACTION, t0);
+    }
+    if (c->step_pending) {
+        const double t0 = tf_wtime();
+        c->step_pending = 0;
+        const double t_ghosts = explicit_step(c, &c->pending);
+        c->su->timers->seconds[TF_STAGE_GHOSTS] += t_ghosts - t0;
+        c->su->timers->calls[TF_STAGE_GHOSTS] += 1;
+        stage_add(c, TF_STAGE_EXPLICIT, t_ghosts);
+    }
+}
+
+static unsigned cpu_explicit_paired(void *impl)
+{
+    const cpu_impl *c = impl;
+    return c->ring != NULL;
 }
 
 static tf_status cpu_flush(void *impl)
 {
-    flush_r2(impl);
+    flush_deferred(impl);
     return TF_OK;
 }
 
@@ -1184,11 +1418,19 @@ static tf_status cpu_step(void *impl, const tf_coeffs *c0, const tf_coeffs *c1)
             explicit_step_par(c, c0);
             return TF_OK;
         }
+        if (c->ring && !c->step_pending) { /* it waits for the next (explicit_pair) */
+            c->pending = *c0;
+            c->step_pending = 1;
+            return TF_OK;
+        }
         /* Ghost filling is its own stage, as on the GPU. */
-        const double t_ghosts = explicit_step(c, c0);
+        const int pair = c->step_pending;
+        c->step_pending = 0;
+        const double t_ghosts = pair ? explicit_pair(c, &c->pending, c0) : explicit_step(c, c0);
         tm->seconds[TF_STAGE_GHOSTS] += t_ghosts - t0;
         tm->calls[TF_STAGE_GHOSTS] += 1;
         stage_add(c, TF_STAGE_EXPLICIT, t_ghosts);
+        tm->calls[TF_STAGE_EXPLICIT] += pair; /* two steps */
         return TF_OK;
     }
     const unsigned fused = cpu_lod_fused(c);
@@ -1223,7 +1465,7 @@ static tf_status cpu_step(void *impl, const tf_coeffs *c0, const tf_coeffs *c1)
 static tf_status cpu_diagnostics(void *impl, tf_diag *d)
 {
     cpu_impl *c = impl;
-    flush_r2(c);
+    flush_deferred(c);
     const tf_grid *g = &c->g;
     double tot[TF_NFIELDS] = {0}, wsum[TF_NFIELDS] = {0}, mx[TF_NFIELDS];
     for (int f = 0; f < TF_NFIELDS; ++f)
@@ -1257,7 +1499,7 @@ static tf_status cpu_diagnostics(void *impl, tf_diag *d)
 static tf_status cpu_check_state(void *impl, tf_bad_cell *bad)
 {
     cpu_impl *c = impl;
-    flush_r2(c);
+    flush_deferred(c);
     const tf_grid *g = &c->g;
     for (int f = 0; f < TF_NFIELDS; ++f) {
         const tf_real *a = c->f[f];
@@ -1295,5 +1537,6 @@ const tf_backend_ops tf_cpu_backend = {
     .diagnostics = cpu_diagnostics,
     .check_state = cpu_check_state,
     .lod_fused = cpu_lod_fused,
+    .explicit_paired = cpu_explicit_paired,
     .flush = cpu_flush,
 };

@@ -385,6 +385,11 @@ tf_status tf_solver_check_state(tf_solver *s, tf_bad_cell *bad)
 
 const tf_timers *tf_solver_timers(const tf_solver *s) { return &s->timers; }
 
+unsigned tf_solver_explicit_paired(const tf_solver *s)
+{
+    return s->ops->explicit_paired ? s->ops->explicit_paired(s->impl) : 0;
+}
+
 unsigned tf_solver_lod_fused(const tf_solver *s)
 {
     return s->ops->lod_fused ? s->ops->lod_fused(s->impl) : 0;
@@ -419,3 +424,23 @@ int tf_cuda_device_uuid(int i, unsigned char uuid[16])
     return -1;
 }
 #endif
+
+/* *choice = the index of environment variable `var`'s value among names[0..n-1]; unchanged
+ * when it is unset or empty; any other value is an error that names the choices. */
+tf_status tf_env_choice(const char *var, const char *const names[], int n, int *choice)
+{
+    const char *v = getenv(var);
+    if (!v || !*v)
+        return TF_OK;
+    char list[128] = "";
+    for (int k = 0; k < n; ++k) {
+        if (strcmp(v, names[k]) == 0) {
+            *choice = k;
+            return TF_OK;
+        }
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
+                 names[k]);
+    }
+    return TF_ERROR(TF_ERR_USAGE, "environment variable %s=%s: expected one of %s", var, v,
+                    list);
+}

@@ -34,6 +34,9 @@ typedef struct {
     /* Nonzero when LOD steps run as the fused pass (tf_solver_lod_fused), which lowers the
      * fewest bytes a step moves (host/bench.c); NULL: never. */
     unsigned (*lod_fused)(void *impl);
+    /* Nonzero when explicit steps run two at a time, one pass over memory per pair
+     * (tf_solver_explicit_paired); NULL: never. */
+    unsigned (*explicit_paired)(void *impl);
     /* Run every part of the steps taken that the backend deferred (the state is then what
      * the steps made it); NULL: nothing is ever deferred. get_state, diagnostics and
      * check_state flush by themselves. */
@@ -54,6 +57,11 @@ extern const tf_backend_ops tf_cuda_backend;
  * The CPU backend's arrays and the bench's copy buffers take it, so that the copy the bench
  * compares with runs on the same pages. NULL when out of memory; release with free(). */
 void *tf_host_alloc_huge(size_t bytes);
+
+/* *choice = the index of environment variable `var`'s value among names[0..n-1] (a backend's
+ * variants, chosen for measurements: TF_CPU_EXPLICIT, TF_CUDA_LINES); unchanged when it is unset
+ * or empty; any other value is TF_ERR_USAGE, naming the choices. */
+tf_status tf_env_choice(const char *var, const char *const names[], int n, int *choice);
 
 /* Fill the ghost layer of one padded field from its boundary conditions (faces of the field).
  * Host memory. Used by the CPU explicit step and the tests. */

@@ -154,11 +154,19 @@ TF_HD void tf_react_voxel(const tf_step_coeffs *s, tf_real u[TF_NFIELDS], tf_rea
     u[TF_CORTISOL] = (u[TF_CORTISOL] + prod[TF_CORTISOL]) / d[TF_CORTISOL];
 }
 
+/* tf_nbr6 where the planes below and above lie zm elements before and zp after the cell (in
+ * the padded array both are sz; the CPU's explicit steps in pairs keep planes in a ring, where
+ * they differ): the same additions in the same order. */
+TF_HD tf_real tf_nbr6_z(const tf_real *a, tf_index p, tf_index sy, tf_index zm, tf_index zp)
+{
+    return (a[p - 1] + a[p + 1]) + (a[p - sy] + a[p + sy]) + (a[p - zm] + a[p + zp]);
+}
+
 /* Sum of the six face neighbours of the padded array `a` at linear index p: the 7-point
  * Laplacian without the 1/h^2 factor is tf_nbr6 - 6 a[p]. */
 TF_HD tf_real tf_nbr6(const tf_real *a, tf_index p, tf_index sy, tf_index sz)
 {
-    return (a[p - 1] + a[p + 1]) + (a[p - sy] + a[p + sy]) + (a[p - sz] + a[p + sz]);
+    return tf_nbr6_z(a, p, sy, sz, sz);
 }
 
 /* The diffusion part of an explicit step of dt, per field: dif_dt = D dt / h^2, the weight of

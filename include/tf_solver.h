@@ -148,6 +148,11 @@ const tf_timers *tf_solver_timers(const tf_solver *s);
  * x and y lines, and the second reaction deferred into the next step's pass): nonzero if so. */
 unsigned tf_solver_lod_fused(const tf_solver *s);
 
+/* Whether the backend runs explicit steps two at a time, one pass over memory for both (a step
+ * waits for the next; anything that reads the state runs a waiting step alone first): nonzero
+ * if so. The CPU backend on one process, unless TF_CPU_EXPLICIT=single; the results are the
+ * same bits either way. */
+unsigned tf_solver_explicit_paired(const tf_solver *s);
 /* Finish every deferred part of the steps taken (a benchmark's timed loop ends with it). */
 tf_status tf_solver_flush(tf_solver *s);
 /* Time a host-side stage (output, checkpoint) into the same table. */

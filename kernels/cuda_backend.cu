@@ -507,25 +507,6 @@ static const int MAX_STAGES_PER_STEP = 6;
 enum line_kernels_kind { LINES_GLOBAL, LINES_CLASSIC };
 static const char *const line_kernels_name[] = {"global", "classic"};
 
-/* *choice = the index of environment variable `var`'s value among names[0..n-1]; unchanged
- * when it is unset or empty; any other value is an error that names the choices. */
-static tf_status env_choice(const char *var, const char *const names[], int n, int *choice)
-{
-    const char *v = getenv(var);
-    if (!v || !*v)
-        return TF_OK;
-    char list[128] = "";
-    for (int k = 0; k < n; ++k) {
-        if (strcmp(v, names[k]) == 0) {
-            *choice = k;
-            return TF_OK;
-        }
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
-                 names[k]);
-    }
-    return TF_ERROR(TF_ERR_USAGE, "cuda backend: %s=%s: expected one of %s", var, v, list);
-}
-
 /* Line-end planes of the pipelined solves across processes: received from the rank before
  * (forward) or after (backward), handed on forward or backward, and the periodic lines' rows
  * 0 and n-1. */
@@ -774,7 +755,7 @@ static tf_status setup_lines(cuda_impl *c, const cudaDeviceProp *prop)
             c->lines[d].L[e] = L;
         }
     c->line_kernels = LINES_GLOBAL;
-    TF_TRY(env_choice("TF_CUDA_LINES", line_kernels_name, 2, &c->line_kernels));
+    TF_TRY(tf_env_choice("TF_CUDA_LINES", line_kernels_name, 2, &c->line_kernels));
     /* Widest tile of x lines that fits the shared memory a block may opt in to. */
     cudaFuncAttributes fa;
     TF_CUDA(cudaFuncGetAttributes(&fa, k_lines_x_tile));
@@ -1587,6 +1568,7 @@ extern "C" const tf_backend_ops tf_cuda_backend = {
     "cuda",           cuda_create,      cuda_destroy,     cuda_set_state,
     cuda_get_state,   cuda_step,        cuda_diagnostics, cuda_check_state,
     NULL, /* lod_fused: the LOD passes run separately */
+    NULL, /* explicit_paired: one step at a time */
     NULL, /* flush: nothing deferred */
 };
 

@@ -9,7 +9,16 @@
  *       run threaded); every face no-flux, and no-flux, Dirichlet and periodic mixed over
  *       fields and faces. The full model runs (every reaction term on, vessels varying), so
  *       every operand of the update is exercised. (It was written for an in-place variant of
- *       the step, measured no faster and reverted: docs/performance.md.) */
+ *       the step, measured no faster and reverted: docs/performance.md.)
+ *   pairs_match_reference  On one process the CPU runs explicit steps two at a time, one
+ *       sweep for both with the first step's planes in a per-thread ring ("Explicit steps in
+ *       pairs" in host/cpu_backend.c); a step left over runs alone when the state is read. The
+ *       same plain loop must give the same bits after 1, 2, 4 and 5 steps, with the systemic
+ *       coefficients changing every step (so each step of a pair must take its own), with the
+ *       diagnostics read in between (a waiting step must run first), and with
+ *       TF_CPU_EXPLICIT=single (every step alone); the backend must say it pairs, and an
+ *       unknown TF_CPU_EXPLICIT is refused with the choices named. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,6 +58,13 @@ static tf_bcs mixed_bcs(void)
     return b;
 }
 
+/* The coefficients of step n: the systemic drivers change from step to step. */
+static tf_coeffs step_coeffs(const tf_params *p, int n)
+{
+    const tf_derived drv = tt_derived(14.0 + 3.0 * n, 6.0 - 0.7 * n, 1.3 + 0.4 * n);
+    return tf_coeffs_make(p, &drv);
+}
+
 /* One reference step from cur into nxt (both padded; cur's ghosts are overwritten). */
 static void reference_step(const tf_grid *g, const tf_bcs *b, const tf_coeffs *co,
                            const tf_real dif[TF_NFIELDS], tf_real dt, tf_real *cur[TF_NFIELDS],
@@ -73,10 +89,11 @@ static void reference_step(const tf_grid *g, const tf_bcs *b, const tf_coeffs *c
             }
 }
 
-/* `steps` explicit steps of the solver on `threads` threads against the reference; returns
- * the number of cells whose bits differ (and prints the first). */
+/* `steps` explicit steps of the solver on `threads` threads against the reference, the
+ * diagnostics read after step `read_after` (0: never); returns the number of cells whose bits
+ * differ (and prints the first). */
 static long compare_shape(tf_index nx, tf_index ny, tf_index nz, const tf_bcs *b, int threads,
-                          int steps)
+                          int steps, int read_after)
 {
     const double h = 20.0;
     tt_state s, ref, nxt;
@@ -99,8 +116,6 @@ static long compare_shape(tf_index nx, tf_index ny, tf_index nz, const tf_bcs *b
     tf_params p;
     tf_params_default(&p);
     const double dt = 0.9 * tf_explicit_dt_limit(&p, h, b, g->gn).dt;
-    const tf_derived drv = tt_derived(14.0, 6.0, 1.3);
-    const tf_coeffs co = tf_coeffs_make(&p, &drv);
     const tf_real dif[TF_NFIELDS] = {(tf_real)(p.D_T / (h * h)), (tf_real)(p.D_E / (h * h)),
                                      (tf_real)(p.D_S / (h * h)), (tf_real)(p.D_P / (h * h)),
                                      (tf_real)(p.D_A / (h * h)), (tf_real)(p.D_C / (h * h))};
@@ -108,13 +123,22 @@ static long compare_shape(tf_index nx, tf_index ny, tf_index nz, const tf_bcs *b
     const int old = tt_threads_set(threads);
     tf_solver *sv = NULL;
     assert_int_equal(tt_solver(&sv, &s, b, &p, TF_SCHEME_EXPLICIT, dt), TF_OK);
-    assert_int_equal(tt_run(sv, &co, steps), TF_OK);
+    const char *mode = getenv("TF_CPU_EXPLICIT");
+    assert_int_equal(tf_solver_explicit_paired(sv), !(mode && strcmp(mode, "single") == 0));
+    for (int n = 0; n < steps; ++n) {
+        const tf_coeffs co = step_coeffs(&p, n), unused = step_coeffs(&p, 1000);
+        assert_int_equal(tf_solver_step(sv, &co, &unused), TF_OK);
+        tf_diag d;
+        if (n + 1 == read_after)
+            assert_int_equal(tf_solver_diagnostics(sv, &d), TF_OK);
+    }
     assert_int_equal(tf_solver_get_state(sv, s.f, (1u << TF_NFIELDS) - 1), TF_OK);
     tf_solver_destroy(sv);
     tt_threads_set(old);
 
     tf_real **cur = ref.f, **next = nxt.f;
     for (int n = 0; n < steps; ++n) {
+        const tf_coeffs co = step_coeffs(&p, n);
         reference_step(g, b, &co, dif, (tf_real)dt, cur, next, ref.vessel);
         tf_real **t = cur;
         cur = next;
@@ -130,10 +154,11 @@ static long compare_shape(tf_index nx, tf_index ny, tf_index nz, const tf_bcs *b
                         continue;
                     if (bad++ == 0)
                         print_message("%lld x %lld x %lld, %d threads: %s (%lld, %lld, %lld): "
-                                      "%.9g, reference %.9g\n",
+                                      "%.9g, reference %.9g (%d steps)\n",
                                       (long long)nx, (long long)ny, (long long)nz, threads,
                                       tf_field_name[f], (long long)i, (long long)j,
-                                      (long long)k, (double)s.f[f][q], (double)cur[f][q]);
+                                      (long long)k, (double)s.f[f][q], (double)cur[f][q],
+                                      steps);
                 }
     tt_state_free(&s);
     tt_state_free(&ref);
@@ -155,14 +180,64 @@ static void matches_reference(void **st)
         for (size_t t = 0; t < sizeof threads / sizeof threads[0]; ++t)
             for (int b = 0; b < 2; ++b)
                 bad += compare_shape(shapes[a][0], shapes[a][1], shapes[a][2], &sets[b],
-                                     threads[t], 3);
+                                     threads[t], 3, 0);
     assert_int_equal(bad, 0);
+}
+
+static void pairs_match_reference(void **st)
+{
+    (void)st;
+    assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
+    const tf_index shapes[][3] = {{37, 41, 23}, {160, 70, 3}, {190, 180, 1}, {1, 190, 180},
+                                  {33, 17, 40}};
+    /* (steps, read after): one step alone; one pair; two pairs; two pairs and one alone; a
+     * step alone (read after it), then two pairs. */
+    const int runs[][2] = {{1, 0}, {2, 0}, {4, 0}, {5, 0}, {5, 1}};
+    const int threads[] = {1, 2, 3};
+    const tf_bcs sets[2] = {tt_bcs_all(TF_BC_NOFLUX), mixed_bcs()};
+    long bad = 0;
+    for (size_t a = 0; a < sizeof shapes / sizeof shapes[0]; ++a)
+        for (size_t t = 0; t < sizeof threads / sizeof threads[0]; ++t)
+            for (int b = 0; b < 2; ++b)
+                for (size_t r = 0; r < sizeof runs / sizeof runs[0]; ++r)
+                    bad += compare_shape(shapes[a][0], shapes[a][1], shapes[a][2], &sets[b],
+                                         threads[t], runs[r][0], runs[r][1]);
+    /* Every step alone. */
+    assert_int_equal(setenv("TF_CPU_EXPLICIT", "single", 1), 0);
+    bad += compare_shape(37, 41, 23, &sets[1], 2, 4, 0);
+    assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
+    assert_int_equal(bad, 0);
+}
+
+/* An unknown TF_CPU_EXPLICIT is refused, with the variable and the choices named. */
+static void unknown_variant_refused(void **st)
+{
+    (void)st;
+    tt_state s;
+    tt_state_init(&s, 8, 8, 8, 20.0);
+    tf_params p;
+    tf_params_default(&p);
+    const tf_bcs b = tt_bcs_all(TF_BC_NOFLUX);
+    assert_int_equal(setenv("TF_CPU_EXPLICIT", "triples", 1), 0);
+    tf_solver *sv = NULL;
+    const tf_status got = tf_solver_create(&sv, TF_BACKEND_CPU, &s.g, &b, &p,
+                                           TF_SCHEME_EXPLICIT, 0.001);
+    assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
+    assert_int_equal(got, TF_ERR_USAGE);
+    assert_null(sv);
+    const char *msg = tf_error_message();
+    print_message("refused: %s\n", msg);
+    assert_non_null(strstr(msg, "TF_CPU_EXPLICIT=triples"));
+    assert_non_null(strstr(msg, "pairs, single"));
+    tt_state_free(&s);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(matches_reference),
+        cmocka_unit_test(pairs_match_reference),
+        cmocka_unit_test(unknown_variant_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,9 @@ took move (pass_arrays_per_step: the CPU backend on one process fuses the first 
 the x and y lines and defers the second reaction into that pass, so x and y move nothing of
 their own and the two reactions share 13 arrays: 25; with more threads than the z-planes allow
 (16 threads on 40^3 here) it takes the separate passes, 26 + 6 nd = 62, and the minimum and so
-the ratio to copy stay those of the step), min_bytes = arrays x cells x
+the ratio to copy stay those of the step); explicit steps run in pairs on the CPU, one pass
+over memory for two (13 arrays per pair: 6.5 per step; 13 with TF_CPU_EXPLICIT=single), and the
+minimum counted stays 13; min_bytes = arrays x cells x
 element size, the effective bandwidth = min_bytes / time per step, each ratio = effective /
 its copy bandwidth, voxel updates = cells x steps / wall time, per-stage bytes summing to the
 step's, and on the CPU the write-allocate copy beside the memcpy reference. The table form
@@ -26,11 +28,15 @@ def close(a, b, rel=1e-9):
 
 
 import os
-for scheme, arrays, pass_arrays, n, threads in (("explicit", 13, 13, 20, None),
-                                                 ("lod", 25, 25, 20, None),
-                                                 ("lod", 25, 62, 40, "16")):
+for scheme, arrays, pass_arrays, n, threads, single in (("explicit", 13, 6.5, 20, None, False),
+                                                         ("explicit", 13, 13, 20, None, True),
+                                                         ("lod", 25, 25, 20, None, False),
+                                                         ("lod", 25, 62, 40, "16", False)):
     args = [exe, "bench", "--grid", str(n), "--steps", "3", "--scheme", scheme, "--backend", "cpu"]
     env = dict(os.environ, **({"OMP_NUM_THREADS": threads} if threads else {}))
+    env.pop("TF_CPU_EXPLICIT", None)
+    if single:
+        env["TF_CPU_EXPLICIT"] = "single"
     out = subprocess.run(args + ["--json"], capture_output=True, text=True, timeout=300, env=env)
     fused = pass_arrays == 25
     if out.returncode != 0:
@@ -101,19 +107,26 @@ for scheme, arrays, pass_arrays, n, threads in (("explicit", 13, 13, 20, None),
                                          else [26 * cells * esize] + [12 * cells * esize] * 3)),
         "two reaction calls per step": scheme == "explicit"
                                        or j["stages"]["reaction"]["calls_per_step"] == 2,
+        "explicit_paired: the CPU's explicit steps in pairs unless TF_CPU_EXPLICIT=single":
+            j["explicit_paired"] == (scheme == "explicit" and not single),
+        "one explicit call per step, paired or not (3 steps: a pair and one alone)":
+            scheme == "lod" or j["stages"]["explicit"]["calls_per_step"] == 1,
         "positive bandwidths": min(eff, j["copy_bandwidth_GBps"],
                                    j["wa_copy_bandwidth_GBps"]) > 0,
     }
     bad = [k for k, ok in checks.items() if not ok]
-    print(f"bench {scheme} {n}^3: arrays={j['arrays_per_step']} "
+    print(f"bench {scheme}{' single' if single else ''} {n}^3: arrays={j['arrays_per_step']} "
           f"pass_arrays={j['pass_arrays_per_step']} ratio_to_copy={j['ratio_to_copy']:.3f} "
           f"ratio_to_wa_copy={j['ratio_to_wa_copy']:.3f}" + (f"; WRONG: {bad}" if bad else ""))
     fails += [f"{scheme}: {b}" for b in bad]
 
-    table = subprocess.run(args, capture_output=True, text=True, timeout=300).stdout
+    table = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env).stdout
     for line in ("copy bandwidth", "ratio to copy", "w.-alloc. copy"):
         if line not in table:
             fails.append(f"{scheme}: table lacks '{line}'")
+    if (": steps in pairs" in table) != (pass_arrays == 6.5):
+        fails.append(f"{scheme}: the table's min bytes line should say steps in pairs "
+                     f"exactly when they ran so")
 
 if fails:
     print("bench_report: FAILED:", *fails, sep="\n  ")
