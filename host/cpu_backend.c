@@ -82,7 +82,8 @@ typedef struct {
     tf_real *vessel;
     tf_real **xbuf; /* [nthreads], per thread: XW * n[0] elements for the x-line solves */
     int nthreads;
-    int x_v4;       /* the CPU has x86-64-v4: x lines through solve_x_block_v4 */
+    int x_v4;       /* the CPU has x86-64-v4 (float): x lines through solve_x_block_v4, and
+                     * the explicit pairs' streaming stores */
     /* Decomposed runs (some dims[d] > 1), see "Across ranks" below. */
     tf_par *par;
     unsigned local_faces[TF_NFIELDS]; /* bit F: ghosts of face F filled here, not received */
@@ -743,7 +744,8 @@ static double explicit_step(cpu_impl *c, const tf_coeffs *co)
 enum { PAIR_J = TF_CPU_TILE_J, RING_ROWS = PAIR_J + 2 };
 
 /* Elements of one thread's ring: 6 fields x 3 planes x RING_ROWS rows, then 6 scratch rows
- * (the periodic faces' opposite rows), laid out as a padded array's rows (tf_grid.h). */
+ * (the first step's rows opposite a periodic face; the second step's rows before they are
+ * streamed out), laid out as a padded array's rows (tf_grid.h). */
 static size_t ring_elements(const tf_grid *g)
 {
     return (size_t)((3 * RING_ROWS + 1) * TF_NFIELDS) * (size_t)g->sy + TF_ROW_ALIGN;
@@ -825,6 +827,20 @@ static void pair_mid_row(cpu_impl *c, const tf_step_coeffs *s, const tf_explicit
     }
 }
 
+#ifdef TF_X_V4
+/* n values from src to dst with non-temporal stores, which write dst's cache lines without
+ * reading them first (no write-allocate), as memcpy does for large copies; both 64-byte
+ * aligned; the caller fences (_mm_sfence) before other threads may read dst. */
+TF_V4 static void stream_row_v4(tf_real *restrict dst, const tf_real *restrict src, tf_index n)
+{
+    tf_index i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_stream_ps(dst + i, _mm512_load_ps(src + i));
+    for (; i < n; ++i)
+        dst[i] = src[i];
+}
+#endif
+
 /* Both steps of a pair over the tile of rows [j0, j1) and the planes [ka, kb). */
 static void pair_tile(cpu_impl *c, const tf_step_coeffs *s0, const tf_step_coeffs *s1,
                       const tf_explicit_dif *e, tf_real *ring, tf_index j0, tf_index j1,
@@ -845,14 +861,31 @@ static void pair_tile(cpu_impl *c, const tf_step_coeffs *s0, const tf_step_coeff
             continue;
         const int mid = ring_slot(k), low = ring_slot(k - 1);
         const tf_index zm = (mid - low) * plane, zp = (top - mid) * plane;
+        /* With AVX-512 (float) the second step writes each row into the scratch rows (L1) and
+         * streams them to next[]: no write-allocate reads of the six new rows, which only
+         * the next step reads (docs/performance.md, "Explicit steps in pairs"). */
+        const int stream = c->x_v4;
         for (tf_index j = j0; j < j1; ++j) {
             const tf_index r = j - j0 + 1, p = tf_at(g, 0, j, k);
+            tf_real *out[TF_NFIELDS];
+            for (int f = 0; f < TF_NFIELDS; ++f)
+                out[f] = stream ? ring_row(ring, sy, 0, 0, 3 * TF_NFIELDS * RING_ROWS + f)
+                                : N[f] + p;
             explicit_row(s1, e, ring_row(ring, sy, 0, mid, r), ring_row(ring, sy, 1, mid, r),
                          ring_row(ring, sy, 2, mid, r), ring_row(ring, sy, 3, mid, r),
                          ring_row(ring, sy, 4, mid, r), ring_row(ring, sy, 5, mid, r),
-                         N[0] + p, N[1] + p, N[2] + p, N[3] + p, N[4] + p, N[5] + p,
-                         c->vessel + p, nx, sy, zm, zp);
+                         out[0], out[1], out[2], out[3], out[4], out[5], c->vessel + p, nx, sy,
+                         zm, zp);
+#ifdef TF_X_V4
+            if (stream)
+                for (int f = 0; f < TF_NFIELDS; ++f)
+                    stream_row_v4(N[f] + p, out[f], nx);
+#endif
         }
+#ifdef TF_X_V4
+        if (stream)
+            _mm_sfence();
+#endif
     }
 }
 
