@@ -4,7 +4,8 @@
 # against grid size; SIZES overrides the list) with the ratios to the two copy
 # bandwidths measured in the same run (memcpy, the reference, and the write-allocate STREAM Copy
 # loop), three runs each, written as a markdown record with the
-# machine, commit, command and load. Run it on an otherwise idle machine.
+# machine, commit, command and load. Run it on an otherwise idle machine. SCHEMES ("lod
+# explicit") picks the schemes.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 tf=${1:-$(cd "$(dirname "$0")/.." && pwd)/build/tumorfield}
@@ -20,10 +21,12 @@ largest() {
   awk -v a="$1" -v kb="$(awk '/MemTotal/ {print $2}' /proc/meminfo)" \
     'BEGIN { n = int(exp(log(0.85 * kb * 1024 / (a * 4 * 1.06)) / 3) / 32) * 32; print n }'
 }
-for s in lod explicit; do
+for s in ${SCHEMES:-lod explicit}; do
   top=$(largest $([ $s = lod ] && echo 14 || echo 20))
   for n in ${SIZES:-64 128 192 256 320 448 $top}; do
-    steps=$(( n <= 128 ? 40 : n <= 320 ? 10 : 3 ))
+    # An even count for explicit: the CPU runs its steps in pairs (a step left over runs alone).
+    big=3; [ "$s" = explicit ] && big=4
+    steps=$(( n <= 128 ? 40 : n <= 320 ? 10 : big ))
     for run in 1 2 3; do
       load=$(cut -d' ' -f1 /proc/loadavg)
       "$tf" bench --backend cpu --scheme $s --grid $n --steps $steps --json |
@@ -36,7 +39,7 @@ done
   echo
   machine_line
   echo "- commit: $("$tf" --version | sed -n 's/.*commit \([^)]*\)).*/\1/p') (the binary's, from --version; \"+changes\": built with uncommitted changes)"
-  echo "- command: OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_PROC_BIND=close OMP_WAIT_POLICY=active $tf bench --backend cpu --scheme S --grid N --steps K --json (3 runs each; median shown; K = 40 up to 128^3, 10 up to 320^3, else 3: the steps column)"
+  echo "- command: OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_PROC_BIND=close OMP_WAIT_POLICY=active $tf bench --backend cpu --scheme S --grid N --steps K --json (3 runs each; median shown; K = 40 up to 128^3, 10 up to 320^3, else 3 (LOD) or 4 (explicit): the steps column)"
   arrays=$("$py" -c 'import json,sys; print(", ".join(sorted({"%s %d" % (json.loads(l)["scheme"], json.loads(l)["arrays_per_step"]) for l in open(sys.argv[1])})))' "$jsonl")
   echo "- bytes per step as host/bench.c counts them (docs/performance.md; arrays per step: $arrays), of sizeof(tf_real) bytes per cell"
   echo
