@@ -99,6 +99,7 @@ typedef struct {
     int step_pending;
     tf_coeffs pending;
     tf_real **ring;
+    tf_index ring_rows;
 } cpu_impl;
 
 static tf_status par_setup(cpu_impl *c);
@@ -741,21 +742,35 @@ static double explicit_step(cpu_impl *c, const tf_coeffs *co)
  * source planes (0 and n_z - 1) by any thread, so those planes' x ghosts are filled before the
  * barrier; the planes strictly inside a thread's share are touched by it alone, and it fills
  * their x ghosts just before it reads a row (as explicit_box does). */
-enum { PAIR_J = TF_CPU_TILE_J, RING_ROWS = PAIR_J + 2 };
+enum { PAIR_J = TF_CPU_TILE_J };
+/* A ring larger than this (rows of more than about 12,000 cells in float, 6,000 in double, at
+ * 16-row tiles) would not stay in cache: such grids run their explicit steps one at a time. */
+static const size_t PAIR_RING_MAX = (size_t)16 << 20;
 
-/* Elements of one thread's ring: 6 fields x 3 planes x RING_ROWS rows, then 6 scratch rows
- * (the first step's rows opposite a periodic face; the second step's rows before they are
- * streamed out), laid out as a padded array's rows (tf_grid.h). */
-static size_t ring_elements(const tf_grid *g)
+/* One thread's ring: 6 fields x 3 planes x `rows` rows (a tile's rows and one beside it on each
+ * side), then 6 scratch rows (the first step's rows opposite a periodic face; the second step's
+ * rows before they are streamed out), laid out as a padded array's rows (tf_grid.h). */
+typedef struct {
+    tf_real *base;
+    tf_index sy, rows;
+} pair_ring;
+
+static size_t ring_elements(tf_index sy, tf_index rows)
 {
-    return (size_t)((3 * RING_ROWS + 1) * TF_NFIELDS) * (size_t)g->sy + TF_ROW_ALIGN;
+    return (size_t)((3 * rows + 1) * TF_NFIELDS) * (size_t)sy + TF_ROW_ALIGN;
 }
 
 /* Row r (row j0 - 1 + r of the tile) of field f in ring plane `slot`; plane kk of the sweep
  * lives in slot (kk + 3) % 3 (kk >= -1). */
-static tf_real *ring_row(tf_real *ring, tf_index sy, int f, int slot, tf_index r)
+static tf_real *ring_row(const pair_ring *R, int f, int slot, tf_index r)
 {
-    return ring + TF_ROW_ALIGN + ((tf_index)(3 * f + slot) * RING_ROWS + r) * sy;
+    return R->base + TF_ROW_ALIGN + ((tf_index)(3 * f + slot) * R->rows + r) * R->sy;
+}
+
+/* Scratch row f. */
+static tf_real *ring_scratch(const pair_ring *R, int f)
+{
+    return R->base + TF_ROW_ALIGN + (3 * TF_NFIELDS * R->rows + f) * R->sy;
 }
 
 static int ring_slot(tf_index kk) { return (int)((kk + 3) % 3); }
@@ -782,15 +797,15 @@ static void pair_first_row(cpu_impl *c, const tf_step_coeffs *s, const tf_explic
  * would give the first step's values, tf_ghost_value of the updates of the inner row (and, where
  * a field is periodic on that face, of the opposite one). [ka, kb): this thread's planes. */
 static void pair_mid_row(cpu_impl *c, const tf_step_coeffs *s, const tf_explicit_dif *e,
-                         tf_real *ring, int slot, tf_index r, tf_index j, tf_index kk,
+                         const pair_ring *R, int slot, tf_index r, tf_index j, tf_index kk,
                          tf_index ka, tf_index kb)
 {
     const tf_grid *g = &c->g;
-    const tf_index nx = g->n[0], sy = g->sy;
+    const tf_index nx = g->n[0];
     const tf_bc(*bc)[TF_NFACES] = c->su->bcs.bc;
     tf_real *out[TF_NFIELDS], *opp[TF_NFIELDS];
     for (int f = 0; f < TF_NFIELDS; ++f)
-        out[f] = ring_row(ring, sy, f, slot, r);
+        out[f] = ring_row(R, f, slot, r);
     const int face = j < 0            ? TF_FACE_YLO
                    : j >= g->n[1]     ? TF_FACE_YHI
                    : kk < 0           ? TF_FACE_ZLO
@@ -814,7 +829,7 @@ static void pair_mid_row(cpu_impl *c, const tf_step_coeffs *s, const tf_explicit
     }
     if (periodic) {
         for (int f = 0; f < TF_NFIELDS; ++f)
-            opp[f] = ring_row(ring, sy, 0, 0, 3 * TF_NFIELDS * RING_ROWS + f);
+            opp[f] = ring_scratch(R, f);
         const tf_index jo = d == 1 ? opposite : j, ko = d == 1 ? kk : opposite;
         pair_first_row(c, s, e, jo, ko, PAIR_OWN(ko), opp);
     }
@@ -843,19 +858,19 @@ TF_V4 static void stream_row_v4(tf_real *restrict dst, const tf_real *restrict s
 
 /* Both steps of a pair over the tile of rows [j0, j1) and the planes [ka, kb). */
 static void pair_tile(cpu_impl *c, const tf_step_coeffs *s0, const tf_step_coeffs *s1,
-                      const tf_explicit_dif *e, tf_real *ring, tf_index j0, tf_index j1,
+                      const tf_explicit_dif *e, const pair_ring *R, tf_index j0, tf_index j1,
                       tf_index ka, tf_index kb)
 {
     const tf_grid *g = &c->g;
     const tf_index nx = g->n[0], ny = g->n[1], nz = g->n[2], sy = g->sy;
-    const tf_index plane = RING_ROWS * sy;
+    const tf_index plane = R->rows * sy;
     tf_real *const *N = c->next;
     for (tf_index kk = ka - 1; kk <= kb; ++kk) {
         const int top = ring_slot(kk);
         const int zface = kk < 0 || kk >= nz;
         for (tf_index j = j0 - 1; j <= j1; ++j)
             if (!(zface && (j < 0 || j >= ny))) /* edges: no 7-point stencil reads them */
-                pair_mid_row(c, s0, e, ring, top, j - j0 + 1, j, kk, ka, kb);
+                pair_mid_row(c, s0, e, R, top, j - j0 + 1, j, kk, ka, kb);
         const tf_index k = kk - 1; /* the plane the second step can now update */
         if (k < ka)
             continue;
@@ -869,11 +884,10 @@ static void pair_tile(cpu_impl *c, const tf_step_coeffs *s0, const tf_step_coeff
             const tf_index r = j - j0 + 1, p = tf_at(g, 0, j, k);
             tf_real *out[TF_NFIELDS];
             for (int f = 0; f < TF_NFIELDS; ++f)
-                out[f] = stream ? ring_row(ring, sy, 0, 0, 3 * TF_NFIELDS * RING_ROWS + f)
-                                : N[f] + p;
-            explicit_row(s1, e, ring_row(ring, sy, 0, mid, r), ring_row(ring, sy, 1, mid, r),
-                         ring_row(ring, sy, 2, mid, r), ring_row(ring, sy, 3, mid, r),
-                         ring_row(ring, sy, 4, mid, r), ring_row(ring, sy, 5, mid, r),
+                out[f] = stream ? ring_scratch(R, f) : N[f] + p;
+            explicit_row(s1, e, ring_row(R, 0, mid, r), ring_row(R, 1, mid, r),
+                         ring_row(R, 2, mid, r), ring_row(R, 3, mid, r), ring_row(R, 4, mid, r),
+                         ring_row(R, 5, mid, r),
                          out[0], out[1], out[2], out[3], out[4], out[5], c->vessel + p, nx, sy,
                          zm, zp);
 #ifdef TF_X_V4
@@ -890,15 +904,16 @@ static void pair_tile(cpu_impl *c, const tf_step_coeffs *s0, const tf_step_coeff
 }
 
 /* Explicit steps in pairs unless TF_CPU_EXPLICIT=single (for measurements: the same bits
- * either way): one ring per thread, zeroed. */
+ * either way) or the ring would pass PAIR_RING_MAX: one ring per thread, zeroed. */
 static tf_status pairs_setup(cpu_impl *c)
 {
     static const char *const names[] = {"pairs", "single"};
     int choice = 0;
     TF_TRY(tf_env_choice("TF_CPU_EXPLICIT", names, 2, &choice));
-    if (choice != 0)
+    c->ring_rows = (c->g.n[1] < PAIR_J ? c->g.n[1] : PAIR_J) + 2;
+    const size_t bytes = ring_elements(c->g.sy, c->ring_rows) * sizeof(tf_real);
+    if (choice != 0 || bytes > PAIR_RING_MAX)
         return TF_OK;
-    const size_t bytes = ring_elements(&c->g) * sizeof(tf_real);
     if (!(c->ring = calloc((size_t)c->nthreads, sizeof *c->ring)))
         return TF_ERROR(TF_ERR_NOMEM, "out of memory");
     for (int t = 0; t < c->nthreads; ++t) {
@@ -937,11 +952,10 @@ static double explicit_pair(cpu_impl *c, const tf_coeffs *c0, const tf_coeffs *c
 #pragma omp barrier
 #pragma omp master
         ghosts_done = tf_wtime();
-        tf_real *ring = c->ring[thread_id()];
+        const pair_ring R = {c->ring[thread_id()], g->sy, c->ring_rows};
         if (ka < kb)
             for (tf_index j0 = 0; j0 < ny; j0 += PAIR_J)
-                pair_tile(c, &s0, &s1, &e, ring, j0, j0 + PAIR_J < ny ? j0 + PAIR_J : ny, ka,
-                          kb);
+                pair_tile(c, &s0, &s1, &e, &R, j0, j0 + PAIR_J < ny ? j0 + PAIR_J : ny, ka, kb);
     }
     swap_next(c);
     return ghosts_done;

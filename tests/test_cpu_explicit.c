@@ -17,7 +17,8 @@
  *       coefficients changing every step (so each step of a pair must take its own), with the
  *       diagnostics read in between (a waiting step must run first), and with
  *       TF_CPU_EXPLICIT=single (every step alone); the backend must say it pairs, and an
- *       unknown TF_CPU_EXPLICIT is refused with the choices named. */
+ *       unknown TF_CPU_EXPLICIT is refused with the choices named.
+ *   long_rows_run_alone  Rows too long for the ring to stay in cache run one step at a time. */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -188,8 +189,10 @@ static void pairs_match_reference(void **st)
 {
     (void)st;
     assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
+    /* Several tiles and a short last one; one plane; rows of one cell; fewer rows than a
+     * tile (the ring sized to them), one row. */
     const tf_index shapes[][3] = {{37, 41, 23}, {160, 70, 3}, {190, 180, 1}, {1, 190, 180},
-                                  {33, 17, 40}};
+                                  {33, 17, 40}, {45, 5, 30},  {20, 1, 30}};
     /* (steps, read after): one step alone; one pair; two pairs; two pairs and one alone; a
      * step alone (read after it), then two pairs. */
     const int runs[][2] = {{1, 0}, {2, 0}, {4, 0}, {5, 0}, {5, 1}};
@@ -207,6 +210,32 @@ static void pairs_match_reference(void **st)
     bad += compare_shape(37, 41, 23, &sets[1], 2, 4, 0);
     assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
     assert_int_equal(bad, 0);
+}
+
+/* Rows so long that the ring would not stay in cache (over 16 MiB a thread: rows of more than
+ * about 12,000 cells in float, 6,000 in double, at 16-row tiles) run one step at a time; shorter
+ * ones in pairs, and long rows in pairs where there are few of them (the ring holds a tile's
+ * rows). */
+static void long_rows_run_alone(void **st)
+{
+    (void)st;
+    assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
+    const tf_index rows[][3] = {{30000, 20, 2}, {5000, 20, 2}, {15000, 2, 2}};
+    const int paired[] = {0, 1, 1}; /* 15000 x 2 rows: a ring of 4 rows per plane */
+    tf_params p;
+    tf_params_default(&p);
+    const tf_bcs b = tt_bcs_all(TF_BC_NOFLUX);
+    for (int q = 0; q < 3; ++q) {
+        tt_state s;
+        tt_state_init(&s, rows[q][0], rows[q][1], rows[q][2], 20.0);
+        tf_solver *sv = NULL;
+        assert_int_equal(tf_solver_create(&sv, TF_BACKEND_CPU, &s.g, &b, &p,
+                                          TF_SCHEME_EXPLICIT, 0.001),
+                         TF_OK);
+        assert_int_equal(tf_solver_explicit_paired(sv) != 0, paired[q]);
+        tf_solver_destroy(sv);
+        tt_state_free(&s);
+    }
 }
 
 /* An unknown TF_CPU_EXPLICIT is refused, with the variable and the choices named. */
@@ -237,6 +266,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(matches_reference),
         cmocka_unit_test(pairs_match_reference),
+        cmocka_unit_test(long_rows_run_alone),
         cmocka_unit_test(unknown_variant_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
