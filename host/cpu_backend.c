@@ -887,9 +887,8 @@ static void pair_tile(cpu_impl *c, const tf_step_coeffs *s0, const tf_step_coeff
                 out[f] = stream ? ring_scratch(R, f) : N[f] + p;
             explicit_row(s1, e, ring_row(R, 0, mid, r), ring_row(R, 1, mid, r),
                          ring_row(R, 2, mid, r), ring_row(R, 3, mid, r), ring_row(R, 4, mid, r),
-                         ring_row(R, 5, mid, r),
-                         out[0], out[1], out[2], out[3], out[4], out[5], c->vessel + p, nx, sy,
-                         zm, zp);
+                         ring_row(R, 5, mid, r), out[0], out[1], out[2], out[3], out[4], out[5],
+                         c->vessel + p, nx, sy, zm, zp);
 #ifdef TF_X_V4
             if (stream)
                 for (int f = 0; f < TF_NFIELDS; ++f)
@@ -1322,7 +1321,8 @@ static int any_cut(const cpu_impl *c) { return cut(c, 0) || cut(c, 1) || cut(c, 
  * every diffusing field's x lines of the plane (blocks of XW rows) and its y lines; then the z
  * lines. The step's second reaction is deferred: the next step's fused pass runs it on each
  * plane just before that step's first reaction, and anything that reads the state (get_state,
- * diagnostics, check_state, the bench's flush) runs it first as a pass of its own (flush_deferred).
+ * diagnostics, check_state, the bench's flush) runs it first as a pass of its own
+ * (flush_deferred).
  * The plane of the seven arrays (1.8 MB at 256^2 floats) stays in cache between the parts, so
  * a step moves 25 arrays per cell instead of 62. Every cell and every line sees the same
  * operations in the same order as in the separate passes (the reaction is per cell, the lines
