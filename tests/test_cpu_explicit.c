@@ -212,6 +212,18 @@ static void pairs_match_reference(void **st)
     assert_int_equal(bad, 0);
 }
 
+/* A CPU solver of the explicit scheme (default parameters, no-flux walls, dt 0.001 min) on an
+ * nx x ny x nz grid of 20 um cells whose state s the caller frees. */
+static tf_status explicit_solver(tf_solver **sv, tt_state *s, tf_index nx, tf_index ny,
+                                 tf_index nz)
+{
+    tt_state_init(s, nx, ny, nz, 20.0);
+    tf_params p;
+    tf_params_default(&p);
+    const tf_bcs b = tt_bcs_all(TF_BC_NOFLUX);
+    return tf_solver_create(sv, TF_BACKEND_CPU, &s->g, &b, &p, TF_SCHEME_EXPLICIT, 0.001);
+}
+
 /* Rows so long that the ring would not stay in cache (over 16 MiB a thread: rows of more than
  * about 12,000 cells in float, 6,000 in double, at 16-row tiles) run one step at a time; shorter
  * ones in pairs, and long rows in pairs where there are few of them (the ring holds a tile's
@@ -222,16 +234,10 @@ static void long_rows_run_alone(void **st)
     assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
     const tf_index rows[][3] = {{30000, 20, 2}, {5000, 20, 2}, {15000, 2, 2}};
     const int paired[] = {0, 1, 1}; /* 15000 x 2 rows: a ring of 4 rows per plane */
-    tf_params p;
-    tf_params_default(&p);
-    const tf_bcs b = tt_bcs_all(TF_BC_NOFLUX);
     for (int q = 0; q < 3; ++q) {
         tt_state s;
-        tt_state_init(&s, rows[q][0], rows[q][1], rows[q][2], 20.0);
         tf_solver *sv = NULL;
-        assert_int_equal(tf_solver_create(&sv, TF_BACKEND_CPU, &s.g, &b, &p,
-                                          TF_SCHEME_EXPLICIT, 0.001),
-                         TF_OK);
+        assert_int_equal(explicit_solver(&sv, &s, rows[q][0], rows[q][1], rows[q][2]), TF_OK);
         assert_int_equal(tf_solver_explicit_paired(sv) != 0, paired[q]);
         tf_solver_destroy(sv);
         tt_state_free(&s);
@@ -242,15 +248,10 @@ static void long_rows_run_alone(void **st)
 static void unknown_variant_refused(void **st)
 {
     (void)st;
-    tt_state s;
-    tt_state_init(&s, 8, 8, 8, 20.0);
-    tf_params p;
-    tf_params_default(&p);
-    const tf_bcs b = tt_bcs_all(TF_BC_NOFLUX);
     assert_int_equal(setenv("TF_CPU_EXPLICIT", "triples", 1), 0);
+    tt_state s;
     tf_solver *sv = NULL;
-    const tf_status got = tf_solver_create(&sv, TF_BACKEND_CPU, &s.g, &b, &p,
-                                           TF_SCHEME_EXPLICIT, 0.001);
+    const tf_status got = explicit_solver(&sv, &s, 8, 8, 8);
     assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
     assert_int_equal(got, TF_ERR_USAGE);
     assert_null(sv);
