@@ -21,7 +21,8 @@
 #if !defined(TF_DOUBLE)
 #define TF_SSE_TRANSPOSE /* 4 x 4 float transposes for the x-line tiles */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define TF_X_V4 /* and 16 x 16 AVX-512 ones where the CPU has them (solve_x_block_v4) */
+#define TF_X_V4 /* 8 x 8 AVX2 ones where the CPU has x86-64-v3 (tile_in_v3), and AVX-512
+                 * streaming stores where it has x86-64-v4 (stream_row_v4) */
 #endif
 #endif
 #endif
@@ -29,7 +30,7 @@
 /* Whether a sweep over grid g is worth a parallel region. */
 #define PAR(g) tf_cpu_parallel((g)->ncells)
 
-/* x lines solved together (solve_x_block), at most: each sweep of the Thomas algorithm is a
+/* x lines solved together (x_block), at most: each sweep of the Thomas algorithm is a
  * chain of dependent multiply and add steps per line (9 to 12 cycles a step), so a core needs
  * about eight vectors of lines in flight to keep its floating-point units busy; with two (32
  * floats, the earlier value) the x lines took 1.7x the time of 128 on an AMD Zen 4, and the
@@ -82,8 +83,8 @@ typedef struct {
     tf_real *vessel;
     tf_real **xbuf; /* [nthreads], per thread: XW * n[0] elements for the x-line solves */
     int nthreads;
-    int x_v4;       /* the CPU has x86-64-v4 (float): x lines through solve_x_block_v4, and
-                     * the explicit pairs' streaming stores */
+    int x_v3;       /* the CPU has x86-64-v3 (float): x-line tiles through tile_in_v3 */
+    int x_v4;       /* the CPU has x86-64-v4 (float): the explicit pairs' streaming stores */
     /* Decomposed runs (some dims[d] > 1), see "Across ranks" below. */
     tf_par *par;
     unsigned local_faces[TF_NFIELDS]; /* bit F: ghosts of face F filled here, not received */
@@ -197,6 +198,7 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
     const int threads = tf_omp_threads();
     c->nthreads = threads;
 #ifdef TF_X_V4
+    c->x_v3 = __builtin_cpu_supports("x86-64-v3");
     c->x_v4 = __builtin_cpu_supports("x86-64-v4");
 #endif
     int ok = (c->vessel = alloc_field(&c->g)) != NULL;
@@ -405,7 +407,8 @@ static inline void thomas_x(const tf_line_factors *L, tf_real *buf, tf_index w)
  * buf: XW * n[0] elements.
  *
  * Copy a w x m tile: dst[i*XW + q] = src[q*sy + i] for q < w, i < m (in), or the reverse
- * (out). Full 4 x 4 blocks go through SSE registers (float builds on x86-64). */
+ * (out). Full 4 x 4 blocks go through SSE registers (float builds on x86-64); where the CPU
+ * has AVX2, tile_in_v3 and tile_out_v3 take the whole 8 x 8 blocks first. */
 static inline void tile_in(const tf_real *restrict src, tf_index sy, tf_real *restrict dst,
                            tf_index w, tf_index m)
 {
@@ -469,89 +472,96 @@ static inline void tile_out(const tf_real *restrict src, tf_real *restrict dst, 
 }
 
 #ifdef TF_X_V4
-/* AVX-512 copy of the x-line tiles: 16 x 16 float transposes in registers (64 shuffles per 256
- * elements, against 128 for the 4 x 4 SSE blocks), chosen at create when the CPU has
- * x86-64-v4. */
+/* The tiles through 8 x 8 AVX2 transposes, chosen at create where the CPU has x86-64-v3
+ * (c->x_v3). Each register is built from the four floats of row r and the four of row r + 4
+ * loaded straight into its two 128-bit halves, then two rounds of in-lane shuffles: 16 shuffles
+ * per 64 values. On an AMD Zen 4 a tile's way in and out took 0.55-0.62 cycles per value
+ * against 1.65-1.70 through 16 x 16 AVX-512 transposes (64 shuffles per 256 values, the
+ * 512-bit cross-lane ones slow there) and 1.7-1.9 through the 4 x 4 SSE ones; both loops walk
+ * along x outside and across the rows inside, so the transposed side is written (in) or read
+ * (out) contiguously (docs/performance.md, x lines). */
+#define TF_V3 __attribute__((target("arch=x86-64-v3")))
 #define TF_V4 __attribute__((target("arch=x86-64-v4")))
 
-/* Transpose 16 rows of 16 floats in place: r[q] lane i <- old r[i] lane q. */
-TF_V4 static inline void transpose16(__m512 r[16])
+/* d[c*ds + r] = s[r*ss + c] for r, c < 8. */
+TF_V3 static inline void transpose8(const tf_real *restrict s, tf_index ss, tf_real *restrict d,
+                                    tf_index ds)
 {
-    __m512 t[16];
-    for (int b = 0; b < 16; b += 4) {
-        t[b + 0] = _mm512_unpacklo_ps(r[b + 0], r[b + 1]);
-        t[b + 1] = _mm512_unpackhi_ps(r[b + 0], r[b + 1]);
-        t[b + 2] = _mm512_unpacklo_ps(r[b + 2], r[b + 3]);
-        t[b + 3] = _mm512_unpackhi_ps(r[b + 2], r[b + 3]);
+    __m256 r[8];
+    for (int q = 0; q < 4; ++q) { /* r[q]: rows q and q+4, columns 0-3; r[4+q]: columns 4-7 */
+        r[q] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(s + q * ss)),
+                                    _mm_loadu_ps(s + (q + 4) * ss), 1);
+        r[4 + q] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(s + q * ss + 4)),
+                                        _mm_loadu_ps(s + (q + 4) * ss + 4), 1);
     }
-    for (int b = 0; b < 16; b += 4) {
-        r[b + 0] = _mm512_shuffle_ps(t[b + 0], t[b + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        r[b + 1] = _mm512_shuffle_ps(t[b + 0], t[b + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        r[b + 2] = _mm512_shuffle_ps(t[b + 1], t[b + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        r[b + 3] = _mm512_shuffle_ps(t[b + 1], t[b + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int b = 0; b < 16; b += 8)
-        for (int q = 0; q < 4; ++q) {
-            t[b + q] = _mm512_shuffle_f32x4(r[b + q], r[b + 4 + q], 0x88);
-            t[b + 4 + q] = _mm512_shuffle_f32x4(r[b + q], r[b + 4 + q], 0xdd);
-        }
-    for (int q = 0; q < 8; ++q) {
-        r[q] = _mm512_shuffle_f32x4(t[q], t[8 + q], 0x88);
-        r[8 + q] = _mm512_shuffle_f32x4(t[q], t[8 + q], 0xdd);
+    for (int h = 0; h < 8; h += 4) {
+        const __m256 t0 = _mm256_unpacklo_ps(r[h + 0], r[h + 1]);
+        const __m256 t1 = _mm256_unpackhi_ps(r[h + 0], r[h + 1]);
+        const __m256 t2 = _mm256_unpacklo_ps(r[h + 2], r[h + 3]);
+        const __m256 t3 = _mm256_unpackhi_ps(r[h + 2], r[h + 3]);
+        _mm256_storeu_ps(d + (h + 0) * ds, _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)));
+        _mm256_storeu_ps(d + (h + 1) * ds, _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)));
+        _mm256_storeu_ps(d + (h + 2) * ds, _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)));
+        _mm256_storeu_ps(d + (h + 3) * ds, _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)));
     }
 }
 
-TF_V4 static void solve_x_block_v4(const tf_line_factors *L, tf_real *restrict a, tf_index sy,
-                                   tf_index w, tf_real *restrict buf)
+/* tile_in and tile_out in whole 8 x 8 blocks; the rows and columns past the last whole block
+ * go through tile_in and tile_out. */
+TF_V3 static void tile_in_v3(const tf_real *restrict src, tf_index sy, tf_real *restrict dst,
+                             tf_index w, tf_index m)
 {
-    const tf_index n = L->n, w16 = w / 16 * 16, n16 = n / 16 * 16;
-    __m512 r[16];
-    for (tf_index q0 = 0; q0 < w16; q0 += 16) {
-        const tf_real *src = a + q0 * sy;
-        /* The next 16 rows, prefetched while these are transposed (16 interleaved 1 KB rows
-         * are too short for the hardware prefetcher to run ahead). */
-        const tf_real *next = q0 + 32 <= w ? src + 16 * sy : NULL;
-        for (tf_index i = 0; i < n16; i += 16) {
-            for (int q = 0; q < 16; ++q) {
-                r[q] = _mm512_loadu_ps(src + q * sy + i);
-                if (next)
-                    __builtin_prefetch(next + q * sy + i);
-            }
-            transpose16(r);
-            for (int q = 0; q < 16; ++q)
-                _mm512_storeu_ps(buf + (i + q) * XW + q0, r[q]);
-        }
-        for (tf_index i = n16; i < n; ++i)
-            for (tf_index q = 0; q < 16; ++q)
-                buf[i * XW + q0 + q] = src[q * sy + i];
-    }
-    if (w16 < w)
-        tile_in(a + w16 * sy, sy, buf + w16, w - w16, n);
-    thomas_x(L, buf, w);
-    for (tf_index q0 = 0; q0 < w16; q0 += 16) {
-        tf_real *dst = a + q0 * sy;
-        for (tf_index i = 0; i < n16; i += 16) {
-            for (int q = 0; q < 16; ++q)
-                r[q] = _mm512_loadu_ps(buf + (i + q) * XW + q0);
-            transpose16(r);
-            for (int q = 0; q < 16; ++q)
-                _mm512_storeu_ps(dst + q * sy + i, r[q]);
-        }
-        for (tf_index i = n16; i < n; ++i)
-            for (tf_index q = 0; q < 16; ++q)
-                dst[q * sy + i] = buf[i * XW + q0 + q];
-    }
-    if (w16 < w)
-        tile_out(buf + w16, a + w16 * sy, sy, w - w16, n);
+    const tf_index w8 = w / 8 * 8, m8 = m / 8 * 8;
+    for (tf_index i = 0; i < m8; i += 8)
+        for (tf_index q = 0; q < w8; q += 8)
+            transpose8(src + q * sy + i, sy, dst + i * XW + q, XW);
+    tile_in(src + m8, sy, dst + m8 * XW, w8, m - m8);
+    tile_in(src + w8 * sy, sy, dst + w8, w - w8, m);
+}
+
+TF_V3 static void tile_out_v3(const tf_real *restrict src, tf_real *restrict dst, tf_index sy,
+                              tf_index w, tf_index m)
+{
+    const tf_index w8 = w / 8 * 8, m8 = m / 8 * 8;
+    for (tf_index i = 0; i < m8; i += 8)
+        for (tf_index q = 0; q < w8; q += 8)
+            transpose8(src + i * XW + q, XW, dst + q * sy + i, sy);
+    tile_out(src + m8 * XW, dst + m8, sy, w8, m - m8);
+    tile_out(src + w8, dst + w8 * sy, sy, w - w8, m);
 }
 #endif
 
-TF_CLONES static void solve_x_block(const tf_line_factors *L, tf_real *restrict a, tf_index sy,
-                                    tf_index w, tf_real *restrict buf)
+/* tile_in or tile_out through the fastest transposes this CPU has. */
+static void tile_in_any(const cpu_impl *c, const tf_real *src, tf_index sy, tf_real *dst,
+                        tf_index w, tf_index m)
 {
-    tile_in(a, sy, buf, w, L->n);
+#ifdef TF_X_V4
+    if (c->x_v3) {
+        tile_in_v3(src, sy, dst, w, m);
+        return;
+    }
+#endif
+    (void)c;
+    tile_in(src, sy, dst, w, m);
+}
+
+static void tile_out_any(const cpu_impl *c, const tf_real *src, tf_real *dst, tf_index sy,
+                         tf_index w, tf_index m)
+{
+#ifdef TF_X_V4
+    if (c->x_v3) {
+        tile_out_v3(src, dst, sy, w, m);
+        return;
+    }
+#endif
+    (void)c;
+    tile_out(src, dst, sy, w, m);
+}
+
+/* The Thomas sweeps of a tile of w lines (thomas_x), in each instruction-set copy. */
+TF_CLONES static void solve_tile(const tf_line_factors *L, tf_real *buf, tf_index w)
+{
     thomas_x(L, buf, w);
-    tile_out(buf, a, sy, w, L->n);
 }
 
 /* count lines of stride `stride` (y or z lines of one plane or slab), tf_thomas_lines. */
@@ -568,17 +578,13 @@ static void x_block(const cpu_impl *c, const tf_line_factors *L, tf_real *a, tf_
     const tf_grid *g = &c->g;
     const tf_index j0 = b * XW, w = g->n[1] - j0 < XW ? g->n[1] - j0 : XW;
     tf_real *blk = a + tf_at(g, 0, j0, k);
-#ifdef TF_X_V4
-    if (c->x_v4) {
-        solve_x_block_v4(L, blk, g->sy, w, buf);
-        return;
-    }
-#endif
-    solve_x_block(L, blk, g->sy, w, buf);
+    tile_in_any(c, blk, g->sy, buf, w, g->n[0]);
+    solve_tile(L, buf, w);
+    tile_out_any(c, buf, blk, g->sy, w, g->n[0]);
 }
 
 /* Backward-Euler diffusion along direction d of every field (tf_thomas_lines). x lines go
- * through solve_x_block; y and z lines are solved a whole x-row at a time, so the inner loops
+ * through x_block; y and z lines are solved a whole x-row at a time, so the inner loops
  * run over contiguous memory. One parallel region per direction; the fields are independent,
  * so their work-shared loops run back to back without barriers (nowait). */
 static void diffuse(cpu_impl *c, int d)
@@ -1167,14 +1173,14 @@ TF_CLONES static void lines_pass(const tf_line_factors *L, tf_real *u, tf_index 
 }
 
 /* The same for the w x lines of rows j0 .. j0+w-1 at blk, through a transposed tile in buf as
- * solve_x_block does (x_lanes(w) lanes are swept and handed on). */
-TF_CLONES static void x_block_pass(const tf_line_factors *L, tf_real *restrict blk, tf_index sy,
-                                   tf_index w, tf_real *restrict buf, tf_index g0, tf_index m,
-                                   int fwd, const tf_real *in, tf_real *out)
+ * x_block does (x_lanes(w) lanes are swept and handed on). */
+static void x_block_pass(const cpu_impl *c, const tf_line_factors *L, tf_real *blk,
+                         tf_index sy, tf_index w, tf_real *buf, tf_index g0, tf_index m, int fwd,
+                         const tf_real *in, tf_real *out)
 {
-    tile_in(blk, sy, buf, w, m);
+    tile_in_any(c, blk, sy, buf, w, m);
     lines_pass(L, buf, XW, x_lanes(w), g0, m, fwd, in, out);
-    tile_out(buf, blk, sy, w, m);
+    tile_out_any(c, buf, blk, sy, w, m);
 }
 
 /* One pass of the lines along a cut direction d over outer planes [b0, b1): the forward sweep
@@ -1204,8 +1210,8 @@ static void line_pass(cpu_impl *c, int d, int fwd, tf_index b0, tf_index b1)
                     const tf_index e = (b * TF_NFIELDS + f) * A + jb * XW;
                     if (d == 0) {
                         const tf_index w = ny - jb * XW < XW ? ny - jb * XW : XW;
-                        x_block_pass(L, a + tf_at(g, 0, jb * XW, b), g->sy, w, buf, g0, m, fwd,
-                                     in + e, out + e);
+                        x_block_pass(c, L, a + tf_at(g, 0, jb * XW, b), g->sy, w, buf, g0, m,
+                                     fwd, in + e, out + e);
                     } else {
                         const tf_index stride = d == 1 ? g->sy : g->sz;
                         tf_real *u = a + (d == 1 ? tf_at(g, 0, 0, b) : tf_at(g, 0, b, 0));

@@ -18,7 +18,7 @@
 
 #include "tf_test_util.h"
 
-#define NMAX 17
+#define NMAX 140
 
 /* Solve the dense n x n system a x = b in place (b becomes x); partial pivoting. */
 static void dense_solve(int n, double a[NMAX][NMAX], double b[NMAX])
@@ -185,6 +185,20 @@ static void lines_vs_dense(void **st)
                                   kind_name[kc], n[0], n[1], n[2], e, tol);
                 assert_true(e <= tol);
             }
+    /* Wide planes: the CPU solves x lines in tiles of up to 128 rows, transposed in whole
+     * 8 x 8 blocks where it can and element by element past them; these put whole blocks,
+     * partial blocks in both directions and a second, partial tile (131 rows) in one plane. */
+    const int wide[][3] = {{17, 131, 2}, {24, 9, 3}, {8, 40, 1}};
+    for (int kc = K_NOFLUX; kc <= K_MIXED; ++kc)
+        for (size_t w = 0; w < sizeof wide / sizeof wide[0]; ++w) {
+            double scale;
+            const double e = line_case(wide[w], (kind_case)kc, &scale);
+            worst = fmax(worst, e);
+            if (e > tol)
+                print_message("FAIL %s n = %d x %d x %d: relative error %.3e (tol %.1e)\n",
+                              kind_name[kc], wide[w][0], wide[w][1], wide[w][2], e, tol);
+            assert_true(e <= tol);
+        }
     print_message("line solves vs dense elimination: worst relative error %.3e (tol %.1e)\n",
                   worst, tol);
 }
