@@ -475,11 +475,10 @@ static inline void tile_out(const tf_real *restrict src, tf_real *restrict dst, 
 /* The tiles through 8 x 8 AVX2 transposes, chosen at create where the CPU has x86-64-v3
  * (c->x_v3). Each register is built from the four floats of row r and the four of row r + 4
  * loaded straight into its two 128-bit halves, then two rounds of in-lane shuffles: 16 shuffles
- * per 64 values. On an AMD Zen 4 a tile's way in and out took 0.55-0.62 cycles per value
- * against 1.65-1.70 through 16 x 16 AVX-512 transposes (64 shuffles per 256 values, the
- * 512-bit cross-lane ones slow there) and 1.7-1.9 through the 4 x 4 SSE ones; both loops walk
- * along x outside and across the rows inside, so the transposed side is written (in) or read
- * (out) contiguously (docs/performance.md, x lines). */
+ * per 64 values. Both loops walk along x outside and across the rows inside, so the transposed
+ * side is written (in) or read (out) contiguously. On an AMD Zen 4 the x stage runs as fast as
+ * with the 16 x 16 AVX-512 transposes used before and in half the time of the 4 x 4 SSE ones
+ * (bench/results/2026-11-28-cpu-ab-x-tiles-avx2.md). */
 #define TF_V3 __attribute__((target("arch=x86-64-v3")))
 #define TF_V4 __attribute__((target("arch=x86-64-v4")))
 
