@@ -20,9 +20,11 @@
 #include <immintrin.h>
 #if !defined(TF_DOUBLE)
 #define TF_SSE_TRANSPOSE /* 4 x 4 float transposes for the x-line tiles */
+#endif
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define TF_X_V4 /* 8 x 8 AVX2 ones where the CPU has x86-64-v3 (tile_in_v3), and AVX-512
-                 * streaming stores where it has x86-64-v4 (stream_row_v4) */
+#define TF_X_V3 /* AVX2 transposes of the x-line tiles where the CPU has x86-64-v3 (tile_in_v3) */
+#if !defined(TF_DOUBLE)
+#define TF_X_V4 /* AVX-512 streaming stores where it has x86-64-v4 (stream_row_v4) */
 #endif
 #endif
 #endif
@@ -83,7 +85,7 @@ typedef struct {
     tf_real *vessel;
     tf_real **xbuf; /* [nthreads], per thread: XW * n[0] elements for the x-line solves */
     int nthreads;
-    int x_v3;       /* the CPU has x86-64-v3 (float): x-line tiles through tile_in_v3 */
+    int x_v3;       /* the CPU has x86-64-v3: x-line tiles through tile_in_v3 */
     int x_v4;       /* the CPU has x86-64-v4 (float): the explicit pairs' streaming stores */
     /* Decomposed runs (some dims[d] > 1), see "Across ranks" below. */
     tf_par *par;
@@ -197,8 +199,10 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
     c->par = su->par;
     const int threads = tf_omp_threads();
     c->nthreads = threads;
-#ifdef TF_X_V4
+#ifdef TF_X_V3
     c->x_v3 = __builtin_cpu_supports("x86-64-v3");
+#endif
+#ifdef TF_X_V4
     c->x_v4 = __builtin_cpu_supports("x86-64-v4");
 #endif
     int ok = (c->vessel = alloc_field(&c->g)) != NULL;
@@ -408,7 +412,7 @@ static inline void thomas_x(const tf_line_factors *L, tf_real *buf, tf_index w)
  *
  * Copy a w x m tile: dst[i*XW + q] = src[q*sy + i] for q < w, i < m (in), or the reverse
  * (out). Full 4 x 4 blocks go through SSE registers (float builds on x86-64); where the CPU
- * has AVX2, tile_in_v3 and tile_out_v3 take the whole 8 x 8 blocks first. */
+ * has AVX2, tile_in_v3 and tile_out_v3 take the whole blocks first. */
 static inline void tile_in(const tf_real *restrict src, tf_index sy, tf_real *restrict dst,
                            tf_index w, tf_index m)
 {
@@ -471,20 +475,40 @@ static inline void tile_out(const tf_real *restrict src, tf_real *restrict dst, 
             dst[q * sy + i] = src[i * XW + q];
 }
 
-#ifdef TF_X_V4
-/* The tiles through 8 x 8 AVX2 transposes, chosen at create where the CPU has x86-64-v3
- * (c->x_v3). Each register is built from the four floats of row r and the four of row r + 4
- * loaded straight into its two 128-bit halves, then two rounds of in-lane shuffles: 16 shuffles
- * per 64 values. Both loops walk along x outside and across the rows inside, so the transposed
- * side is written (in) or read (out) contiguously. On an AMD Zen 4 the x stage runs as fast as
- * with the 16 x 16 AVX-512 transposes used before and in half the time of the 4 x 4 SSE ones
+#ifdef TF_X_V3
+/* The tiles through AVX2 transposes of B x B blocks (8 x 8 floats, 4 x 4 doubles), chosen at
+ * create where the CPU has x86-64-v3 (c->x_v3). Each register is built from two 128-bit halves
+ * loaded straight into place (half a row r and half a row r + B/2), then in-lane shuffles: two
+ * rounds for floats (16 shuffles per 64 values), one for doubles (4 per 16). Both loops walk
+ * along x outside and across the rows inside, so the transposed side is written (in) or read
+ * (out) contiguously. On an AMD Zen 4 the float x stage runs as fast as with the 16 x 16
+ * AVX-512 transposes used before, in half the time of the 4 x 4 SSE ones, and the double one
+ * in a fraction of the element-by-element copy's time
  * (bench/results/2026-11-28-cpu-ab-x-tiles-avx2.md). */
 #define TF_V3 __attribute__((target("arch=x86-64-v3")))
-#define TF_V4 __attribute__((target("arch=x86-64-v4")))
+
+#if defined(TF_DOUBLE)
+enum { TB = 4 };
+
+/* d[c*ds + r] = s[r*ss + c] for r, c < 4. */
+TF_V3 static inline void transpose_block(const tf_real *restrict s, tf_index ss,
+                                         tf_real *restrict d, tf_index ds)
+{
+    for (int h = 0; h < 4; h += 2) { /* columns h and h+1 of rows 0-3 */
+        const __m256d a = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(s + h)),
+                                               _mm_loadu_pd(s + 2 * ss + h), 1);
+        const __m256d b = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(s + ss + h)),
+                                               _mm_loadu_pd(s + 3 * ss + h), 1);
+        _mm256_storeu_pd(d + h * ds, _mm256_unpacklo_pd(a, b));
+        _mm256_storeu_pd(d + (h + 1) * ds, _mm256_unpackhi_pd(a, b));
+    }
+}
+#else
+enum { TB = 8 };
 
 /* d[c*ds + r] = s[r*ss + c] for r, c < 8. */
-TF_V3 static inline void transpose8(const tf_real *restrict s, tf_index ss, tf_real *restrict d,
-                                    tf_index ds)
+TF_V3 static inline void transpose_block(const tf_real *restrict s, tf_index ss,
+                                         tf_real *restrict d, tf_index ds)
 {
     __m256 r[8];
     for (int q = 0; q < 4; ++q) { /* r[q]: rows q and q+4, columns 0-3; r[4+q]: columns 4-7 */
@@ -504,29 +528,30 @@ TF_V3 static inline void transpose8(const tf_real *restrict s, tf_index ss, tf_r
         _mm256_storeu_ps(d + (h + 3) * ds, _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)));
     }
 }
+#endif
 
-/* tile_in and tile_out in whole 8 x 8 blocks; the rows and columns past the last whole block
+/* tile_in and tile_out in whole TB x TB blocks; the rows and columns past the last whole block
  * go through tile_in and tile_out. */
 TF_V3 static void tile_in_v3(const tf_real *restrict src, tf_index sy, tf_real *restrict dst,
                              tf_index w, tf_index m)
 {
-    const tf_index w8 = w / 8 * 8, m8 = m / 8 * 8;
-    for (tf_index i = 0; i < m8; i += 8)
-        for (tf_index q = 0; q < w8; q += 8)
-            transpose8(src + q * sy + i, sy, dst + i * XW + q, XW);
-    tile_in(src + m8, sy, dst + m8 * XW, w8, m - m8);
-    tile_in(src + w8 * sy, sy, dst + w8, w - w8, m);
+    const tf_index wb = w / TB * TB, mb = m / TB * TB;
+    for (tf_index i = 0; i < mb; i += TB)
+        for (tf_index q = 0; q < wb; q += TB)
+            transpose_block(src + q * sy + i, sy, dst + i * XW + q, XW);
+    tile_in(src + mb, sy, dst + mb * XW, wb, m - mb);
+    tile_in(src + wb * sy, sy, dst + wb, w - wb, m);
 }
 
 TF_V3 static void tile_out_v3(const tf_real *restrict src, tf_real *restrict dst, tf_index sy,
                               tf_index w, tf_index m)
 {
-    const tf_index w8 = w / 8 * 8, m8 = m / 8 * 8;
-    for (tf_index i = 0; i < m8; i += 8)
-        for (tf_index q = 0; q < w8; q += 8)
-            transpose8(src + i * XW + q, XW, dst + q * sy + i, sy);
-    tile_out(src + m8 * XW, dst + m8, sy, w8, m - m8);
-    tile_out(src + w8, dst + w8 * sy, sy, w - w8, m);
+    const tf_index wb = w / TB * TB, mb = m / TB * TB;
+    for (tf_index i = 0; i < mb; i += TB)
+        for (tf_index q = 0; q < wb; q += TB)
+            transpose_block(src + i * XW + q, XW, dst + q * sy + i, sy);
+    tile_out(src + mb * XW, dst + mb, sy, wb, m - mb);
+    tile_out(src + wb, dst + wb * sy, sy, w - wb, m);
 }
 #endif
 
@@ -534,7 +559,7 @@ TF_V3 static void tile_out_v3(const tf_real *restrict src, tf_real *restrict dst
 static void tile_in_any(const cpu_impl *c, const tf_real *src, tf_index sy, tf_real *dst,
                         tf_index w, tf_index m)
 {
-#ifdef TF_X_V4
+#ifdef TF_X_V3
     if (c->x_v3) {
         tile_in_v3(src, sy, dst, w, m);
         return;
@@ -547,7 +572,7 @@ static void tile_in_any(const cpu_impl *c, const tf_real *src, tf_index sy, tf_r
 static void tile_out_any(const cpu_impl *c, const tf_real *src, tf_real *dst, tf_index sy,
                          tf_index w, tf_index m)
 {
-#ifdef TF_X_V4
+#ifdef TF_X_V3
     if (c->x_v3) {
         tile_out_v3(src, dst, sy, w, m);
         return;
@@ -848,6 +873,8 @@ static void pair_mid_row(cpu_impl *c, const tf_step_coeffs *s, const tf_explicit
 }
 
 #ifdef TF_X_V4
+#define TF_V4 __attribute__((target("arch=x86-64-v4")))
+
 /* n values from src to dst with non-temporal stores, which write dst's cache lines without
  * reading them first (no write-allocate), as memcpy does for large copies; both 64-byte
  * aligned; the caller fences (_mm_sfence) before other threads may read dst. */
