@@ -16,7 +16,9 @@
  *             Where the backend runs explicit steps in pairs, one pass over memory for two steps
  *             (tf_solver_explicit_paired: the CPU on one process), the pass moves 13 arrays per
  *             two steps; the count stays 13, the fewest for a step taken alone, and the stage
- *             table gives the pass's own 6.5 per step (docs/performance.md).
+ *             table gives what the passes moved: 6.5 per step for an even number of timed
+ *             steps, 13 (n + 1) / 2 / n for an odd n, whose last step runs alone
+ *             (docs/performance.md).
  * Copy bandwidth: a buffer the size of the six-field state copied into another, counting bytes
  * read plus written, median of several copies: memcpy in OpenMP threads on the CPU (beside it the
  * STREAM Copy loop, which pays write-allocate), cudaMemcpy device to device on the GPU.
@@ -383,7 +385,9 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     int nst = 0;
     const double react_arrays = 2.0 * TF_NFIELDS + 1.0; /* one reaction pass */
     if (o->scheme == TF_SCHEME_EXPLICIT) {
-        st[nst++] = (bench_stage){TF_STAGE_EXPLICIT, (paired ? 0.5 : 1.0) * react_arrays};
+        /* In pairs: one pass per pair, and an odd count's last step alone (at the flush). */
+        const double passes = paired ? (double)((o->steps + 1) / 2) / (double)o->steps : 1.0;
+        st[nst++] = (bench_stage){TF_STAGE_EXPLICIT, passes * react_arrays};
     } else {
 
         /* Two reaction half-steps, one pass when the second is deferred into the next step's

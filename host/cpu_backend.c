@@ -84,7 +84,9 @@ typedef struct {
     tf_real *next[TF_NFIELDS]; /* explicit scheme only */
     tf_real *vessel;
     tf_real **xbuf; /* [nthreads], per thread: XW * n[0] elements for the x-line solves */
-    int nthreads;
+    int nthreads;   /* the OpenMP threads at create: every parallel region runs on at most
+                     * these (num_threads), whatever the caller sets later, so the per-thread
+                     * buffers, the first-touch placement and the denormal flags hold */
     int x_v3;       /* the CPU has x86-64-v3: x-line tiles through tile_in_v3 */
     int x_v4;       /* the CPU has x86-64-v4 (float): the explicit pairs' streaming stores */
     /* Decomposed runs (some dims[d] > 1), see "Across ranks" below. */
@@ -224,7 +226,7 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
                         (double)nbuf * (double)su->g.nalloc * sizeof(tf_real) / 1073741824.0);
     }
     tf_status st = par_setup(c);
-    if (st == TF_OK && su->scheme == TF_SCHEME_EXPLICIT && !any_cut(c))
+    if (st == TF_OK)
         st = pairs_setup(c);
     if (st != TF_OK) {
         cpu_destroy(c);
@@ -381,7 +383,7 @@ static void react_at(const cpu_impl *c, const tf_step_coeffs *s, tf_index j, tf_
 static void react(cpu_impl *c, const tf_step_coeffs *s)
 {
     const tf_grid *g = &c->g;
-#pragma omp parallel for collapse(2) schedule(static) if (PAR(g))
+#pragma omp parallel for num_threads(c->nthreads) collapse(2) schedule(static) if (PAR(g))
     for (tf_index k = 0; k < g->n[2]; ++k)
         for (tf_index j = 0; j < g->n[1]; ++j)
             react_at(c, s, j, k);
@@ -482,9 +484,9 @@ static inline void tile_out(const tf_real *restrict src, tf_real *restrict dst, 
  * rounds for floats (16 shuffles per 64 values), one for doubles (4 per 16). Both loops walk
  * along x outside and across the rows inside, so the transposed side is written (in) or read
  * (out) contiguously. On an AMD Zen 4 the float x stage runs as fast as with the 16 x 16
- * AVX-512 transposes used before, in half the time of the 4 x 4 SSE ones, and the double one
- * in a fraction of the element-by-element copy's time
- * (bench/results/2026-11-28-cpu-ab-x-tiles-avx2.md). */
+ * AVX-512 transposes used before and in half the time of the 4 x 4 SSE ones, the double one in
+ * 0.18x the time of the element-by-element copy (bench/results/2026-11-28-cpu-ab-x-tiles-avx2.md,
+ * sets 1-3). */
 #define TF_V3 __attribute__((target("arch=x86-64-v3")))
 
 #if defined(TF_DOUBLE)
@@ -616,7 +618,7 @@ static void diffuse(cpu_impl *c, int d)
     const tf_grid *g = &c->g;
     const tf_index nx = g->n[0], ny = g->n[1], nz = g->n[2];
     const tf_index nb = (ny + XW - 1) / XW;
-#pragma omp parallel if (PAR(g))
+#pragma omp parallel num_threads(c->nthreads) if (PAR(g))
     {
         tf_real *buf = c->xbuf[thread_id()];
         for (int f = 0; f < TF_NFIELDS; ++f) {
@@ -732,7 +734,7 @@ static double explicit_step(cpu_impl *c, const tf_coeffs *co)
     double ghosts_done = 0.0;
     const tf_grid *g = &c->g;
     const tf_index lo[3] = {0, 0, 0};
-#pragma omp parallel if (PAR(g))
+#pragma omp parallel num_threads(c->nthreads) if (PAR(g))
     {
         for (int f = 0; f < TF_NFIELDS; ++f)
             ghost_faces(g, c->su->bcs.bc[f], c->f[f], TF_ALL_FACES & ~TF_X_FACES);
@@ -934,16 +936,19 @@ static void pair_tile(cpu_impl *c, const tf_step_coeffs *s0, const tf_step_coeff
     }
 }
 
-/* Explicit steps in pairs unless TF_CPU_EXPLICIT=single (for measurements: the same bits
- * either way) or the ring would pass PAIR_RING_MAX: one ring per thread, zeroed. */
+/* Explicit steps in pairs on one process (or cut along no direction) unless
+ * TF_CPU_EXPLICIT=single (for measurements: the same bits either way) or the ring would pass
+ * PAIR_RING_MAX: one ring per thread, zeroed. Any scheme refuses a TF_CPU_EXPLICIT it does not
+ * know. */
 static tf_status pairs_setup(cpu_impl *c)
 {
     static const char *const names[] = {"pairs", "single"};
     int choice = 0;
-    TF_TRY(tf_env_choice("TF_CPU_EXPLICIT", names, 2, &choice));
+    TF_TRY(tf_env_choice("TF_CPU_EXPLICIT", names, 2, &choice)); /* checked for every scheme */
     c->ring_rows = (c->g.n[1] < PAIR_J ? c->g.n[1] : PAIR_J) + 2;
     const size_t bytes = ring_elements(c->g.sy, c->ring_rows) * sizeof(tf_real);
-    if (choice != 0 || bytes > PAIR_RING_MAX)
+    if (c->su->scheme != TF_SCHEME_EXPLICIT || any_cut(c) || choice != 0 ||
+        bytes > PAIR_RING_MAX)
         return TF_OK;
     if (!(c->ring = calloc((size_t)c->nthreads, sizeof *c->ring)))
         return TF_ERROR(TF_ERR_NOMEM, "out of memory");
@@ -967,7 +972,7 @@ static double explicit_pair(cpu_impl *c, const tf_coeffs *c0, const tf_coeffs *c
     const tf_real dt = (tf_real)c->su->dt;
     const tf_step_coeffs s0 = tf_coeffs_step(c0, dt), s1 = tf_coeffs_step(c1, dt);
     const tf_explicit_dif e = tf_explicit_dif_make(c->su->dif, dt);
-#pragma omp parallel if (PAR(g))
+#pragma omp parallel num_threads(c->nthreads) if (PAR(g))
     {
         tf_index ka = 0, kb = 0;
         static_share(nz, &ka, &kb);
@@ -1103,7 +1108,7 @@ static void halo_post(cpu_impl *c, unsigned dirs)
         for (int side = 0; side < 2; ++side) {
             const int q = 2 * d + side;
             tf_real *out = c->face_out[q];
-#pragma omp parallel for schedule(static) if (PAR(g))
+#pragma omp parallel for num_threads(c->nthreads) schedule(static) if (PAR(g))
             for (int f = 0; f < TF_NFIELDS; ++f)
                 face_copy(g, c->f[f], d, side ? g->n[d] - 1 : 0, out + f * cells, 1);
             tf_par_recv_start(c->par, q, c->face_in[q], bytes, TAG_FACE + (q ^ 1));
@@ -1123,7 +1128,7 @@ static double halo_finish(cpu_impl *c, unsigned dirs)
         if (!cut(c, d) || !(dirs >> d & 1))
             continue;
         const tf_index cells = face_cells(g, d);
-#pragma omp parallel for schedule(static) if (PAR(g))
+#pragma omp parallel for num_threads(c->nthreads) schedule(static) if (PAR(g))
         for (int f = 0; f < TF_NFIELDS; ++f)
             if (!(c->local_faces[f] >> q & 1))
                 face_copy(g, c->f[f], d, (q & 1) ? g->n[d] : -1, c->face_in[q] + f * cells, 0);
@@ -1150,7 +1155,7 @@ static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
         lo[d] = d > 0 && cut(c, d) ? 1 : 0;
         hi[d] = d > 0 && cut(c, d) ? g->n[d] - 1 : g->n[d];
     }
-#pragma omp parallel if (PAR(g))
+#pragma omp parallel num_threads(c->nthreads) if (PAR(g))
     {
         for (int f = 0; f < TF_NFIELDS; ++f)
             ghost_faces(g, c->su->bcs.bc[f], c->f[f], c->local_faces[f]);
@@ -1176,7 +1181,7 @@ static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
         {{0, 0, lo[2]}, {n[0], lo[1], hi[2]}},
         {{0, hi[1], lo[2]}, {n[0], n[1], hi[2]}},
     };
-#pragma omp parallel if (PAR(g))
+#pragma omp parallel num_threads(c->nthreads) if (PAR(g))
     for (int b = 0; b < 4; ++b)
         explicit_box(c, co, box[b][0], box[b][1], 0);
     swap_next(c);
@@ -1222,7 +1227,7 @@ static void line_pass(cpu_impl *c, int d, int fwd, tf_index b0, tf_index b1)
     const tf_real *in = c->edge[fwd ? EDGE_PREV : EDGE_NEXT];
     tf_real *out = c->edge[fwd ? EDGE_SEND_FWD : EDGE_SEND_BWD];
     const tf_index nb = d == 0 ? (ny + XW - 1) / XW : 1;
-#pragma omp parallel if (PAR(g))
+#pragma omp parallel num_threads(c->nthreads) if (PAR(g))
     {
         tf_real *buf = c->xbuf[thread_id()];
         for (int f = 0; f < TF_NFIELDS; ++f) {
@@ -1283,7 +1288,7 @@ static void periodic_pass(cpu_impl *c, int d)
         const tf_line_factors *L = &c->su->lines[f][d];
         if (!L->periodic || tf_line_identity(L))
             continue;
-#pragma omp parallel for schedule(static) if (PAR(g))
+#pragma omp parallel for num_threads(c->nthreads) schedule(static) if (PAR(g))
         for (tf_index b = 0; b < B; ++b) {
             tf_real *a = c->f[f] + (d == 2 ? tf_at(g, 0, b, 0) : tf_at(g, 0, 0, b));
             const tf_index e = (b * TF_NFIELDS + f) * A;
@@ -1426,7 +1431,7 @@ static void lod_pass_xy(cpu_impl *c, const tf_step_coeffs *s, int r2, double par
 {
     const tf_grid *g = &c->g;
     const tf_index ny = g->n[1], nz = g->n[2], nb = (ny + XW - 1) / XW;
-#pragma omp parallel if (PAR(g))
+#pragma omp parallel num_threads(c->nthreads) if (PAR(g))
     {
         double t[3] = {0.0, 0.0, 0.0};
         tf_real *buf = c->xbuf[thread_id()];
@@ -1550,9 +1555,8 @@ static tf_status cpu_diagnostics(void *impl, tf_diag *d)
     for (int f = 0; f < TF_NFIELDS; ++f)
         mx[f] = -INFINITY;
     tf_real *const *F = c->f;
-#pragma omp parallel for collapse(2) schedule(static) if (PAR(g)) reduction(+ : tot[:TF_NFIELDS], \
-                                                              wsum[:TF_NFIELDS])         \
-    reduction(max : mx[:TF_NFIELDS])
+#pragma omp parallel for num_threads(c->nthreads) collapse(2) schedule(static) if (PAR(g)) \
+    reduction(+ : tot[:TF_NFIELDS], wsum[:TF_NFIELDS]) reduction(max : mx[:TF_NFIELDS])
     for (tf_index k = 0; k < g->n[2]; ++k)
         for (tf_index j = 0; j < g->n[1]; ++j) {
             const tf_index p0 = tf_at(g, 0, j, k);
@@ -1583,7 +1587,8 @@ static tf_status cpu_check_state(void *impl, tf_bad_cell *bad)
     for (int f = 0; f < TF_NFIELDS; ++f) {
         const tf_real *a = c->f[f];
         tf_index first = INT64_MAX;
-#pragma omp parallel for collapse(2) schedule(static) if (PAR(g)) reduction(min : first)
+#pragma omp parallel for num_threads(c->nthreads) collapse(2) schedule(static) if (PAR(g)) \
+    reduction(min : first)
         for (tf_index k = 0; k < g->n[2]; ++k)
             for (tf_index j = 0; j < g->n[1]; ++j) {
                 const tf_index p0 = tf_at(g, 0, j, k);

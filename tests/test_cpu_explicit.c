@@ -91,10 +91,11 @@ static void reference_step(const tf_grid *g, const tf_bcs *b, const tf_coeffs *c
 }
 
 /* `steps` explicit steps of the solver on `threads` threads against the reference, the
- * diagnostics read after step `read_after` (0: never); returns the number of cells whose bits
- * differ (and prints the first). */
+ * diagnostics read after step `read_after` (0: never); threads_later > 0: the OpenMP threads
+ * set to that many after the solver was created (it keeps to those it was created with).
+ * Returns the number of cells whose bits differ (and prints the first). */
 static long compare_shape(tf_index nx, tf_index ny, tf_index nz, const tf_bcs *b, int threads,
-                          int steps, int read_after)
+                          int steps, int read_after, int threads_later)
 {
     const double h = 20.0;
     tt_state s, ref, nxt;
@@ -126,6 +127,8 @@ static long compare_shape(tf_index nx, tf_index ny, tf_index nz, const tf_bcs *b
     assert_int_equal(tt_solver(&sv, &s, b, &p, TF_SCHEME_EXPLICIT, dt), TF_OK);
     const char *mode = getenv("TF_CPU_EXPLICIT");
     assert_int_equal(tf_solver_explicit_paired(sv), !(mode && strcmp(mode, "single") == 0));
+    if (threads_later > 0)
+        tt_threads_set(threads_later);
     for (int n = 0; n < steps; ++n) {
         const tf_coeffs co = step_coeffs(&p, n), unused = step_coeffs(&p, 1000);
         assert_int_equal(tf_solver_step(sv, &co, &unused), TF_OK);
@@ -181,7 +184,7 @@ static void matches_reference(void **st)
         for (size_t t = 0; t < sizeof threads / sizeof threads[0]; ++t)
             for (int b = 0; b < 2; ++b)
                 bad += compare_shape(shapes[a][0], shapes[a][1], shapes[a][2], &sets[b],
-                                     threads[t], 3, 0);
+                                     threads[t], 3, 0, 0);
     assert_int_equal(bad, 0);
 }
 
@@ -190,9 +193,11 @@ static void pairs_match_reference(void **st)
     (void)st;
     assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
     /* Several tiles and a short last one; one plane; rows of one cell; fewer rows than a
-     * tile (the ring sized to them), one row. */
+     * tile (the ring sized to them), one row; both again with enough cells to be threaded
+     * (TF_CPU_PARALLEL_MIN_CELLS). */
     const tf_index shapes[][3] = {{37, 41, 23}, {160, 70, 3}, {190, 180, 1}, {1, 190, 180},
-                                  {33, 17, 40}, {45, 5, 30},  {20, 1, 30}};
+                                  {33, 17, 40}, {45, 5, 30},  {20, 1, 30},   {200, 5, 40},
+                                  {300, 1, 120}};
     /* (steps, read after): one step alone; one pair; two pairs; two pairs and one alone; a
      * step alone (read after it), then two pairs. */
     const int runs[][2] = {{1, 0}, {2, 0}, {4, 0}, {5, 0}, {5, 1}};
@@ -204,12 +209,51 @@ static void pairs_match_reference(void **st)
             for (int b = 0; b < 2; ++b)
                 for (size_t r = 0; r < sizeof runs / sizeof runs[0]; ++r)
                     bad += compare_shape(shapes[a][0], shapes[a][1], shapes[a][2], &sets[b],
-                                         threads[t], runs[r][0], runs[r][1]);
+                                         threads[t], runs[r][0], runs[r][1], 0);
     /* Every step alone. */
     assert_int_equal(setenv("TF_CPU_EXPLICIT", "single", 1), 0);
-    bad += compare_shape(37, 41, 23, &sets[1], 2, 4, 0);
+    bad += compare_shape(37, 41, 23, &sets[1], 2, 4, 0, 0);
     assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
     assert_int_equal(bad, 0);
+}
+
+/* A solver keeps to the OpenMP threads it was created with: more threads set afterwards
+ * (a caller's omp_set_num_threads) do not reach past its per-thread buffers (the explicit
+ * pairs' rings, the x-line tiles) and give the same bits. */
+static void threads_set_later(void **st)
+{
+    (void)st;
+    assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
+    const tf_bcs mixed = mixed_bcs();
+    assert_int_equal(compare_shape(37, 41, 23, &mixed, 1, 4, 0, 3), 0);
+    assert_int_equal(compare_shape(37, 41, 23, &mixed, 2, 3, 0, 5), 0);
+    /* LOD: one step created on 1 thread and run on 3, against one run on 1. */
+    tf_real *got[2][TF_NFIELDS];
+    tt_state s[2];
+    tf_params p;
+    tf_params_default(&p);
+    const tf_derived drv = tt_derived(14.0, 6.0, 1.3);
+    const tf_coeffs co = tf_coeffs_make(&p, &drv);
+    for (int run = 0; run < 2; ++run) {
+        tt_state_init(&s[run], 70, 60, 30, 20.0);
+        for (tf_index q = 0; q < s[run].g.nalloc; ++q)
+            for (int f = 0; f < TF_NFIELDS; ++f)
+                s[run].f[f][q] = (tf_real)(0.5 * hash01((uint64_t)q * 7 + (uint64_t)f));
+        const int old = tt_threads_set(1);
+        tf_solver *sv = NULL;
+        assert_int_equal(tt_solver(&sv, &s[run], &mixed, &p, TF_SCHEME_LOD, 1.0), TF_OK);
+        tt_threads_set(run ? 3 : 1);
+        assert_int_equal(tf_solver_step(sv, &co, &co), TF_OK);
+        assert_int_equal(tf_solver_get_state(sv, s[run].f, (1u << TF_NFIELDS) - 1), TF_OK);
+        tf_solver_destroy(sv);
+        tt_threads_set(old);
+        for (int f = 0; f < TF_NFIELDS; ++f)
+            got[run][f] = s[run].f[f];
+    }
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        assert_memory_equal(got[0][f], got[1][f], sizeof(tf_real) * (size_t)s[0].g.nalloc);
+    tt_state_free(&s[0]);
+    tt_state_free(&s[1]);
 }
 
 /* A CPU solver of the explicit scheme (default parameters, no-flux walls, dt 0.001 min) on an
@@ -260,6 +304,19 @@ static void unknown_variant_refused(void **st)
     assert_non_null(strstr(msg, "TF_CPU_EXPLICIT=triples"));
     assert_non_null(strstr(msg, "pairs, single"));
     tt_state_free(&s);
+    /* by the LOD scheme too, which does not use it: a typo in a job script is not ignored */
+    tf_error_clear();
+    assert_int_equal(setenv("TF_CPU_EXPLICIT", "pair", 1), 0);
+    tt_state_init(&s, 8, 8, 8, 20.0);
+    tf_params p;
+    tf_params_default(&p);
+    const tf_bcs b = tt_bcs_all(TF_BC_NOFLUX);
+    const tf_status lod = tf_solver_create(&sv, TF_BACKEND_CPU, &s.g, &b, &p, TF_SCHEME_LOD, 1.0);
+    assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
+    assert_int_equal(lod, TF_ERR_USAGE);
+    assert_null(sv);
+    assert_non_null(strstr(tf_error_message(), "TF_CPU_EXPLICIT=pair"));
+    tt_state_free(&s);
 }
 
 int main(void)
@@ -268,6 +325,7 @@ int main(void)
         cmocka_unit_test(matches_reference),
         cmocka_unit_test(pairs_match_reference),
         cmocka_unit_test(long_rows_run_alone),
+        cmocka_unit_test(threads_set_later),
         cmocka_unit_test(unknown_variant_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

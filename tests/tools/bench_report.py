@@ -28,11 +28,14 @@ def close(a, b, rel=1e-9):
 
 
 import os
-for scheme, arrays, pass_arrays, n, threads, single in (("explicit", 13, 6.5, 20, None, False),
-                                                         ("explicit", 13, 13, 20, None, True),
-                                                         ("lod", 25, 25, 20, None, False),
-                                                         ("lod", 25, 62, 40, "16", False)):
-    args = [exe, "bench", "--grid", str(n), "--steps", "3", "--scheme", scheme, "--backend", "cpu"]
+for scheme, arrays, pass_arrays, n, threads, single, steps in (
+        ("explicit", 13, 6.5, 20, None, False, 4),
+        ("explicit", 13, 13 * 2 / 3, 20, None, False, 3),  # a pair, then one step alone
+        ("explicit", 13, 13, 20, None, True, 3),
+        ("lod", 25, 25, 20, None, False, 3),
+        ("lod", 25, 62, 40, "16", False, 3)):
+    args = [exe, "bench", "--grid", str(n), "--steps", str(steps), "--scheme", scheme,
+            "--backend", "cpu"]
     env = dict(os.environ, **({"OMP_NUM_THREADS": threads} if threads else {}))
     env.pop("TF_CPU_EXPLICIT", None)
     if single:
@@ -49,7 +52,7 @@ for scheme, arrays, pass_arrays, n, threads, single in (("explicit", 13, 6.5, 20
     eff = j["effective_bandwidth_GBps"]
     checks = {
         f"arrays_per_step = {arrays}": j["arrays_per_step"] == arrays,
-        f"pass_arrays_per_step = {pass_arrays}": j["pass_arrays_per_step"] == pass_arrays,
+        f"pass_arrays_per_step = {pass_arrays:.4g}": close(j["pass_arrays_per_step"], pass_arrays),
         f"cells = {n}^3": cells == n ** 3,
         "min_bytes = arrays x cells x size": j["min_bytes_per_step"] == arrays * cells * esize,
         "effective = min_bytes / step": close(eff * 1e9, j["min_bytes_per_step"] / step_s, 1e-6),
@@ -60,9 +63,9 @@ for scheme, arrays, pass_arrays, n, threads, single in (("explicit", 13, 6.5, 20
                                                         eff / j["wa_copy_bandwidth_GBps"], 1e-6),
         "updates = cells x steps / wall": close(j["voxel_updates_per_s"],
                                                 cells * j["steps"] / j["wall_s"], 1e-6),
-        "stage bytes sum to what the passes move": sum(s["min_bytes_per_step"] or 0
-                                                       for s in j["stages"].values())
-                                                   == pass_arrays * cells * esize,
+        "stage bytes sum to what the passes move": close(sum(s["min_bytes_per_step"] or 0
+                                                             for s in j["stages"].values()),
+                                                         pass_arrays * cells * esize, 1e-6),
         "every stage has every key (null where not counted)": all(
             set(s) == {"ms_per_step", "calls_per_step", "min_bytes_per_step", "GBps",
                        "voxel_updates_per_s", "apportioned"} for s in j["stages"].values()),
@@ -124,7 +127,7 @@ for scheme, arrays, pass_arrays, n, threads, single in (("explicit", 13, 6.5, 20
     for line in ("copy bandwidth", "ratio to copy", "w.-alloc. copy"):
         if line not in table:
             fails.append(f"{scheme}: table lacks '{line}'")
-    if (": steps in pairs" in table) != (pass_arrays == 6.5):
+    if (": steps in pairs" in table) != (scheme == "explicit" and not single):
         fails.append(f"{scheme}: the table's min bytes line should say steps in pairs "
                      f"exactly when they ran so")
 
