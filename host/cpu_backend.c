@@ -23,9 +23,7 @@
 #endif
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define TF_X_V3 /* AVX2 transposes of the x-line tiles where the CPU has x86-64-v3 (tile_in_v3) */
-#if !defined(TF_DOUBLE)
 #define TF_X_V4 /* AVX-512 streaming stores where it has x86-64-v4 (stream_row_v4) */
-#endif
 #endif
 #endif
 
@@ -88,7 +86,7 @@ typedef struct {
                      * these (num_threads), whatever the caller sets later, so the per-thread
                      * buffers, the first-touch placement and the denormal flags hold */
     int x_v3;       /* the CPU has x86-64-v3: x-line tiles through tile_in_v3 */
-    int x_v4;       /* the CPU has x86-64-v4 (float): the explicit pairs' streaming stores */
+    int x_v4;       /* the CPU has x86-64-v4: the explicit pairs' streaming stores */
     /* Decomposed runs (some dims[d] > 1), see "Across ranks" below. */
     tf_par *par;
     unsigned local_faces[TF_NFIELDS]; /* bit F: ghosts of face F filled here, not received */
@@ -883,8 +881,13 @@ static void pair_mid_row(cpu_impl *c, const tf_step_coeffs *s, const tf_explicit
 TF_V4 static void stream_row_v4(tf_real *restrict dst, const tf_real *restrict src, tf_index n)
 {
     tf_index i = 0;
+#if defined(TF_DOUBLE)
+    for (; i + 8 <= n; i += 8)
+        _mm512_stream_pd(dst + i, _mm512_load_pd(src + i));
+#else
     for (; i + 16 <= n; i += 16)
         _mm512_stream_ps(dst + i, _mm512_load_ps(src + i));
+#endif
     for (; i < n; ++i)
         dst[i] = src[i];
 }
@@ -910,7 +913,7 @@ static void pair_tile(cpu_impl *c, const tf_step_coeffs *s0, const tf_step_coeff
             continue;
         const int mid = ring_slot(k), low = ring_slot(k - 1);
         const tf_index zm = (mid - low) * plane, zp = (top - mid) * plane;
-        /* With AVX-512 (float) the second step writes each row into the scratch rows (L1) and
+        /* With AVX-512 the second step writes each row into the scratch rows (L1) and
          * streams them to next[]: no write-allocate reads of the six new rows, which only
          * the next step reads (docs/performance.md, "Explicit steps in pairs"). */
         const int stream = c->x_v4;
