@@ -555,31 +555,26 @@ TF_V3 static void tile_out_v3(const tf_real *restrict src, tf_real *restrict dst
 }
 #endif
 
-/* tile_in or tile_out through the fastest transposes this CPU has. */
-static void tile_in_any(const cpu_impl *c, const tf_real *src, tf_index sy, tf_real *dst,
-                        tf_index w, tf_index m)
+/* The w rows at `rows` into the tile buf (TILE_IN: tile_in) or back (TILE_OUT: tile_out),
+ * through the fastest transposes this CPU has. */
+enum tile_way { TILE_IN, TILE_OUT };
+static void tile_move(const cpu_impl *c, enum tile_way way, tf_real *rows, tf_index sy,
+                      tf_real *buf, tf_index w, tf_index m)
 {
 #ifdef TF_X_V3
     if (c->x_v3) {
-        tile_in_v3(src, sy, dst, w, m);
+        if (way == TILE_IN)
+            tile_in_v3(rows, sy, buf, w, m);
+        else
+            tile_out_v3(buf, rows, sy, w, m);
         return;
     }
 #endif
     (void)c;
-    tile_in(src, sy, dst, w, m);
-}
-
-static void tile_out_any(const cpu_impl *c, const tf_real *src, tf_real *dst, tf_index sy,
-                         tf_index w, tf_index m)
-{
-#ifdef TF_X_V3
-    if (c->x_v3) {
-        tile_out_v3(src, dst, sy, w, m);
-        return;
-    }
-#endif
-    (void)c;
-    tile_out(src, dst, sy, w, m);
+    if (way == TILE_IN)
+        tile_in(rows, sy, buf, w, m);
+    else
+        tile_out(buf, rows, sy, w, m);
 }
 
 /* The Thomas sweeps of a tile of w lines (thomas_x), in each instruction-set copy. */
@@ -602,9 +597,9 @@ static void x_block(const cpu_impl *c, const tf_line_factors *L, tf_real *a, tf_
     const tf_grid *g = &c->g;
     const tf_index j0 = b * XW, w = g->n[1] - j0 < XW ? g->n[1] - j0 : XW;
     tf_real *blk = a + tf_at(g, 0, j0, k);
-    tile_in_any(c, blk, g->sy, buf, w, g->n[0]);
+    tile_move(c, TILE_IN, blk, g->sy, buf, w, g->n[0]);
     solve_tile(L, buf, w);
-    tile_out_any(c, buf, blk, g->sy, w, g->n[0]);
+    tile_move(c, TILE_OUT, blk, g->sy, buf, w, g->n[0]);
 }
 
 /* Backward-Euler diffusion along direction d of every field (tf_thomas_lines). x lines go
@@ -1212,9 +1207,9 @@ static void x_block_pass(const cpu_impl *c, const tf_line_factors *L, tf_real *b
                          tf_index sy, tf_index w, tf_real *buf, tf_index g0, tf_index m, int fwd,
                          const tf_real *in, tf_real *out)
 {
-    tile_in_any(c, blk, sy, buf, w, m);
+    tile_move(c, TILE_IN, blk, sy, buf, w, m);
     lines_pass(L, buf, XW, x_lanes(w), g0, m, fwd, in, out);
-    tile_out_any(c, buf, blk, sy, w, m);
+    tile_move(c, TILE_OUT, blk, sy, buf, w, m);
 }
 
 /* One pass of the lines along a cut direction d over outer planes [b0, b1): the forward sweep
