@@ -190,6 +190,12 @@ static void flush_denormals(void)
 
 static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t desc_len)
 {
+    /* TF_CPU_TILES=plain: the x-line tiles without the AVX2 transposes, as on a CPU without
+     * them (4 x 4 SSE for float on x86-64, else element by element), for tests and
+     * measurements; the same bits either way. */
+    static const char *const tiles[] = {"auto", "plain"};
+    int tile_choice = 0;
+    TF_TRY(tf_env_choice("TF_CPU_TILES", tiles, 2, &tile_choice));
     flush_denormals();
     cpu_impl *c = calloc(1, sizeof *c);
     if (!c)
@@ -200,7 +206,9 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
     const int threads = tf_omp_threads();
     c->nthreads = threads;
 #ifdef TF_X_V3
-    c->x_v3 = __builtin_cpu_supports("x86-64-v3");
+    c->x_v3 = tile_choice == 0 && __builtin_cpu_supports("x86-64-v3");
+#else
+    (void)tile_choice;
 #endif
 #ifdef TF_X_V4
     c->x_v4 = __builtin_cpu_supports("x86-64-v4");

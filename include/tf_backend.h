@@ -59,8 +59,8 @@ extern const tf_backend_ops tf_cuda_backend;
 void *tf_host_alloc_huge(size_t bytes);
 
 /* *choice = the index of environment variable `var`'s value among names[0..n-1] (a backend's
- * variants, chosen for measurements: TF_CPU_EXPLICIT, TF_CUDA_LINES); unchanged when it is unset
- * or empty; any other value is TF_ERR_USAGE, naming the choices. */
+ * variants, chosen for measurements: TF_CPU_EXPLICIT, TF_CPU_TILES, TF_CUDA_LINES); unchanged when
+ * it is unset or empty; any other value is TF_ERR_USAGE, naming the choices. */
 tf_status tf_env_choice(const char *var, const char *const names[], int n, int *choice);
 
 /* Fill the ghost layer of one padded field from its boundary conditions (faces of the field).

@@ -1,7 +1,7 @@
 # Verification suite of the core solver (CPU backend): exact answers, convergence orders and
 # conservation, each built for float and double (docs/numerics.md lists tolerances and orders).
 #   numerics_diffusion  Gaussian h^2 convergence, mass conservation, Dirichlet steady state
-#   numerics_thomas     LOD line solves vs dense Gaussian elimination
+#   numerics_thomas     LOD line solves vs dense Gaussian elimination (and with TF_CPU_TILES=plain)
 #   numerics_reaction   exact decay/relaxation (order 1), Fisher-KPP speed, well-mixed vs RK4
 #   numerics_checks     explicit dt limit, check_state, refused set-ups
 #   systemic            schedule, driver ODEs vs closed forms, derived quantities
@@ -17,6 +17,11 @@ foreach(prec float double)
     set_tests_properties(numerics_${t}_${prec} PROPERTIES
                          ENVIRONMENT "OMP_NUM_THREADS=2;OMP_WAIT_POLICY=PASSIVE")
   endforeach()
+  # The x-line tiles as a CPU without AVX2 moves them (TF_CPU_TILES=plain: 4 x 4 SSE for
+  # float, element by element for double), against the dense solve too.
+  add_test(NAME numerics_thomas_${prec}_plain_tiles COMMAND numerics_thomas_${prec})
+  set_tests_properties(numerics_thomas_${prec}_plain_tiles PROPERTIES LABELS numerics
+                       ENVIRONMENT "TF_CPU_TILES=plain;OMP_NUM_THREADS=2;OMP_WAIT_POLICY=PASSIVE")
   tf_add_test(systemic_${prec} ${prec} test_systemic.c LABELS numerics)
   tf_add_test(grid_layout_${prec} ${prec} test_grid.c LABELS numerics)
   tf_add_test(cpu_explicit_${prec} ${prec} test_cpu_explicit.c LABELS numerics)
