@@ -773,8 +773,9 @@ static double explicit_step(cpu_impl *c, const tf_coeffs *co)
  * Data races: the state's x ghosts of a row are read only by that row's first step. A
  * thread's first and last planes are also read by its neighbours' halo planes, and the faces'
  * source planes (0 and n_z - 1, for the z ghosts of a periodic or walled face) by the first
- * and the last thread, so those planes' x ghosts are filled before the barrier; the planes strictly inside a thread's share are touched by it alone, and it fills
- * their x ghosts just before it reads a row (as explicit_box does). */
+ * and the last thread, so those planes' x ghosts are filled before the barrier; the planes
+ * strictly inside a thread's share are touched by it alone, and it fills their x ghosts just
+ * before it reads a row (as explicit_box does). */
 enum { PAIR_J = TF_CPU_TILE_J };
 /* A ring larger than this (rows of more than about 12,000 cells in float, 6,000 in double, at
  * 16-row tiles) would not stay in cache: such grids run their explicit steps one at a time. */
