@@ -60,7 +60,7 @@ static const char *usage_main =
     "  keys [--markdown]\n"
     "                   every scenario key with its unit, default, range and meaning\n"
     "\n"
-    "  tumorfield --help, tumorfield COMMAND --help, tumorfield --version\n"
+    "  tumorfield --help, tumorfield COMMAND --help (or help COMMAND), tumorfield --version\n"
     "\n"
     "exit codes: 0 finished, 2 bad command line or scenario, 3 numerical failure,\n"
     "4 input/output failure, 75 stopped by a signal after a checkpoint (requeue and restart)\n";
@@ -110,8 +110,9 @@ static const char *usage_bench =
     "usage: tumorfield bench [--grid N] [--steps N] [--scheme lod|explicit]\n"
     "                        [--backend auto|cpu|cuda] [--procs PXxPYxPZ] [--json]\n"
     "\n"
-    "Time steps of one scheme on an N^3 grid (default 128) after a warm-up, against the copy\n"
-    "bandwidth of the same device, and print the stage times and voxel updates per second.\n"
+    "Time steps of one scheme on an N^3 grid (N from 3 to 4096, default 128) after a warm-up,\n"
+    "against the copy bandwidth of the same device, and print the stage times and voxel\n"
+    "updates per second.\n"
     "Under mpirun every process gets an N^3 block (weak scaling) and the halo stage shows\n"
     "the time spent waiting for the others.\n"
     "  --steps N      timed steps (default 20)\n"
@@ -685,12 +686,33 @@ static int run_command(int argc, char **argv)
         st = USAGE_ERROR("missing COMMAND (run, check, bench, info or keys)");
     } else if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
                strcmp(argv[1], "help") == 0) {
-        fputs(usage_main, stdout);
-        st = flush_stdout();
+        /* `tumorfield help COMMAND` is `tumorfield COMMAND --help`; anything else after it is
+         * refused rather than ignored. */
+        st = TF_OK;
+        const char *usage = usage_main;
+        if (argc > 2) {
+            usage = NULL;
+            for (size_t c = 0; c < sizeof commands / sizeof commands[0]; ++c)
+                if (strcmp(argv[2], commands[c].name) == 0)
+                    usage = *commands[c].usage;
+            if (!usage)
+                st = USAGE_ERROR("%s: '%s' is not a command (run, check, bench, info or keys)",
+                                 argv[1], argv[2]);
+            else if (argc > 3)
+                st = USAGE_ERROR("%s: unexpected argument '%s'", argv[1], argv[3]);
+        }
+        if (st == TF_OK) {
+            fputs(usage, stdout);
+            st = flush_stdout();
+        }
     } else if (strcmp(argv[1], "--version") == 0) {
-        printf("tumorfield %s (%s precision%s; commit %s)\n", TF_VERSION_STRING, TF_REAL_NAME,
-               tf_cuda_built() ? ", cuda" : "", tf_build_commit);
-        st = flush_stdout();
+        if (argc > 2) {
+            st = USAGE_ERROR("--version: unexpected argument '%s'", argv[2]);
+        } else {
+            printf("tumorfield %s (%s precision%s; commit %s)\n", TF_VERSION_STRING, TF_REAL_NAME,
+                   tf_cuda_built() ? ", cuda" : "", tf_build_commit);
+            st = flush_stdout();
+        }
     } else {
         st = USAGE_ERROR("unknown command '%s' (run, check, bench, info or keys)", argv[1]);
         for (size_t c = 0; c < sizeof commands / sizeof commands[0]; ++c)

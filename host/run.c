@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -383,6 +384,60 @@ static int dt_note(const tf_scenario *s, char *buf, size_t len)
     return n > 0;
 }
 
+/* When run.dt is so small that the field precision cannot resolve what a step changes: 1 and a
+ * note; else 0. A step computes 1 + dt loss and u + dt prod in the field precision, so a rate r
+ * acts through 1 + r dt rounded to a multiple of eps: its effect is off by up to about
+ * eps / (r dt) of itself each step, often the same way every step, and lost entirely once r dt
+ * falls below eps / 2. Measured in float (docs/numerics.md, "Precision"): the tumor's growth
+ * over 6 h off by 0.2% at dt = 0.5 min, 1.3% at 0.1, 3.6% at 0.05, 10% at 0.025, 97% at 0.005,
+ * and all of it at the explicit scheme's stable dt on a 10 um grid; down to 0.025 min about
+ * 1.4-3.5 times eps / (r_T dt). The slowest of the model's first-order rates that changes its field by 1% or
+ * more over the run (r duration >= 0.01: a rate set near 0 does not count) decides; the note
+ * fires below RATE_STEPS_MIN roundings a step (at the default r_T, dt < 0.15 min in float;
+ * never at a useful dt in double). */
+static int precision_note(const tf_scenario *s, char *buf, size_t len)
+{
+    enum { RATE_STEPS_MIN = 200 };
+    const int is_float = sizeof(tf_real) == sizeof(float);
+    const double eps = is_float ? FLT_EPSILON : DBL_EPSILON;
+    const struct {
+        const char *key, *field;
+        double r; /* 1/min */
+    } rates[] = {{"r_T", "the tumor", s->p.r_T},
+                 {"mu_E", "the effector cells", s->p.mu_E},
+                 {"mu_S", "the suppressor cells", s->p.mu_S},
+                 {"mu_P", "the pro-inflammatory cytokine", s->p.mu_P},
+                 {"mu_A", "the anti-inflammatory cytokine", s->p.mu_A},
+                 {"mu_C", "cortisol", s->p.mu_C}};
+    int slow = -1;
+    for (int q = 0; q < (int)(sizeof rates / sizeof rates[0]); ++q)
+        if (rates[q].r * s->duration >= 0.01 && (slow < 0 || rates[q].r < rates[slow].r))
+            slow = q;
+    if (slow < 0)
+        return 0;
+    const double r = rates[slow].r, per_step = r * s->dt, q = per_step / eps;
+    if (q >= RATE_STEPS_MIN)
+        return 0;
+    char size[192];
+    if (q < 2)
+        snprintf(size, sizeof size, "less than two roundings of %s (%.2g), so most of it rounds away",
+                 is_float ? "float" : "double", eps);
+    else
+        snprintf(size, sizeof size, "and one rounding of %s (%.2g) is %.2g%% of that, so its effect "
+                 "comes out biased by about that or more", is_float ? "float" : "double", eps,
+                 100.0 / q);
+    snprintf(buf, len,
+             "run.dt = %g min is small for this %s build: a step changes %s (model.%s = %.3g /min, "
+             "the slowest rate of the run) by %.2g of its value, %s; below %.3g min a smaller dt "
+             "no longer brings the answer closer to the dt -> 0 limit (docs/numerics.md, "
+             "\"Precision\"): %s run.dt at or above that%s",
+             s->dt, is_float ? "float" : "double", rates[slow].field, rates[slow].key, r,
+             per_step, size, RATE_STEPS_MIN * eps / r,
+             s->scheme == TF_SCHEME_EXPLICIT ? "use run.scheme = lod with" : "keep",
+             is_float ? ", or build with -DTF_PRECISION=double for smaller steps" : "");
+    return 1;
+}
+
 /* When time counted in steps moves the end of the run or an output interval: 1 and a note
  * saying where each falls; else 0. */
 static int steps_note(const tf_scenario *s, char *buf, size_t len)
@@ -431,10 +486,10 @@ static int flat_note(const tf_scenario *s, char *buf, size_t len)
 
 void tf_run_print_notes(const tf_scenario *s, const char *prefix)
 {
-    int (*const notes[3])(const tf_scenario *, char *, size_t) = {steps_note, flat_note,
-                                                                   dt_note};
+    int (*const notes[4])(const tf_scenario *, char *, size_t) = {steps_note, flat_note,
+                                                                   dt_note, precision_note};
     char note[1024];
-    for (int q = 0; q < 3; ++q)
+    for (int q = 0; q < 4; ++q)
         if (notes[q](s, note, sizeof note))
             printf("%s%s\n", prefix, note);
 }

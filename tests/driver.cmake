@@ -49,6 +49,9 @@ set(tf_cmdline_cases
   "bench_past_memory|bench: --grid 4096 needs|bench --grid 4096 --steps 1"
   "info_extra|unexpected argument|info now"
   "keys_extra|unexpected argument|keys --html"
+  "version_extra|--version: unexpected argument 'now'|--version now"
+  "help_not_a_command|--help: 'frobnicate' is not a command|--help frobnicate"
+  "help_extra|help: unexpected argument '--json'|help bench --json"
   "output_empty|--output: empty path|run ${tf_q} --output="
   "output_twice|option --output given twice|run ${tf_q} --output @OUT@ --output=@OUT@2"
   "procs_twice|option --procs given twice|run ${tf_q} --procs 1x1x1 --procs 0x0x0 --output @OUT@"
@@ -98,6 +101,29 @@ tf_expect_cases(run_note 0 "run ${tf_q} --output o --set grid.n=8 --set run.dura
   "steps_interval|output.interval = 25 min is taken as every 4 steps, every 28 min|--set run.dt=7min --set output.interval=25min --set output.timeseries_interval=7min"
   "dt_exchange|7 min is 7 times the time the blood exchange|--set run.dt=7min")
 
+# A float build notes a dt too small for its precision (the slowest rate's change per step a few
+# roundings: docs/numerics.md, "Precision"), naming the rate and the smallest dt that converges;
+# at a dt above that, or for a rate too slow to matter over the run, it says nothing.
+if(TF_PRECISION STREQUAL "float")
+  tf_expect_cases(check_note 0 "check ${tf_q}"
+    "dt_precision|a step changes the tumor (model.r_T = 0.00016 /min, the slowest rate of the run) by 1.6e-05 of its value, and one rounding of float (1.2e-07) is 0.74% of that|--set run.dt=0.1min"
+    "dt_precision_rounds_away|by 1.6e-07 of its value, less than two roundings of float (1.2e-07), so most of it rounds away|--set run.scheme=explicit --set run.dt=0.001min"
+    "dt_precision_explicit|below 0.149 min a smaller dt no longer brings the answer closer to the dt -> 0 limit|--set run.scheme=explicit --set run.dt=0.001min"
+    "dt_precision_explicit_lod|use run.scheme = lod with run.dt at or above that, or build with -DTF_PRECISION=double for smaller steps|--set run.scheme=explicit --set run.dt=0.001min"
+    "dt_precision_effector|a step changes the effector cells (model.mu_E = 0.000231 /min|--set run.dt=0.05min --set model.r_T=0")
+  tf_expect_cases(run_note 0 "run ${tf_q} --output o --set grid.n=8 --set output.interval=10min"
+    "dt_precision|a step changes cortisol (model.mu_C = 0.005 /min, the slowest rate of the run)|--set run.duration=10min --set run.dt=0.001min --set output.timeseries_interval=10min")
+  foreach(c "dt_coarse_enough|--set run.dt=0.2min" "rate_too_slow_to_matter|--set run.dt=0.05min --set run.duration=20min")
+    string(REPLACE "|" ";" parts "${c}")
+    list(GET parts 0 case)
+    list(GET parts 1 args)
+    separate_arguments(args UNIX_COMMAND "${args}")
+    add_test(NAME check_no_precision_note_${case} COMMAND tumorfield check ${tf_q} ${args})
+    set_tests_properties(check_no_precision_note_${case} PROPERTIES LABELS driver
+                         FAIL_REGULAR_EXPRESSION "is small for this")
+  endforeach()
+endif()
+
 # The threads reported are those a parallel region gets: OMP_THREAD_LIMIT caps OMP_NUM_THREADS.
 add_test(NAME info_thread_limit
          COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> 0 "openmp threads: 1"
@@ -121,6 +147,11 @@ foreach(args "--help" "--version" "info" "keys" "run --help" "check --help" "ben
                    ${argv})
   set_tests_properties(cmdline_ok_${case} PROPERTIES LABELS driver)
 endforeach()
+# `help COMMAND` prints that command's usage, as `COMMAND --help` does.
+add_test(NAME cmdline_ok_help_bench
+         COMMAND bash ${TF_EXPECT} $<TARGET_FILE:tumorfield> 0 "usage: tumorfield bench [--grid N]"
+                 ${TF_DRIVER_WORK}/ok_help_bench help bench)
+set_tests_properties(cmdline_ok_help_bench PROPERTIES LABELS driver)
 
 # Every shipped scenario passes `check`, and the sweep script's every task too.
 file(GLOB tf_scenarios CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/../scenarios/*.ini)
