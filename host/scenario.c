@@ -1427,7 +1427,10 @@ void tf_scenario_print_keys(FILE *out, int md)
                 "steps (at least one); `tumorfield check` and `run` print a note where that "
                 "moves a time (the files keep the scenario as given), and where `run.dt` is "
                 "coarse for the exercise sessions, the daily rhythm or the exchange with the "
-                "blood (docs/numerics.md).\n\n"
+                "blood, or too fine for the field precision: in the float build (the default) a "
+                "step must change the slowest field by a few hundred roundings, which at the "
+                "default rates means `run.dt` of 0.15 min or more; smaller steps need "
+                "`-DTF_PRECISION=double` (docs/numerics.md, \"Precision\").\n\n"
                 "| quantity | default unit | accepted units |\n|---|---|---|\n");
         for (int k = 0; k < TF_UNIT_NKINDS; ++k)
             fprintf(out, "| %s | %s | %s |\n", tf_unit_quantity((tf_unit_kind)k),
