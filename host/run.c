@@ -1364,12 +1364,18 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
             st = cs;
         } else if (st == TF_ERR_STOPPED) {
             const int sig = (int)stop_signal;
+            /* A run started with --resume (a job script's) continues the same way. */
+            char how[TF_OUT_PATH + 64];
+            if (r.o->resume)
+                snprintf(how, sizeof how, "run the same command again (--resume continues from it)");
+            else
+                snprintf(how, sizeof how, "restart with --restart %s", r.chk_path);
             TF_ERROR(TF_ERR_STOPPED,
                      "stopped by signal %d (%s) at step %lld (t = %.6g min); checkpoint written "
-                     "to '%s': restart with --restart %s",
+                     "to '%s': %s",
                      sig, sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT"
                           : sig == SIGUSR1 ? "SIGUSR1" : sig == SIGHUP ? "SIGHUP" : "?",
-                     r.step, time_of(&r, r.step), r.chk_path, r.chk_path);
+                     r.step, time_of(&r, r.step), r.chk_path, how);
             /* All ranks stop: one message, MPI_Finalize. The message is the same on every rank
              * (the signal agreed in the loop), and any rank may have got it: not "rank 0:". */
             tf_error_saved e;

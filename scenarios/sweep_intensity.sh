@@ -16,7 +16,7 @@
 # KEY=VALUE, --backend ...); the script's own options (--output, --resume, --restart, --set
 # output.dir, run.name or SWEEP_KEY) are refused there. Outputs: OUTDIR/sweep_I<value>.* for
 # the intensity, OUTDIR/sweep_<key>_<value>.* for another key (the value with all but letters,
-# digits, '.', '_' and '-' removed). OUTDIR defaults to sweep_intensity/BASE-HASH: BASE
+# digits, '.', '_' and '-' removed: 60% gives sweep_I60). OUTDIR defaults to sweep_intensity/BASE-HASH: BASE
 # the scenario's file name without .ini, HASH the first 8 hex digits of the SHA-256 of its
 # absolute path (symbolic links resolved), its contents, SWEEP_KEY, SWEEP_VALUES and the
 # arguments, e.g. sweep_intensity/depressed_moderate_exercise-1f0c9a2e. So the sweeps of two
@@ -91,6 +91,10 @@ if [[ -z ${OUTDIR:-} ]]; then
     OUTDIR=sweep_intensity/$(basename -- "$SCENARIO" .ini)-${scenario_hash:0:8}
 fi
 SWEEP_COMMAND=${SWEEP_COMMAND:-run}
+if [[ $SWEEP_COMMAND != run && $SWEEP_COMMAND != check ]]; then
+    echo "sweep_intensity.sh: SWEEP_COMMAND='$SWEEP_COMMAND': expected run (the default) or check" >&2
+    exit 2
+fi
 # The task index: decimal digits only (bash arithmetic would take 08 for a bad octal number
 # and abc for a variable's name).
 last=$(( ${#values[@]} - 1 ))
@@ -113,10 +117,11 @@ if (( task > last )); then
     exit 2
 fi
 value=${values[$task]}
+# A run name: letters, digits, '.', '_' and '-' (60% -> 60, 90min -> 90min).
 if [[ $SWEEP_KEY == exercise.intensity ]]; then
-    name="sweep_I${value}"
+    name="sweep_I${value//[^A-Za-z0-9._-]/}"
 else
-    name="sweep_${SWEEP_KEY#*.}_${value//[^A-Za-z0-9._-]/}"   # a run name: letters, digits, . _ -
+    name="sweep_${SWEEP_KEY#*.}_${value//[^A-Za-z0-9._-]/}"
 fi
 sets=(--set "${SWEEP_KEY}=${value}" --set "run.name=${name}")
 

@@ -95,6 +95,13 @@ out=$(SWEEP_KEY=exercise.session_duration SWEEP_VALUES="30min 90min" SLURM_ARRAY
 grep -qx "session_duration = 90 min" <<<"$out" || { echo "SWEEP_VALUES: 90 min not set"; exit 1; }
 grep -qx "name = sweep_session_duration_90min" <<<"$out" || { echo "SWEEP_KEY: run name"; exit 1; }
 grep -qx "n = 16 16 16" <<<"$out" || { echo "the script's arguments do not reach the run"; exit 1; }
+# An intensity written as a percentage (as the key table allows) gives a valid run name.
+out=$(SWEEP_VALUES="50% 60%" SLURM_ARRAY_TASK_ID=1 SWEEP_COMMAND=check TUMORFIELD=$prog \
+      bash "$script")
+grep -qx "name = sweep_I60" <<<"$out" || { echo "SWEEP_VALUES 60%: run name not sweep_I60"; exit 1; }
+grep -qx "intensity = 0.6" <<<"$out" || { echo "SWEEP_VALUES 60%: intensity not 0.6"; exit 1; }
+expect_refused "SWEEP_COMMAND=bogus" "SWEEP_COMMAND='bogus': expected run (the default) or check" \
+    env SLURM_ARRAY_TASK_ID=0 SWEEP_COMMAND=bogus TUMORFIELD="$tmp/bin/tumorfield" bash "$script"
 for bad in "--output x" "--resume" "--set run.name=x" "--set exercise.intensity=0.5" "--set=output.dir=x"; do
     # shellcheck disable=SC2086 # the words of each case
     expect_refused "sweep_intensity.sh $bad" "sweep_intensity.sh: " \
@@ -131,6 +138,10 @@ for job in requeue mpi mpi-gpu; do
             bash "$jobs/$job.sbatch" "$scen" --set grid.n=8 "${parts[@]}"
         grep -qF -- "$frag" "$tmp/stderr" || { echo "$job.sbatch ${parts[*]}: message lacks $frag"; exit 1; }
     done
+    # No scenario at all: the script's own message, exit 2.
+    expect_refused "$job.sbatch without a scenario" "$job.sbatch: missing SCENARIO" \
+        env OUTDIR="$tmp/o" TUMORFIELD="$tmp/bin/tumorfield" PATH="$tmp/bin:$PATH" \
+        bash "$jobs/$job.sbatch"
     # Before the scenario too (a misplaced option is still the script's).
     expect_refused "$job.sbatch --output first" "OUTDIR" \
         env OUTDIR="$tmp/o" TUMORFIELD="$tmp/bin/tumorfield" PATH="$tmp/bin:$PATH" \

@@ -88,6 +88,17 @@ for script in "$job" "$here/../../jobs/mpi.sbatch"; do
   [ "$(requeues)" -eq 1 ] || { echo "FAIL: $name requeued a job stopped by SIGTERM"; exit 1; }
   [ -f "$work/term-$name/tiny.chk.nc" ] || { echo "FAIL: $name: no checkpoint after SIGTERM"; exit 1; }
 done
+# SIGTERM to the batch shell alone reaches the program as SIGTERM, and its message says to run
+# the same command again (the script refuses --restart), not to restart with --restart.
+OUTDIR=$work/term-shell bash "$job" "$here/tiny.ini" "${long[@]}" > term-shell.log 2>&1 &
+pid=$!
+wait_rows "$work/term-shell/tiny.timeseries.csv" 4
+kill -s TERM "$pid"
+wait "$pid"; rc=$?
+[ "$rc" -eq 75 ] && grep -q "stopped by signal 15 (SIGTERM)" term-shell.log &&
+  grep -q "run the same command again (--resume continues from it)" term-shell.log &&
+  ! grep -q -e "SIGUSR1" -e "--restart" term-shell.log ||
+  { echo "FAIL: SIGTERM to the batch shell: exit $rc, or the log names another signal or --restart"; cat term-shell.log; exit 1; }
 # The sweep's array task (scenarios/sweep_intensity.sh) alike: SIGUSR1 requeues, SIGTERM not.
 sweep=$here/../../scenarios/sweep_intensity.sh
 for sig in USR1 TERM; do
