@@ -16,6 +16,18 @@ find_program(TF_XAUTH xauth)
 # which a python3 from pyenv or a venv earlier on PATH does not see.
 find_program(TF_SYSTEM_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
 
+# tools/gen-param-table (docs_param_table in numerics.cmake) refuses a DEF without TF_PARAM
+# entries, before --update wipes the table, and a missing file, with exit 2 and one line. Needs
+# python3 alone, so it is registered before the ParaView check.
+if(TF_SYSTEM_PYTHON)
+  add_test(NAME docs_param_table_bad_input
+           COMMAND ${TF_SYSTEM_PYTHON} ${TF_PV_SRC}/test_param_table.py
+                   ${TF_PV_TOOLS}/gen-param-table ${PROJECT_SOURCE_DIR}/include/tf_params.def
+                   ${PROJECT_SOURCE_DIR}/docs/model.md
+                   ${CMAKE_CURRENT_BINARY_DIR}/work/param_table)
+  set_tests_properties(docs_param_table_bad_input PROPERTIES LABELS docs TIMEOUT 60)
+endif()
+
 set(tf_pv_missing "")
 foreach(p TF_PVBATCH TF_XVFB TF_XAUTH TF_SYSTEM_PYTHON)
   if(NOT ${p})

@@ -19,8 +19,13 @@ A column is named exactly, or by its name without the unit suffix (mean_cortisol
 mean_cortisol_in_tumor_nmol_L). Labels default to the file names without
 .timeseries.csv. Uses matplotlib with the Agg backend (no display needed).
 
+-o names the figure file; its extension picks the format (png, pdf, svg, eps, jpg, tif, webp
+...: matplotlib's list). A name without an extension gets .png added, and the message names the
+file written. A directory is refused: give a file name in it.
+
 Exit status: 0 figure written; 2 bad command line or input (missing file or column, no rows,
-a value that is not a number); 1 other failure.
+a value that is not a finite number: tumorfield writes no nan or inf; an -o that is a
+directory or has an unsupported extension); 1 other failure.
 """
 import argparse
 import csv
@@ -120,10 +125,14 @@ class Run:
                                  % (path, lineno, len(r), len(self.header)))
             for h, v in zip(self.header, r):
                 try:
-                    self.data[h].append(float(v))
+                    x = float(v)
                 except ValueError:
                     raise InputError("%s line %d column %s: %r is not a number"
                                      % (path, lineno, h, v))
+                if not math.isfinite(x):
+                    raise InputError("%s line %d column %s: %r is not a finite number (a "
+                                     "tumorfield run writes no nan or inf)" % (path, lineno, h, v))
+                self.data[h].append(x)
 
     def column(self, name):
         """Values of the column called `name`, or of the one column `name`_<units>."""
@@ -142,6 +151,24 @@ class Run:
 def default_label(path):
     base = os.path.basename(path)
     return base[:-len(CSV_SUFFIX)] if base.endswith(CSV_SUFFIX) else os.path.splitext(base)[0]
+
+
+def output_file(output, fig):
+    """The file to write for -o: a name without an extension gets .png; a directory, an
+    extension matplotlib cannot write or a missing directory is an InputError."""
+    if output.endswith(os.sep) or os.path.isdir(output):
+        raise InputError("-o %s is a directory: give a file name, e.g. %s"
+                         % (output, os.path.join(output, "figure.png")))
+    ext = os.path.splitext(output)[1][1:].lower()
+    formats = fig.canvas.get_supported_filetypes()
+    if ext and ext not in formats:
+        raise InputError("-o %s: cannot write .%s figures; give a file name ending in one of %s"
+                         % (output, ext, ", ".join("." + f for f in sorted(formats))))
+    out = output if ext else output + ".png"
+    outdir = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(outdir):
+        raise InputError("cannot write %s: directory %s does not exist" % (out, outdir))
+    return out
 
 
 def parse_args(argv):
@@ -270,10 +297,8 @@ def main(argv):
                         run.column(c)
             load_matplotlib()
             fig = plot_series(runs, panels, a.title)
-        outdir = os.path.dirname(os.path.abspath(a.output))
-        if not os.path.isdir(outdir):
-            raise InputError("cannot write %s: directory %s does not exist" % (a.output, outdir))
-        fig.savefig(a.output, dpi=a.dpi)
+        out = output_file(a.output, fig)
+        fig.savefig(out, dpi=a.dpi)
         plt.close(fig)
     except InputError as e:
         print("tf_plot: error: %s" % e, file=sys.stderr)
@@ -281,7 +306,7 @@ def main(argv):
     except MissingModule as e:
         print("tf_plot: error: %s" % e, file=sys.stderr)
         return 1
-    print("tf_plot: wrote %s" % a.output)
+    print("tf_plot: wrote %s%s" % (out, " (PNG: -o had no extension)" if out != a.output else ""))
     return 0
 
 

@@ -20,9 +20,12 @@ python3, where Debian's python3-paraview installs the paraview module). Renderin
 display; without DISPLAY the script runs itself again under a private Xvfb server (Debian
 packages xvfb and xauth) on a display Xvfb picks, so several renders can run side by side.
 The file is read with ParaView's NetCDF CF reader (vtkNetCDFCFReader), as in docs/visualisation.md.
+A file the NetCDF library cannot open (cut short, damaged) is an error; where a running
+tumorfield holds it (HDF5's file lock), the message says to set HDF5_USE_FILE_LOCKING=FALSE to
+read the records written so far (docs/output.md).
 
-Exit status: 0 images written; 2 bad command line, unreadable file or no such record; 1 other
-failure.
+Exit status: 0 images written; 2 bad command line (also an --outdir that is a file or cannot be
+created), unreadable file or no such record; 1 other failure.
 """
 import argparse
 import math
@@ -170,8 +173,46 @@ def run_with_display(argv):
             proc.wait()
 
 
+def held_by_writer(path):
+    """Whether another process holds an exclusive flock on path, as HDF5 does on a file it
+    writes (a running tumorfield), so that a reader that locks too cannot open it."""
+    if os.environ.get("HDF5_USE_FILE_LOCKING", "").upper() == "FALSE":
+        return False             # the reader does not lock: the lock is not what stops it
+    try:
+        import fcntl
+        with open(path, "rb") as fh:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)   # released when fh closes
+    except BlockingIOError:
+        return True
+    except (ImportError, OSError):
+        pass
+    return False
+
+
+def unreadable(path, why):
+    """The UsageError for a NetCDF file that the library cannot open."""
+    if held_by_writer(path):
+        return UsageError("'%s': cannot read it as NetCDF (%s): a running tumorfield (or another "
+                          "program) is writing it and holds its HDF5 file lock; to draw the "
+                          "records written so far, run with HDF5_USE_FILE_LOCKING=FALSE in the "
+                          "environment (docs/output.md)" % (path, why))
+    return UsageError("'%s': cannot read it as NetCDF (%s): the file is damaged or incomplete "
+                      "(cut short by a copy or a full disk?)" % (path, why))
+
+
+def open_dataset(path):
+    """netCDF4.Dataset(path) (ImportError without netCDF4); a UsageError when it cannot be
+    opened."""
+    import netCDF4
+    try:
+        return netCDF4.Dataset(path)
+    except OSError as e:
+        raise unreadable(path, e.strerror or e)
+
+
 def check_netcdf(path):
-    """The file exists and starts as a NetCDF file does (classic CDF or netCDF-4/HDF5)."""
+    """The file exists, starts as a NetCDF file does (classic CDF or netCDF-4/HDF5) and, where
+    netCDF4 is there, opens (before an X server is started for it)."""
     if os.path.isdir(path):
         raise UsageError("%s is a directory: give the run's NAME.nc file" % path)
     try:
@@ -184,14 +225,45 @@ def check_netcdf(path):
     if not (head[:3] == b"CDF" or head == b"\x89HDF\r\n\x1a\n"):
         raise UsageError("%s is not a NetCDF file: give the run's NAME.nc (the time series "
                          "NAME.timeseries.csv goes to tf_plot.py)" % path)
+    try:
+        open_dataset(path).close()
+    except ImportError:
+        pass
+
+
+def check_outdir(outdir):
+    """--outdir is a directory or can be made one (as far as can be told without making it)."""
+    if os.path.exists(outdir):
+        if not os.path.isdir(outdir):
+            raise UsageError("--outdir '%s' is a file, not a directory: give a directory for the "
+                             "images" % outdir)
+        if not os.access(outdir, os.W_OK | os.X_OK):
+            raise UsageError("--outdir '%s': cannot write there (permission denied)" % outdir)
+        return
+    parent = os.path.dirname(os.path.abspath(outdir))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise UsageError("cannot create --outdir '%s': %s is a file, not a directory"
+                         % (outdir, parent))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError("cannot create --outdir '%s': cannot write into %s (permission denied)"
+                         % (outdir, parent))
+
+
+def make_outdir(outdir):
+    check_outdir(outdir)
+    try:
+        os.makedirs(outdir, exist_ok=True)
+    except OSError as e:
+        raise UsageError("cannot create --outdir '%s': %s" % (outdir, e.strerror or e))
 
 
 def file_units(path):
     """Units and long names of the variables, from the file (netCDF4) or the contract."""
     units = dict(FIELD_UNITS)
     try:
-        import netCDF4
-        with netCDF4.Dataset(path) as ds:
+        with open_dataset(path) as ds:
             for name, var in ds.variables.items():
                 if hasattr(var, "units"):
                     units[name] = str(var.units)
@@ -284,6 +356,12 @@ def render(args):
                             "/usr/bin/python3 or pvbatch (Debian's python3-paraview; "
                             "scripts/install-deps)" % sys.executable)
 
+    try:   # the library ParaView's reader opens the file with, asked before it spews errors
+        from vtkmodules.vtkIONetCDF import vtkNetCDFCFReader
+        if not vtkNetCDFCFReader().CanReadFile(path):
+            raise unreadable(args.file, "ParaView's NetCDF reader cannot open it")
+    except ImportError:
+        pass
     reader = NetCDFReader(FileName=[path])
     reader.Dimensions = "(z, y, x)"    # the 3D fields; the CF reader picks one dimension set
     reader.OutputType = "Image"
@@ -406,7 +484,7 @@ def render(args):
     # ResetCamera leaves room for any orientation; come 8% closer to fill the frame.
     view.CameraPosition = [c + (p - c) / 1.08 for p, c in zip(view.CameraPosition, centre)]
 
-    os.makedirs(args.outdir, exist_ok=True)
+    make_outdir(args.outdir)
     base = os.path.splitext(os.path.basename(path))[0]
     written = []
     for t, name in zip(records, image_names(base, records)):
@@ -437,6 +515,7 @@ def main(argv):
         return e.code
     try:
         check_netcdf(args.file)
+        check_outdir(args.outdir)
         rc = run_with_display(argv)
         if rc is not None:
             return rc

@@ -10,7 +10,10 @@ Checks (PNG pixels read with matplotlib):
   - --final D (final tumor volume against the depression column) and --final label: a PNG;
   - bad input exits 2 with a message naming the problem and writes no figure: a CSV without the
     tumor volume column, a --columns name that no CSV has, a missing file, a CSV with no rows,
-    a non-numeric value, fewer labels than files, non-numeric labels with --final label.
+    a non-numeric value, a nan, inf or -inf (a run writes none), fewer labels than files,
+    non-numeric labels with --final label;
+  - -o: an extension matplotlib cannot write (.xyz) and an existing directory exit 2 and write
+    nothing; a name without an extension writes NAME.png and the message names that file.
 """
 import os
 import shutil
@@ -112,6 +115,34 @@ def main():
     else:
         failures.append("no %s beside %s to give tf_plot by mistake" % (nc, csv1))
     expect_error(tool, [text], ["line 2", "'lots' is not a number"], bad_out)
+    for value in ("nan", "inf", "-inf"):
+        nonfinite = os.path.join(work, "nonfinite.timeseries.csv")
+        with open(nonfinite, "w") as fh:
+            cells = lines[2].split(",")
+            cells[col] = value
+            fh.write("\n".join(lines[:2] + [",".join(cells)] + lines[3:]) + "\n")
+        expect_error(tool, [nonfinite], [nonfinite, "line 3 column tumor_volume_mm3",
+                                         "%r is not a finite number" % value], bad_out)
+
+    # -o: the format comes from the extension; a directory is not a file name.
+    rc, log = run(tool, [csv1, "-o", os.path.join(work, "fig.xyz")])
+    check(rc == 2 and "cannot write .xyz figures" in log and ".png" in log,
+          "tf_plot -o fig.xyz exited %d (expected 2, naming the formats):\n%s" % (rc, log))
+    check(not [f for f in os.listdir(work) if f.startswith("fig.xyz")],
+          "tf_plot -o fig.xyz wrote %s" % os.listdir(work))
+    noext = os.path.join(work, "noext")
+    rc, log = run(tool, [csv1, "-o", noext])
+    check(rc == 0 and "wrote %s.png" % noext in log,
+          "tf_plot -o noext exited %d, the message does not name noext.png:\n%s" % (rc, log))
+    check(os.path.isfile(noext + ".png") and not os.path.exists(noext),
+          "tf_plot -o noext wrote %s" % sorted(f for f in os.listdir(work) if "noext" in f))
+    figdir = os.path.join(work, "figs")
+    os.makedirs(figdir)
+    rc, log = run(tool, [csv1, "-o", figdir])
+    check(rc == 2 and "is a directory: give a file name" in log,
+          "tf_plot -o DIR exited %d, expected 2 naming the directory:\n%s" % (rc, log))
+    check(not os.path.exists(figdir + ".png") and not os.listdir(figdir),
+          "tf_plot -o DIR wrote a figure")
     expect_error(tool, [csv1, csv2, "--labels", "one"], ["1 labels for 2 CSV files"], bad_out)
     expect_error(tool, [csv1, csv2, "--final", "label"], ["numeric labels"], bad_out)
 

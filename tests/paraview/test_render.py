@@ -15,12 +15,18 @@ Checks (PNG pixels read with matplotlib):
   - bad input exits 2 with a message naming the problem (missing file, bad --size, bad --times,
     with --flat a run with one cell along z, which ParaView's reader cannot place, --novars a
     file without fields, --checkpoint a checkpoint) and makes no image;
+  - a file the NetCDF library cannot open, cut short (head -c) or held by a writer's HDF5 lock,
+    exits 2 with one line, `'FILE': cannot read it as NetCDF`, with netCDF4 and without it
+    (then ParaView's reader is the first to open it); a held file's message names
+    HDF5_USE_FILE_LOCKING=FALSE, and with that set the file renders;
+  - an --outdir that is a file, lies under a file or cannot be created exits 2 with one line;
   - --notumor: a file without tumor gets the slices alone and a note;
   - the note when no isosurface exists at the level (T below it everywhere, or above it);
   - image names tell records less than a minute apart from each other.
 The script runs with DISPLAY unset, so tf_render.py's private Xvfb is exercised.
 """
 import argparse
+import fcntl
 import glob
 import os
 import shutil
@@ -43,6 +49,11 @@ def run(tool, args, env):
     p = subprocess.run(["/usr/bin/python3", tool] + args, env=env, capture_output=True,
                        text=True, timeout=120)
     return p.returncode, p.stdout + p.stderr
+
+
+def one_line(log):
+    """A failure's output is one line, 'tf_render: error: ...' (no traceback, no VTK errors)."""
+    return log.startswith("tf_render: error: ") and log.count("\n") == 1
 
 
 def check_image(path, size):
@@ -78,6 +89,7 @@ def main():
     env = dict(os.environ)
     env.pop("DISPLAY", None)
     env.pop("TF_RENDER_UNDER_XVFB", None)
+    env.pop("HDF5_USE_FILE_LOCKING", None)
     shutil.rmtree(a.workdir, ignore_errors=True)
     base = os.path.splitext(os.path.basename(a.file))[0]
     name = lambda t: "%s_t%07dmin.png" % (base, int(round(t)))  # noqa: E731
@@ -167,6 +179,52 @@ def main():
         check(expect in log, "tf_render %s: message does not say %r:\n%s"
               % (" ".join(args), expect, log))
         check(not glob.glob(os.path.join(bad, "*.png")), "tf_render %s wrote an image" % args)
+
+    # Files the NetCDF library cannot open: cut short, and held by a writer (HDF5 takes an
+    # exclusive flock on a file it writes, as a running tumorfield does); each with netCDF4 and
+    # without it (a netCDF4 module that fails to import), when ParaView's reader opens it first.
+    with open(a.file, "rb") as fh:
+        data = fh.read()
+    cut, held = os.path.join(a.workdir, "cut.nc"), os.path.join(a.workdir, "held.nc")
+    with open(cut, "wb") as fh:
+        fh.write(data[:len(data) // 2])
+    shutil.copyfile(a.file, held)
+    no_nc4 = os.path.join(a.workdir, "no_netcdf4")
+    os.makedirs(no_nc4)
+    with open(os.path.join(no_nc4, "netCDF4.py"), "w") as fh:
+        fh.write("raise ImportError('netCDF4 hidden by test_render.py')\n")
+    with open(held, "rb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for path, expect in ((cut, "damaged or incomplete"), (held, "HDF5_USE_FILE_LOCKING=FALSE")):
+            for how, extra in (("", {}), (" without netCDF4", {"PYTHONPATH": no_nc4})):
+                what = "tf_render %s%s" % (os.path.basename(path), how)
+                rc, log = run(a.tool, [path, "--outdir", bad], dict(env, **extra))
+                check(rc == 2, "%s exited %d, expected 2:\n%s" % (what, rc, log))
+                for w in ("'%s': cannot read it as NetCDF" % path, expect):
+                    check(w in log, "%s: message does not say %r:\n%s" % (what, w, log))
+                check(one_line(log), "%s: not one 'tf_render: error:' line:\n%s" % (what, log))
+                check(not glob.glob(os.path.join(bad, "*.png")), "%s wrote an image" % what)
+        # The advice works: without HDF5's lock the held file reads.
+        out = os.path.join(a.workdir, "unlocked")
+        rc, log = run(a.tool, [held, "--times", "last", "--size", "320x240", "--outdir", out],
+                      dict(env, HDF5_USE_FILE_LOCKING="FALSE"))
+        check(rc == 0 and len(glob.glob(os.path.join(out, "*.png"))) == 1,
+              "tf_render of a held file with HDF5_USE_FILE_LOCKING=FALSE exited %d:\n%s"
+              % (rc, log))
+
+    # --outdir that cannot be a directory: one line, exit 2 (no traceback).
+    afile = os.path.join(a.workdir, "afile")
+    open(afile, "w").close()
+    for outdir, expect in ((afile, "is a file, not a directory"),
+                           (os.path.join(afile, "sub"), "is a file, not a directory"),
+                           ("/proc/tf_render_img", "cannot create --outdir '/proc/tf_render_img'")):
+        if outdir.startswith("/proc") and not os.path.isdir("/proc"):
+            continue
+        rc, log = run(a.tool, [a.file, "--times", "last", "--outdir", outdir], env)
+        what = "tf_render --outdir %s" % outdir
+        check(rc == 2, "%s exited %d, expected 2:\n%s" % (what, rc, log))
+        check(expect in log, "%s: message does not say %r:\n%s" % (what, expect, log))
+        check(one_line(log), "%s: not one 'tf_render: error:' line:\n%s" % (what, log))
 
     if failures:
         print("FAILED: %d check(s):" % len(failures))
