@@ -15,7 +15,7 @@ need_tumorfield "$tf"
 out=$(record_path mpi-weak "${2:-}")
 backend=${BACKEND:-cpu}
 n=${3:-128}
-cores=$(nproc)
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)   # GNU nproc reports OMP_NUM_THREADS where set
 ranks=${4:-$cores}
 py=/usr/bin/python3
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE HWLOC_COMPONENTS=-gl
