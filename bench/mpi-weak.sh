@@ -28,6 +28,13 @@ for s in lod explicit; do
     "$tf" bench --backend "$backend" --scheme $s --grid "$n" --steps 30 --json >> "$jsonl.1"
     "$py" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$jsonl.1" >> "$jsonl"
     rm -f "$jsonl.1"
+    if [ $s = explicit ]; then
+      # One process runs explicit steps in pairs (one pass for two steps); processes run them
+      # one at a time. The single-step baseline separates that from the cost of the cut.
+      TF_CPU_EXPLICIT=single "$tf" bench --backend "$backend" --scheme $s --grid "$n" --steps 30 --json >> "$jsonl.1"
+      "$py" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$jsonl.1" >> "$jsonl"
+      rm -f "$jsonl.1"
+    fi
     for p in "${grids[@]}"; do
       "${mpi[@]}" -n "$ranks" "$tf" bench --backend "$backend" --scheme $s --grid "$n" --steps 30 --procs "$p" \
         --json > "$jsonl.1"
@@ -42,32 +49,39 @@ done
   echo "$(machine_line); $(mpirun --version | head -1)"
   echo "- commit: $("$tf" --version | sed -n 's/.*commit \([^)]*\)).*/\1/p') (the binary's, from --version; \"+changes\": built with uncommitted changes)"
   echo "- command: OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE HWLOC_COMPONENTS=-gl ${mpi[*]} -n $ranks $tf bench --backend $backend --scheme S --grid $n --steps 30 --procs P --json, and the same without mpirun for one process (3 runs each; median of ms/step shown)"
-  echo "- a $n^3 block per process; stage times are averages over the processes; efficiency = one-process ms/step / ms/step; in cache: bench found the step's or the copy's arrays within the last-level cache (its ratio to copy then measures the cache, not memory)"
+  echo "- a $n^3 block per process; stage times are averages over the processes; efficiency = one-process ms/step / ms/step (explicit: one process runs steps in pairs, processes one at a time; \"vs single steps\": against one process running them one at a time, TF_CPU_EXPLICIT=single, which isolates the cost of the cut); in cache: bench found the step's or the copy's arrays within the last-level cache (its ratio to copy then measures the cache, not memory)"
   echo
   "$py" - "$jsonl" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 keys = {}
 for r in rows:
-    k = (r["scheme"], r.get("processes", 1), "x".join(map(str, r.get("process_grid", [1, 1, 1]))))
+    g = "x".join(map(str, r.get("process_grid", [1, 1, 1])))
+    if r["scheme"] == "explicit" and r.get("processes", 1) == 1 and not r.get("explicit_paired"):
+        g += " single steps"
+    k = (r["scheme"], r.get("processes", 1), g)
     keys.setdefault(k, []).append(r)
-print("| scheme | processes | grid | ms/step | efficiency | halo share | cut direction's diffusion ms | ratio to copy | in cache |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| scheme | processes | grid | ms/step | efficiency | vs single steps | halo share | cut direction's diffusion ms | ratio to copy | in cache |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 base = {}
+single = None
 for (s, p, g), rs in sorted(keys.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
     ms = statistics.median(r["ms_per_step"] for r in rs)
     med = min(rs, key=lambda r: abs(r["ms_per_step"] - ms))
-    if p == 1:
+    if p == 1 and s not in base:
         base[s] = ms
-    dims = [int(x) for x in g.split("x")]
+    if p == 1 and g.endswith("single steps"):
+        single = ms
+    dims = [int(x) for x in g.split()[0].split("x")]
     cutd = [d for d in range(3) if dims[d] > 1]
     st = med["stages"]
     dif = "; ".join("%s %.2f" % ("xyz"[d], st["diffusion_" + "xyz"[d]]["ms_per_step"])
                     for d in cutd
                     if st.get("diffusion_" + "xyz"[d], {}).get("calls_per_step")) or "-"
     eff = base.get(s, ms) / ms
-    print("| %s | %d | %s | %.2f | %.2f | %.3f | %s | %.3f | %s |" % (
-        s, p, g, ms, eff, med.get("halo_share", 0.0), dif, med["ratio_to_copy"],
+    vs_single = "%.2f" % (single / ms) if s == "explicit" and single else "-"
+    print("| %s | %d | %s | %.2f | %.2f | %s | %.3f | %s | %.3f | %s |" % (
+        s, p, g, ms, eff, vs_single, med.get("halo_share", 0.0), dif, med["ratio_to_copy"],
         "yes" if med.get("in_cache") else "no"))
 PY
   echo
