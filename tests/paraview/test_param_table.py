@@ -12,21 +12,14 @@ Checks, on a copy of DOC (docs/model.md) in WORKDIR:
 """
 import os
 import shutil
-import subprocess
 import sys
 
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-    return cond
+from checks import check, report
+from checks import run as run_python
 
 
 def run(tool, args):
-    p = subprocess.run([sys.executable, tool] + args, capture_output=True, text=True, timeout=60)
-    return p.returncode, p.stdout + p.stderr
+    return run_python(tool, args, python=sys.executable)
 
 
 def main():
@@ -60,13 +53,7 @@ def main():
         check(fh.read() == before, "gen-param-table --update with a wrong DEF changed %s" % copy)
     check(not os.path.exists(missing + ".md"), "--update created %s.md" % missing)
 
-    if failures:
-        print("FAILED: %d check(s):" % len(failures))
-        for f in failures:
-            print("  - " + f)
-        return 1
-    print("OK: gen-param-table refuses a wrong or missing file with exit 2")
-    return 0
+    return report("gen-param-table refuses a wrong or missing file with exit 2")
 
 
 if __name__ == "__main__":

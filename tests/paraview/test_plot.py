@@ -17,26 +17,13 @@ Checks (PNG pixels read with matplotlib):
 """
 import os
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 from matplotlib.colors import to_rgb
 from matplotlib.image import imread
 
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-    return cond
-
-
-def run(tool, args):
-    p = subprocess.run(["/usr/bin/python3", tool] + args, capture_output=True, text=True,
-                       timeout=60)
-    return p.returncode, p.stdout + p.stderr
+from checks import check, report, run
 
 
 def has_colour(rgb, colour, tol=0.04):
@@ -113,7 +100,7 @@ def main():
     if os.path.exists(nc):   # the run's field file instead of its time series
         expect_error(tool, [nc], ["is not a text CSV file"], bad_out)
     else:
-        failures.append("no %s beside %s to give tf_plot by mistake" % (nc, csv1))
+        check(False, "no %s beside %s to give tf_plot by mistake" % (nc, csv1))
     expect_error(tool, [text], ["line 2", "'lots' is not a number"], bad_out)
     for value in ("nan", "inf", "-inf"):
         nonfinite = os.path.join(work, "nonfinite.timeseries.csv")
@@ -146,13 +133,7 @@ def main():
     expect_error(tool, [csv1, csv2, "--labels", "one"], ["1 labels for 2 CSV files"], bad_out)
     expect_error(tool, [csv1, csv2, "--final", "label"], ["numeric labels"], bad_out)
 
-    if failures:
-        print("FAILED: %d check(s):" % len(failures))
-        for f in failures:
-            print("  - " + f)
-        return 1
-    print("OK: tf_plot.py draws runs and rejects bad input with exit 2")
-    return 0
+    return report("tf_plot.py draws runs and rejects bad input with exit 2")
 
 
 if __name__ == "__main__":

@@ -30,25 +30,17 @@ import fcntl
 import glob
 import os
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 from matplotlib.image import imread
 
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-    return cond
+from checks import check, report
+from checks import run as run_python
 
 
 def run(tool, args, env):
-    p = subprocess.run(["/usr/bin/python3", tool] + args, env=env, capture_output=True,
-                       text=True, timeout=120)
-    return p.returncode, p.stdout + p.stderr
+    return run_python(tool, args, env=env, timeout=120)
 
 
 def one_line(log):
@@ -226,13 +218,7 @@ def main():
         check(expect in log, "%s: message does not say %r:\n%s" % (what, expect, log))
         check(one_line(log), "%s: not one 'tf_render: error:' line:\n%s" % (what, log))
 
-    if failures:
-        print("FAILED: %d check(s):" % len(failures))
-        for f in failures:
-            print("  - " + f)
-        return 1
-    print("OK: tf_render.py made the requested images")
-    return 0
+    return report("tf_render.py made the requested images")
 
 
 if __name__ == "__main__":
