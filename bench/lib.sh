@@ -50,17 +50,20 @@ record_end() {
   echo "wrote $out"
 }
 
+# The CPUs this process may use, whatever OMP_NUM_THREADS says (GNU nproc reports that
+# variable's value when it is set).
+ncpus() { env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc; }
+
 # The machine, as a record's first list item.
 machine_line() {
   # x86 names family and model; other CPUs (aarch64: no such lines) get lscpu's model name.
-  # nproc without OMP_NUM_THREADS: GNU nproc reports that variable's value when it is set.
   local name fam mod simd=no
   name=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //' || true)
   [ -n "$name" ] || name=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1 || true)
   fam=$(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ' || true)
   mod=$(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' ' || true)
   grep -qw avx512f /proc/cpuinfo && simd=yes
-  echo "- machine: ${name:-unknown CPU} ($(uname -m)${fam:+, family $fam}${mod:+, model $mod}, AVX-512 $simd), nproc $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc), $(free -g | awk '/Mem:/{print $2}') GiB"
+  echo "- machine: ${name:-unknown CPU} ($(uname -m)${fam:+, family $fam}${mod:+, model $mod}, AVX-512 $simd), nproc $(ncpus), $(free -g | awk '/Mem:/{print $2}') GiB"
 }
 
 # A record's last section: every run's --json object, one per line, from the file $1.

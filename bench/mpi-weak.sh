@@ -15,31 +15,29 @@ need_tumorfield "$tf"
 out=$(record_path mpi-weak "${2:-}")
 backend=${BACKEND:-cpu}
 n=${3:-128}
-cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)   # GNU nproc reports OMP_NUM_THREADS where set
+cores=$(ncpus)
 ranks=${4:-$cores}
 py=/usr/bin/python3
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE HWLOC_COMPONENTS=-gl
 mpi=(mpirun --bind-to core --oversubscribe)
 [ "$(id -u)" = 0 ] && mpi+=(--allow-run-as-root)
 grids=("1x1x$ranks" "1x${ranks}x1" "${ranks}x1x1")
+# bench_json COMMAND...: run COMMAND (a bench with --json) and append its object as one line.
+bench_json() {
+  "$@" > "$jsonl.1"
+  "$py" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$jsonl.1" >> "$jsonl"
+  rm -f "$jsonl.1"
+}
 record_begin
 for s in lod explicit; do
+  one=("$tf" bench --backend "$backend" --scheme $s --grid "$n" --steps 30 --json)
   for run in 1 2 3; do
-    "$tf" bench --backend "$backend" --scheme $s --grid "$n" --steps 30 --json >> "$jsonl.1"
-    "$py" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$jsonl.1" >> "$jsonl"
-    rm -f "$jsonl.1"
-    if [ $s = explicit ]; then
-      # One process runs explicit steps in pairs (one pass for two steps); processes run them
-      # one at a time. The single-step baseline separates that from the cost of the cut.
-      TF_CPU_EXPLICIT=single "$tf" bench --backend "$backend" --scheme $s --grid "$n" --steps 30 --json >> "$jsonl.1"
-      "$py" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$jsonl.1" >> "$jsonl"
-      rm -f "$jsonl.1"
-    fi
+    bench_json "${one[@]}"
+    # One process runs explicit steps in pairs (one pass for two steps); processes run them
+    # one at a time. The single-step baseline separates that from the cost of the cut.
+    [ $s = explicit ] && bench_json env TF_CPU_EXPLICIT=single "${one[@]}"
     for p in "${grids[@]}"; do
-      "${mpi[@]}" -n "$ranks" "$tf" bench --backend "$backend" --scheme $s --grid "$n" --steps 30 --procs "$p" \
-        --json > "$jsonl.1"
-      "$py" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$jsonl.1" >> "$jsonl"
-      rm -f "$jsonl.1"
+      bench_json "${mpi[@]}" -n "$ranks" "${one[@]}" --procs "$p"
     done
   done
 done
