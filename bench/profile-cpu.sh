@@ -14,6 +14,7 @@
 # hottest functions' samples by instruction class. Needs perf (Debian: linux-perf) and
 # kernel.perf_event_paranoid <= 2 (the default) for a process of one's own.
 set -uo pipefail
+source "$(dirname "$0")/lib.sh"
 tf=${1:-build/tumorfield}
 n=${2:-192}
 steps=${3:-60}
@@ -28,7 +29,7 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} OMP_PROC_BIND=${OMP_PROC_BIND:-clos
 # waiting at barriers, in the steps and in the set-up and copy regions alike.
 step_re='explicit|pair|stream_row|react|lines|thomas|tile|transpose|solve|ghost|fused|diffuse|_step|lod_pass|x_block|line_pass|periodic_pass|face_copy|halo'
 
-echo "# CPU profile, $(date -u +%Y-%m-%dT%H:%MZ), $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+echo "# CPU profile, $(date -u +%Y-%m-%dT%H:%MZ), $(ncpus) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 echo "# $("$tf" --version), grid $n^3, $steps steps, OMP_NUM_THREADS=$OMP_NUM_THREADS"
 for scheme in explicit lod; do
   echo

@@ -14,12 +14,7 @@ import os
 import shutil
 import sys
 
-from checks import check, report
-from checks import run as run_python
-
-
-def run(tool, args):
-    return run_python(tool, args, python=sys.executable)
+from checks import check, report, run
 
 
 def main():
