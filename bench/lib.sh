@@ -50,6 +50,13 @@ record_end() {
   echo "wrote $out"
 }
 
+# mpi_run: the mpirun command line the MPI records use (each process bound to a core; as root
+# Open MPI wants --allow-run-as-root), into the array mpi.
+mpi_run() {
+  mpi=(mpirun --bind-to core --oversubscribe)
+  if [ "$(id -u)" = 0 ]; then mpi+=(--allow-run-as-root); fi
+}
+
 # The CPUs this process may use, whatever OMP_NUM_THREADS says (GNU nproc reports that
 # variable's value when it is set).
 ncpus() { env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc; }

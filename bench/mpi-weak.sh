@@ -19,8 +19,7 @@ cores=$(ncpus)
 ranks=${4:-$cores}
 py=/usr/bin/python3
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE HWLOC_COMPONENTS=-gl
-mpi=(mpirun --bind-to core --oversubscribe)
-[ "$(id -u)" = 0 ] && mpi+=(--allow-run-as-root)
+mpi_run
 grids=("1x1x$ranks" "1x${ranks}x1" "${ranks}x1x1")
 # bench_json COMMAND...: run COMMAND (a bench with --json) and append its object as one line.
 bench_json() {

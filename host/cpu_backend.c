@@ -598,6 +598,76 @@ TF_CLONES static void solve_lines(const tf_line_factors *L, tf_real *a, tf_index
     tf_thomas_lines(L, a, stride, count);
 }
 
+/* Line solves along z ask for their rows ahead of the sweep. Consecutive rows of a z line
+ * lie a plane apart, runs of count values (1 KB at 256 floats) too short for the hardware
+ * prefetcher to get ahead of the loads: on the Intel Xeon of 2026-11-29 the z pass moved its
+ * bytes at about half the speed of memcpy without this (docs/performance.md, tuning table).
+ * forward_ahead and backward_ahead are tf_thomas_forward and tf_thomas_backward over rows
+ * g0 .. g0+m-1 (same arguments) in slices of Z_SLICE rows, each slice first asking for the
+ * rows Z_AHEAD further on in the sweep's direction. The slices do the same operations in the
+ * same order as one call (tf_model.h), so the results are the same bits. */
+enum { Z_SLICE = 2, Z_AHEAD = 16 };
+
+static inline void prefetch_row(const tf_real *row, tf_index count)
+{
+    for (tf_index q = 0; q < count; q += 64 / (tf_index)sizeof(tf_real))
+        __builtin_prefetch(row + q, 1, 3);
+}
+
+TF_CLONES static void forward_ahead(const tf_line_factors *L, tf_real *u, tf_index stride,
+                                    tf_index count, tf_index g0, tf_index m,
+                                    const tf_real *prev)
+{
+    for (tf_index i0 = 0; i0 < m; i0 += Z_SLICE) {
+        const tf_index i1 = m - i0 < Z_SLICE ? m : i0 + Z_SLICE;
+        for (tf_index r = i0 + Z_AHEAD; r < i1 + Z_AHEAD && r < m; ++r)
+            prefetch_row(u + r * stride, count);
+        tf_thomas_forward(L, u + i0 * stride, stride, count, g0 + i0, i1 - i0,
+                          i0 > 0 ? u + (i0 - 1) * stride : prev);
+    }
+}
+
+TF_CLONES static void backward_ahead(const tf_line_factors *L, tf_real *u, tf_index stride,
+                                     tf_index count, tf_index g0, tf_index m,
+                                     const tf_real *next)
+{
+    for (tf_index i1 = m; i1 > 0; i1 -= Z_SLICE) {
+        const tf_index i0 = i1 < Z_SLICE ? 0 : i1 - Z_SLICE;
+        for (tf_index r = i0 - Z_AHEAD; r < i1 - Z_AHEAD; ++r)
+            if (r >= 0)
+                prefetch_row(u + r * stride, count);
+        tf_thomas_backward(L, u + i0 * stride, stride, count, g0 + i0, i1 - i0,
+                           i1 < m ? u + i1 * stride : next);
+    }
+}
+
+/* The plain sweeps, in each instruction-set copy. */
+TF_CLONES static void sweep_forward(const tf_line_factors *L, tf_real *u, tf_index stride,
+                                    tf_index count, tf_index g0, tf_index m,
+                                    const tf_real *prev)
+{
+    tf_thomas_forward(L, u, stride, count, g0, m, prev);
+}
+
+TF_CLONES static void sweep_backward(const tf_line_factors *L, tf_real *u, tf_index stride,
+                                     tf_index count, tf_index g0, tf_index m,
+                                     const tf_real *next)
+{
+    tf_thomas_backward(L, u, stride, count, g0, m, next);
+}
+
+/* The z lines of one row (row i of line q at u[i * stride + q]): tf_thomas_lines, its sweeps
+ * asking for rows ahead. */
+static void solve_lines_z(const tf_line_factors *L, tf_real *u, tf_index stride,
+                          tf_index count)
+{
+    const tf_index n = L->n;
+    forward_ahead(L, u, stride, count, 0, n, NULL);
+    backward_ahead(L, u, stride, count, 0, n, NULL);
+    if (L->periodic)
+        tf_thomas_periodic(L, u, stride, count, 0, n, u, u + (n - 1) * stride);
+}
+
 /* The x lines of block b (rows XW b .. XW b + w - 1) of plane k of array a. */
 static void x_block(const cpu_impl *c, const tf_line_factors *L, tf_real *a, tf_index k,
                     tf_index b, tf_real *buf)
@@ -639,7 +709,7 @@ static void diffuse(cpu_impl *c, int d)
             } else {
 #pragma omp for schedule(static) nowait
                 for (tf_index j = 0; j < ny; ++j)
-                    solve_lines(L, a + tf_at(g, 0, j, 0), g->sz, nx);
+                    solve_lines_z(L, a + tf_at(g, 0, j, 0), g->sz, nx);
             }
         }
     }
@@ -1202,16 +1272,17 @@ static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
 }
 
 /* One sweep (fwd: forward elimination, else back substitution) of `count` lines of rows g0 ..
- * g0+m-1 (tf_thomas_forward/backward), then the row handed to the next process (the last
- * after a forward sweep, the first after a backward one) copied to out. */
-TF_CLONES static void lines_pass(const tf_line_factors *L, tf_real *u, tf_index stride,
-                                 tf_index count, tf_index g0, tf_index m, int fwd,
-                                 const tf_real *in, tf_real *out)
+ * g0+m-1 (tf_thomas_forward/backward; z lines, ahead: forward_ahead/backward_ahead), then the
+ * row handed to the next process (the last after a forward sweep, the first after a backward
+ * one) copied to out. */
+static void lines_pass(const tf_line_factors *L, tf_real *u, tf_index stride, tf_index count,
+                       tf_index g0, tf_index m, int fwd, int ahead, const tf_real *in,
+                       tf_real *out)
 {
     if (fwd)
-        tf_thomas_forward(L, u, stride, count, g0, m, in);
+        (ahead ? forward_ahead : sweep_forward)(L, u, stride, count, g0, m, in);
     else
-        tf_thomas_backward(L, u, stride, count, g0, m, in);
+        (ahead ? backward_ahead : sweep_backward)(L, u, stride, count, g0, m, in);
     memcpy(out, u + (fwd ? m - 1 : 0) * stride, sizeof(tf_real) * (size_t)count);
 }
 
@@ -1222,7 +1293,7 @@ static void x_block_pass(const cpu_impl *c, const tf_line_factors *L, tf_real *b
                          const tf_real *in, tf_real *out)
 {
     tile_move(c, TILE_IN, blk, sy, buf, w, m);
-    lines_pass(L, buf, XW, x_lanes(w), g0, m, fwd, in, out);
+    lines_pass(L, buf, XW, x_lanes(w), g0, m, fwd, 0, in, out);
     tile_move(c, TILE_OUT, blk, sy, buf, w, m);
 }
 
@@ -1258,7 +1329,7 @@ static void line_pass(cpu_impl *c, int d, int fwd, tf_index b0, tf_index b1)
                     } else {
                         const tf_index stride = d == 1 ? g->sy : g->sz;
                         tf_real *u = a + (d == 1 ? tf_at(g, 0, 0, b) : tf_at(g, 0, b, 0));
-                        lines_pass(L, u, stride, nx, g0, m, fwd, in + e, out + e);
+                        lines_pass(L, u, stride, nx, g0, m, fwd, d == 2, in + e, out + e);
                     }
                 }
         }
