@@ -641,21 +641,6 @@ TF_CLONES static void backward_ahead(const tf_line_factors *L, tf_real *u, tf_in
     }
 }
 
-/* The plain sweeps, in each instruction-set copy. */
-TF_CLONES static void sweep_forward(const tf_line_factors *L, tf_real *u, tf_index stride,
-                                    tf_index count, tf_index g0, tf_index m,
-                                    const tf_real *prev)
-{
-    tf_thomas_forward(L, u, stride, count, g0, m, prev);
-}
-
-TF_CLONES static void sweep_backward(const tf_line_factors *L, tf_real *u, tf_index stride,
-                                     tf_index count, tf_index g0, tf_index m,
-                                     const tf_real *next)
-{
-    tf_thomas_backward(L, u, stride, count, g0, m, next);
-}
-
 /* The z lines of one row (row i of line q at u[i * stride + q]): tf_thomas_lines, its sweeps
  * asking for rows ahead. */
 static void solve_lines_z(const tf_line_factors *L, tf_real *u, tf_index stride,
@@ -1275,14 +1260,18 @@ static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
  * g0+m-1 (tf_thomas_forward/backward; z lines, ahead: forward_ahead/backward_ahead), then the
  * row handed to the next process (the last after a forward sweep, the first after a backward
  * one) copied to out. */
-static void lines_pass(const tf_line_factors *L, tf_real *u, tf_index stride, tf_index count,
-                       tf_index g0, tf_index m, int fwd, int ahead, const tf_real *in,
-                       tf_real *out)
+TF_CLONES static void lines_pass(const tf_line_factors *L, tf_real *u, tf_index stride,
+                                 tf_index count, tf_index g0, tf_index m, int fwd, int ahead,
+                                 const tf_real *in, tf_real *out)
 {
-    if (fwd)
-        (ahead ? forward_ahead : sweep_forward)(L, u, stride, count, g0, m, in);
+    if (fwd && ahead)
+        forward_ahead(L, u, stride, count, g0, m, in);
+    else if (fwd)
+        tf_thomas_forward(L, u, stride, count, g0, m, in);
+    else if (ahead)
+        backward_ahead(L, u, stride, count, g0, m, in);
     else
-        (ahead ? backward_ahead : sweep_backward)(L, u, stride, count, g0, m, in);
+        tf_thomas_backward(L, u, stride, count, g0, m, in);
     memcpy(out, u + (fwd ? m - 1 : 0) * stride, sizeof(tf_real) * (size_t)count);
 }
 
