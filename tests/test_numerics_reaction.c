@@ -18,6 +18,11 @@
  *                divisions once overflowed to NaN above 1.8e19), and the updates give no NaN; a
  *                tumor fraction a few ulp above 1 (diffusion's rounding) comes back to 1 in both
  *                updates, and a NaN stays a NaN.
+ *   largest_rates every rate parameter at its upper bound and every half-saturation constant at
+ *                its lower one, v = 1, a full step of the largest dt (1440 min): the five
+ *                denominators E, S, P, A and C share (tf_react_voxel: their product) stay inside
+ *                the float range, and each update matches (u + dt prod) / (1 + dt loss) to a
+ *                few ulp, as at dt from 1e-3 to 30 min in step_coeffs.
  *   step_coeffs  tf_coeffs_step folds a sub-step's dt into exactly the rate coefficients: the
  *                rates from the folded set are dt times the rates (every term of every field
  *                active, dt from 1e-3 to 30 min, a few ulp), and the voxel updates match
@@ -405,6 +410,30 @@ static void close_ulp(double got, double want, double ulps, const char *what, in
                  want, tol);
 }
 
+static void largest_rates(void **st)
+{
+    (void)st;
+    tf_params p;
+#define TF_PARAM(name, def, unit, lo, hi, help, basis) \
+    p.name = strncmp(#name, "K_", 2) == 0 ? (lo) : (hi);
+#include "tf_params.def"
+#undef TF_PARAM
+    const tf_derived q = tt_derived(1e3, 1e3, 1e3); /* D = 0: the largest gamma_eff */
+    const tf_coeffs c = tf_coeffs_make(&p, &q);
+    const tf_real v = 1, dt = 1440;
+    const tf_real u0[TF_NFIELDS] = {1, 1e3f, 1e3f, 1e3f, 1e3f, 1e3f};
+    tf_real prod[TF_NFIELDS], loss[TF_NFIELDS], u[TF_NFIELDS];
+    tf_reaction_rates(&c, u0, v, prod, loss);
+    const tf_step_coeffs s = tf_coeffs_step(&c, dt);
+    memcpy(u, u0, sizeof u);
+    tf_react_voxel(&s, u, v);
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        const double P = (double)dt * prod[f], L = (double)dt * loss[f];
+        assert_true(L > 1e4); /* every field's loss near its largest */
+        close_ulp(u[f], ((double)u0[f] + P) / (1 + L), 24, "reaction update", f, dt);
+    }
+}
+
 static void step_coeffs(void **st)
 {
     (void)st;
@@ -471,6 +500,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(fisher_kpp),
         cmocka_unit_test(well_mixed),
         cmocka_unit_test(bounds),
+        cmocka_unit_test(largest_rates),
         cmocka_unit_test(step_coeffs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
