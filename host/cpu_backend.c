@@ -616,14 +616,18 @@ static inline void prefetch_row(const tf_real *row, tf_index count)
 
 TF_CLONES static void forward_ahead(const tf_line_factors *L, tf_real *u, tf_index stride,
                                     tf_index count, tf_index g0, tf_index m,
-                                    const tf_real *prev)
+                                    const tf_real *prev, tf_real *last)
 {
     for (tf_index i0 = 0; i0 < m; i0 += Z_SLICE) {
         const tf_index i1 = m - i0 < Z_SLICE ? m : i0 + Z_SLICE;
         for (tf_index r = i0 + Z_AHEAD; r < i1 + Z_AHEAD && r < m; ++r)
             prefetch_row(u + r * stride, count);
-        tf_thomas_forward(L, u + i0 * stride, stride, count, g0 + i0, i1 - i0,
-                          i0 > 0 ? u + (i0 - 1) * stride : prev);
+        if (last) /* tf_thomas_forward_last: u stays as it is */
+            tf_thomas_forward_last(L, u + i0 * stride, stride, count, g0 + i0, i1 - i0,
+                                   i0 > 0 ? last : prev, last);
+        else
+            tf_thomas_forward(L, u + i0 * stride, stride, count, g0 + i0, i1 - i0,
+                              i0 > 0 ? u + (i0 - 1) * stride : prev);
     }
 }
 
@@ -647,7 +651,7 @@ static void solve_lines_z(const tf_line_factors *L, tf_real *u, tf_index stride,
                           tf_index count)
 {
     const tf_index n = L->n;
-    forward_ahead(L, u, stride, count, 0, n, NULL);
+    forward_ahead(L, u, stride, count, 0, n, NULL, NULL);
     backward_ahead(L, u, stride, count, 0, n, NULL);
     if (L->periodic)
         tf_thomas_periodic(L, u, stride, count, 0, n, u, u + (n - 1) * stride);
@@ -1262,41 +1266,54 @@ static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
  * one) copied to out. */
 TF_CLONES static void lines_pass(const tf_line_factors *L, tf_real *u, tf_index stride,
                                  tf_index count, tf_index g0, tf_index m, int fwd, int ahead,
-                                 const tf_real *in, tf_real *out)
+                                 const tf_real *prev, const tf_real *next, tf_real *out)
 {
-    if (fwd && ahead)
-        forward_ahead(L, u, stride, count, g0, m, in);
-    else if (fwd)
-        tf_thomas_forward(L, u, stride, count, g0, m, in);
-    else if (ahead)
-        backward_ahead(L, u, stride, count, g0, m, in);
-    else
-        tf_thomas_backward(L, u, stride, count, g0, m, in);
-    memcpy(out, u + (fwd ? m - 1 : 0) * stride, sizeof(tf_real) * (size_t)count);
+    if (fwd) {
+        if (ahead)
+            forward_ahead(L, u, stride, count, g0, m, prev, out);
+        else
+            tf_thomas_forward_last(L, u, stride, count, g0, m, prev, out);
+        return;
+    }
+    if (ahead) {
+        forward_ahead(L, u, stride, count, g0, m, prev, NULL);
+        backward_ahead(L, u, stride, count, g0, m, next);
+    } else {
+        tf_thomas_forward(L, u, stride, count, g0, m, prev);
+        tf_thomas_backward(L, u, stride, count, g0, m, next);
+    }
+    memcpy(out, u, sizeof(tf_real) * (size_t)count);
 }
 
 /* The same for the w x lines of rows j0 .. j0+w-1 at blk, through a transposed tile in buf as
- * x_block does (x_lanes(w) lanes are swept and handed on). */
+ * x_block does (x_lanes(w) lanes are swept and handed on); the forward pass only reads the
+ * rows, so only the back substitution copies the tile back. */
 static void x_block_pass(const cpu_impl *c, const tf_line_factors *L, tf_real *blk,
                          tf_index sy, tf_index w, tf_real *buf, tf_index g0, tf_index m, int fwd,
-                         const tf_real *in, tf_real *out)
+                         const tf_real *prev, const tf_real *next, tf_real *out)
 {
     tile_move(c, TILE_IN, blk, sy, buf, w, m);
-    lines_pass(L, buf, XW, x_lanes(w), g0, m, fwd, 0, in, out);
-    tile_move(c, TILE_OUT, blk, sy, buf, w, m);
+    lines_pass(L, buf, XW, x_lanes(w), g0, m, fwd, 0, prev, next, out);
+    if (!fwd)
+        tile_move(c, TILE_OUT, blk, sy, buf, w, m);
 }
 
-/* One pass of the lines along a cut direction d over outer planes [b0, b1): the forward sweep
- * (fwd) or the back substitution, reading the neighbour's plane from edge[EDGE_PREV] or
- * edge[EDGE_NEXT] and leaving this rank's last (forward) or first (backward) row in
- * edge[EDGE_SEND_FWD] or edge[EDGE_SEND_BWD]. */
+/* One pass of the lines along a cut direction d over outer planes [b0, b1), reading the
+ * neighbours' planes from edge[EDGE_PREV] (the previous rank's last eliminated rows) and
+ * edge[EDGE_NEXT] (the next rank's first solved rows). The forward pass (fwd) eliminates
+ * without storing, leaving only this rank's last eliminated row in edge[EDGE_SEND_FWD]; the
+ * backward pass eliminates again from the same rows and the same EDGE_PREV (the same bits),
+ * substitutes back, stores, and leaves the first solved row in edge[EDGE_SEND_BWD]. So a cut
+ * direction's lines read the state twice and write it once, as a direction that is not cut
+ * reads and writes it once, instead of reading and writing it in both passes; x lines are
+ * transposed in twice and out once (before 2026-11-29: twice each). */
 static void line_pass(cpu_impl *c, int d, int fwd, tf_index b0, tf_index b1)
 {
     const tf_grid *g = &c->g;
     const tf_index nx = g->n[0], ny = g->n[1], m = g->n[d], g0 = g->start[d];
     tf_index A, B;
     line_plane(c, d, &A, &B);
-    const tf_real *in = c->edge[fwd ? EDGE_PREV : EDGE_NEXT];
+    const tf_real *prev = c->edge[EDGE_PREV], *next = c->edge[EDGE_NEXT];
     tf_real *out = c->edge[fwd ? EDGE_SEND_FWD : EDGE_SEND_BWD];
     const tf_index nb = d == 0 ? (ny + XW - 1) / XW : 1;
 #pragma omp parallel num_threads(c->nthreads) if (PAR(g))
@@ -1314,11 +1331,12 @@ static void line_pass(cpu_impl *c, int d, int fwd, tf_index b0, tf_index b1)
                     if (d == 0) {
                         const tf_index w = ny - jb * XW < XW ? ny - jb * XW : XW;
                         x_block_pass(c, L, a + tf_at(g, 0, jb * XW, b), g->sy, w, buf, g0, m,
-                                     fwd, in + e, out + e);
+                                     fwd, prev + e, next + e, out + e);
                     } else {
                         const tf_index stride = d == 1 ? g->sy : g->sz;
                         tf_real *u = a + (d == 1 ? tf_at(g, 0, 0, b) : tf_at(g, 0, b, 0));
-                        lines_pass(L, u, stride, nx, g0, m, fwd, d == 2, in + e, out + e);
+                        lines_pass(L, u, stride, nx, g0, m, fwd, d == 2, prev + e, next + e,
+                                   out + e);
                     }
                 }
         }
@@ -1396,12 +1414,22 @@ static double diffuse_par(cpu_impl *c, int d)
          * (periodic lines are closed by periodic_pass). */
         const int first = fwd ? par->coords[d] == 0 : par->coords[d] == par->dims[d] - 1;
         const int last = fwd ? par->coords[d] == par->dims[d] - 1 : par->coords[d] == 0;
+        /* The last rank along d hands nothing on in the forward pass: it eliminates (again,
+         * in line_pass's backward pass) and substitutes each chunk as soon as the chunk's
+         * forward planes arrive, so that the backward pipeline starts one chunk after the
+         * forward one reaches it. */
+        const int fwd_in_bwd = !fwd && first && par->coords[d] > 0;
+        if (fwd && last)
+            continue;
         for (tf_index ch = 0; ch < nch; ++ch) {
             const tf_index b0 = B * ch / nch, b1 = B * (ch + 1) / nch;
             const size_t bytes = per_b * (size_t)(b1 - b0);
             const double t0 = tf_wtime();
             if (!first)
                 tf_par_recv(par, from, in + b0 * A * TF_NFIELDS, bytes, tag);
+            if (fwd_in_bwd)
+                tf_par_recv(par, 2 * d, c->edge[EDGE_PREV] + b0 * A * TF_NFIELDS, bytes,
+                            TAG_FORWARD + d);
             waited += tf_wtime() - t0;
             line_pass(c, d, fwd, b0, b1);
             if (!last)

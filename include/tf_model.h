@@ -242,31 +242,49 @@ TF_HD int tf_line_identity(const tf_line_factors *L)
  * CUDA thread solves one line with count = 1). Solving the slices of a line in order of g0 with
  * these calls does the same operations in the same order as solving the whole line at once.
  *
- * Forward elimination. prev[q]: line q's eliminated row g0-1 (read only when g0 > 0). */
+ * Forward elimination of one row, global row gi: dst = the eliminated row from src (the row's
+ * right-hand sides) and prv (the eliminated row gi-1, read only when gi > 0). dst may be src or
+ * prv: each element is read before it is written. */
+TF_HD void tf_thomas_forward_row(const tf_line_factors *L, tf_index gi, const tf_real *src,
+                                 const tf_real *prv, tf_real *dst, tf_index count)
+{
+    const tf_real a = L->inv[gi];
+    if (gi == 0) {
+        const tf_real lo = L->rhs_lo, hi = L->rhs_hi;
+        if (L->n == 1)
+            for (tf_index q = 0; q < count; ++q)
+                dst[q] = (src[q] + lo + hi) * a;
+        else
+            for (tf_index q = 0; q < count; ++q)
+                dst[q] = (src[q] + lo) * a;
+        return;
+    }
+    const tf_real add = (gi == L->n - 1) ? L->rhs_hi : (tf_real)0;
+    const tf_real r = L->r;
+    for (tf_index q = 0; q < count; ++q)
+        dst[q] = (src[q] + add + r * prv[q]) * a;
+}
+
+/* Forward elimination in place. prev[q]: line q's eliminated row g0-1 (read only when
+ * g0 > 0). */
 TF_HD void tf_thomas_forward(const tf_line_factors *L, tf_real *u, tf_index stride,
                              tf_index count, tf_index g0, tf_index m, const tf_real *prev)
 {
-    const tf_index n = L->n;
-    const tf_real r = L->r;
     for (tf_index i = 0; i < m; ++i) {
-        const tf_index gi = g0 + i;
-        const tf_real a = L->inv[gi];
         tf_real *cur = u + i * stride;
-        if (gi == 0) {
-            const tf_real lo = L->rhs_lo, hi = L->rhs_hi;
-            if (n == 1)
-                for (tf_index q = 0; q < count; ++q)
-                    cur[q] = (cur[q] + lo + hi) * a;
-            else
-                for (tf_index q = 0; q < count; ++q)
-                    cur[q] = (cur[q] + lo) * a;
-            continue;
-        }
-        const tf_real add = (gi == n - 1) ? L->rhs_hi : (tf_real)0;
-        const tf_real *prv = i == 0 ? prev : cur - stride;
-        for (tf_index q = 0; q < count; ++q)
-            cur[q] = (cur[q] + add + r * prv[q]) * a;
+        tf_thomas_forward_row(L, g0 + i, cur, i == 0 ? prev : cur - stride, cur, count);
     }
+}
+
+/* Forward elimination that leaves u as it is and only the last eliminated row, g0+m-1, in
+ * last[q] (the row a rank hands on along a line cut between ranks); the same operations as
+ * tf_thomas_forward, so the same bits. prev as there; prev may be last. */
+TF_HD void tf_thomas_forward_last(const tf_line_factors *L, const tf_real *u, tf_index stride,
+                                  tf_index count, tf_index g0, tf_index m, const tf_real *prev,
+                                  tf_real *last)
+{
+    for (tf_index i = 0; i < m; ++i)
+        tf_thomas_forward_row(L, g0 + i, u + i * stride, i == 0 ? prev : last, last, count);
 }
 
 /* Back substitution. next[q]: line q's solved row g0+m (read only when g0 + m < n). */
