@@ -737,15 +737,36 @@ TF_CLONES static void explicit_row(const tf_step_coeffs *s, const tf_explicit_di
     }
 }
 
+/* The x ghosts of row (j, k), at p in the arrays F, of all six fields: from the boundary
+ * condition where the x face is local, else from the layer the x neighbour sent (face_in, laid
+ * out as face_copy does). */
+static void row_x_ghosts_all(const cpu_impl *c, tf_real *const *F, tf_index p, tf_index j,
+                             tf_index k)
+{
+    const tf_grid *g = &c->g;
+    const tf_index nx = g->n[0], q = j + k * g->n[1], cells = g->n[1] * g->n[2];
+    for (int f = 0; f < TF_NFIELDS; ++f) {
+        const int lo = c->local_faces[f] >> TF_FACE_XLO & 1;
+        const int hi = c->local_faces[f] >> TF_FACE_XHI & 1;
+        tf_real *row = F[f] + p;
+        row_x_ghosts(c->su->bcs.bc[f], row, nx, lo, hi);
+        if (!lo)
+            row[-1] = c->face_in[TF_FACE_XLO][f * cells + q];
+        if (!hi)
+            row[nx] = c->face_in[TF_FACE_XHI][f * cells + q];
+    }
+}
+
 /* Forward Euler over the box lo[d] <= (i, j, k) < hi[d] of interior cells, called from inside
  * a parallel region. Each thread takes the static share of the box's z-planes (the share it
  * first touched when the box is the whole block) and walks it in j-tiles of TF_CPU_TILE_J rows,
  * k inside a tile, so the three planes of the stencil of the tile (3 x TF_CPU_TILE_J rows x 6
  * fields) stay in L2 while k advances. Writes only next[] (and with x_ghosts the x ghosts of
  * the box's own rows, which only those rows read), so boxes need no barrier between them.
- * x_ghosts: the box spans whole rows and both x faces are local boundaries: fill each row's
- * x ghosts of all six fields just before the row is updated, instead of in a pass of their own
- * (which touches two more cache lines per row and field). */
+ * x_ghosts: the box spans whole rows: fill each row's x ghosts of all six fields just before
+ * the row is updated, instead of in a pass of their own (which touches two more cache lines per
+ * row and field): from the boundary condition where the face is local, else from the layer
+ * received from the neighbouring rank (face_in, which must have arrived). */
 static void explicit_box(cpu_impl *c, const tf_coeffs *co, const tf_index lo[3],
                          const tf_index hi[3], int x_ghosts)
 {
@@ -767,8 +788,7 @@ static void explicit_box(cpu_impl *c, const tf_coeffs *co, const tf_index lo[3],
             for (tf_index j = j0; j < j1; ++j) {
                 const tf_index p = tf_at(g, lo[0], j, k);
                 if (x_ghosts)
-                    for (int f = 0; f < TF_NFIELDS; ++f)
-                        row_x_ghosts(c->su->bcs.bc[f], F[f] + p, nx, 1, 1);
+                    row_x_ghosts_all(c, F, p, j, k);
                 explicit_row(&s, &e, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p,
                              F[5] + p, N[0] + p, N[1] + p, N[2] + p, N[3] + p, N[4] + p,
                              N[5] + p, v + p, nx, sy, sz, sz);
@@ -1205,22 +1225,24 @@ static double halo_finish(cpu_impl *c, unsigned dirs)
 /* One explicit step of a decomposed grid. The x layers (one value per row: small) are
  * exchanged first, so that every row is updated whole by the vectorised row kernel. Then the
  * y and z layers travel while the cells that do not need them are updated; last the slabs next
- * to the cut y and z faces. Where x is not cut, both x faces are local for every field and
- * each row's x ghosts are filled just before the row is updated, as on one process (a pass of
- * their own touched two more cache lines per row and field: 12 of 99 ms a step at 256^3 a
- * process, bench/results/2026-11-29-mpi-weak-xeon-256.md). */
+ * to the cut y and z faces. Each row's x ghosts are filled just before the row is updated, as
+ * on one process, from the boundary condition or the received x layer (row_x_ghosts_all: a
+ * pass of their own touched two more cache lines per row and field: 12 of 99 ms a step at
+ * 256^3 a process where x is not cut, bench/results/2026-11-29-mpi-weak-xeon-256.md, and the
+ * received x layers' pass took about 10 ms where it is, -cpu-ab-mpi-x-unpack.md). */
 static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
 {
     const tf_grid *g = &c->g;
     tf_timers *tm = c->su->timers;
     double t0 = tf_wtime(), halo = 0.0;
-    if (cut(c, 0)) {
+    if (cut(c, 0)) { /* the x layers arrive in face_in; the rows copy them in themselves */
         halo_post(c, 1u);
-        halo += halo_finish(c, 1u);
+        const double tw = tf_wtime();
+        tf_par_wait(c->par);
+        halo += tf_wtime() - tw;
     }
     halo_post(c, 6u);
-    const int x_rows = !cut(c, 0);
-    const unsigned pass_faces = x_rows ? TF_ALL_FACES & ~TF_X_FACES : TF_ALL_FACES;
+    const unsigned pass_faces = TF_ALL_FACES & ~TF_X_FACES;
     tf_index lo[3], hi[3];
     for (int d = 0; d < 3; ++d) {
         lo[d] = d > 0 && cut(c, d) ? 1 : 0;
@@ -1237,7 +1259,7 @@ static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
             tm->calls[TF_STAGE_GHOSTS] += 1;
             t0 = tf_wtime();
         }
-        explicit_box(c, co, lo, hi, x_rows);
+        explicit_box(c, co, lo, hi, 1);
     }
     const double t1 = tf_wtime();
     halo += halo_finish(c, 6u);
@@ -1254,7 +1276,7 @@ static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
     };
 #pragma omp parallel num_threads(c->nthreads) if (PAR(g))
     for (int b = 0; b < 4; ++b)
-        explicit_box(c, co, box[b][0], box[b][1], x_rows);
+        explicit_box(c, co, box[b][0], box[b][1], 1);
     swap_next(c);
     tm->seconds[TF_STAGE_EXPLICIT] += (t1 - t0) + (tf_wtime() - t2);
     tm->calls[TF_STAGE_EXPLICIT] += 1;
