@@ -1282,10 +1282,11 @@ static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
     tm->calls[TF_STAGE_EXPLICIT] += 1;
 }
 
-/* One sweep (fwd: forward elimination, else back substitution) of `count` lines of rows g0 ..
- * g0+m-1 (tf_thomas_forward/backward; z lines, ahead: forward_ahead/backward_ahead), then the
- * row handed to the next process (the last after a forward sweep, the first after a backward
- * one) copied to out. */
+/* One pass of `count` lines over rows g0 .. g0+m-1 along a cut direction (z lines, ahead:
+ * through forward_ahead/backward_ahead). fwd: the forward elimination without storing, its
+ * last row (handed to the next process) in out (tf_thomas_forward_last). Else the forward
+ * elimination again, from prev, in place, then the back substitution from next, and the first
+ * solved row (handed to the previous process) copied to out. */
 TF_CLONES static void lines_pass(const tf_line_factors *L, tf_real *u, tf_index stride,
                                  tf_index count, tf_index g0, tf_index m, int fwd, int ahead,
                                  const tf_real *prev, const tf_real *next, tf_real *out)
