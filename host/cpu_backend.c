@@ -91,6 +91,8 @@ typedef struct {
     tf_par *par;
     unsigned local_faces[TF_NFIELDS]; /* bit F: ghosts of face F filled here, not received */
     tf_real *face_out[TF_NFACES], *face_in[TF_NFACES]; /* explicit: layers of all six fields */
+    int x_packed; /* explicit, x cut: face_out's x layers hold the state's, written by the last
+                   * step's rows as it updated them (explicit_box); 0 after set_state */
     tf_real *edge[6];   /* LOD: planes of line ends, see line_plane() */
     /* LOD with the fused pass: the step's second reaction, deferred into the next step's
      * fused pass (see "Fused LOD pass"); run by flush_deferred before anything reads the
@@ -107,6 +109,7 @@ typedef struct {
 
 static tf_status par_setup(cpu_impl *c);
 static int any_cut(const cpu_impl *c);
+static int cut(const cpu_impl *c, int d);
 static tf_status pairs_setup(cpu_impl *c);
 
 /* Arrays of HUGE_MIN bytes or more start on a 2 MiB boundary and ask Linux for transparent huge
@@ -263,6 +266,7 @@ static tf_status cpu_set_state(void *impl, tf_real *const fields[TF_NFIELDS],
     cpu_impl *c = impl;
     c->r2_pending = 0; /* they belonged to the state replaced here */
     c->step_pending = 0;
+    c->x_packed = 0;
     const size_t bytes = sizeof(tf_real) * (size_t)c->g.nalloc;
     for (int f = 0; f < TF_NFIELDS; ++f)
         memcpy(c->f[f], fields[f], bytes);
@@ -766,7 +770,9 @@ static void row_x_ghosts_all(const cpu_impl *c, tf_real *const *F, tf_index p, t
  * x_ghosts: the box spans whole rows: fill each row's x ghosts of all six fields just before
  * the row is updated, instead of in a pass of their own (which touches two more cache lines per
  * row and field): from the boundary condition where the face is local, else from the layer
- * received from the neighbouring rank (face_in, which must have arrived). */
+ * received from the neighbouring rank (face_in, which must have arrived). Where x is cut, each
+ * updated row also leaves its two end values in face_out's x layers, which the next step sends
+ * without a packing pass (x_packed; the previous x messages must have completed). */
 static void explicit_box(cpu_impl *c, const tf_coeffs *co, const tf_index lo[3],
                          const tf_index hi[3], int x_ghosts)
 {
@@ -778,6 +784,8 @@ static void explicit_box(cpu_impl *c, const tf_coeffs *co, const tf_index lo[3],
     tf_real *const *N = c->next;
     const tf_real *v = c->vessel;
     const tf_index sy = g->sy, sz = g->sz, nx = hi[0] - lo[0];
+    const tf_index ny = g->n[1], cells = g->n[1] * g->n[2];
+    const int pack_x = cut(c, 0); /* explicit_step_par with x cut: whole rows */
     const tf_step_coeffs s = tf_coeffs_step(co, dt);
     const tf_explicit_dif e = tf_explicit_dif_make(c->su->dif, dt);
     tf_index k0 = 0, k1 = 0;
@@ -792,6 +800,11 @@ static void explicit_box(cpu_impl *c, const tf_coeffs *co, const tf_index lo[3],
                 explicit_row(&s, &e, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p,
                              F[5] + p, N[0] + p, N[1] + p, N[2] + p, N[3] + p, N[4] + p,
                              N[5] + p, v + p, nx, sy, sz, sz);
+                if (pack_x) /* the next step's x layers, while the row is in cache */
+                    for (int f = 0; f < TF_NFIELDS; ++f) {
+                        c->face_out[TF_FACE_XLO][f * cells + j + k * ny] = N[f][p];
+                        c->face_out[TF_FACE_XHI][f * cells + j + k * ny] = N[f][p + nx - 1];
+                    }
             }
     }
 }
@@ -1194,9 +1207,10 @@ static void halo_post(cpu_impl *c, unsigned dirs)
         for (int side = 0; side < 2; ++side) {
             const int q = 2 * d + side;
             tf_real *out = c->face_out[q];
+            if (!(d == 0 && c->x_packed))
 #pragma omp parallel for num_threads(c->nthreads) schedule(static) if (PAR(g))
-            for (int f = 0; f < TF_NFIELDS; ++f)
-                face_copy(g, c->f[f], d, side ? g->n[d] - 1 : 0, out + f * cells, 1);
+                for (int f = 0; f < TF_NFIELDS; ++f)
+                    face_copy(g, c->f[f], d, side ? g->n[d] - 1 : 0, out + f * cells, 1);
             tf_par_recv_start(c->par, q, c->face_in[q], bytes, TAG_FACE + (q ^ 1));
             tf_par_send(c->par, q, out, bytes, TAG_FACE + q);
         }
@@ -1278,6 +1292,7 @@ static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
     for (int b = 0; b < 4; ++b)
         explicit_box(c, co, box[b][0], box[b][1], 1);
     swap_next(c);
+    c->x_packed = cut(c, 0);
     tm->seconds[TF_STAGE_EXPLICIT] += (t1 - t0) + (tf_wtime() - t2);
     tm->calls[TF_STAGE_EXPLICIT] += 1;
 }
