@@ -10,7 +10,9 @@
  *             where the backend fuses the first reaction with the x and y lines and defers the
  *             second reaction into the next step's fused pass (tf_solver_lod_fused), x and y
  *             move nothing of their own and both reactions share one pass: 13 + 2 nd = 25
- *             (the CPU backend where x and y are not cut). The timed steps end with
+ *             (the CPU backend where x and y are not cut; where y is cut the pass takes the
+ *             reactions and the x lines, 13 + 4 nd, and where x is cut the reactions alone,
+ *             13 + 6 nd: the stage table's count). The timed steps end with
  *             tf_solver_flush, so the last step's deferred reaction is timed too (one extra
  *             pass per run, not per step).
  *             Where the backend runs explicit steps in pairs, one pass over memory for two steps
@@ -70,12 +72,19 @@ static double stage_bytes(const bench_stage *st, int nst, int i, double cells, d
  * fill or the halo wait. */
 static int stage_updates(int i) { return i != TF_STAGE_GHOSTS && i != TF_STAGE_HALO; }
 
-/* Whether stage i is part of the CPU's fused LOD pass, timed as a whole and split by the
- * threads' time in each part (host/cpu_backend.c): a share, not a timing of its own. */
+/* Whether stage i is part of the CPU's fused LOD pass (fused: its TF_LOD_PASS_* parts), timed
+ * as a whole and split by the threads' time in each part (host/cpu_backend.c): a share, not a
+ * timing of its own. A pass of the reactions alone is their own timing. */
+static int stage_in_pass(unsigned fused, int i)
+{
+    return (i == TF_STAGE_REACTION && fused) ||
+           (i == TF_STAGE_DIFFUSION_X && (fused & TF_LOD_PASS_X)) ||
+           (i == TF_STAGE_DIFFUSION_Y && (fused & TF_LOD_PASS_Y));
+}
+
 static int stage_apportioned(unsigned fused, int i)
 {
-    return fused && (i == TF_STAGE_REACTION || i == TF_STAGE_DIFFUSION_X ||
-                     i == TF_STAGE_DIFFUSION_Y);
+    return stage_in_pass(fused, i) && (fused & TF_LOD_PASS_X);
 }
 
 /* The bandwidth (bytes/s) of stage i: its bytes over its time; for the fused LOD pass, whose
@@ -84,9 +93,12 @@ static int stage_apportioned(unsigned fused, int i)
 static double stage_bandwidth(unsigned fused, int i, double bytes, const double *seconds)
 {
     double s = seconds[i];
-    if (stage_apportioned(fused, i))
-        s = seconds[TF_STAGE_REACTION] + seconds[TF_STAGE_DIFFUSION_X] +
-            seconds[TF_STAGE_DIFFUSION_Y];
+    if (stage_apportioned(fused, i)) {
+        s = 0.0;
+        for (int q = TF_STAGE_REACTION; q <= TF_STAGE_DIFFUSION_Y; ++q)
+            if (stage_in_pass(fused, q))
+                s += seconds[q];
+    }
     return s > 0 ? bytes / s : 0.0;
 }
 
@@ -394,7 +406,7 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
          * fused pass (their arrays are read and written once for both). */
         st[nst++] = (bench_stage){TF_STAGE_REACTION, (fused ? 1.0 : 2.0) * react_arrays};
         for (int d = 0; d < 3; ++d) {
-            const int in_pass = d < 2 && fused;
+            const int in_pass = stage_in_pass(fused, TF_STAGE_DIFFUSION_X + d);
             st[nst++] =
                 (bench_stage){(tf_stage)(TF_STAGE_DIFFUSION_X + d), in_pass ? 0.0 : 2.0 * nd};
         }
@@ -598,9 +610,9 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         }
     }
     if (any_shared)
-        printf("* part of the fused LOD pass (one pass over memory for the reactions and the x "
-               "and y lines): its time is split by the threads' time in each part; its bytes "
-               "are counted once, on the reaction, whose GB/s is the whole pass's\n");
+        printf("* part of the fused LOD pass (one pass over memory for the reactions and the "
+               "lines marked so): its time is split by the threads' time in each part; its "
+               "bytes are counted once, on the reaction, whose GB/s is the whole pass's\n");
     return TF_OK;
 }
 

@@ -1508,19 +1508,31 @@ static int any_cut(const cpu_impl *c) { return cut(c, 0) || cut(c, 1) || cut(c, 
  *
  * The z lines with the second reaction, slab by slab, measured slower (docs/performance.md):
  * a slab's rows lie a plane apart, so the reaction of a slab touches 7 n_z pages, more than the
- * TLB holds. */
+ * TLB holds.
+ *
+ * Where y is cut between processes (and x is not), the pass takes the reactions and the x lines,
+ * and the y lines follow across the processes; where x is cut, the pass takes the two reactions
+ * alone (the x lines across processes must come before the y lines). The order of the
+ * splitting stays R X Y Z R, so these too give the same bits. */
 
-/* Whether a step takes the fused pass (tf_backend_ops.lod_fused): x and y are not cut, and
- * there are enough planes for every thread, or the grid runs on one thread; otherwise the
+/* Which parts a step's fused pass takes (tf_backend_ops.lod_fused; TF_LOD_PASS_* of
+ * tf_backend.h): the reactions always, the x lines where x is not cut, the y lines where
+ * neither x nor y is, given enough planes for every thread or one thread; otherwise (0) the
  * separate passes, whose loops collapse two dimensions, balance better. The same answer for
  * the solver's whole life. */
 static unsigned cpu_lod_fused(void *impl)
 {
     const cpu_impl *c = impl;
     const tf_grid *g = &c->g;
-    if (c->su->scheme != TF_SCHEME_LOD || cut(c, 0) || cut(c, 1))
+    if (c->su->scheme != TF_SCHEME_LOD || !(g->n[2] >= 4 * (tf_index)c->nthreads || !PAR(g)))
         return 0;
-    return g->n[2] >= 4 * (tf_index)c->nthreads || !PAR(g);
+    unsigned parts = TF_LOD_PASS_REACTIONS;
+    if (!cut(c, 0)) {
+        parts |= TF_LOD_PASS_X;
+        if (!cut(c, 1))
+            parts |= TF_LOD_PASS_Y;
+    }
+    return parts;
 }
 
 /* Run what a step deferred now: an LOD step's second reaction, as a pass of its own, or an
@@ -1563,9 +1575,11 @@ static void add_parts(double *part, const double *t, int n)
         part[q] += t[q];
 }
 
-/* Pass xy: the deferred reaction (r2: of the previous step, with its coefficients) and the
- * reaction of dt, then x and y lines, plane by plane. part: reaction, x, y. */
-static void lod_pass_xy(cpu_impl *c, const tf_step_coeffs *s, int r2, double part[3])
+/* The fused pass: the deferred reaction (r2: of the previous step, with its coefficients) and
+ * the reaction of dt, then the x lines (parts & TF_LOD_PASS_X) and the y lines (TF_LOD_PASS_Y),
+ * plane by plane. part: reaction, x, y. */
+static void lod_pass_xy(cpu_impl *c, const tf_step_coeffs *s, int r2, unsigned parts,
+                        double part[3])
 {
     const tf_grid *g = &c->g;
     const tf_index ny = g->n[1], nz = g->n[2], nb = (ny + XW - 1) / XW;
@@ -1582,12 +1596,12 @@ static void lod_pass_xy(cpu_impl *c, const tf_step_coeffs *s, int r2, double par
             for (tf_index j = 0; j < ny; ++j)
                 react_at(c, s, j, k);
             const double t1 = tf_wtime();
-            for (int f = 0; f < TF_NFIELDS; ++f)
+            for (int f = 0; f < TF_NFIELDS && (parts & TF_LOD_PASS_X); ++f)
                 if (!tf_line_identity(&c->su->lines[f][0]))
                     for (tf_index b = 0; b < nb; ++b)
                         x_block(c, &c->su->lines[f][0], c->f[f], k, b, buf);
             const double t2 = tf_wtime();
-            for (int f = 0; f < TF_NFIELDS; ++f)
+            for (int f = 0; f < TF_NFIELDS && (parts & TF_LOD_PASS_Y); ++f)
                 if (!tf_line_identity(&c->su->lines[f][1]))
                     solve_lines(&c->su->lines[f][1], c->f[f] + tf_at(g, 0, 0, k), g->sy,
                                 g->n[0]);
@@ -1661,17 +1675,21 @@ static tf_status cpu_step(void *impl, const tf_coeffs *c0, const tf_coeffs *c1)
     if (fused) {
         double part[3] = {0.0, 0.0, 0.0};
         const int r2 = c->r2_pending;
-        lod_pass_xy(c, &s0, r2, part);
+        lod_pass_xy(c, &s0, r2, fused, part);
         c->r2_pending = 0;
         const tf_stage st[3] = {TF_STAGE_REACTION, TF_STAGE_DIFFUSION_X, TF_STAGE_DIFFUSION_Y};
-        stage_split(c, st, part, 3, t0);
+        /* The pass's parts: the reactions, then x, then y (TF_LOD_PASS_Y only with X). */
+        const int nparts = 1 + !!(fused & TF_LOD_PASS_X) + !!(fused & TF_LOD_PASS_Y);
+        stage_split(c, st, part, nparts, t0);
         tm->calls[TF_STAGE_REACTION] += r2; /* the previous step's second reaction */
     } else {
         react(c, &s0);
         stage_add(c, TF_STAGE_REACTION, t0);
-        diffuse_stage(c, 0);
-        diffuse_stage(c, 1);
     }
+    if (!(fused & TF_LOD_PASS_X))
+        diffuse_stage(c, 0);
+    if (!(fused & TF_LOD_PASS_Y))
+        diffuse_stage(c, 1);
     diffuse_stage(c, 2);
     if (fused) {
         c->r2_pending = 1;

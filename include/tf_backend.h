@@ -31,8 +31,8 @@ typedef struct {
     tf_status (*step)(void *impl, const tf_coeffs *c0, const tf_coeffs *c1);
     tf_status (*diagnostics)(void *impl, tf_diag *d);
     tf_status (*check_state)(void *impl, tf_bad_cell *bad);
-    /* Nonzero when LOD steps run as the fused pass (tf_solver_lod_fused), which lowers the
-     * fewest bytes a step moves (host/bench.c); NULL: never. */
+    /* The parts of a LOD step that run as one fused pass (tf_solver_lod_fused, TF_LOD_PASS_*
+     * below; 0: none), which lowers the bytes a step moves (host/bench.c); NULL: never. */
     unsigned (*lod_fused)(void *impl);
     /* Nonzero when explicit steps run two at a time, one pass over memory per pair
      * (tf_solver_explicit_paired); NULL: never. */

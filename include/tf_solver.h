@@ -144,8 +144,12 @@ tf_status tf_solver_check_state(tf_solver *s, tf_bad_cell *bad);
 
 const tf_timers *tf_solver_timers(const tf_solver *s);
 
-/* Whether the backend runs LOD steps as one fused pass over memory (the first reaction with the
- * x and y lines, and the second reaction deferred into the next step's pass): nonzero if so. */
+/* The parts of a LOD step that the backend runs as one fused pass over memory, plane by plane
+ * (0: none, every part a pass of its own): the step's first reaction with the previous step's
+ * second, deferred into it (TF_LOD_PASS_REACTIONS, always part of a fused pass), the x lines
+ * (TF_LOD_PASS_X) and the y lines (TF_LOD_PASS_Y, only with X). The CPU backend leaves out
+ * the lines of a direction cut between processes, and the y lines where x is cut. */
+enum { TF_LOD_PASS_REACTIONS = 1u, TF_LOD_PASS_X = 2u, TF_LOD_PASS_Y = 4u };
 unsigned tf_solver_lod_fused(const tf_solver *s);
 
 /* Whether the backend runs explicit steps two at a time, one pass over memory for both (a step
