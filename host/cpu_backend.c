@@ -1243,7 +1243,8 @@ static double halo_finish(cpu_impl *c, unsigned dirs)
  * on one process, from the boundary condition or the received x layer (row_x_ghosts_all: a
  * pass of their own touched two more cache lines per row and field: 12 of 99 ms a step at
  * 256^3 a process where x is not cut, bench/results/2026-11-29-mpi-weak-xeon-256.md, and the
- * received x layers' pass took about 10 ms where it is, -cpu-ab-mpi-x-unpack.md). */
+ * received x layers' pass about 14 ms where it is, -cpu-ab-mpi-x-unpack.md). Where x is cut
+ * the rows also pack the next step's x layers (explicit_box, x_packed; -cpu-ab-mpi-x-pack.md). */
 static void explicit_step_par(cpu_impl *c, const tf_coeffs *co)
 {
     const tf_grid *g = &c->g;
@@ -1516,7 +1517,7 @@ static int any_cut(const cpu_impl *c) { return cut(c, 0) || cut(c, 1) || cut(c, 
  * splitting stays R X Y Z R, so these too give the same bits. */
 
 /* Which parts a step's fused pass takes (tf_backend_ops.lod_fused; TF_LOD_PASS_* of
- * tf_backend.h): the reactions always, the x lines where x is not cut, the y lines where
+ * tf_solver.h): the reactions always, the x lines where x is not cut, the y lines where
  * neither x nor y is, given enough planes for every thread or one thread; otherwise (0) the
  * separate passes, whose loops collapse two dimensions, balance better. The same answer for
  * the solver's whole life. */
