@@ -910,8 +910,7 @@ static void pair_first_row(cpu_impl *c, const tf_step_coeffs *s, const tf_explic
     tf_real *const *F = c->f;
     const tf_index p = tf_at(g, 0, j, k), nx = g->n[0];
     if (fill_x)
-        for (int f = 0; f < TF_NFIELDS; ++f)
-            row_x_ghosts(c->su->bcs.bc[f], F[f] + p, nx, 1, 1);
+        row_x_ghosts_all(c, F, p, j, k);
     explicit_row(s, e, F[0] + p, F[1] + p, F[2] + p, F[3] + p, F[4] + p, F[5] + p, out[0],
                  out[1], out[2], out[3], out[4], out[5], c->vessel + p, nx, g->sy, g->sz,
                  g->sz);
@@ -1081,9 +1080,7 @@ static double explicit_pair(cpu_impl *c, const tf_coeffs *c0, const tf_coeffs *c
         const tf_index edge[2] = {ka, kb - 1};
         for (int q = 0; q < (kb - ka > 1 ? 2 : kb - ka); ++q)
             for (tf_index j = 0; j < ny; ++j)
-                for (int f = 0; f < TF_NFIELDS; ++f)
-                    row_x_ghosts(c->su->bcs.bc[f], c->f[f] + tf_at(g, 0, j, edge[q]), g->n[0],
-                                 1, 1);
+                row_x_ghosts_all(c, c->f, tf_at(g, 0, j, edge[q]), j, edge[q]);
 #pragma omp barrier
 #pragma omp master
         ghosts_done = tf_wtime();

@@ -133,8 +133,8 @@ TF_HD void tf_reaction_rates(const tf_coeffs *c, const tf_real u[TF_NFIELDS], tf
  * [0, 1] for any dt. E, S, P, A and C share one division, a/b = a (q / b) / q with q the product
  * of the five denominators: each is 1 + dt loss >= 1, and with the parameter bounds (every loss
  * rate at most 1100 per min, v in [0, 1]) and dt <= 1440 min each stays below 1.6e6 and their
- * product below 1e31, far inside the float range. Divisions bind the reaction pass on the CPU
- * (about 10 cycles per 16 floats on the divider, docs/performance.md "Divisions and
+ * product below 1e31, far inside the float range. Divisions bind the reaction loop on the CPU
+ * (6 to 12 cycles per 16 floats on the divider, docs/performance.md "Divisions and
  * multiplications"): 6 per voxel instead of 8 with the pairs before. T keeps its own correctly
  * rounded division, so T = 1 stays exactly 1 (a shared one can round above it). */
 TF_HD void tf_react_voxel(const tf_step_coeffs *s, tf_real u[TF_NFIELDS], tf_real v)
