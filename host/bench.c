@@ -362,7 +362,8 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     /* What the report needs of the solver; then it goes, so that the copy below does not add
      * its buffers to the solver's arrays (the largest grid that fits is the solver's). */
     const unsigned fused = tf_solver_lod_fused(s);
-    const unsigned paired = o->scheme == TF_SCHEME_EXPLICIT && tf_solver_explicit_paired(s);
+    /* Steps in pairs: the rows of the pairs' tiles; 0: steps one at a time. */
+    const unsigned paired = o->scheme == TF_SCHEME_EXPLICIT ? tf_solver_explicit_paired(s) : 0;
     char desc[256];
     snprintf(desc, sizeof desc, "%s", tf_solver_description(s));
     tf_solver_destroy(s);
@@ -489,7 +490,9 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
         cJSON_AddNumberToObject(j, "voxel_updates_per_s", updates);
         cJSON_AddNumberToObject(j, "arrays_per_step", arrays);
         cJSON_AddNumberToObject(j, "pass_arrays_per_step", pass_arrays);
-        cJSON_AddBoolToObject(j, "explicit_paired", paired);
+        cJSON_AddBoolToObject(j, "explicit_paired", paired != 0);
+        if (paired)
+            cJSON_AddNumberToObject(j, "pair_tile_rows", paired);
         cJSON_AddNumberToObject(j, "min_bytes_per_step", bytes);
         cJSON_AddNumberToObject(j, "effective_bandwidth_GBps", 1e-9 * eff_bw);
         cJSON_AddNumberToObject(j, "copy_bytes", (double)state_bytes);
@@ -561,9 +564,12 @@ static tf_status bench_run(const tf_bench_options *o, tf_par *par, tf_solver **s
     printf("time per step     %.4f ms (host clock, synchronised; stage sum %.4f ms)\n",
            1e3 * step_s, 1e3 * stage_sum);
     printf("voxel updates     %.4g per s (cells x steps / s, six fields each)\n", updates);
+    char pairs[64] = "";
+    if (paired)
+        snprintf(pairs, sizeof pairs, ": steps in pairs, one pass for two, tiles of %u rows",
+                 paired);
     printf("min bytes/step    %.4g MB (%.0f arrays x cells x %d B; the passes this run took "
-           "move %.3g%s)\n", 1e-6 * bytes, arrays, (int)sizeof(tf_real), pass_arrays,
-           paired ? ": steps in pairs, one pass for two" : "");
+           "move %.3g%s)\n", 1e-6 * bytes, arrays, (int)sizeof(tf_real), pass_arrays, pairs);
     printf("eff. bandwidth    %.2f GB/s\n", 1e-9 * eff_bw);
     printf("copy bandwidth    %.2f GB/s (%s, %.3g MB, read + write, median of %d)\n",
            1e-9 * copy_bw, copy_kind, 1e-6 * (double)state_bytes, BENCH_COPY_REPS);

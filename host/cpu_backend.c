@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -104,7 +105,7 @@ typedef struct {
     int step_pending;
     tf_coeffs pending;
     tf_real **ring;
-    tf_index ring_rows;
+    tf_index pair_rows, ring_rows; /* a pair's tile rows (pair_tile_rows), + 2 */
 } cpu_impl;
 
 static tf_status par_setup(cpu_impl *c);
@@ -844,16 +845,18 @@ static double explicit_step(cpu_impl *c, const tf_coeffs *co)
  *
  * On one process (no direction cut) two explicit steps take one pass over memory instead of
  * two: a step waits for the next (cpu_step keeps its coefficients), and the pair runs as one
- * sweep over each thread's planes in j-tiles of PAIR_J rows, k inside a tile. Per plane kk of
+ * sweep over each thread's planes in j-tiles of pair_rows rows (pair_tile_rows: as many as keep
+ * the tile's working set in L2), k inside a tile. Per plane kk of
  * the sweep, the first step's values of the tile's rows and the two rows beside them
  * (j0 - 1 .. j1) go into a per-thread ring of three planes (pair_mid_row, with their x ghosts,
  * and at the block's faces the ghost values the second step reads); then the second step
  * updates plane kk - 1 of the tile from the ring (explicit_row with the ring's plane offsets)
- * into next[]. The ring of a 16-row tile at n_x = 256 (6 fields, 3 planes, 18 rows: 350 KB)
+ * into next[]. The ring (6 fields, 3 planes, J + 2 rows: 350 KB for 16 rows at n_x = 256)
  * stays in L2, so a pair reads the state and the vessel map and writes the new state once:
  * 13 arrays for two steps, against 13 (19 with write-allocate) for each step alone. The
  * first step's rows beside a tile, and the planes beside a thread's share, are computed by
- * both tiles or threads that read them: 2 of 16 rows, about 6% more arithmetic per pair.
+ * both tiles or threads that read them: 2 of every J rows, 6% more arithmetic per pair at 16
+ * rows, 3% at 32.
  *
  * Every cell of both steps sees the operations of a single step in the same order (the same
  * row kernel; a ghost value is tf_ghost_value of the first step's values at the cells a single
@@ -868,7 +871,6 @@ static double explicit_step(cpu_impl *c, const tf_coeffs *co)
  * and the last thread, so those planes' x ghosts are filled before the barrier; the planes
  * strictly inside a thread's share are touched by it alone, and it fills their x ghosts just
  * before it reads a row (as explicit_box does). */
-enum { PAIR_J = TF_CPU_TILE_J };
 /* A ring larger than this (rows of more than about 12,000 cells in float, 6,000 in double, at
  * 16-row tiles) would not stay in cache: such grids run their explicit steps one at a time. */
 static const size_t PAIR_RING_MAX = (size_t)16 << 20;
@@ -1034,16 +1036,48 @@ static void pair_tile(cpu_impl *c, const tf_step_coeffs *s0, const tf_step_coeff
     }
 }
 
+/* The rows of a pair's tile: the most, in steps of PAIR_ROWS_STEP up to PAIR_ROWS_MAX, whose
+ * working set fits PAIR_L2_SHARE of a core's L2 (sysconf; PAIR_ROWS_UNKNOWN where the C
+ * library does not know it), at least PAIR_ROWS_STEP. A tile of J rows works on its ring
+ * (6 fields x 3 planes x (J + 2) rows, 6 scratch rows) and on the state's three planes of its
+ * J + 4 rows and one plane of the vessel map: 37 J + 116 rows of sy values. Taller tiles
+ * recompute fewer rows (2 of every J) and give the hardware prefetcher longer runs, until the
+ * working set leaves L2: at n_x = 256 in float the rule gives 32 rows on a 2 MiB L2 (Intel
+ * Xeon, model 167) and 16 on a 1 MiB one (AMD Zen 4), the fastest height measured on each
+ * (docs/performance.md, tuning table). */
+enum { PAIR_ROWS_STEP = 8, PAIR_ROWS_MAX = 64, PAIR_ROWS_UNKNOWN = 16 };
+static const double PAIR_L2_SHARE = 0.75;
+
+static tf_index pair_tile_rows(tf_index sy)
+{
+    long l2 = -1;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+    l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    if (l2 <= 0)
+        return PAIR_ROWS_UNKNOWN;
+    const double row = (double)sy * sizeof(tf_real), room = PAIR_L2_SHARE * (double)l2;
+    tf_index rows = PAIR_ROWS_STEP;
+    while (rows + PAIR_ROWS_STEP <= PAIR_ROWS_MAX &&
+           (37.0 * (double)(rows + PAIR_ROWS_STEP) + 116.0) * row <= room)
+        rows += PAIR_ROWS_STEP;
+    return rows;
+}
+
 /* Explicit steps in pairs on one process (or cut along no direction) unless
  * TF_CPU_EXPLICIT=single (for measurements: the same bits either way) or the ring would pass
- * PAIR_RING_MAX: one ring per thread, zeroed. Any scheme refuses a TF_CPU_EXPLICIT it does not
- * know. */
+ * PAIR_RING_MAX: one ring per thread, zeroed. TF_CPU_PAIR_ROWS=N sets the tiles' rows instead
+ * of pair_tile_rows (tests and measurements; the same bits for any N). Any scheme refuses a
+ * TF_CPU_EXPLICIT or TF_CPU_PAIR_ROWS it does not take. */
 static tf_status pairs_setup(cpu_impl *c)
 {
     static const char *const names[] = {"pairs", "single"};
     int choice = 0;
     TF_TRY(tf_env_choice("TF_CPU_EXPLICIT", names, 2, &choice)); /* checked for every scheme */
-    c->ring_rows = (c->g.n[1] < PAIR_J ? c->g.n[1] : PAIR_J) + 2;
+    long rows = 0;
+    TF_TRY(tf_env_long("TF_CPU_PAIR_ROWS", 1, 4096, &rows));
+    c->pair_rows = rows > 0 ? (tf_index)rows : pair_tile_rows(c->g.sy);
+    c->ring_rows = (c->g.n[1] < c->pair_rows ? c->g.n[1] : c->pair_rows) + 2;
     const size_t bytes = ring_elements(c->g.sy, c->ring_rows) * sizeof(tf_real);
     if (c->su->scheme != TF_SCHEME_EXPLICIT || any_cut(c) || choice != 0 ||
         bytes > PAIR_RING_MAX)
@@ -1086,8 +1120,9 @@ static double explicit_pair(cpu_impl *c, const tf_coeffs *c0, const tf_coeffs *c
         ghosts_done = tf_wtime();
         const pair_ring R = {c->ring[thread_id()], g->sy, c->ring_rows};
         if (ka < kb)
-            for (tf_index j0 = 0; j0 < ny; j0 += PAIR_J)
-                pair_tile(c, &s0, &s1, &e, &R, j0, j0 + PAIR_J < ny ? j0 + PAIR_J : ny, ka, kb);
+            for (tf_index j0 = 0; j0 < ny; j0 += c->pair_rows)
+                pair_tile(c, &s0, &s1, &e, &R, j0, j0 + c->pair_rows < ny ? j0 + c->pair_rows : ny,
+                          ka, kb);
     }
     swap_next(c);
     return ghosts_done;
@@ -1556,7 +1591,7 @@ static void flush_deferred(cpu_impl *c)
 static unsigned cpu_explicit_paired(void *impl)
 {
     const cpu_impl *c = impl;
-    return c->ring != NULL;
+    return c->ring ? (unsigned)c->pair_rows : 0;
 }
 
 static tf_status cpu_flush(void *impl)

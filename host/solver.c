@@ -2,6 +2,7 @@
  * stability limit), the LOD line factors shared by all backends, and stage timers. */
 #include "tf_backend.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,6 +425,23 @@ int tf_cuda_device_uuid(int i, unsigned char uuid[16])
     return -1;
 }
 #endif
+
+/* *value = environment variable `var` as a decimal integer in [lo, hi]; unchanged when it is
+ * unset or empty; anything else is an error that names the variable and the range. */
+tf_status tf_env_long(const char *var, long lo, long hi, long *value)
+{
+    const char *v = getenv(var);
+    if (!v || !*v)
+        return TF_OK;
+    char *end = NULL;
+    errno = 0;
+    const long x = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || x < lo || x > hi)
+        return TF_ERROR(TF_ERR_USAGE, "environment variable %s=%s: expected an integer from "
+                        "%ld to %ld", var, v, lo, hi);
+    *value = x;
+    return TF_OK;
+}
 
 /* *choice = the index of environment variable `var`'s value among names[0..n-1]; unchanged
  * when it is unset or empty; any other value is an error that names the choices. */

@@ -34,8 +34,8 @@ typedef struct {
     /* The parts of a LOD step that run as one fused pass (tf_solver_lod_fused, TF_LOD_PASS_*
      * below; 0: none), which lowers the bytes a step moves (host/bench.c); NULL: never. */
     unsigned (*lod_fused)(void *impl);
-    /* Nonzero when explicit steps run two at a time, one pass over memory per pair
-     * (tf_solver_explicit_paired); NULL: never. */
+    /* Nonzero when explicit steps run two at a time, one pass over memory per pair: the rows
+     * of a pair's tile (tf_solver_explicit_paired); NULL: never. */
     unsigned (*explicit_paired)(void *impl);
     /* Run every part of the steps taken that the backend deferred (the state is then what
      * the steps made it); NULL: nothing is ever deferred. get_state, diagnostics and
@@ -62,6 +62,10 @@ void *tf_host_alloc_huge(size_t bytes);
  * variants, chosen for measurements: TF_CPU_EXPLICIT, TF_CPU_TILES, TF_CUDA_LINES); unchanged when
  * it is unset or empty; any other value is TF_ERR_USAGE, naming the choices. */
 tf_status tf_env_choice(const char *var, const char *const names[], int n, int *choice);
+/* *value = environment variable `var` as a decimal integer in [lo, hi] (a backend's tuning
+ * for tests and measurements: TF_CPU_PAIR_ROWS); unchanged when it is unset or empty; anything
+ * else is TF_ERR_USAGE, naming the range. */
+tf_status tf_env_long(const char *var, long lo, long hi, long *value);
 
 /* Fill the ghost layer of one padded field from its boundary conditions (faces of the field).
  * Host memory. Used by the CPU explicit step and the tests. */

@@ -153,9 +153,9 @@ enum { TF_LOD_PASS_REACTIONS = 1u, TF_LOD_PASS_X = 2u, TF_LOD_PASS_Y = 4u };
 unsigned tf_solver_lod_fused(const tf_solver *s);
 
 /* Whether the backend runs explicit steps two at a time, one pass over memory for both (a step
- * waits for the next; anything that reads the state runs a waiting step alone first): nonzero
- * if so. The CPU backend on one process, unless TF_CPU_EXPLICIT=single; the results are the
- * same bits either way. */
+ * waits for the next; anything that reads the state runs a waiting step alone first): the
+ * rows of the tiles a pair sweeps if so, else 0. The CPU backend on one process, unless
+ * TF_CPU_EXPLICIT=single; the results are the same bits either way. */
 unsigned tf_solver_explicit_paired(const tf_solver *s);
 /* Finish every deferred part of the steps taken (a benchmark's timed loop ends with it). */
 tf_status tf_solver_flush(tf_solver *s);

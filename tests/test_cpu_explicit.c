@@ -18,6 +18,11 @@
  *       diagnostics read in between (a waiting step must run first), and with
  *       TF_CPU_EXPLICIT=single (every step alone); the backend must say it pairs, and an
  *       unknown TF_CPU_EXPLICIT is refused with the choices named.
+ *   tile_rows_give_the_same_bits  The pairs' tiles are as tall as keep their working set in
+ *       the L2 (8 to 64 rows, by the machine) or TF_CPU_PAIR_ROWS: 1, 2, 7, 33 and 200 rows
+ *       (a tile taller than the grid) give the reference's bits too, the backend reports the
+ *       rows it took, its own choice is a multiple of 8 from 8 to 64, and a TF_CPU_PAIR_ROWS
+ *       that is not an integer from 1 to 4096 is refused by name.
  *   long_rows_run_alone  Rows too long for the ring to stay in cache run one step at a time. */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include <setjmp.h>
@@ -126,7 +131,7 @@ static long compare_shape(tf_index nx, tf_index ny, tf_index nz, const tf_bcs *b
     tf_solver *sv = NULL;
     assert_int_equal(tt_solver(&sv, &s, b, &p, TF_SCHEME_EXPLICIT, dt), TF_OK);
     const char *mode = getenv("TF_CPU_EXPLICIT");
-    assert_int_equal(tf_solver_explicit_paired(sv), !(mode && strcmp(mode, "single") == 0));
+    assert_int_equal(tf_solver_explicit_paired(sv) != 0, !(mode && strcmp(mode, "single") == 0));
     if (threads_later > 0)
         tt_threads_set(threads_later);
     for (int n = 0; n < steps; ++n) {
@@ -288,6 +293,49 @@ static void long_rows_run_alone(void **st)
     }
 }
 
+/* The rows of the pairs' tiles (pair_tile_rows in host/cpu_backend.c, or TF_CPU_PAIR_ROWS)
+ * change the order of the sweep, not the bits. */
+static void tile_rows_give_the_same_bits(void **st)
+{
+    (void)st;
+    assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
+    assert_int_equal(unsetenv("TF_CPU_PAIR_ROWS"), 0);
+    tt_state s;
+    tf_solver *sv = NULL;
+    assert_int_equal(explicit_solver(&sv, &s, 64, 64, 8), TF_OK);
+    const unsigned own = tf_solver_explicit_paired(sv);
+    print_message("tiles of %u rows on this machine\n", own);
+    assert_true(own >= 8 && own <= 64 && own % 8 == 0);
+    tf_solver_destroy(sv);
+    tt_state_free(&s);
+
+    const tf_bcs mixed = mixed_bcs();
+    static const char *const rows[] = {"1", "2", "7", "33", "200"};
+    long bad = 0;
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; ++r) {
+        assert_int_equal(setenv("TF_CPU_PAIR_ROWS", rows[r], 1), 0);
+        assert_int_equal(explicit_solver(&sv, &s, 9, 70, 5), TF_OK);
+        assert_int_equal(tf_solver_explicit_paired(sv), (unsigned)atoi(rows[r]));
+        tf_solver_destroy(sv);
+        tt_state_free(&s);
+        bad += compare_shape(37, 41, 23, &mixed, 2, 5, 0, 0);
+        bad += compare_shape(20, 70, 40, &mixed, 3, 4, 1, 0);
+    }
+    static const char *const refused[] = {"0", "4097", "16rows", "-8", " "};
+    for (size_t r = 0; r < sizeof refused / sizeof refused[0]; ++r) {
+        assert_int_equal(setenv("TF_CPU_PAIR_ROWS", refused[r], 1), 0);
+        tf_error_clear();
+        sv = NULL;
+        assert_int_equal(explicit_solver(&sv, &s, 8, 8, 8), TF_ERR_USAGE);
+        assert_null(sv);
+        assert_non_null(strstr(tf_error_message(), "TF_CPU_PAIR_ROWS="));
+        assert_non_null(strstr(tf_error_message(), "from 1 to 4096"));
+        tt_state_free(&s);
+    }
+    assert_int_equal(unsetenv("TF_CPU_PAIR_ROWS"), 0);
+    assert_int_equal(bad, 0);
+}
+
 /* An unknown TF_CPU_EXPLICIT is refused, with the variable and the choices named. */
 static void unknown_variant_refused(void **st)
 {
@@ -324,6 +372,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(matches_reference),
         cmocka_unit_test(pairs_match_reference),
+        cmocka_unit_test(tile_rows_give_the_same_bits),
         cmocka_unit_test(long_rows_run_alone),
         cmocka_unit_test(threads_set_later),
         cmocka_unit_test(unknown_variant_refused),
