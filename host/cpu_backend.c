@@ -873,7 +873,7 @@ static double explicit_step(cpu_impl *c, const tf_coeffs *co)
  * before it reads a row (as explicit_box does). */
 /* A ring larger than this would not stay in cache: such grids run their explicit steps one at
  * a time. With the 8-row tiles pair_tile_rows gives rows of a few thousand cells, that is rows
- * of more than about 21,000 cells in float, 10,000 in double (12,000 and 6,000 at 16 rows). */
+ * of more than about 22,000 cells in float, 11,000 in double (12,000 and 6,000 at 16 rows). */
 static const size_t PAIR_RING_MAX = (size_t)16 << 20;
 
 /* One thread's ring: 6 fields x 3 planes x `rows` rows (a tile's rows and one beside it on each

@@ -274,7 +274,7 @@ static tf_status explicit_solver(tf_solver **sv, tt_state *s, tf_index nx, tf_in
 }
 
 /* Rows so long that the ring would not stay in cache (over 16 MiB a thread: rows of more than
- * about 21,000 cells in float, 10,000 in double, at the 8-row tiles such rows get; 12,000 and
+ * about 22,000 cells in float, 11,000 in double, at the 8-row tiles such rows get; 12,000 and
  * 6,000 at 16 rows, where the L2 size is unknown) run one step at a time; shorter
  * ones in pairs, and long rows in pairs where there are few of them (the ring holds a tile's
  * rows). */
