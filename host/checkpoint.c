@@ -245,7 +245,11 @@ static tf_status open_checkpoint(const char *path, int *nc)
     int rc = nc_open(path, NC_NOWRITE, nc);
     if (rc != NC_NOERR)
         return TF_ERROR(rc == ENOENT || rc == EACCES ? TF_ERR_IO : TF_ERR_USAGE,
-                        "cannot read checkpoint '%s': %s", path, nc_strerror(rc));
+                        "cannot read checkpoint '%s': %s%s", path, nc_strerror(rc),
+                        rc == ENOENT || rc == EACCES
+                            ? ""
+                            : " (not a NetCDF file, or a damaged or cut-short one: use another "
+                              "copy or an earlier checkpoint)");
     int marker = 0;
     char prec[16] = "";
     size_t len = 0;
@@ -286,23 +290,11 @@ tf_status tf_checkpoint_scenario(const char *path, char **scenario_text)
     return TF_OK;
 }
 
-tf_status tf_checkpoint_step(const char *path, long long *step)
+/* The global grid and the state's attributes (step, time, drivers) of an open checkpoint, with
+ * the dimension ids of x, y and z. */
+static tf_status read_header(int nc, const char *path, const tf_grid *g, tf_checkpoint_info *info,
+                             int dimid[3])
 {
-    int nc;
-    TF_TRY(open_checkpoint(path, &nc));
-    const int rc = nc_get_att_longlong(nc, NC_GLOBAL, "step", step);
-    nc_close(nc);
-    if (rc != NC_NOERR || *step < 0)
-        return TF_ERROR(TF_ERR_USAGE, "checkpoint '%s' has no readable step (damaged file?)",
-                        path);
-    return TF_OK;
-}
-
-static tf_status read_state(int nc, const char *path, const tf_grid *g,
-                            tf_real *const f[TF_NFIELDS], tf_real *vessel,
-                            tf_checkpoint_info *info, tf_real *buf)
-{
-    int dimid[3]; /* x, y, z */
     for (int d = 0; d < 3; ++d) {
         size_t len = 0;
         if (nc_inq_dimid(nc, dim_name[d], &dimid[d]) != NC_NOERR ||
@@ -340,54 +332,89 @@ static tf_status read_state(int nc, const char *path, const tf_grid *g,
                         path, step, info->t, info->drv.x, info->drv.z, info->drv.L);
     info->step = step;
     info->have_stored = 1;
+    return TF_OK;
+}
+
+/* Variable v (the six fields, then the vessel map) over the block g into buf (contiguous z, y,
+ * x), checked: its type and shape, HDF5's chunk checksums, values a run saves; its content
+ * checksum over the block added to info->sum[v], the stored one into info->stored[v]. */
+static tf_status read_var(int nc, const char *path, const tf_grid *g, const int dimid[3], int v,
+                          tf_real *buf, tf_checkpoint_info *info)
+{
     const size_t start[3] = {(size_t)g->start[2], (size_t)g->start[1], (size_t)g->start[0]};
     const size_t count[3] = {(size_t)g->n[2], (size_t)g->n[1], (size_t)g->n[0]};
-    for (int v = 0; v <= TF_NFIELDS; ++v) {
-        const char *name = v < TF_NFIELDS ? tf_field_name[v] : "vessel";
-        int id;
-        nc_type type;
-        if (nc_inq_varid(nc, name, &id) != NC_NOERR || nc_inq_vartype(nc, id, &type) != NC_NOERR
-            || type != TF_NC_REAL)
-            return TF_ERROR(TF_ERR_USAGE, "checkpoint '%s': variable '%s' missing or not %s",
-                            path, name, TF_REAL_NAME);
-        /* (z, y, x) as a run writes it: another shape would be read with the wrong strides, or
-         * with start and count arrays shorter than its dimensions. */
-        int ndims = 0, dims[NC_MAX_VAR_DIMS];
-        if (nc_inq_varndims(nc, id, &ndims) != NC_NOERR || ndims != 3 ||
-            nc_inq_vardimid(nc, id, dims) != NC_NOERR || dims[0] != dimid[2] ||
-            dims[1] != dimid[1] || dims[2] != dimid[0])
+    const char *name = v < TF_NFIELDS ? tf_field_name[v] : "vessel";
+    int id;
+    nc_type type;
+    if (nc_inq_varid(nc, name, &id) != NC_NOERR || nc_inq_vartype(nc, id, &type) != NC_NOERR ||
+        type != TF_NC_REAL)
+        return TF_ERROR(TF_ERR_USAGE, "checkpoint '%s': variable '%s' missing or not %s", path,
+                        name, TF_REAL_NAME);
+    /* (z, y, x) as a run writes it: another shape would be read with the wrong strides, or
+     * with start and count arrays shorter than its dimensions. */
+    int ndims = 0, dims[NC_MAX_VAR_DIMS];
+    if (nc_inq_varndims(nc, id, &ndims) != NC_NOERR || ndims != 3 ||
+        nc_inq_vardimid(nc, id, dims) != NC_NOERR || dims[0] != dimid[2] ||
+        dims[1] != dimid[1] || dims[2] != dimid[0])
+        return TF_ERROR(TF_ERR_USAGE,
+                        "checkpoint '%s': variable '%s' is not on the dimensions (z, y, x): "
+                        "not a checkpoint this program wrote",
+                        path, name);
+    const int rc = tf_nc_get_vara(nc, id, start, count, buf);
+    if (rc != NC_NOERR)
+        return TF_ERROR(rc == NC_EHDFERR ? TF_ERR_USAGE : TF_ERR_IO,
+                        "checkpoint '%s': variable '%s' cannot be read: %s%s", path, name,
+                        nc_strerror(rc),
+                        rc == NC_EHDFERR ? " (a damaged file: the checksum of its data does "
+                                           "not match, or the file is cut short; or the "
+                                           "file system failed to read it: try again)"
+                                         : "");
+    /* Values no run saves: not finite, negative, the fill value of a variable never
+     * written (9.97e36), a tumor fraction or a vessel density above 1. */
+    const tf_real hi = v == TF_TUMOR || v == TF_NFIELDS ? (tf_real)1 : (tf_real)1e30;
+    for (size_t q = 0; q < (size_t)g->ncells; ++q)
+        if (!(buf[q] >= 0 && buf[q] <= hi)) {
+            const size_t nx = count[2], ny = count[1];
             return TF_ERROR(TF_ERR_USAGE,
-                            "checkpoint '%s': variable '%s' is not on the dimensions (z, y, x): "
-                            "not a checkpoint this program wrote",
-                            path, name);
-        const int rc = tf_nc_get_vara(nc, id, start, count, buf);
-        if (rc != NC_NOERR)
-            return TF_ERROR(rc == NC_EHDFERR ? TF_ERR_USAGE : TF_ERR_IO,
-                            "checkpoint '%s': variable '%s' cannot be read: %s%s", path, name,
-                            nc_strerror(rc),
-                            rc == NC_EHDFERR ? " (a damaged file: the checksum of its data does "
-                                               "not match, or the file is cut short; or the "
-                                               "file system failed to read it: try again)"
-                                             : "");
-        /* Values no run saves: not finite, negative, the fill value of a variable never
-         * written (9.97e36), a tumor fraction or a vessel density above 1. */
-        const tf_real hi = v == TF_TUMOR || v == TF_NFIELDS ? (tf_real)1 : (tf_real)1e30;
-        for (size_t q = 0; q < (size_t)g->ncells; ++q)
-            if (!(buf[q] >= 0 && buf[q] <= hi)) {
-                const size_t nx = count[2], ny = count[1];
-                return TF_ERROR(TF_ERR_USAGE,
-                                "checkpoint '%s': variable '%s' holds %g at cell (i,j,k) = "
-                                "(%lld, %lld, %lld): not a saved state (damaged file?)",
-                                path, name, (double)buf[q],
-                                (long long)(g->start[0] + (tf_index)(q % nx)),
-                                (long long)(g->start[1] + (tf_index)(q / nx % ny)),
-                                (long long)(g->start[2] + (tf_index)(q / (nx * ny))));
-            }
-        info->sum[v] = block_sum(g, buf);
-        if (nc_get_att_ulonglong(nc, id, "tf_checksum", &info->stored[v]) != NC_NOERR)
-            info->have_stored = 0; /* written before the checksums */
+                            "checkpoint '%s': variable '%s' holds %g at cell (i,j,k) = "
+                            "(%lld, %lld, %lld): not a saved state (damaged file?)",
+                            path, name, (double)buf[q],
+                            (long long)(g->start[0] + (tf_index)(q % nx)),
+                            (long long)(g->start[1] + (tf_index)(q / nx % ny)),
+                            (long long)(g->start[2] + (tf_index)(q / (nx * ny))));
+        }
+    info->sum[v] += block_sum(g, buf);
+    if (nc_get_att_ulonglong(nc, id, "tf_checksum", &info->stored[v]) != NC_NOERR)
+        info->have_stored = 0; /* written before the checksums */
+    return TF_OK;
+}
+
+static tf_status read_state(int nc, const char *path, const tf_grid *g,
+                            tf_real *const f[TF_NFIELDS], tf_real *vessel,
+                            tf_checkpoint_info *info, tf_real *buf)
+{
+    int dimid[3]; /* x, y, z */
+    TF_TRY(read_header(nc, path, g, info, dimid));
+    for (int v = 0; v <= TF_NFIELDS; ++v) {
+        info->sum[v] = 0;
+        TF_TRY(read_var(nc, path, g, dimid, v, buf, info));
         unpack(g, buf, v < TF_NFIELDS ? f[v] : vessel);
     }
+    return TF_OK;
+}
+
+/* The content checksums of the whole grid in info against the ones stored in the file. */
+static tf_status compare_sums(const char *path, const tf_checkpoint_info *info)
+{
+    if (!info->have_stored)
+        return TF_OK;
+    for (int v = 0; v <= TF_NFIELDS; ++v)
+        if (info->sum[v] != info->stored[v])
+            return TF_ERROR(TF_ERR_USAGE,
+                            "checkpoint '%s': the data of variable '%s' do not match the checksum "
+                            "stored with them (a damaged file): use another copy or an earlier "
+                            "checkpoint",
+                            path, v < TF_NFIELDS ? tf_field_name[v] : "vessel");
     return TF_OK;
 }
 
@@ -397,14 +424,7 @@ tf_status tf_checkpoint_verify(const char *path, const tf_par *par, tf_checkpoin
     if (!info->have_stored)
         return TF_OK;
     tf_par_sum_u64(par, info->sum, TF_NFIELDS + 1);
-    for (int v = 0; v <= TF_NFIELDS; ++v)
-        if (info->sum[v] != info->stored[v])
-            return TF_ERROR(TF_ERR_USAGE,
-                            "checkpoint '%s': the data of variable '%s' do not match the checksum "
-                            "stored with them (a damaged file): use another copy or an earlier "
-                            "checkpoint",
-                            path, v < TF_NFIELDS ? tf_field_name[v] : "vessel");
-    return TF_OK;
+    return compare_sums(path, info);
 }
 
 tf_status tf_checkpoint_read(const char *path, const tf_grid *g, tf_real *const f[TF_NFIELDS],
@@ -418,4 +438,34 @@ tf_status tf_checkpoint_read(const char *path, const tf_grid *g, tf_real *const 
     free(buf);
     nc_close(nc);
     return st;
+}
+
+tf_status tf_checkpoint_check(const char *path, const tf_grid *whole, tf_checkpoint_info *info)
+{
+    int nc;
+    TF_TRY(open_checkpoint(path, &nc));
+    /* Slabs of whole planes of about CHECK_SLAB_CELLS cells (at least one plane). */
+    enum { CHECK_SLAB_CELLS = 1 << 22 };
+    const tf_index plane = whole->gn[0] * whole->gn[1];
+    const tf_index planes = plane >= CHECK_SLAB_CELLS ? 1 : CHECK_SLAB_CELLS / plane;
+    tf_real *buf = malloc(sizeof(tf_real) * (size_t)(plane * planes));
+    int dimid[3];
+    tf_status st = buf ? read_header(nc, path, whole, info, dimid)
+                       : TF_ERROR(TF_ERR_NOMEM, "out of memory checking the checkpoint");
+    for (int v = 0; v <= TF_NFIELDS && st == TF_OK; ++v) {
+        info->sum[v] = 0;
+        for (tf_index k0 = 0; k0 < whole->gn[2] && st == TF_OK; k0 += planes) {
+            tf_grid slab = *whole;
+            slab.start[0] = slab.start[1] = 0;
+            slab.start[2] = k0;
+            slab.n[0] = whole->gn[0];
+            slab.n[1] = whole->gn[1];
+            slab.n[2] = whole->gn[2] - k0 < planes ? whole->gn[2] - k0 : planes;
+            slab.ncells = slab.n[0] * slab.n[1] * slab.n[2];
+            st = read_var(nc, path, &slab, dimid, v, buf, info);
+        }
+    }
+    free(buf);
+    nc_close(nc);
+    return st == TF_OK ? compare_sums(path, info) : st;
 }

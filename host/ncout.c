@@ -902,6 +902,27 @@ tf_status tf_ncout_reopen(tf_ncout **out, const char *path, const tf_scenario *s
     return TF_OK;
 }
 
+tf_status tf_ncout_check_restart(const char *path, const tf_scenario *s, const tf_grid *g,
+                                 double t, double t_due)
+{
+    tf_ncout *o;
+    TF_TRY(start_file(&o, path, s, g, NULL));
+    const int rc = nc_open(path, NC_NOWRITE, &o->ncid);
+    tf_status st = TF_OK;
+    if (rc != NC_NOERR) {
+        o->ncid = -1;
+        st = TF_ERROR(TF_ERR_IO, "cannot reopen NetCDF output '%s' for the restart: %s (check "
+                                 "that it is whole: a damaged file cannot be continued)",
+                      path, nc_strerror(rc));
+    }
+    if (st == TF_OK)
+        st = check_layout(o);
+    if (st == TF_OK)
+        st = find_restart_record(o, t, t_due);
+    ncout_free(o);
+    return st;
+}
+
 tf_status tf_ncout_write(tf_ncout *o, double t, tf_real *const f[TF_NFIELDS])
 {
     char what[64];

@@ -97,8 +97,9 @@ static tf_status probe_dir(const char *dir, const char *missing)
         if (missing)
             return TF_ERROR(TF_ERR_IO, "cannot create output directory '%s': %s", missing,
                             strerror(errno));
-        return TF_ERROR(TF_ERR_IO, "output directory '%s' is not writable: %s", dir,
-                        strerror(errno));
+        return TF_ERROR(TF_ERR_IO, "output directory '%s' does not take new files (making one "
+                                   "in it failed: %s)",
+                        dir, strerror(errno));
     }
     rmdir(probe);
     return TF_OK;
@@ -306,9 +307,49 @@ static tf_status out_path(char out[TF_OUT_PATH], const tf_scenario *s, const cha
     return TF_OK;
 }
 
-/* Every file a run writes (its temporary files and its lock too) is absent or a regular file:
- * a directory of that name would fail the run at its first use (the summary's at the very
- * end), and opening a FIFO or device would block it for good, where no signal stops it. */
+/* An existing file a run writes into as it is (its lock; the NetCDF file it continues on a
+ * restart) opens for writing: not another user's file, not on a read-only file system. The
+ * open changes nothing. */
+static tf_status writable_in_place(const char *path, const char *what)
+{
+    const int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 && errno != ENOENT)
+        return TF_ERROR(TF_ERR_IO, "%s '%s' cannot be written: %s (this run writes into it: a "
+                                   "file of another user, or on a read-only file system?)",
+                        what, path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return TF_OK;
+}
+
+/* An existing file a run replaces or removes (a new file renamed over it; its temporary files
+ * and an earlier run's checkpoint removed) may be: in a directory with the sticky bit (/tmp, a
+ * shared scratch space) only by the file's owner, the directory's owner or root; elsewhere by
+ * whoever may write the directory (tf_run_dir_check). */
+static tf_status replaceable(const char *path)
+{
+    struct stat f, d;
+    char dir[TF_OUT_PATH];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    if (lstat(path, &f) != 0 || stat(slash ? dir : ".", &d) != 0 || !(d.st_mode & S_ISVTX))
+        return TF_OK;
+    const uid_t me = geteuid();
+    if (me == 0 || f.st_uid == me || d.st_uid == me)
+        return TF_OK;
+    return TF_ERROR(TF_ERR_IO, "output file '%s' belongs to another user (uid %ld) in a "
+                               "directory with the sticky bit, so this run could not replace "
+                               "it: choose another run.name or output.dir",
+                    path, (long)f.st_uid);
+}
+
+/* Every file a run writes (its temporary files and its lock too) is absent or a regular file
+ * this run may replace (or, the lock, write): a directory of that name would fail the run at
+ * its first use (the summary's at the very end), opening a FIFO or device would block it for
+ * good, where no signal stops it, and a file it may not replace would fail it after it had
+ * replaced the others. */
 static tf_status output_names_free(const tf_scenario *s)
 {
     static const char *const suffix[] = {".nc", ".timeseries.csv", ".chk.nc", ".summary.json",
@@ -322,6 +363,9 @@ static tf_status output_names_free(const tf_scenario *s)
             return TF_ERROR(TF_ERR_IO, "output file '%s' exists and is %s: move it out of the "
                                        "way or choose another run.name or output.dir",
                             path, what);
+        TF_TRY(replaceable(path));
+        if (strcmp(suffix[i], ".lock") == 0)
+            TF_TRY(writable_in_place(path, "lock file"));
     }
     return TF_OK;
 }
@@ -516,7 +560,9 @@ typedef struct {
     char chk_path[TF_OUT_PATH], sum_path[TF_OUT_PATH];
     long long step, nsteps;
     tf_drivers drv;
-    /* The last state that passed the check, held in f[] on the host. */
+    /* The step whose state last passed tf_solver_check_state (-1: none), and the last state
+     * that passed it held in set[good] on the host. */
+    long long checked_step;
     long long good_step;
     tf_drivers good_drv;
     /* The last record handed to the writer: its set of arrays, step and drivers. That set is
@@ -581,14 +627,23 @@ static tf_derived derive_at(const run_ctx *r, const tf_drivers *d, double t)
     return tf_drivers_derive(d, &r->s->p, &r->s->exercise, r->s->depression, t);
 }
 
+/* Check the state on the backend (once per step): a state gone bad (negative, not finite)
+ * ends the run with TF_ERR_NUMERIC before any output of it. */
+static tf_status check_now(run_ctx *r)
+{
+    if (r->checked_step == r->step)
+        return TF_OK;
+    tf_bad_cell bad;
+    TF_TRY(tf_solver_check_state(r->solver, &bad));
+    r->checked_step = r->step;
+    return TF_OK;
+}
+
 /* Check the state on the backend, download it into the set the writer does not hold, and keep
  * it as the last good state. */
 static tf_status fetch_checked(run_ctx *r)
 {
-    tf_bad_cell bad;
-    tf_status st = tf_solver_check_state(r->solver, &bad);
-    if (st != TF_OK)
-        return st;
+    TF_TRY(check_now(r));
     const int target = r->good ^ 1;
     if (r->writer && target == r->rec_set)
         TF_TRY(tf_writer_wait(r->writer));
@@ -638,6 +693,8 @@ static int diag_sane(const tf_diag *d)
 /* The time-series row of the state in hand (collective), kept as the summary's final row. */
 static tf_status make_row(run_ctx *r)
 {
+    /* No row of a state gone bad: a slightly negative value does not show in the sums. */
+    TF_TRY(check_now(r));
     tf_diag d;
     TF_TRY(tf_solver_diagnostics(r->solver, &d));
     if (!diag_sane(&d)) {
@@ -935,6 +992,21 @@ static tf_status checkpoint_is_this_run(run_ctx *r, const char *path)
     return TF_OK;
 }
 
+/* A checkpoint's step is at its time with this run's dt (a run writes the time of its step:
+ * step dt, and the scenarios agree on dt), and within this run. */
+static tf_status checkpoint_time_fits(const run_ctx *r, const char *path,
+                                      const tf_checkpoint_info *info)
+{
+    const double t_step = time_of(r, info->step);
+    if (!(fabs(info->t - t_step) <= 1e-9 * fmax(1.0, t_step)))
+        return TF_ERROR(TF_ERR_USAGE,
+                        "restart from '%s': the checkpoint's step %lld is at t = %.9g min with "
+                        "run.dt = %g min, but its time_min is %.9g: not a saved state (damaged "
+                        "or edited file?)",
+                        path, info->step, t_step, r->s->dt, info->t);
+    return restart_within(r, path, info->step);
+}
+
 /* The host arrays and the initial (or restarted) state of this rank's block. */
 static tf_status start_state(run_ctx *r)
 {
@@ -953,15 +1025,7 @@ static tf_status start_state(run_ctx *r)
         TF_TRY(tf_par_agree(&r->par,
                             tf_checkpoint_read(r->restart, &r->g, r->set[0], r->vessel, &info)));
         TF_TRY(tf_checkpoint_verify(r->restart, &r->par, &info));
-        /* A run writes the time of its step: step dt (the same dt: the scenarios agree). */
-        const double t_step = time_of(r, info.step);
-        if (!(fabs(info.t - t_step) <= 1e-9 * fmax(1.0, t_step)))
-            return TF_ERROR(TF_ERR_USAGE,
-                            "restart from '%s': the checkpoint's step %lld is at t = %.9g min "
-                            "with run.dt = %g min, but its time_min is %.9g: not a saved state "
-                            "(damaged or edited file?)",
-                            r->restart, info.step, t_step, s->dt, info.t);
-        TF_TRY(restart_within(r, r->restart, info.step));
+        TF_TRY(checkpoint_time_fits(r, r->restart, &info));
         r->step = info.step;
         r->drv = info.drv;
     } else {
@@ -1086,6 +1150,7 @@ static tf_status restart_files_of_run(const run_ctx *r)
                         "continues the files of the checkpoint's run: --output or output.dir "
                         "names the directory that holds them)",
                         r->nc_path, strerror(errno));
+    TF_TRY(writable_in_place(r->nc_path, "NetCDF output"));
     return same_scenario_output(r);
 }
 
@@ -1110,19 +1175,32 @@ tf_status tf_run_restart_check(const tf_scenario *s, const tf_run_options *o, ch
     if (!(r.effective = tf_scenario_format(s)))
         return TF_ERROR(TF_ERR_NOMEM, "out of memory formatting the scenario");
     /* What a run checks before it writes anything, in its order: the checkpoint (its scenario,
-     * its step within the run), then the files it continues (there, of this scenario, open to
-     * this many processes). */
+     * its whole content with the checksums, its step within the run), then the files it
+     * continues (there, of this scenario, open to this many processes, holding every record
+     * and row due before the checkpoint's time). The checkpoint is read in slabs, so that
+     * `check` needs little memory whatever the grid. */
     r.nsteps = run_steps(s);
-    long long step = 0;
+    tf_grid whole;
+    tf_checkpoint_info info;
+    memset(&info, 0, sizeof info);
     tf_status st = checkpoint_is_this_run(&r, path);
     if (st == TF_OK)
-        st = tf_checkpoint_step(path, &step);
+        st = tf_grid_init(&whole, s->n[0], s->n[1], s->n[2], s->spacing);
     if (st == TF_OK)
-        st = restart_within(&r, path, step);
+        st = tf_checkpoint_check(path, &whole, &info);
+    if (st == TF_OK)
+        st = checkpoint_time_fits(&r, path, &info);
     if (st == TF_OK)
         st = restart_files_of_run(&r);
     if (st == TF_OK)
         st = tf_ncout_continuable(r.nc_path, tf_par_world_size());
+    if (st == TF_OK) {
+        r.step = info.step;
+        const double t = time_of(&r, r.step);
+        st = tf_series_check_restart(r.csv_path, t, due_before(&r, s->series_interval));
+        if (st == TF_OK)
+            st = tf_ncout_check_restart(r.nc_path, s, &whole, t, due_before(&r, s->interval));
+    }
     free(r.effective);
     if (st == TF_OK)
         snprintf(used, len, "%s", path);
@@ -1330,6 +1408,7 @@ tf_status tf_run(const tf_scenario *s, const tf_run_options *o)
     run_ctx r;
     memset(&r, 0, sizeof r);
     r.rec_set = -1;
+    r.checked_step = -1;
     r.lock_fd = -1;
     r.restart = o->restart;
     r.s = s;

@@ -660,6 +660,7 @@ typedef struct {
     int read_errno;
     size_t bytes;        /* bytes read so far (at most SCENARIO_FILE_MAX) */
     int seen[NKEYS];     /* line of each key's first occurrence in the file, 0: not yet */
+    signed char overridden[NKEYS]; /* the key was given by --set */
     int bseen[NBKEYS];
     signed char level[TF_NFIELDS][TF_NFACES];
     int have_err;        /* an error was recorded (the first one wins) */
@@ -791,11 +792,51 @@ static int apply(loader *L, int line, const char *section, const char *name, con
     }
     if (line > 0)
         L->seen[ki] = line;
+    else
+        L->overridden[ki] = 1;
     if (set_value(L->s, k, value, e, sizeof e) != 0) {
         record(L, line, "%s: %s", where, e);
         return -1;
     }
     return 0;
+}
+
+/* msg (a relation between keys that failed: tf_scenario_validate) into out with where each key
+ * it names came from: "[run] dt" becomes "[run] dt (line 3)", "(--set)" or "(default)". */
+static void annotate_keys(const loader *L, const char *msg, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *p = msg; *p && o + 1 < cap;) {
+        const char *close = *p == '[' ? strchr(p, ']') : NULL;
+        const char *n0 = close && close[1] == ' ' ? close + 2 : NULL, *n1 = n0;
+        while (n1 && (isalnum((unsigned char)*n1) || *n1 == '_'))
+            ++n1;
+        char sec[64] = "", name[64] = "";
+        const key_desc *k = NULL;
+        if (n1 && n1 > n0 && (size_t)(close - p - 1) < sizeof sec &&
+            (size_t)(n1 - n0) < sizeof name) {
+            memcpy(sec, p + 1, (size_t)(close - p - 1));
+            sec[close - p - 1] = '\0';
+            memcpy(name, n0, (size_t)(n1 - n0));
+            name[n1 - n0] = '\0';
+            k = find_key(sec, name);
+        }
+        if (!k) {
+            out[o++] = *p++;
+            continue;
+        }
+        const int ki = (int)(k - key_table);
+        int n;
+        if (L->overridden[ki])
+            n = snprintf(out + o, cap - o, "%.*s (--set)", (int)(n1 - p), p);
+        else if (L->seen[ki])
+            n = snprintf(out + o, cap - o, "%.*s (line %d)", (int)(n1 - p), p, L->seen[ki]);
+        else
+            n = snprintf(out + o, cap - o, "%.*s (default)", (int)(n1 - p), p);
+        o = n < 0 ? o : (size_t)n >= cap - o ? cap - 1 : o + (size_t)n;
+        p = n1;
+    }
+    out[o] = '\0';
 }
 
 /* Whether bytes [p, p+n) are valid UTF-8 without control characters (tab allowed). Returns the
@@ -1148,21 +1189,25 @@ static tf_status load_stream(tf_scenario *s, const char *path, FILE *f, const ch
         if (L->have_err)
             status = TF_ERROR(TF_ERR_USAGE, "%s", L->err);
     }
-    free(L);
-    TF_TRY(status);
+    if (status != TF_OK) {
+        free(L);
+        return status;
+    }
     status = tf_scenario_validate(s);
     if (status != TF_OK) {
         /* Name the file (and the overrides, which may hold the values) in front of the
-         * relation that failed. */
+         * relation that failed, and where each key it names was set. */
         char msg[2048];
-        snprintf(msg, sizeof msg, "%s", tf_error_message());
+        annotate_keys(L, tf_error_message(), msg, sizeof msg);
         tf_error_clear();
         int overrides = 0; /* output.dir (also --output's) is in no relation between keys */
         for (int i = 0; i < nsets; ++i)
             overrides += strncmp(sets[i], "output.dir=", 11) != 0;
+        free(L);
         return TF_ERROR(status, "%s%s: %s", path, overrides ? " with its --set overrides" : "",
                         msg);
     }
+    free(L);
     return TF_OK;
 }
 
@@ -1255,7 +1300,7 @@ tf_status tf_scenario_validate(const tf_scenario *s)
         return TF_ERROR(TF_ERR_USAGE, "[run] dt = %g min is longer than [run] duration = %g min",
                         s->dt, s->duration);
     if (s->duration / s->dt > TF_STEPS_MAX)
-        return TF_ERROR(TF_ERR_USAGE, "[run] duration / dt = %.3g steps, above the limit of %.0e",
+        return TF_ERROR(TF_ERR_USAGE, "[run] duration / [run] dt = %.3g steps, above the limit of %.0e",
                         s->duration / s->dt, TF_STEPS_MAX);
     if (s->scheme == TF_SCHEME_EXPLICIT) {
         const tf_dt_limit lim = tf_explicit_dt_limit(&s->p, s->spacing, &s->bcs, s->n);
@@ -1299,11 +1344,11 @@ tf_status tf_scenario_validate(const tf_scenario *s)
                         "(0 means only at the end and on a signal)",
                         s->checkpoint_interval, s->dt);
     if (s->exercise.end <= s->exercise.start)
-        return TF_ERROR(TF_ERR_USAGE, "[exercise] end = %g min is not after start = %g min",
+        return TF_ERROR(TF_ERR_USAGE, "[exercise] end = %g min is not after [exercise] start = %g min",
                         s->exercise.end, s->exercise.start);
     if (s->p.L_over < s->p.L_ref)
         return TF_ERROR(TF_ERR_USAGE,
-                        "[model] L_over = %g is below L_ref = %g intensity-h/week: over-training "
+                        "[model] L_over = %g is below [model] L_ref = %g intensity-h/week: over-training "
                         "would start before the full training benefit", s->p.L_over, s->p.L_ref);
     return TF_OK;
 }
@@ -1424,7 +1469,9 @@ void tf_scenario_print_keys(FILE *out, int md)
                 "the key (exit code 2); nothing runs on a bad scenario. Simulated time is "
                 "counted in steps of `run.dt`: a run ends at the first step at or past "
                 "`run.duration`, and every interval is taken as the nearest whole number of "
-                "steps (at least one); `tumorfield check` and `run` print a note where that "
+                "steps (an interval shorter than `run.dt` is an error, as is any relation "
+                "between keys that fails, named with the line, `--set` or default of each "
+                "key); `tumorfield check` and `run` print a note where that "
                 "moves a time (the files keep the scenario as given), and where `run.dt` is "
                 "coarse for the exercise sessions, the daily rhythm or the exchange with the "
                 "blood, or too fine for the field precision: in the float build (the default) a "

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct tf_series {
     FILE *fp;
@@ -104,17 +105,26 @@ static void header_line(char *buf, size_t len)
 
 /* ---- the CSV ---- */
 
+/* A new file with the header, made as PATH.tmp and renamed over PATH (an earlier run's file,
+ * whoever wrote it, is replaced as its NetCDF file is, not written into); rows append to it
+ * through the stream that wrote the header. */
 static tf_status series_fresh(tf_series *s)
 {
-    char header[2048];
+    char header[2048], tmp[TF_PATH_MAX + 8];
     header_line(header, sizeof header);
-    s->fp = fopen(s->path, "w");
+    snprintf(tmp, sizeof tmp, "%s.tmp", s->path);
+    s->fp = fopen(tmp, "w");
     if (!s->fp)
-        return TF_ERROR(TF_ERR_IO, "cannot create time series '%s': %s", s->path,
+        return TF_ERROR(TF_ERR_IO, "cannot create time series '%s': %s", tmp, strerror(errno));
+    if (fprintf(s->fp, "%s\n", header) < 0 || fflush(s->fp) != 0) {
+        remove(tmp);
+        return TF_ERROR(TF_ERR_IO, "cannot write time series '%s': %s", tmp, strerror(errno));
+    }
+    if (rename(tmp, s->path) != 0) {
+        remove(tmp);
+        return TF_ERROR(TF_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, s->path,
                         strerror(errno));
-    if (fprintf(s->fp, "%s\n", header) < 0 || fflush(s->fp) != 0)
-        return TF_ERROR(TF_ERR_IO, "cannot write time series '%s': %s", s->path,
-                        strerror(errno));
+    }
     return TF_OK;
 }
 
@@ -210,9 +220,10 @@ static tf_status scan_restart(const char *path, double t, series_scan *sc)
         free(sc->text);
         sc->text = NULL;
         return TF_ERROR(TF_ERR_USAGE,
-                        "time series '%s' has other columns than this version writes; move it "
-                        "away to restart (expected the header '%s')",
-                        path, header);
+                        "time series '%s' has other columns than this version writes (expected "
+                        "the header '%s'): keep it elsewhere and leave an empty file in its "
+                        "place (: > '%s') to restart with a new time series",
+                        path, header, path);
     }
     const double tol = TF_TIME_TOL * fmax(1.0, fabs(t));
     sc->keep = hlen + 1;
@@ -231,9 +242,9 @@ static tf_status scan_restart(const char *path, double t, series_scan *sc)
             sc->text = NULL;
             return TF_ERROR(TF_ERR_USAGE,
                             "time series '%s': line %d ('%.*s%s') is not a row of this program "
-                            "(a damaged or edited file): restore the file, or move it away and "
-                            "the restart starts a new one",
-                            path, lineno, n < 40 ? n : 40, line, n > 40 ? "..." : "");
+                            "(a damaged or edited file): restore the file, or make it empty "
+                            "(: > '%s') and the restart starts a new one without the rows before",
+                            path, lineno, n < 40 ? n : 40, line, n > 40 ? "..." : "", path);
         }
         if (!(tr <= t + tol))
             break;
@@ -268,8 +279,19 @@ tf_status tf_series_check_restart(const char *path, double t, double t_due)
 {
     series_scan sc;
     TF_TRY(scan_restart(path, t, &sc));
-    if (!sc.text)
-        return TF_OK; /* no file, or an empty one: the restart starts it afresh */
+    if (!sc.text) {
+        struct stat st;
+        if (t_due >= 0.0 && stat(path, &st) != 0 && errno == ENOENT)
+            return TF_ERROR(TF_ERR_USAGE,
+                            "restart at t = %.9g min: the time series '%s' is not there, but "
+                            "its rows up to t = %.9g min are due before the checkpoint's time "
+                            "and a restart only adds the later ones; restore the file (or let "
+                            "--output name the directory that holds the run's files), or make "
+                            "it empty (: > '%s') to start a new time series at t = %.9g min "
+                            "without them",
+                            t, path, t_due, path, t);
+        return TF_OK; /* an empty file (or none, with no row due): the restart starts it */
+    }
     free(sc.text);
     return tf_restart_gap(path, "row", t, t_due, sc.last_before);
 }

@@ -39,14 +39,18 @@ tf_status tf_checkpoint_write(const char *path, const tf_grid *g, const tf_par *
 /* Read the effective scenario stored in a checkpoint (caller frees). TF_ERR_IO when the file
  * cannot be read, TF_ERR_USAGE when it is not a TumorField checkpoint of this precision. */
 tf_status tf_checkpoint_scenario(const char *path, char **scenario_text);
-/* The step a checkpoint holds (its header only; tf_checkpoint_read checks it with the rest). */
-tf_status tf_checkpoint_step(const char *path, long long *step);
 
 /* Read the state of this rank's block (g->start, g->n) into padded host arrays; the global
  * grid must match (else TF_ERR_USAGE naming it). Not collective: each rank opens the file
  * read-only by itself. */
 tf_status tf_checkpoint_read(const char *path, const tf_grid *g, tf_real *const f[TF_NFIELDS],
                              tf_real *vessel, tf_checkpoint_info *info);
+
+/* Check a checkpoint of the whole grid `whole` (gn) as tf_checkpoint_read and
+ * tf_checkpoint_verify would, without holding its state: the variables are read in slabs of
+ * planes (about 16 MiB in float) and dropped. Fills info's step, time and drivers. For
+ * `tumorfield check --restart`; not collective. */
+tf_status tf_checkpoint_check(const char *path, const tf_grid *whole, tf_checkpoint_info *info);
 
 /* Collective over par (every rank after its tf_checkpoint_read succeeded): the blocks' content
  * checksums summed over the ranks against the ones stored in the file. TF_ERR_USAGE naming the

@@ -110,6 +110,11 @@ tf_status tf_ncout_scenario(const char *path, char **text);
 tf_status tf_ncout_continuable(const char *path, int nproc);
 tf_status tf_ncout_reopen(tf_ncout **out, const char *path, const tf_scenario *s,
                           const tf_grid *g, const tf_par *par, double t, double t_due);
+/* What tf_ncout_reopen checks, read only and on this process alone (`tumorfield check
+ * --restart`): the file opens, matches the scenario's grid g (the whole grid) and fields, and
+ * holds the record of t_due; nothing is written. */
+tf_status tf_ncout_check_restart(const char *path, const tf_scenario *s, const tf_grid *g,
+                                 double t, double t_due);
 /* Collective. After tf_ncout_reopen: where the restart changed what may change (run.duration,
  * output.dir), the file's global attribute `scenario` becomes `effective`, this run's, and a
  * history line says so; it reaches the file with the next record. */
@@ -174,7 +179,9 @@ tf_status tf_series_write(tf_series *s, const tf_series_row *row);
 double tf_series_last_time(const tf_series *s);
 /* Before a restart at time t changes anything: TF_ERR_USAGE when the time series at path has
  * another header, or lacks the row due at t_due, the last before t (t_due < 0: none due), as
- * tf_restart_gap says. A file that is not there or empty passes (the restart starts it). */
+ * tf_restart_gap says; also when it is not there while a row is due (deleted, or --output names
+ * another directory). An empty file passes: the restart starts a new time series at t (what
+ * the refusals tell a user to make, to accept that the rows before t are gone). */
 tf_status tf_series_check_restart(const char *path, double t, double t_due);
 /* The refusal of a restart at t whose file `path` holds entries (`what`: "record", "row") up to
  * last_before (NAN: none) before t, where the one of t_due is due (t_due < 0: none): a file made

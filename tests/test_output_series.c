@@ -224,9 +224,19 @@ static void test_csv(void **state)
     assert_int_equal(count_lines(text), 1);
     free(text);
 
-    /* A restart without a file starts a fresh one; the check before it lets it (no rows is
-     * not a gap: QA round 6 found --resume refused after the CSV was removed). */
+    /* A restart without the file, where rows were due before its time, is refused with the
+     * way to go on named (a fresh file lost those rows without a word: the new-user trial of
+     * 2026-11-29; QA round 6 had found the refusal then given, "lacks the row", confusing
+     * after a removed CSV); with no row due it passes, and an empty file is the way to ask
+     * for a new time series: the check passes and the restart starts one. */
     remove(path);
+    tf_error_clear();
+    assert_int_equal(tf_series_check_restart(path, 50.0, 40.0), TF_ERR_USAGE);
+    assert_non_null(strstr(tf_error_message(), "is not there, but its rows up to t = 40 min"));
+    assert_non_null(strstr(tf_error_message(), "make it empty"));
+    assert_int_equal(tf_series_check_restart(path, 50.0, -1.0), TF_OK);
+    fp = fopen(path, "w");
+    fclose(fp);
     assert_int_equal(tf_series_check_restart(path, 50.0, 40.0), TF_OK);
     assert_int_equal(tf_series_open(&s, path, 1, 50.0), TF_OK);
     assert_int_equal(tf_series_write(s, &rows[0]), TF_OK);

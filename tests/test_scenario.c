@@ -476,9 +476,17 @@ static void test_errors(void **state)
     load_bad("[run]\ndt = 2 d\n", NULL, 0, "out of range");
     load_bad("[run]\nduration = 1 h\ndt = 2 h\n", NULL, 0, "longer than [run] duration");
     load_bad("[run]\nscheme = explicit\n", NULL, 0, "stability limit 1/(6 D/h^2 + loss) = 0.001109 min of cortisol");
-    load_bad("[output]\ninterval = 30 s\n", NULL, 0, "[output] interval = 0.5 min is shorter than [run] dt");
+    /* A relation between keys names where each came from: a line, --set or the default. */
+    load_bad("[output]\ninterval = 30 s\n", NULL, 0,
+             "[output] interval (line 2) = 0.5 min is shorter than [run] dt (default) = 1 min");
+    const char *dt_set[] = {"run.dt=2 h"};
+    load_bad("[run]\nduration = 1 d\n\n[output]\ninterval = 1 h\n", dt_set, 1,
+             "with its --set overrides: [output] interval (line 5) = 60 min is shorter than "
+             "[run] dt (--set) = 120 min");
+    load_bad("[run]\nduration = 1 h\ndt = 2 h\n", NULL, 0,
+             "[run] dt (line 3) = 120 min is longer than [run] duration (line 2) = 60 min");
     load_bad("[grid]\nn = 1048576\n", NULL, 0, "above the limit of 1024 GiB");
-    load_bad("[exercise]\nstart = 5 d\nend = 2 d\n", NULL, 0, "not after start");
+    load_bad("[exercise]\nstart = 5 d\nend = 2 d\n", NULL, 0, "not after [exercise] start (line 2)");
     load_bad("just words\n", NULL, 0, "test_scenario_tmp.ini:1: 'just words': expected [section]");
     load_bad("[run\n", NULL, 0, ":1:");
     load_bad("x = 1\n", NULL, 0, "outside any section");

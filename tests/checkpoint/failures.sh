@@ -40,6 +40,42 @@ expect 3 "numerical failure at step 11 \(t = 0.99 min\): field 'tumor' has the b
 awk -F, 'NR > 1 && ($3 < 0 || /nan/) { bad = 1 } END { exit bad }' "$work/blowup_rows/tiny.timeseries.csv" ||
   { echo "FAIL: a NaN or negative row in the time series"; fail=1; }
 
+# 1c. a state gone slightly negative in a few cells (-5e-13 in the tumor fraction at t = 60 min)
+#     does not show in the sums: the state is checked before each row, so neither the time
+#     series nor the summary's final row holds the bad state (both had a row at t = 60 min,
+#     from the state the run then called bad; the last good one was at t = 0)
+cat > "$work/negative.ini" <<'INI'
+[run]
+name = negative
+duration = 1 d
+dt = 0.3 min
+scheme = explicit
+[grid]
+n = 16
+spacing = 200 um
+[output]
+interval = 1 h
+timeseries_interval = 1 h
+[exercise]
+sessions_per_week = 7
+[model]
+m_ex = 100
+rho_E = 100
+mu_E = 0
+k_ex = 0
+mu_CE = 0
+INI
+expect 3 "numerical failure at step 200 \(t = 60 min\): field 'tumor' has the bad value -.*last good state \(step 0, t = 0 min\)" -- \
+  "$tf" run "$work/negative.ini" "${q[@]}" --output "$work/negative"
+last_row=$(tail -n 1 "$work/negative/negative.timeseries.csv" | cut -d, -f1)
+final_t=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["final"]["time_min"])' \
+  "$work/negative/negative.summary.json")
+if [ "$last_row" = 0 ] && [ "$final_t" = 0 ]; then
+  echo "ok: no row of the bad state (the last row and the summary's final row at t = 0)"
+else
+  echo "FAIL: after the failure at t = 60 min the last row is at t = $last_row, the summary's at $final_t"; fail=1
+fi
+
 # 2. output directory that cannot exist (under a regular file)
 touch "$work/plainfile"
 expect 4 "plainfile" -- "$tf" run "$here/tiny.ini" "${q[@]}" --output "$work/plainfile/out"
@@ -213,7 +249,17 @@ for at in $((size / 4)) $((size / 2)) $((size * 3 / 4)); do
   expect 2 "checkpoint '.*zeroed.chk.nc': variable '[a-z_]+' cannot be read: .*checksum" -- \
     "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set run.duration=3d --output "$work/full" \
     --restart "$work/zeroed.chk.nc"
+  # `check --restart` reads the whole checkpoint as the run would (it read only its header)
+  expect 2 "checkpoint '.*zeroed.chk.nc': variable '[a-z_]+' cannot be read: .*checksum" -- \
+    "$tf" check "$here/tiny.ini" "${big[@]}" --set run.duration=3d --output "$work/full" \
+    --restart "$work/zeroed.chk.nc"
 done
+# ... and a checkpoint cut short is called damaged (HDF5 says only "HDF error")
+head -c $((size / 2)) "$work/full/tiny.chk.nc" > "$work/cut.chk.nc"
+expect 2 "cannot read checkpoint '.*cut.chk.nc': .*a damaged or cut-short one" -- \
+  "$tf" check "$here/tiny.ini" "${big[@]}" --set run.duration=3d --output "$work/full" \
+  --restart "$work/cut.chk.nc"
+
 
 # 4c'. data that HDF5's per-chunk checksums pass but that are not what was saved (here rewritten
 #      through the library, which updates them; on disk, a damaged chunk index that reads a
@@ -225,6 +271,9 @@ with netCDF4.Dataset(sys.argv[1], "a") as d: d["effector"][1, 2, 3] = d["effecto
   expect 2 "checkpoint '.*swapped.chk.nc': the data of variable 'effector' do not match the checksum" -- \
     "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set run.duration=3d --output "$work/full" \
     --restart "$work/swapped.chk.nc"
+  expect 2 "checkpoint '.*swapped.chk.nc': the data of variable 'effector' do not match the checksum" -- \
+    "$tf" check "$here/tiny.ini" "${big[@]}" --set run.duration=3d --output "$work/full" \
+    --restart "$work/swapped.chk.nc"
 fi
 
 # 4d. a damaged row in the time series is named as such (it was taken for the file's end, and
@@ -234,6 +283,30 @@ sed -i '5s/^/abc/' "$work/badrow/tiny.timeseries.csv"
 expect 2 "time series '.*tiny.timeseries.csv': line 5 \('abc[^']*'\) is not a row of this program" -- \
   "$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set run.duration=3d --output "$work/badrow" \
   --restart "$work/badrow/tiny.chk.nc"
+expect 2 "time series '.*tiny.timeseries.csv': line 5 \('abc[^']*'\) is not a row of this program" -- \
+  "$tf" check "$here/tiny.ini" "${big[@]}" --set run.duration=3d --output "$work/badrow" \
+  --restart "$work/badrow/tiny.chk.nc"
+
+# 4d'. a time series cut short, or not there, while rows are due before the checkpoint's time:
+#      run and check refuse the restart (a missing file was started afresh: the rows before
+#      the checkpoint were lost without a word), naming the time; an empty file is the way to
+#      ask for a new time series, which then starts with the row of the checkpoint's state
+for cut in short missing; do
+  rm -rf "$work/rows_$cut" && cp -r "$work/full" "$work/rows_$cut"
+  csv="$work/rows_$cut/tiny.timeseries.csv"
+  if [ $cut = short ]; then head -n 5 "$csv" > "$csv.x" && mv "$csv.x" "$csv"; re="lacks the row of t = 1380 min"
+  else rm "$csv"; re="the time series '.*' is not there, but its rows up to t = 1380 min are due"; fi
+  for cmd in run check; do
+    expect 2 "$re" -- "$tf" $cmd "$here/tiny.ini" "${q[@]}" "${big[@]}" --set run.duration=3d \
+      --output "$work/rows_$cut" --restart "$work/rows_$cut/tiny.chk.nc"
+  done
+done
+: > "$work/rows_missing/tiny.timeseries.csv"
+"$tf" run "$here/tiny.ini" "${q[@]}" "${big[@]}" --set run.duration=3d --output "$work/rows_missing" \
+  --restart "$work/rows_missing/tiny.chk.nc" || { echo "FAIL: a restart with an empty time series"; fail=1; }
+first=$(sed -n 2p "$work/rows_missing/tiny.timeseries.csv" | cut -d, -f1)
+[ "$first" = 1440 ] && echo "ok: an emptied time series starts again at the checkpoint (t = 1440 min)" ||
+  { echo "FAIL: the emptied time series' first row is at t = $first, expected 1440"; fail=1; }
 
 # ... but damage only after the restart's time (a blank line, a half-written last row) is in
 #     rows the restart drops anyway: accepted
@@ -308,6 +381,47 @@ with netCDF4.Dataset(sys.argv[1], "a") as d:
   expect 0 "note: the checkpoint was written by tumorfield 0.0.9, commit 0123456789ab, this is tumorfield" -- \
     "$tf" run "$here/tiny.ini" "${big[@]}" --set run.duration=3d --output "$work/oldver" \
     --restart "$work/oldver/tiny.chk.nc"
+fi
+
+# 6. another user's files (as root only, where setpriv can drop to nobody): in a directory with
+#    the sticky bit (/tmp) a run may not replace them, and check and run refuse it before
+#    anything changes (a run had replaced some and failed on the others); in a directory
+#    without it a new run replaces them all; a restart that would write into another user's
+#    NetCDF file is refused by both, nothing changed
+as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+chmod o+rx "$work"
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null &&
+   "${as_nobody[@]}" "$tf" --version > /dev/null 2>&1 && "${as_nobody[@]}" test -x "$work"; then
+  for d in sticky open; do
+    mkdir -p "$work/$d" && chmod 1777 "$work/$d"
+    [ $d = open ] && chmod 0777 "$work/$d"
+    "$tf" run "$here/tiny.ini" "${q[@]}" --set run.duration=6h --output "$work/$d" || fail=1
+    before=$(cd "$work/$d" && md5sum tiny.* | md5sum)
+    if [ $d = sticky ]; then
+      for cmd in check run; do
+        expect 4 "output file '.*tiny.nc' belongs to another user \(uid 0\) in a directory with the sticky bit" -- \
+          "${as_nobody[@]}" "$tf" $cmd "$here/tiny.ini" "${q[@]}" --set run.duration=6h --output "$work/$d"
+      done
+      [ "$(cd "$work/$d" && md5sum tiny.* | md5sum)" = "$before" ] && echo "ok: root's files untouched" ||
+        { echo "FAIL: a refused run changed root's files"; fail=1; }
+    else
+      "${as_nobody[@]}" "$tf" run "$here/tiny.ini" "${q[@]}" --set run.duration=6h --output "$work/$d" 2>/dev/null &&
+        [ -z "$(find "$work/$d" -name 'tiny.*' -user root)" ] &&
+        echo "ok: a run as nobody replaced root's files in a directory without the sticky bit" ||
+        { echo "FAIL: a run as nobody in a world-writable directory with root's files"; fail=1; }
+    fi
+  done
+  mkdir -p "$work/theirs" && chmod 0777 "$work/theirs"
+  "$tf" run "$here/tiny.ini" "${q[@]}" --set run.duration=6h --output "$work/theirs" || fail=1
+  before=$(cd "$work/theirs" && md5sum tiny.* | md5sum)
+  for cmd in check run; do
+    expect 4 "NetCDF output '.*theirs/tiny.nc' cannot be written: Permission denied \(this run writes into it" -- \
+      "${as_nobody[@]}" "$tf" $cmd "$here/tiny.ini" "${q[@]}" --set run.duration=12h --output "$work/theirs" \
+      --restart "$work/theirs/tiny.chk.nc"
+  done
+  [ "$(cd "$work/theirs" && md5sum tiny.* | md5sum)" = "$before" ] || { echo "FAIL: a refused restart changed files"; fail=1; }
+else
+  echo "SKIP: 6. other users' files: needs root, setpriv, and the program and $work open to nobody"
 fi
 
 exit $fail
