@@ -105,13 +105,15 @@ typedef struct {
     int step_pending;
     tf_coeffs pending;
     tf_real **ring;
-    tf_index pair_rows, ring_rows; /* a pair's tile rows (pair_tile_rows), + 2 */
+    /* The explicit step's j-tile rows (explicit_tile_rows), alone or in pairs; the rows of a
+     * pair's ring planes (the tile's, up to n_y, and one beside it on each side). */
+    tf_index tile_rows, ring_rows;
 } cpu_impl;
 
 static tf_status par_setup(cpu_impl *c);
 static int any_cut(const cpu_impl *c);
 static int cut(const cpu_impl *c, int d);
-static tf_status pairs_setup(cpu_impl *c);
+static tf_status explicit_setup(cpu_impl *c);
 
 /* Arrays of HUGE_MIN bytes or more start on a 2 MiB boundary and ask Linux for transparent huge
  * pages (madvise, which takes effect where THP is set to "madvise" or "always"). A row kernel
@@ -237,7 +239,7 @@ static tf_status cpu_create(const tf_setup *su, void **impl, char *desc, size_t 
     }
     tf_status st = par_setup(c);
     if (st == TF_OK)
-        st = pairs_setup(c);
+        st = explicit_setup(c);
     if (st != TF_OK) {
         cpu_destroy(c);
         return st;
@@ -764,9 +766,9 @@ static void row_x_ghosts_all(const cpu_impl *c, tf_real *const *F, tf_index p, t
 
 /* Forward Euler over the box lo[d] <= (i, j, k) < hi[d] of interior cells, called from inside
  * a parallel region. Each thread takes the static share of the box's z-planes (the share it
- * first touched when the box is the whole block) and walks it in j-tiles of TF_CPU_TILE_J rows,
- * k inside a tile, so the three planes of the stencil of the tile (3 x TF_CPU_TILE_J rows x 6
- * fields) stay in L2 while k advances. Writes only next[] (and with x_ghosts the x ghosts of
+ * first touched when the box is the whole block) and walks it in j-tiles of tile_rows rows
+ * (explicit_tile_rows), k inside a tile, so the three planes of the stencil of the tile
+ * (3 x (tile_rows + 2) rows x 6 fields) stay in L2 while k advances. Writes only next[] (and with x_ghosts the x ghosts of
  * the box's own rows, which only those rows read), so boxes need no barrier between them.
  * x_ghosts: the box spans whole rows: fill each row's x ghosts of all six fields just before
  * the row is updated, instead of in a pass of their own (which touches two more cache lines per
@@ -791,8 +793,9 @@ static void explicit_box(cpu_impl *c, const tf_coeffs *co, const tf_index lo[3],
     const tf_explicit_dif e = tf_explicit_dif_make(c->su->dif, dt);
     tf_index k0 = 0, k1 = 0;
     static_share(hi[2] - lo[2], &k0, &k1);
-    for (tf_index j0 = lo[1]; j0 < hi[1]; j0 += TF_CPU_TILE_J) {
-        const tf_index j1 = j0 + TF_CPU_TILE_J < hi[1] ? j0 + TF_CPU_TILE_J : hi[1];
+    const tf_index J = c->tile_rows;
+    for (tf_index j0 = lo[1]; j0 < hi[1]; j0 += J) {
+        const tf_index j1 = j0 + J < hi[1] ? j0 + J : hi[1];
         for (tf_index k = lo[2] + k0; k < lo[2] + k1; ++k)
             for (tf_index j = j0; j < j1; ++j) {
                 const tf_index p = tf_at(g, lo[0], j, k);
@@ -845,8 +848,8 @@ static double explicit_step(cpu_impl *c, const tf_coeffs *co)
  *
  * On one process (no direction cut) two explicit steps take one pass over memory instead of
  * two: a step waits for the next (cpu_step keeps its coefficients), and the pair runs as one
- * sweep over each thread's planes in j-tiles of pair_rows rows (pair_tile_rows: as many as keep
- * the tile's working set in L2), k inside a tile. Per plane kk of
+ * sweep over each thread's planes in j-tiles of tile_rows rows (explicit_tile_rows: as many as
+ * keep the tile's working set in L2), k inside a tile. Per plane kk of
  * the sweep, the first step's values of the tile's rows and the two rows beside them
  * (j0 - 1 .. j1) go into a per-thread ring of three planes (pair_mid_row, with their x ghosts,
  * and at the block's faces the ghost values the second step reads); then the second step
@@ -872,7 +875,7 @@ static double explicit_step(cpu_impl *c, const tf_coeffs *co)
  * strictly inside a thread's share are touched by it alone, and it fills their x ghosts just
  * before it reads a row (as explicit_box does). */
 /* A ring larger than this would not stay in cache: such grids run their explicit steps one at
- * a time. With the 8-row tiles pair_tile_rows gives rows of a few thousand cells, that is rows
+ * a time. With the 8-row tiles explicit_tile_rows gives rows of a few thousand cells, that is rows
  * of more than about 22,000 cells in float, 11,000 in double (12,000 and 6,000 at 16 rows). */
 static const size_t PAIR_RING_MAX = (size_t)16 << 20;
 
@@ -1037,48 +1040,50 @@ static void pair_tile(cpu_impl *c, const tf_step_coeffs *s0, const tf_step_coeff
     }
 }
 
-/* The rows of a pair's tile: the most, in steps of PAIR_ROWS_STEP up to PAIR_ROWS_MAX, whose
- * working set fits PAIR_L2_SHARE of a core's L2 (sysconf; PAIR_ROWS_UNKNOWN where the C
- * library does not know it), at least PAIR_ROWS_STEP. A tile of J rows works on its ring
- * (6 fields x 3 planes x (J + 2) rows, 6 scratch rows) and on the state's three planes of its
- * J + 4 rows and one plane of the vessel map: 37 J + 116 rows of sy values. Taller tiles
- * recompute fewer rows (2 of every J) and give the hardware prefetcher longer runs, until the
- * working set leaves L2: at n_x = 256 in float the rule gives 32 rows on a 2 MiB L2 (Intel
- * Xeon, model 167) and 16 on a 1 MiB one (AMD Zen 4), the fastest height measured on each
- * (docs/performance.md, tuning table). */
-enum { PAIR_ROWS_STEP = 8, PAIR_ROWS_MAX = 64, PAIR_ROWS_UNKNOWN = 16 };
-static const double PAIR_L2_SHARE = 0.75;
+/* The rows of the explicit step's j-tiles: the most, in steps of TILE_ROWS_STEP up to
+ * TILE_ROWS_MAX, whose working set as a pair's tile fits TILE_L2_SHARE of a core's L2
+ * (sysconf; TILE_ROWS_UNKNOWN where the C library does not know it), at least TILE_ROWS_STEP.
+ * A pair's tile of J rows works on its ring (6 fields x 3 planes x (J + 2) rows, 6 scratch
+ * rows) and on the state's three planes of its J + 4 rows and one plane of the vessel map:
+ * 37 J + 116 rows of sy values. Taller tiles recompute fewer rows (2 of every J) and give the
+ * hardware prefetcher longer runs, until the working set leaves L2: at n_x = 256 in float the
+ * rule gives 32 rows on a 2 MiB L2 (Intel Xeon, model 167) and 16 on a 1 MiB one (AMD Zen 4),
+ * the fastest height measured on each, for pairs and for single steps alike (whose tile, the
+ * state's three planes of J + 2 rows, the vessel map's and the new rows, 25 J + 36 rows,
+ * fits wherever a pair's does; docs/performance.md, tuning table). */
+enum { TILE_ROWS_STEP = 8, TILE_ROWS_MAX = 64, TILE_ROWS_UNKNOWN = 16 };
+static const double TILE_L2_SHARE = 0.75;
 
-static tf_index pair_tile_rows(tf_index sy)
+static tf_index explicit_tile_rows(tf_index sy)
 {
     long l2 = -1;
 #ifdef _SC_LEVEL2_CACHE_SIZE
     l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
 #endif
     if (l2 <= 0)
-        return PAIR_ROWS_UNKNOWN;
-    const double row = (double)sy * sizeof(tf_real), room = PAIR_L2_SHARE * (double)l2;
-    tf_index rows = PAIR_ROWS_STEP;
-    while (rows + PAIR_ROWS_STEP <= PAIR_ROWS_MAX &&
-           (37.0 * (double)(rows + PAIR_ROWS_STEP) + 116.0) * row <= room)
-        rows += PAIR_ROWS_STEP;
+        return TILE_ROWS_UNKNOWN;
+    const double row = (double)sy * sizeof(tf_real), room = TILE_L2_SHARE * (double)l2;
+    tf_index rows = TILE_ROWS_STEP;
+    while (rows + TILE_ROWS_STEP <= TILE_ROWS_MAX &&
+           (37.0 * (double)(rows + TILE_ROWS_STEP) + 116.0) * row <= room)
+        rows += TILE_ROWS_STEP;
     return rows;
 }
 
-/* Explicit steps in pairs on one process (or cut along no direction) unless
- * TF_CPU_EXPLICIT=single (for measurements: the same bits either way) or the ring would pass
- * PAIR_RING_MAX: one ring per thread, zeroed. TF_CPU_PAIR_ROWS=N sets the tiles' rows instead
- * of pair_tile_rows (tests and measurements; the same bits for any N). Any scheme refuses a
- * TF_CPU_EXPLICIT or TF_CPU_PAIR_ROWS it does not take. */
-static tf_status pairs_setup(cpu_impl *c)
+/* The explicit step's tiles (explicit_tile_rows, or TF_CPU_TILE_ROWS=N for tests and
+ * measurements: the same bits for any N), and its steps in pairs on one process (or cut along
+ * no direction) unless TF_CPU_EXPLICIT=single (for measurements: the same bits either way) or
+ * the ring would pass PAIR_RING_MAX: one ring per thread, zeroed. Any scheme refuses a
+ * TF_CPU_EXPLICIT or TF_CPU_TILE_ROWS it does not take. */
+static tf_status explicit_setup(cpu_impl *c)
 {
     static const char *const names[] = {"pairs", "single"};
     int choice = 0;
     TF_TRY(tf_env_choice("TF_CPU_EXPLICIT", names, 2, &choice)); /* checked for every scheme */
     long rows = 0;
-    TF_TRY(tf_env_long("TF_CPU_PAIR_ROWS", 1, 4096, &rows));
-    c->pair_rows = rows > 0 ? (tf_index)rows : pair_tile_rows(c->g.sy);
-    c->ring_rows = (c->g.n[1] < c->pair_rows ? c->g.n[1] : c->pair_rows) + 2;
+    TF_TRY(tf_env_long("TF_CPU_TILE_ROWS", 1, 4096, &rows));
+    c->tile_rows = rows > 0 ? (tf_index)rows : explicit_tile_rows(c->g.sy);
+    c->ring_rows = (c->g.n[1] < c->tile_rows ? c->g.n[1] : c->tile_rows) + 2;
     const size_t bytes = ring_elements(c->g.sy, c->ring_rows) * sizeof(tf_real);
     if (c->su->scheme != TF_SCHEME_EXPLICIT || any_cut(c) || choice != 0 ||
         bytes > PAIR_RING_MAX)
@@ -1121,8 +1126,8 @@ static double explicit_pair(cpu_impl *c, const tf_coeffs *c0, const tf_coeffs *c
         ghosts_done = tf_wtime();
         const pair_ring R = {c->ring[thread_id()], g->sy, c->ring_rows};
         if (ka < kb)
-            for (tf_index j0 = 0; j0 < ny; j0 += c->pair_rows)
-                pair_tile(c, &s0, &s1, &e, &R, j0, j0 + c->pair_rows < ny ? j0 + c->pair_rows : ny,
+            for (tf_index j0 = 0; j0 < ny; j0 += c->tile_rows)
+                pair_tile(c, &s0, &s1, &e, &R, j0, j0 + c->tile_rows < ny ? j0 + c->tile_rows : ny,
                           ka, kb);
     }
     swap_next(c);
@@ -1592,7 +1597,7 @@ static void flush_deferred(cpu_impl *c)
 static unsigned cpu_explicit_paired(void *impl)
 {
     const cpu_impl *c = impl;
-    return c->ring ? (unsigned)c->pair_rows : 0;
+    return c->ring ? (unsigned)c->tile_rows : 0;
 }
 
 static tf_status cpu_flush(void *impl)

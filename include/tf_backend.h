@@ -63,7 +63,7 @@ void *tf_host_alloc_huge(size_t bytes);
  * it is unset or empty; any other value is TF_ERR_USAGE, naming the choices. */
 tf_status tf_env_choice(const char *var, const char *const names[], int n, int *choice);
 /* *value = environment variable `var` as a decimal integer in [lo, hi] (a backend's tuning
- * for tests and measurements: TF_CPU_PAIR_ROWS); unchanged when it is unset or empty; anything
+ * for tests and measurements: TF_CPU_TILE_ROWS); unchanged when it is unset or empty; anything
  * else is TF_ERR_USAGE, naming the range. */
 tf_status tf_env_long(const char *var, long lo, long hi, long *value);
 

@@ -40,9 +40,6 @@ typedef int64_t tf_index;
 /* Whether the CPU backend runs a block of `ncells` cells on all threads (bench copies as it). */
 static inline int tf_cpu_parallel(tf_index ncells) { return ncells >= TF_CPU_PARALLEL_MIN_CELLS; }
 
-/* CPU cache blocking of the explicit step (host/cpu_backend.c): j-k tile edge. */
-#define TF_CPU_TILE_J 16
-
 #define TF_VERSION_STRING "0.1.0"
 
 /* The commit the build was made from ("abc123def456", with "+changes" when tracked files

@@ -18,11 +18,12 @@
  *       diagnostics read in between (a waiting step must run first), and with
  *       TF_CPU_EXPLICIT=single (every step alone); the backend must say it pairs, and an
  *       unknown TF_CPU_EXPLICIT is refused with the choices named.
- *   tile_rows_give_the_same_bits  The pairs' tiles are as tall as keep their working set in
- *       the L2 (8 to 64 rows, by the machine) or TF_CPU_PAIR_ROWS: 1, 2, 7, 33 and 200 rows
- *       (a tile taller than the grid) give the reference's bits too, the backend reports the
- *       rows it took, its own choice is a multiple of 8 from 8 to 64, and a TF_CPU_PAIR_ROWS
- *       that is not an integer from 1 to 4096 is refused by name.
+ *   tile_rows_give_the_same_bits  The explicit step's j-tiles are as tall as keep a pair's
+ *       working set in the L2 (8 to 64 rows, by the machine) or TF_CPU_TILE_ROWS: 1, 2, 7, 33
+ *       and 200 rows (a tile taller than the grid) give the reference's bits too, in pairs and
+ *       one step at a time, the backend reports the rows it took, its own choice is a
+ *       multiple of 8 from 8 to 64, and a TF_CPU_TILE_ROWS that is not an integer from 1 to
+ *       4096 is refused by name.
  *   long_rows_run_alone  Rows too long for the ring to stay in cache run one step at a time. */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include <setjmp.h>
@@ -294,13 +295,13 @@ static void long_rows_run_alone(void **st)
     }
 }
 
-/* The rows of the pairs' tiles (pair_tile_rows in host/cpu_backend.c, or TF_CPU_PAIR_ROWS)
- * change the order of the sweep, not the bits. */
+/* The rows of the explicit step's tiles (explicit_tile_rows in host/cpu_backend.c, or
+ * TF_CPU_TILE_ROWS) change the order of the sweep, not the bits, in pairs and alone. */
 static void tile_rows_give_the_same_bits(void **st)
 {
     (void)st;
     assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
-    assert_int_equal(unsetenv("TF_CPU_PAIR_ROWS"), 0);
+    assert_int_equal(unsetenv("TF_CPU_TILE_ROWS"), 0);
     tt_state s;
     tf_solver *sv = NULL;
     assert_int_equal(explicit_solver(&sv, &s, 64, 64, 8), TF_OK);
@@ -314,26 +315,29 @@ static void tile_rows_give_the_same_bits(void **st)
     static const char *const rows[] = {"1", "2", "7", "33", "200"};
     long bad = 0;
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; ++r) {
-        assert_int_equal(setenv("TF_CPU_PAIR_ROWS", rows[r], 1), 0);
+        assert_int_equal(setenv("TF_CPU_TILE_ROWS", rows[r], 1), 0);
         assert_int_equal(explicit_solver(&sv, &s, 9, 70, 5), TF_OK);
         assert_int_equal(tf_solver_explicit_paired(sv), (unsigned)atoi(rows[r]));
         tf_solver_destroy(sv);
         tt_state_free(&s);
         bad += compare_shape(37, 41, 23, &mixed, 2, 5, 0, 0);
         bad += compare_shape(20, 70, 40, &mixed, 3, 4, 1, 0);
+        assert_int_equal(setenv("TF_CPU_EXPLICIT", "single", 1), 0);
+        bad += compare_shape(37, 41, 23, &mixed, 2, 3, 0, 0);
+        assert_int_equal(unsetenv("TF_CPU_EXPLICIT"), 0);
     }
     static const char *const refused[] = {"0", "4097", "16rows", "-8", " "};
     for (size_t r = 0; r < sizeof refused / sizeof refused[0]; ++r) {
-        assert_int_equal(setenv("TF_CPU_PAIR_ROWS", refused[r], 1), 0);
+        assert_int_equal(setenv("TF_CPU_TILE_ROWS", refused[r], 1), 0);
         tf_error_clear();
         sv = NULL;
         assert_int_equal(explicit_solver(&sv, &s, 8, 8, 8), TF_ERR_USAGE);
         assert_null(sv);
-        assert_non_null(strstr(tf_error_message(), "TF_CPU_PAIR_ROWS="));
+        assert_non_null(strstr(tf_error_message(), "TF_CPU_TILE_ROWS="));
         assert_non_null(strstr(tf_error_message(), "from 1 to 4096"));
         tt_state_free(&s);
     }
-    assert_int_equal(unsetenv("TF_CPU_PAIR_ROWS"), 0);
+    assert_int_equal(unsetenv("TF_CPU_TILE_ROWS"), 0);
     assert_int_equal(bad, 0);
 }
 
