@@ -262,6 +262,10 @@ static tf_status parse_scenario_args(int argc, char **argv, scenario_args *a)
                 return TF_ERR_USAGE;
             if (!*v)
                 return USAGE_ERROR("--output: empty path");
+            /* A scenario's values lose their edge blanks: the run would write elsewhere. */
+            if (isspace((unsigned char)v[0]) || isspace((unsigned char)v[strlen(v) - 1]))
+                return USAGE_ERROR("--output '%s': a path that starts or ends with a blank "
+                                   "(a scenario cannot hold one: its values are trimmed)", v);
             output = v;
             continue;
         }
@@ -346,6 +350,8 @@ static void human_time(char *buf, size_t cap, double s)
 /* The command line of run or check (check takes run's options, so that a job's own command
  * line can be checked), and the scenario it names, loaded with its --set overrides into *s
  * (caller frees *s and a->output_set, also on failure). */
+static tf_status load_sets(scenario_args *a, tf_scenario *s, const char *text, size_t n);
+
 static tf_status load_scenario(int argc, char **argv, scenario_args *a, tf_scenario **s)
 {
     *s = NULL;
@@ -357,7 +363,7 @@ static tf_status load_scenario(int argc, char **argv, scenario_args *a, tf_scena
     if (!(*s = malloc(sizeof **s)))
         return TF_ERROR(TF_ERR_NOMEM, "out of memory");
     if (world.size == 1)
-        return tf_scenario_load(*s, a->scenario, a->sets, a->nsets);
+        return load_sets(a, *s, NULL, 0);
     /* Under MPI the first process reads the file and every process parses its bytes: each
      * reading the file itself, they could read different scenarios (a file replaced while the
      * job starts, node-local copies, standard input, which mpirun gives to one process) and
@@ -374,10 +380,30 @@ static tf_status load_scenario(int argc, char **argv, scenario_args *a, tf_scena
     st = tf_par_agree(&world, st);
     if (st == TF_OK) {
         tf_par_bcast(&world, text, (size_t)n, 0);
-        st = tf_scenario_load_text(*s, a->scenario, text, (size_t)n, a->sets, a->nsets);
+        st = load_sets(a, *s, text, (size_t)n);
     }
     free(text);
     return st;
+}
+
+/* The scenario of a (from its file, or from text where not NULL) with its overrides. --output
+ * goes in as the last `output.dir=PATH` override; an error in it names --output, which the user
+ * gave, not the --set the loader saw (unless a --set output.dir came first and failed). */
+static tf_status load_sets(scenario_args *a, tf_scenario *s, const char *text, size_t n)
+{
+    const tf_status st = text ? tf_scenario_load_text(s, a->scenario, text, n, a->sets, a->nsets)
+                              : tf_scenario_load(s, a->scenario, a->sets, a->nsets);
+    static const char lead[] = "--set output.dir=";
+    const char *msg = tf_error_message();
+    if (st == TF_OK || !a->output_set || strncmp(msg, lead, sizeof lead - 1) != 0)
+        return st;
+    for (int i = 0; i < a->nsets - 1; ++i)
+        if (strncmp(a->sets[i], "output.dir=", 11) == 0)
+            return st; /* the user's own --set output.dir may be the one named */
+    char copy[2048];
+    snprintf(copy, sizeof copy, "%s", msg + sizeof lead - 1);
+    tf_error_clear();
+    return TF_ERROR(st, "--output %s", copy);
 }
 
 /* Collective: whether every process has the command line and the scenario of the first (an

@@ -370,10 +370,52 @@ static tf_status output_names_free(const tf_scenario *s)
     return TF_OK;
 }
 
+/* The refusal of a run whose output another run holds (lock_outputs); who: what its lock file
+ * says. */
+static tf_status in_use(const tf_scenario *s, const char *who)
+{
+    return TF_ERROR(TF_ERR_USAGE,
+                    "the output '%s/%s.*' is in use by another run (%s); give each run its own "
+                    "run.name or output.dir, or wait for that one to end",
+                    s->dir, s->name, who[0] ? who : "its lock file says nothing more");
+}
+
+/* What the lock file of an open descriptor says of the run holding it (one line). */
+static void lock_holder(int fd, char *who, size_t len)
+{
+    const ssize_t n = pread(fd, who, len - 1, 0);
+    who[n > 0 ? n : 0] = '\0';
+    who[strcspn(who, "\n")] = '\0';
+}
+
+/* For check: whether a run holds the output now (its lock taken), as lock_outputs would find;
+ * asked without taking the lock (F_GETLK). */
+static tf_status output_not_in_use(const tf_scenario *s)
+{
+    char path[TF_OUT_PATH];
+    TF_TRY(out_path(path, s, ".lock"));
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return TF_OK; /* no lock file: no run; or one this user cannot read (output_names_free) */
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    tf_status st = TF_OK;
+    if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) {
+        char who[256];
+        lock_holder(fd, who, sizeof who);
+        st = in_use(s, who);
+    }
+    close(fd);
+    return st;
+}
+
 tf_status tf_run_output_check(const tf_scenario *s)
 {
     TF_TRY(tf_run_dir_check(s->dir));
-    return output_names_free(s);
+    TF_TRY(output_names_free(s));
+    return output_not_in_use(s);
 }
 
 long long tf_run_steps_per(double interval, double dt)
@@ -1073,15 +1115,10 @@ static tf_status lock_outputs(run_ctx *r)
         if (fcntl(fd, F_SETLK, &fl) != 0) {
             const int e = errno;
             if (e == EACCES || e == EAGAIN) {
-                char who[256] = "";
-                const ssize_t n = read(fd, who, sizeof who - 1);
-                who[n > 0 ? n : 0] = '\0';
-                who[strcspn(who, "\n")] = '\0';
+                char who[256];
+                lock_holder(fd, who, sizeof who);
                 close(fd);
-                return TF_ERROR(TF_ERR_USAGE,
-                                "the output '%s/%s.*' is in use by another run (%s); give each "
-                                "run its own run.name or output.dir, or wait for that one to end",
-                                s->dir, s->name, who[0] ? who : "its lock file says nothing more");
+                return in_use(s, who);
             }
             close(fd);
             if (!r->o->quiet)

@@ -53,6 +53,8 @@ set(tf_cmdline_cases
   "help_not_a_command|--help: 'frobnicate' is not a command|--help frobnicate"
   "help_extra|help: unexpected argument '--json'|help bench --json"
   "output_empty|--output: empty path|run ${tf_q} --output="
+  "output_edge_blank|a path that starts or ends with a blank (a scenario cannot hold one|run ${tf_q} --output '@OUT@ '"
+  "output_comment|--output a #b: '#' after a blank starts a comment|run ${tf_q} --output 'a #b'"
   "output_twice|option --output given twice|run ${tf_q} --output @OUT@ --output=@OUT@2"
   "procs_twice|option --procs given twice|run ${tf_q} --procs 1x1x1 --procs 0x0x0 --output @OUT@"
   "bench_grid_twice|option --grid given twice|bench --grid 8 --grid=9"

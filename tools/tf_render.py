@@ -398,11 +398,18 @@ def render(args):
     tumor_range = {}
     for t in records:
         reader.UpdatePipeline(t)
-        if has_tumor:
-            tumor_range[t] = reader.PointData[ISO_FIELD].GetRange()
-        for f in slices:
+        for f in ([ISO_FIELD] if has_tumor else []) + list(slices):
             lo, hi = reader.PointData[f].GetRange()
-            ranges[f] = [min(ranges[f][0], lo), max(ranges[f][1], hi)]
+            # VTK gives an inverted range (+1e38, -1e38) where no value is finite
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+                raise UsageError("%s: field '%s' has no finite value at t = %g min: a damaged "
+                                 "file, or not one TumorField wrote (its runs stop with exit "
+                                 "status 3 before a bad state reaches the output)"
+                                 % (args.file, f, t))
+            if f == ISO_FIELD:
+                tumor_range[t] = (lo, hi)
+            if f in slices:
+                ranges[f] = [min(ranges[f][0], lo), max(ranges[f][1], hi)]
     bounds = reader.GetDataInformation().GetBounds()
     centre = [(bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2, (bounds[4] + bounds[5]) / 2]
 

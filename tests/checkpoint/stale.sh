@@ -104,6 +104,11 @@ rc=$?
 grep -q "the output 'out/tiny.\*' is in use by another run (pid $pid on host" second_run.log ||
   { cat second_run.log; fail "the refusal does not name the running process"; }
 [ ! -e out/tiny.summary.json ] || fail "the refused run wrote a summary"
+# ... and `check` of that run says the same, without taking the lock (it said all was well)
+"$tf" check "$here/tiny.ini" "${args[@]}" --set run.duration=1d > check_busy.log 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q "the output 'out/tiny.\*' is in use by another run (pid $pid on host" check_busy.log ||
+  { cat check_busy.log; fail "check while another run holds the output: exit $rc, expected 2 naming it"; }
 "$tf" run "$here/tiny.ini" "${args[@]}" --set run.duration=1d --set run.name=other --quiet ||
   fail "a run of another name in the same directory failed"
 kill -TERM $pid

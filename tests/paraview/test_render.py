@@ -21,7 +21,8 @@ Checks (PNG pixels read with matplotlib):
     HDF5_USE_FILE_LOCKING=FALSE, and with that set the file renders;
   - an --outdir that is a file, lies under a file or cannot be created exits 2 with one line;
   - --notumor: a file without tumor gets the slices alone and a note;
-  - the note when no isosurface exists at the level (T below it everywhere, or above it);
+  - the note when no isosurface exists at the level (T below it everywhere, or above it), and
+    exit 2 naming the field where a field has no finite value;
   - image names tell records less than a minute apart from each other.
 The script runs with DISPLAY unset, so tf_render.py's private Xvfb is exercised.
 """
@@ -171,6 +172,18 @@ def main():
         check(expect in log, "tf_render %s: message does not say %r:\n%s"
               % (" ".join(args), expect, log))
         check(not glob.glob(os.path.join(bad, "*.png")), "tf_render %s wrote an image" % args)
+
+    # A field with no finite value (a damaged or foreign file; tumorfield never writes one):
+    # refused, naming the field (it read "no tumor isosurface: T < 0.5 everywhere (max -1e+38)")
+    import netCDF4
+    nan_file = os.path.join(a.workdir, "nan.nc")
+    shutil.copyfile(a.file, nan_file)
+    with netCDF4.Dataset(nan_file, "a") as d:
+        d["tumor"][:] = np.nan
+    rc, log = run(a.tool, [nan_file, "--outdir", bad], env)
+    check(rc == 2 and "field 'tumor' has no finite value at t = " in log,
+          "tf_render on an all-NaN tumor exited %d:\n%s" % (rc, log))
+    check(not glob.glob(os.path.join(bad, "*.png")), "tf_render on an all-NaN tumor wrote an image")
 
     # Files the NetCDF library cannot open: cut short, and held by a writer (HDF5 takes an
     # exclusive flock on a file it writes, as a running tumorfield does); each with netCDF4 and
