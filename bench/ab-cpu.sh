@@ -11,8 +11,11 @@
 # (bench --procs), instead of one process on every core.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-old=${1:?usage: ab-cpu.sh OLD NEW [OUTFILE]}
-new=${2:?usage: ab-cpu.sh OLD NEW [OUTFILE]}
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+  echo "usage: ab-cpu.sh OLD NEW [OUTFILE] (two tumorfield builds to compare)" >&2
+  exit 2
+fi
+old=$1 new=$2
 need_tumorfield "$old" "$new"
 out=$(record_path cpu-ab "${3:-}")
 rounds=${AB_ROUNDS:-5}

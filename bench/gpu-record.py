@@ -4,7 +4,10 @@
 usage: bench/gpu-record.py [--first N] CARD OUTDIR... > bench/results/YYYY-MM-DD-cuda-CARD.md
 
 CARD is the device tool's `device` line; each OUTDIR is a call's $OUT as fetched (summary.txt,
-env.log, bench.jsonl, sanitizer.log, tests.log, profile.log where the call wrote them). The
+env.log, bench.jsonl, sanitizer.log, tests.log, profile.log where the call wrote them), or a
+committed record's folder that keeps several calls as callN-summary.txt, callN-env.log and so
+on (each call a section). The record is written whole at the end, or not at all (exit 1 and a
+message on stderr where a folder holds no summary). The
 record holds, per call, the bundle's commit, the GPU as nvidia-smi names it, the host, the step
 table of summary.txt verbatim, the sanitizer summaries, the CPU-vs-GPU agreement lines of the
 tests, a table of the Nsight Compute profile, and all bench objects as JSON lines at the end
@@ -23,14 +26,39 @@ if len(args) < 2:
 card, dirs = args[0], args[1:]
 
 
-def read(d, name):
-    p = os.path.join(d, name)
+def calls_of(d):
+    """The calls a folder holds, as (folder, file name prefix): a call's $OUT as fetched
+    (summary.txt: prefix ""), or a committed record's folder with several calls side by side
+    (call3-summary.txt, call4-summary.txt: prefixes "call3-", "call4-")."""
+    if os.path.exists(os.path.join(d, "summary.txt")):
+        return [(d, "")]
+    names = sorted(os.listdir(d)) if os.path.isdir(d) else []
+    return [(d, f[:-len("summary.txt")]) for f in names if f.endswith("-summary.txt")]
+
+
+def read(call, name):
+    p = os.path.join(call[0], call[1] + name)
     return open(p, errors="replace").read() if os.path.exists(p) else ""
+
+
+# The record is printed whole at the end, or not at all: a folder without a summary stops the
+# script before anything reaches the file that stdout goes to.
+calls = []
+for d in dirs:
+    found = calls_of(d)
+    if not found:
+        sys.exit("gpu-record: no summary.txt (nor CALL-summary.txt) in %s" % d)
+    calls += found
+lines = []
+
+
+def print(*parts):  # noqa: A001 - collects the record instead of writing it
+    lines.append(" ".join(str(x) for x in parts) if parts else "")
 
 
 rows = []
 print("# CUDA results: %s\n" % card)
-for n, d in enumerate(dirs, first):
+for n, d in enumerate(calls, first):
     summary = read(d, "summary.txt")
     env = read(d, "env.log")
     if not summary:
@@ -100,3 +128,4 @@ if rows:
     for r in rows:
         print(json.dumps(r))
     print("```")
+sys.stdout.write("\n".join(lines) + "\n")

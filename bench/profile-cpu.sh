@@ -27,7 +27,7 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} OMP_PROC_BIND=${OMP_PROC_BIND:-clos
 # The functions of a step (the rest of the bench is set-up, the final check and the copy
 # measurement; lod_pass_xy is the fused LOD pass's own loop); libgomp's samples are threads
 # waiting at barriers, in the steps and in the set-up and copy regions alike.
-step_re='explicit|pair|stream_row|react|lines|thomas|tile|transpose|solve|ghost|fused|diffuse|_step|lod_pass|x_block|line_pass|periodic_pass|face_copy|halo'
+step_re='explicit|pair|stream_row|react|lines|thomas|tile|transpose|solve|ghost|fused|diffuse|_step|lod_pass|x_block|line_pass|periodic_pass|face_copy|halo|forward|backward|ahead|prefetch_row|ring_|flush_deferred|tf_nbr6|tf_explicit_voxel|tf_react_voxel'
 
 echo "# CPU profile, $(date -u +%Y-%m-%dT%H:%MZ), $(ncpus) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 echo "# $("$tf" --version), grid $n^3, $steps steps, OMP_NUM_THREADS=$OMP_NUM_THREADS"

@@ -474,6 +474,23 @@ static tf_status cmd_check(int argc, char **argv)
         else
             printf("# resume: no checkpoint in '%s' yet: the run starts afresh\n", s->dir);
     }
+    /* The disk the run's files may take, against what is free there: a note (on stderr, also
+     * with --quiet) where it may not fit; not an error, since compression makes the records
+     * smaller than this bound and space may be freed before the job runs. */
+    double disk_need = -1.0, disk_avail = -1.0;
+    if (st == TF_OK && tf_par_root(&par)) {
+        tf_run_disk_need(s, &disk_need, &disk_avail);
+        if (disk_avail >= 0.0 && disk_need > disk_avail) {
+            char need[32], avail[32];
+            human_bytes(need, sizeof need, disk_need);
+            human_bytes(avail, sizeof avail, disk_avail);
+            fprintf(stderr, "tumorfield: note: the run's files may need up to %s more, but only "
+                            "%s are free where '%s' is: the run may stop with exit 4 (disk "
+                            "full); free space, choose another output.dir, a longer "
+                            "output.interval, fewer output.fields or output.compression\n",
+                    need, avail, s->dir);
+        }
+    }
     if (st == TF_OK && a.run.quiet)
         printf("# check: '%s' is a valid scenario; nothing was run\n", a.scenario);
     if (st == TF_OK && !a.run.quiet) {
@@ -513,6 +530,15 @@ static tf_status cmd_check(int argc, char **argv)
             printf("# explicit stability limit: dt <= %.4g min\n",
                    tf_floor_sig(tf_explicit_dt_limit(&s->p, s->spacing, &s->bcs, s->n).dt, 4));
         tf_run_print_notes(s, "# note: ");
+        if (disk_need >= 0.0) {
+            char need[32], avail[32] = "unknown";
+            human_bytes(need, sizeof need, disk_need);
+            if (disk_avail >= 0.0)
+                human_bytes(avail, sizeof avail, disk_avail);
+            printf("# disk: up to %s more for the run's files (uncompressed records, the "
+                   "checkpoint twice while it is replaced, the time series); %s free where "
+                   "'%s' is\n", need, avail, s->dir);
+        }
         printf("# cost: %.0f steps x %.0f cells = %.4g voxel updates; roughly %s at %.0e/s "
                "(assumed 2-core CPU), %s at %.0e/s (assumed one H100); measure with "
                "`tumorfield bench`\n", steps, cells, updates, tc, TF_ASSUMED_CPU_RATE, tg,

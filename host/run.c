@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -416,6 +417,57 @@ tf_status tf_run_output_check(const tf_scenario *s)
     TF_TRY(tf_run_dir_check(s->dir));
     TF_TRY(output_names_free(s));
     return output_not_in_use(s);
+}
+
+void tf_run_disk_need(const tf_scenario *s, double *need, double *avail)
+{
+    const double cells = (double)s->n[0] * (double)s->n[1] * (double)s->n[2];
+    const double steps = ceil(s->duration / s->dt - 1e-9);
+    double records = 0.0, rows = 0.0;
+    const long long rec_every = tf_run_steps_per(s->interval, s->dt);
+    const long long row_every = tf_run_steps_per(s->series_interval, s->dt);
+    if (rec_every > 0) /* step 0, every interval, and the last step */
+        records = 1.0 + floor(steps / (double)rec_every) + (fmod(steps, (double)rec_every) > 0);
+    if (row_every > 0)
+        rows = 1.0 + floor(steps / (double)row_every) + (fmod(steps, (double)row_every) > 0);
+    int nf = 0;
+    for (int f = 0; f < TF_NFIELDS; ++f)
+        nf += (int)(s->fields_mask >> f & 1u);
+    /* Records are float; the vessel map once; a checkpoint holds the state and the vessel map
+     * in the build's precision, and while it is replaced the old and the new one exist; a row
+     * is 20 numbers of up to 16 characters. */
+    *need = 4.0 * cells * ((double)nf * records + 1.0) +
+            2.0 * (TF_NFIELDS + 1.0) * cells * (double)sizeof(tf_real) + 320.0 * rows + 65536.0;
+    const char *const suffix[] = {".nc", ".timeseries.csv", ".chk.nc"};
+    for (int i = 0; i < 3; ++i) {
+        char path[TF_OUT_PATH];
+        struct stat sb;
+        if (out_path(path, s, suffix[i]) == TF_OK && stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+            *need -= (double)sb.st_size;
+    }
+    *need = *need > 0.0 ? *need : 0.0;
+    *avail = -1.0;
+    char dir[TF_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", s->dir);
+    for (;;) {
+        struct statvfs vf;
+        if (statvfs(dir, &vf) == 0) {
+            *avail = (double)vf.f_bavail * (double)vf.f_frsize;
+            return;
+        }
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            snprintf(dir, sizeof dir, ".");
+        else if (slash == dir)
+            dir[1] = '\0';
+        else
+            *slash = '\0';
+        if (strcmp(dir, ".") == 0 || strcmp(dir, "/") == 0) {
+            if (statvfs(dir, &vf) == 0)
+                *avail = (double)vf.f_bavail * (double)vf.f_frsize;
+            return;
+        }
+    }
 }
 
 long long tf_run_steps_per(double interval, double dt)
@@ -1281,7 +1333,9 @@ static tf_status start(run_ctx *r)
                 unlink(tmp);
         }
     }
-    if (r->restart && !r->o->quiet) {
+    /* The restart, backend and run lines and the notes also with --quiet: a job's log says
+     * whether a start resumed, and from where, and what it runs on (README, "--quiet"). */
+    if (r->restart) {
         printf("restart: from '%s' at step %lld, t = %.6g min\n", r->restart, r->step,
                time_of(r, r->step));
         if (r->step >= r->nsteps)
@@ -1299,7 +1353,7 @@ static tf_status start(run_ctx *r)
 
     TF_TRY(tf_par_agree(&r->par, tf_solver_create_par(&r->solver, r->o->backend, &r->g, &r->par,
                                                       &s->bcs, &s->p, s->scheme, s->dt)));
-    if (!r->o->quiet) {
+    {
         const char *why = "";
         if (r->o->backend == TF_BACKEND_AUTO)
             why = tf_solver_backend(r->solver) == TF_BACKEND_CUDA

@@ -65,12 +65,20 @@ tf_status tf_run_place(const tf_scenario *s, const int procs[3], tf_backend_kind
  * grants root everything). TF_ERR_IO with the reason, as the run would fail. */
 tf_status tf_run_dir_check(const char *dir);
 /* tf_run_dir_check of output.dir, and every file a run writes there absent or a regular file
- * (TF_ERR_IO naming one that is a directory, FIFO or device). */
+ * this run may replace or write (TF_ERR_IO naming one that is a directory, FIFO or device, or
+ * another user's), and no other run holding them now (TF_ERR_USAGE, as the run). */
 tf_status tf_run_output_check(const tf_scenario *s);
+/* The disk space a run's files take at most (uncompressed records, the checkpoint twice while
+ * it is replaced, the time series, the summary) beyond what its files there hold already
+ * (a restart's), into *need, and what the file system of output.dir (or of its nearest
+ * existing parent) has free for this user into *avail (-1 where unknown). For check's
+ * estimate; compression makes the records smaller. */
+void tf_run_disk_need(const tf_scenario *s, double *need, double *avail);
 /* check's part of --restart PATH and --resume: the checkpoint a run would continue from
  * (named in `used`, "" where it starts afresh) holds this scenario but for run.duration and
- * output.dir; --resume without one refuses output files it would replace (as a run would).
- * The fields are not read. */
+ * output.dir, read whole with its checksums, and the files it continues hold every record and
+ * row due before its time; --resume without one refuses output files it would replace (as a
+ * run would). */
 tf_status tf_run_restart_check(const tf_scenario *s, const tf_run_options *o, char *used,
                                size_t len);
 

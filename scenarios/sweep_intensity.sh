@@ -58,6 +58,14 @@ fi
 
 SCENARIO=${SCENARIO:-scenarios/depressed_moderate_exercise.ini}
 TUMORFIELD=${TUMORFIELD:-tumorfield}
+# The program, as the job scripts find it (before any run starts: bash's own "No such file",
+# exit 127, said nothing of TUMORFIELD).
+tf=$TUMORFIELD
+if ! tf_path=$(command -v "$tf") || [ ! -f "$tf_path" ] || [ ! -x "$tf_path" ]; then
+    why="not found"; [ -e "$tf" ] && why="is not an executable file"
+    echo "tumorfield: '$tf' $why: put tumorfield on PATH or set TUMORFIELD=/path/to/tumorfield" >&2
+    exit 2
+fi
 # The arguments: passed to every run; the script's own options refused (the program would take
 # the last of two).
 set_value=0

@@ -192,6 +192,13 @@ tf_expect_cases(check_dir 4 "check ${tf_q}"
   "file|'/dev/null' is not a directory|--set output.dir=/dev/null"
   # root passes every access() test; mkdir in /proc still fails
   "proc|cannot create output directory '/proc/tumorfield-out'|--set output.dir=/proc/tumorfield-out")
+# check says how much disk the run's files may take (11 float records of 6 fields of 1000 cells
+# and the vessel map, a float checkpoint of 7 arrays twice, 11 rows of 320 bytes, 64 KiB for
+# headers: 393056 bytes), and notes on stderr, exit 0, where it exceeds the free space.
+add_test(NAME check_disk_estimate
+         COMMAND bash -c "set -e; out=$(\"$0\" check \"$1\" --set grid.n=10 --set run.duration=10min --set run.dt=1min --set output.interval=1min --set output.timeseries_interval=1min --output \"$2/a\"); grep -q '^# disk: up to 384 KiB more for the run' <<<\"$out\" || { echo \"$out\" | grep disk; exit 1; }; err=$(\"$0\" check \"$1\" --quiet --set grid.n=256 --set run.duration=1000d --set output.interval=1min --output \"$2/b\" 2>&1 >/dev/null); grep -q 'note: the run.s files may need up to .* TiB more, but only .* free where' <<<\"$err\" || { echo \"$err\"; exit 1; }"
+                 $<TARGET_FILE:tumorfield> ${tf_q} ${TF_DRIVER_WORK}/check_disk)
+set_tests_properties(check_disk_estimate PROPERTIES LABELS driver)
 # ... and finds that out by making a directory, which it removes again.
 add_test(NAME check_dir_leaves_nothing
          COMMAND bash -c "set -e; rm -rf \"$2\"; mkdir -p \"$2\"; \"$0\" check \"$1\" --set output.dir=\"$2/new/out\" > /dev/null; \"$0\" check \"$1\" --set output.dir=\"$2\" > /dev/null; test -z \"$(ls -A \"$2\")\" || { ls -A \"$2\"; exit 1; }"

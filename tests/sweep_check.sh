@@ -109,6 +109,14 @@ for bad in "--output x" "--resume" "--set run.name=x" "--set exercise.intensity=
 done
 expect_refused "SWEEP_KEY=bad" "SWEEP_KEY='bad'" \
     env SWEEP_KEY=bad SLURM_ARRAY_TASK_ID=0 TUMORFIELD="$tmp/bin/tumorfield" bash "$script"
+# The program not there, or not a program: the scripts' own message (bash's "No such file",
+# exit 127, was all the sweep said), for the sweep and the job scripts alike.
+for job in "$script" "$dir/../jobs/requeue.sbatch" "$dir/../jobs/mpi.sbatch"; do
+    expect_refused "$(basename "$job") TUMORFIELD=missing" "'$tmp/none' not found: put tumorfield on PATH or set TUMORFIELD" \
+        env SLURM_ARRAY_TASK_ID=0 TUMORFIELD="$tmp/none" bash "$job" "$dir/quick_demo.ini"
+    expect_refused "$(basename "$job") TUMORFIELD=a directory" "'$tmp/bin' is not an executable file" \
+        env SLURM_ARRAY_TASK_ID=0 TUMORFIELD="$tmp/bin" bash "$job" "$dir/quick_demo.ini"
+done
 echo "depression = 0.6" >> "$tmp/cases/a/scenario.ini"
 [[ $(sweep_outdir "$tmp" cases/a/scenario.ini) != "$a" ]] ||
     { echo "an edited scenario keeps the sweep directory of the old one ($a)"; exit 1; }

@@ -32,6 +32,7 @@ for scheme, arrays, pass_arrays, n, threads, single, steps in (
         ("explicit", 13, 6.5, 20, None, False, 4),
         ("explicit", 13, 13 * 2 / 3, 20, None, False, 3),  # a pair, then one step alone
         ("explicit", 13, 13, 20, None, True, 3),
+        ("explicit", 13, 13, 20, None, False, 1),  # one step: no pair ran, none reported
         ("lod", 25, 25, 20, None, False, 3),
         ("lod", 25, 62, 40, "16", False, 3)):
     args = [exe, "bench", "--grid", str(n), "--steps", str(steps), "--scheme", scheme,
@@ -111,7 +112,9 @@ for scheme, arrays, pass_arrays, n, threads, single, steps in (
         "two reaction calls per step": scheme == "explicit"
                                        or j["stages"]["reaction"]["calls_per_step"] == 2,
         "explicit_paired: the CPU's explicit steps in pairs unless TF_CPU_EXPLICIT=single":
-            j["explicit_paired"] == (scheme == "explicit" and not single),
+            j["explicit_paired"] == (scheme == "explicit" and not single and steps >= 2),
+        "pair_tile_rows where pairs ran: a multiple of 8 from 8 to 64":
+            (j.get("pair_tile_rows") in range(8, 65, 8)) == j["explicit_paired"],
         "one explicit call per step, paired or not (3 steps: a pair and one alone)":
             scheme == "lod" or j["stages"]["explicit"]["calls_per_step"] == 1,
         "positive bandwidths": min(eff, j["copy_bandwidth_GBps"],
@@ -127,7 +130,7 @@ for scheme, arrays, pass_arrays, n, threads, single, steps in (
     for line in ("copy bandwidth", "ratio to copy", "w.-alloc. copy"):
         if line not in table:
             fails.append(f"{scheme}: table lacks '{line}'")
-    if (": steps in pairs" in table) != (scheme == "explicit" and not single):
+    if (": steps in pairs" in table) != (scheme == "explicit" and not single and steps >= 2):
         fails.append(f"{scheme}: the table's min bytes line should say steps in pairs "
                      f"exactly when they ran so")
 
