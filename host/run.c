@@ -446,28 +446,23 @@ void tf_run_disk_need(const tf_scenario *s, double *need, double *avail)
             *need -= (double)sb.st_size;
     }
     *need = *need > 0.0 ? *need : 0.0;
+    /* The file system of output.dir, or of its nearest existing parent (a run makes it). */
     *avail = -1.0;
     char dir[TF_PATH_MAX];
     snprintf(dir, sizeof dir, "%s", s->dir);
-    for (;;) {
-        struct statvfs vf;
-        if (statvfs(dir, &vf) == 0) {
-            *avail = (double)vf.f_bavail * (double)vf.f_frsize;
-            return;
-        }
+    struct statvfs vf;
+    while (statvfs(dir, &vf) != 0) {
         char *slash = strrchr(dir, '/');
+        if (!slash && strcmp(dir, ".") == 0)
+            return;
+        if (slash == dir && dir[1] == '\0')
+            return; /* not even "/" */
         if (!slash)
             snprintf(dir, sizeof dir, ".");
-        else if (slash == dir)
-            dir[1] = '\0';
         else
-            *slash = '\0';
-        if (strcmp(dir, ".") == 0 || strcmp(dir, "/") == 0) {
-            if (statvfs(dir, &vf) == 0)
-                *avail = (double)vf.f_bavail * (double)vf.f_frsize;
-            return;
-        }
+            slash[slash == dir] = '\0'; /* "/a" -> "/", "a/b" -> "a" */
     }
+    *avail = (double)vf.f_bavail * (double)vf.f_frsize;
 }
 
 long long tf_run_steps_per(double interval, double dt)

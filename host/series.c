@@ -105,27 +105,51 @@ static void header_line(char *buf, size_t len)
 
 /* ---- the CSV ---- */
 
-/* A new file with the header, made as PATH.tmp and renamed over PATH (an earlier run's file,
- * whoever wrote it, is replaced as its NetCDF file is, not written into); rows append to it
- * through the stream that wrote the header. */
-static tf_status series_fresh(tf_series *s)
+/* Replace the file `path` by `len` bytes of text and, where `line_end`, a newline: written to
+ * PATH.tmp, closed and renamed over it, so the file is the old one or the new one whole (an
+ * earlier run's file, whoever wrote it, is replaced, not written into); `what` names it in
+ * errors. */
+static tf_status replace_file(const char *path, const char *what, const char *text, size_t len,
+                              int line_end)
 {
-    char header[2048], tmp[TF_PATH_MAX + 8];
-    header_line(header, sizeof header);
-    snprintf(tmp, sizeof tmp, "%s.tmp", s->path);
-    s->fp = fopen(tmp, "w");
-    if (!s->fp)
-        return TF_ERROR(TF_ERR_IO, "cannot create time series '%s': %s", tmp, strerror(errno));
-    if (fprintf(s->fp, "%s\n", header) < 0 || fflush(s->fp) != 0) {
+    char tmp[TF_PATH_MAX + 8];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return TF_ERROR(TF_ERR_USAGE, "%s path '%s' is too long", what, path);
+    FILE *fp = fopen(tmp, "w");
+    if (!fp)
+        return TF_ERROR(TF_ERR_IO, "cannot create %s '%s': %s", what, tmp, strerror(errno));
+    int bad = fwrite(text, 1, len, fp) != len;
+    if (line_end)
+        bad |= fputc('\n', fp) == EOF;
+    bad |= fclose(fp) != 0;
+    if (bad) {
         remove(tmp);
-        return TF_ERROR(TF_ERR_IO, "cannot write time series '%s': %s", tmp, strerror(errno));
+        return TF_ERROR(TF_ERR_IO, "cannot write %s '%s': %s", what, tmp, strerror(errno));
     }
-    if (rename(tmp, s->path) != 0) {
+    if (rename(tmp, path) != 0) {
         remove(tmp);
-        return TF_ERROR(TF_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, s->path,
-                        strerror(errno));
+        return TF_ERROR(TF_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
     }
     return TF_OK;
+}
+
+/* Rows from here on go to the end of the time series. */
+static tf_status series_append(tf_series *s)
+{
+    s->fp = fopen(s->path, "a");
+    if (!s->fp)
+        return TF_ERROR(TF_ERR_IO, "cannot append to time series '%s': %s", s->path,
+                        strerror(errno));
+    return TF_OK;
+}
+
+/* A new file with the header (replacing an earlier run's, as its NetCDF file is). */
+static tf_status series_fresh(tf_series *s)
+{
+    char header[2048];
+    header_line(header, sizeof header);
+    TF_TRY(replace_file(s->path, "time series", header, strlen(header), 1));
+    return series_append(s);
 }
 
 /* Read a whole file into a NUL-terminated buffer (caller frees). */
@@ -296,8 +320,7 @@ tf_status tf_series_check_restart(const char *path, double t, double t_due)
     return tf_restart_gap(path, "row", t, t_due, sc.last_before);
 }
 
-/* Restart at time t: keep what scan_restart keeps, write it to PATH.tmp, rename it over PATH
- * and append from there. */
+/* Restart at time t: keep what scan_restart keeps (replace_file) and append from there. */
 static tf_status series_restart(tf_series *s, double t)
 {
     series_scan sc;
@@ -308,29 +331,10 @@ static tf_status series_restart(tf_series *s, double t)
     const size_t keep = sc.keep;
     s->last_t = sc.last_t;
 
-    char tmp[TF_PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", s->path);
-    FILE *out = fopen(tmp, "w");
-    if (!out) {
-        free(text);
-        return TF_ERROR(TF_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
-    }
-    const int bad = fwrite(text, 1, keep, out) != keep;
+    const tf_status st = replace_file(s->path, "time series", text, keep, 0);
     free(text);
-    if (fclose(out) != 0 || bad) {
-        remove(tmp);
-        return TF_ERROR(TF_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
-    }
-    if (rename(tmp, s->path) != 0) {
-        remove(tmp);
-        return TF_ERROR(TF_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, s->path,
-                        strerror(errno));
-    }
-    s->fp = fopen(s->path, "a");
-    if (!s->fp)
-        return TF_ERROR(TF_ERR_IO, "cannot append to time series '%s': %s", s->path,
-                        strerror(errno));
-    return TF_OK;
+    TF_TRY(st);
+    return series_append(s);
 }
 
 tf_status tf_series_open(tf_series **out, const char *path, int restart, double t)
@@ -487,29 +491,7 @@ tf_status tf_summary_write(const char *path, const tf_summary *sm)
     if (!text)
         return TF_ERROR(TF_ERR_NOMEM, "cannot print the summary JSON for '%s'", path);
 
-    char tmp[TF_PATH_MAX + 8];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        free(text);
-        return TF_ERROR(TF_ERR_USAGE, "summary path '%s' is too long", path);
-    }
-    FILE *fp = fopen(tmp, "w");
-    if (!fp) {
-        free(text);
-        return TF_ERROR(TF_ERR_IO, "cannot create summary '%s': %s", tmp, strerror(errno));
-    }
-    const size_t len = strlen(text);
-    int bad = fwrite(text, 1, len, fp) != len;
-    bad |= fputc('\n', fp) == EOF;
+    const tf_status st = replace_file(path, "summary", text, strlen(text), 1);
     free(text);
-    bad |= fclose(fp) != 0;
-    if (bad) {
-        remove(tmp);
-        return TF_ERROR(TF_ERR_IO, "cannot write summary '%s': %s", tmp, strerror(errno));
-    }
-    if (rename(tmp, path) != 0) {
-        remove(tmp);
-        return TF_ERROR(TF_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path,
-                        strerror(errno));
-    }
-    return TF_OK;
+    return st;
 }
