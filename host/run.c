@@ -611,8 +611,8 @@ static int flat_note(const tf_scenario *s, char *buf, size_t len)
         return 0;
     snprintf(buf, len,
              "one cell along %s: the files are whole, but ParaView's NetCDF CF reader cannot "
-             "place a one-cell axis (tools/tf_render.py refuses it); 2 cells along it can be "
-             "viewed (docs/visualisation.md)",
+             "place a one-cell axis (tf_render.py, in tools/ of the source tree and bin/ of an "
+             "install, refuses it); 2 cells along it can be viewed (docs/visualisation.md)",
              axes);
     return 1;
 }

@@ -24,7 +24,8 @@
 # cases/b/scenario.ini); a scenario edited or other options start a sweep of their own (the
 # tasks continue from checkpoints, which another scenario's refuse); a requeued task finds its
 # directory again. OUTDIR, like SCENARIO, is relative to the working directory (under sbatch
-# the submit directory); each task prints its OUTDIR. (Sweeps begun before 2026-11-27 used
+# the submit directory; the default SCENARIO is scenarios/ there, else the one installed beside
+# this script); each task prints its OUTDIR. (Sweeps begun before 2026-11-27 used
 # sweep_intensity/BASE, and until the same day's later change a hash of the path alone: to
 # continue such a sweep, set OUTDIR to its directory.)
 # A task stopped before its time limit (SIGUSR1 from --signal) writes a checkpoint and exits
@@ -56,7 +57,14 @@ if [[ ! $SWEEP_KEY =~ ^[a-z_]+\.[A-Za-z_]+$ ]] || (( ${#values[@]} == 0 )); then
     exit 2
 fi
 
-SCENARIO=${SCENARIO:-scenarios/depressed_moderate_exercise.ini}
+# The default scenario: scenarios/ of the working directory (a source tree), else the one
+# installed beside this script (share/tumorfield/scenarios of an install; under sbatch the
+# script runs from a copy, so that one is found only when run with bash).
+if [ -z "${SCENARIO:-}" ]; then
+    SCENARIO=scenarios/depressed_moderate_exercise.ini
+    beside=$(dirname -- "$0")/depressed_moderate_exercise.ini
+    [ -e "$SCENARIO" ] || [ ! -e "$beside" ] || SCENARIO=$beside
+fi
 TUMORFIELD=${TUMORFIELD:-tumorfield}
 # The program, as the job scripts find it (before any run starts: bash's own "No such file",
 # exit 127, said nothing of TUMORFIELD).

@@ -448,7 +448,9 @@ def render(args):
         sd.Ambient = 1.0
         sd.Diffuse = 0.0
         lut = GetColorTransferFunction(f)
-        lut.ApplyPreset("Viridis (matplotlib)" if n == 0 else "Black-Body Radiation", True)
+        # Maps whose top end is not white: on the white background a slice near the top of its
+        # range vanished under black-body (whose top is white).
+        lut.ApplyPreset("Viridis (matplotlib)" if n == 0 else "Plasma (matplotlib)", True)
         lo, hi = ranges[f]
         if not hi > lo:
             hi = lo + max(abs(lo) * 1e-3, 1e-12)
