@@ -4,7 +4,8 @@
 #   with the intensity of its task, and the #SBATCH --array range matches the intensities; a
 #   task index that is not a decimal number, or outside the array, is refused with the script's
 #   own message (exit 2, no bash error); the default OUTDIR differs for two scenarios of the same
-#   file name in different directories and is the same for one scenario spelled two ways.
+#   file name in different directories and is the same for one scenario spelled two ways; the
+#   default scenario is scenarios/ of the working directory, else the one beside the script.
 # - jobs/*.sbatch: an option that the script passes to tumorfield itself (--output, --procs,
 #   --backend, --resume; also --restart and --set output.dir) is refused among the arguments
 #   (exit 2) with a message naming the script's environment variable, before anything starts;
@@ -73,6 +74,14 @@ sweep_outdir() {
 }
 cp "$dir/quick_demo.ini" "$tmp/cases/a/scenario.ini"
 cp "$dir/quick_demo.ini" "$tmp/cases/b/scenario.ini"
+# Without SCENARIO: scenarios/depressed_moderate_exercise.ini of the working directory, else the
+# one beside the script (an install's share/tumorfield/scenarios; run there from elsewhere it
+# named a scenario that was not there, exit 4).
+rm -f "$STUB_LOG"
+(cd "$tmp" && SLURM_ARRAY_TASK_ID=0 TUMORFIELD=$tmp/bin/tumorfield bash "$script" >/dev/null)
+used=$(sed -n '/^run$/{n;p;}' "$STUB_LOG")
+[[ $used == "$dir/depressed_moderate_exercise.ini" ]] ||
+    { echo "default scenario from $tmp: '$used', expected the one beside the script"; exit 1; }
 a=$(sweep_outdir "$tmp" cases/a/scenario.ini)
 b=$(sweep_outdir "$tmp" cases/b/scenario.ini)
 [[ $a == sweep_intensity/scenario-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f] ]] ||
