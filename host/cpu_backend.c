@@ -768,8 +768,9 @@ static void row_x_ghosts_all(const cpu_impl *c, tf_real *const *F, tf_index p, t
  * a parallel region. Each thread takes the static share of the box's z-planes (the share it
  * first touched when the box is the whole block) and walks it in j-tiles of tile_rows rows
  * (explicit_tile_rows), k inside a tile, so the three planes of the stencil of the tile
- * (3 x (tile_rows + 2) rows x 6 fields) stay in L2 while k advances. Writes only next[] (and with x_ghosts the x ghosts of
- * the box's own rows, which only those rows read), so boxes need no barrier between them.
+ * (3 x (tile_rows + 2) rows x 6 fields) stay in L2 while k advances. Writes only next[] (and
+ * with x_ghosts the x ghosts of the box's own rows, which only those rows read), so boxes need
+ * no barrier between them.
  * x_ghosts: the box spans whole rows: fill each row's x ghosts of all six fields just before
  * the row is updated, instead of in a pass of their own (which touches two more cache lines per
  * row and field): from the boundary condition where the face is local, else from the layer
@@ -875,8 +876,9 @@ static double explicit_step(cpu_impl *c, const tf_coeffs *co)
  * strictly inside a thread's share are touched by it alone, and it fills their x ghosts just
  * before it reads a row (as explicit_box does). */
 /* A ring larger than this would not stay in cache: such grids run their explicit steps one at
- * a time. With the 8-row tiles explicit_tile_rows gives rows of a few thousand cells, that is rows
- * of more than about 22,000 cells in float, 11,000 in double (12,000 and 6,000 at 16 rows). */
+ * a time. With the 8-row tiles explicit_tile_rows gives rows of a few thousand cells, that is
+ * rows of more than about 22,000 cells in float, 11,000 in double (12,000 and 6,000 at 16
+ * rows). */
 static const size_t PAIR_RING_MAX = (size_t)16 << 20;
 
 /* One thread's ring: 6 fields x 3 planes x `rows` rows (a tile's rows and one beside it on each

@@ -1300,7 +1300,8 @@ tf_status tf_scenario_validate(const tf_scenario *s)
         return TF_ERROR(TF_ERR_USAGE, "[run] dt = %g min is longer than [run] duration = %g min",
                         s->dt, s->duration);
     if (s->duration / s->dt > TF_STEPS_MAX)
-        return TF_ERROR(TF_ERR_USAGE, "[run] duration / [run] dt = %.3g steps, above the limit of %.0e",
+        return TF_ERROR(TF_ERR_USAGE,
+                        "[run] duration / [run] dt = %.3g steps, above the limit of %.0e",
                         s->duration / s->dt, TF_STEPS_MAX);
     if (s->scheme == TF_SCHEME_EXPLICIT) {
         const tf_dt_limit lim = tf_explicit_dt_limit(&s->p, s->spacing, &s->bcs, s->n);
@@ -1344,12 +1345,14 @@ tf_status tf_scenario_validate(const tf_scenario *s)
                         "(0 means only at the end and on a signal)",
                         s->checkpoint_interval, s->dt);
     if (s->exercise.end <= s->exercise.start)
-        return TF_ERROR(TF_ERR_USAGE, "[exercise] end = %g min is not after [exercise] start = %g min",
+        return TF_ERROR(TF_ERR_USAGE,
+                        "[exercise] end = %g min is not after [exercise] start = %g min",
                         s->exercise.end, s->exercise.start);
     if (s->p.L_over < s->p.L_ref)
         return TF_ERROR(TF_ERR_USAGE,
-                        "[model] L_over = %g is below [model] L_ref = %g intensity-h/week: over-training "
-                        "would start before the full training benefit", s->p.L_over, s->p.L_ref);
+                        "[model] L_over = %g is below [model] L_ref = %g intensity-h/week: "
+                        "over-training would start before the full training benefit",
+                        s->p.L_over, s->p.L_ref);
     return TF_OK;
 }
 

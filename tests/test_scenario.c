@@ -486,7 +486,8 @@ static void test_errors(void **state)
     load_bad("[run]\nduration = 1 h\ndt = 2 h\n", NULL, 0,
              "[run] dt (line 3) = 120 min is longer than [run] duration (line 2) = 60 min");
     load_bad("[grid]\nn = 1048576\n", NULL, 0, "above the limit of 1024 GiB");
-    load_bad("[exercise]\nstart = 5 d\nend = 2 d\n", NULL, 0, "not after [exercise] start (line 2)");
+    load_bad("[exercise]\nstart = 5 d\nend = 2 d\n", NULL, 0,
+             "not after [exercise] start (line 2)");
     load_bad("just words\n", NULL, 0, "test_scenario_tmp.ini:1: 'just words': expected [section]");
     load_bad("[run\n", NULL, 0, ":1:");
     load_bad("x = 1\n", NULL, 0, "outside any section");
